@@ -1,0 +1,28 @@
+// `crossforest init`: writes a commented example project file that matches the lab.
+import { existsSync, writeFileSync } from 'node:fs';
+import type { Command } from '@commander-js/extra-typings';
+import { exampleProjectFile } from '../../config/example.ts';
+import { ConfigError } from '../../util/errors.ts';
+import { globals } from '../context.ts';
+import { progress } from '../output.ts';
+
+export function registerInit(program: Command<[], Record<string, unknown>>): void {
+  program
+    .command('init')
+    .description('write a commented example project file (it matches the lab)')
+    .option('--print', 'print it instead of writing it')
+    .option('--force', 'overwrite an existing project file')
+    .action((opts, cmd) => {
+      const text = exampleProjectFile();
+      if (opts.print) {
+        process.stdout.write(text);
+        return;
+      }
+      const file = globals(cmd).config;
+      if (existsSync(file) && !opts.force) {
+        throw new ConfigError(`${file} already exists`, { object: file, hint: 'pass --force to overwrite it, or --print to see the example' });
+      }
+      writeFileSync(file, text);
+      progress(`wrote ${file}; next: crossforest lab up && crossforest check`);
+    });
+}

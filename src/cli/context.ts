@@ -1,0 +1,40 @@
+// What most commands need: the project file, a logger, the state store.
+import { resolve } from 'node:path';
+import type { Command } from '@commander-js/extra-typings';
+import { loadProject, type LoadedProject } from '../config/load.ts';
+import { openStateStore, type StateStore } from '../state/store.ts';
+import { createLogger, type Logger } from '../util/logger.ts';
+
+export interface GlobalOptions {
+  config: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function globals(cmd: Command<unknown[], Record<string, unknown>>): GlobalOptions {
+  return cmd.optsWithGlobals() as unknown as GlobalOptions;
+}
+
+export interface CommandContext {
+  project: LoadedProject;
+  logger: Logger;
+  json: boolean;
+  /** Opened on first use; closed by the command. */
+  state(): StateStore;
+}
+
+export function commandContext(cmd: Command<unknown[], Record<string, unknown>>): CommandContext {
+  const g = globals(cmd);
+  const project = loadProject(g.config);
+  const logger = createLogger({ verbose: Boolean(g.verbose) });
+  let store: StateStore | undefined;
+  return {
+    project,
+    logger,
+    json: Boolean(g.json),
+    state: () => {
+      store ??= openStateStore(resolve(project.baseDir, project.config.state.path));
+      return store;
+    },
+  };
+}

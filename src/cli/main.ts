@@ -1,0 +1,20 @@
+// The crossforest command: parse, call a capability, print. Each command lives in
+// ./commands/<name>.ts and exports `register(program)`; nothing else happens here.
+import { Command } from '@commander-js/extra-typings';
+import { registerCheck } from './commands/check.ts';
+import { registerInit } from './commands/init.ts';
+import { registerLab } from './commands/lab.ts';
+import { runCli } from './run.ts';
+
+const program = new Command()
+  .name('crossforest')
+  .description('Merge two mail organizations: GAL sync, mailbox migration, coexistence, mail-flow hardening')
+  .option('-c, --config <file>', 'project file', process.env.CROSSFOREST_CONFIG ?? 'crossforest.yaml')
+  .option('--json', 'print results as JSON instead of tables')
+  .option('-v, --verbose', 'log progress details to stderr');
+
+registerInit(program);
+registerCheck(program);
+registerLab(program);
+
+await runCli(program);

@@ -1,0 +1,53 @@
+// The commented example written by `crossforest init`: it matches the lab (lab/README.md),
+// so `crossforest lab up && crossforest init && crossforest check` works on a fresh checkout.
+export function exampleProjectFile(): string {
+  return `# crossforest project file. Secrets are never written here: each password is a
+# reference to a file ({ file: path }, relative to this file) or an environment variable ({ env: NAME }).
+project: forest-a-into-forest-b
+
+state:
+  path: crossforest.sqlite          # the state store (SQLite), relative to this file
+
+organizations:
+  a:                                # the source: the acquired company
+    displayName: Forest A
+    role: source
+    mailDomain: forest-a.test
+    directory:
+      url: ldap://127.0.0.1:3891
+      baseDn: dc=forest-a,dc=test
+      bindDn: cn=galsync,ou=Service Accounts,dc=forest-a,dc=test   # least privilege
+      password: { file: .lab/secrets/forest-a-galsync.pw }
+      timeoutMs: 10000
+    mailStore:
+      host: 127.0.0.1
+      port: 1431
+      tls: starttls                 # none | starttls | implicit
+      caFile: .lab/tls/ca.pem
+      masterUser: admin
+      masterPassword: { file: .lab/secrets/mail-a-master.pw }
+      impersonation: separator      # user*admin (Dovecot); authzid for Cyrus/Exchange
+${probe('a')}
+  b:                                # the target
+    displayName: Forest B
+    role: target
+    mailDomain: forest-b.test
+    directory:
+      url: ldaps://127.0.0.1:6362
+      baseDn: dc=forest-b,dc=test
+      bindDn: cn=galsync,ou=Service Accounts,dc=forest-b,dc=test
+      password: { file: .lab/secrets/forest-b-galsync.pw }
+      caFile: .lab/tls/ca.pem
+    mailStore:
+      host: 127.0.0.1
+      port: 9932
+      tls: implicit
+      caFile: .lab/tls/ca.pem
+      masterUser: admin
+      masterPassword: { file: .lab/secrets/mail-b-master.pw }
+${probe('b')}`;
+}
+
+function probe(org: 'a' | 'b'): string {
+  return `      probeMailbox: probe@forest-${org}.test   # any mailbox-enabled user; check opens it as the master user\n`;
+}

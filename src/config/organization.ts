@@ -1,0 +1,69 @@
+// One organization ("forest"): its directory and its mail store.
+// Glossary: an organization is one of the two merging companies; `role` says which
+// side of the merge it is on (source = the acquired company whose mailboxes move).
+import { z } from 'zod';
+import { secretRef } from './secret.ts';
+
+const ldapUrl = z
+  .string()
+  .regex(/^ldaps?:\/\/[^/\s]+(:\d+)?\/?$/, 'an LDAP URL such as ldap://dc1.example.com:389 or ldaps://dc1.example.com:636');
+
+export const directorySchema = z.strictObject({
+  /** ldap:// or ldaps:// URL of one domain controller / directory server. */
+  url: ldapUrl,
+  /** Base DN that holds the organization's people, groups and contacts. */
+  baseDn: z.string().min(3),
+  /** The account crossforest binds as; least privilege, as the seed insists. */
+  bindDn: z.string().min(3),
+  password: secretRef,
+  /** Issue STARTTLS on an ldap:// URL before binding. */
+  startTls: z.boolean().default(false),
+  /** PEM file of the CA that signed the directory's certificate (ldaps:// or STARTTLS). */
+  caFile: z.string().optional(),
+  /** Accept a certificate that does not verify (lab only). Default false. */
+  insecureSkipVerify: z.boolean().default(false),
+  /** Timeout of every LDAP operation, in milliseconds. Default 10,000. */
+  timeoutMs: z.number().int().positive().default(10_000),
+  /** Directory flavour, for the few places where AD and OpenLDAP differ. */
+  kind: z.enum(['openldap', 'activedirectory']).default('openldap'),
+});
+
+export const mailStoreSchema = z.strictObject({
+  host: z.string().min(1),
+  /** IMAP port. Default 143 (993 when tls is implicit). */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** none: plaintext (loopback labs only); starttls: upgrade before login; implicit: IMAPS. */
+  tls: z.enum(['none', 'starttls', 'implicit']).default('starttls'),
+  caFile: z.string().optional(),
+  insecureSkipVerify: z.boolean().default(false),
+  /** Administrative account that may open any mailbox (Dovecot master user, Cyrus proxy admin). */
+  masterUser: z.string().min(1),
+  masterPassword: secretRef,
+  /**
+   * How the master user logs in on behalf of a user: `separator` logs in as
+   * `user<sep>master` (Dovecot), `authzid` uses SASL PLAIN with an authorization id (Cyrus, Exchange).
+   */
+  impersonation: z.enum(['separator', 'authzid']).default('separator'),
+  masterSeparator: z.string().length(1).default('*'),
+  /** A mailbox `crossforest check` opens to prove the master user works (any mailbox-enabled user). */
+  probeMailbox: z.string().min(1).optional(),
+  /** Timeout of every IMAP operation, in milliseconds. Default 30,000. */
+  timeoutMs: z.number().int().positive().default(30_000),
+});
+
+export const organizationSchema = z.strictObject({
+  displayName: z.string().min(1),
+  role: z.enum(['source', 'target']),
+  /** The organization's primary SMTP domain (forest-a.test). */
+  mailDomain: z.string().regex(/^[a-z0-9.-]+\.[a-z0-9-]+$/i, 'a DNS domain such as example.com'),
+  directory: directorySchema,
+  mailStore: mailStoreSchema,
+});
+
+export type DirectoryConfig = z.infer<typeof directorySchema>;
+export type MailStoreConfig = z.infer<typeof mailStoreSchema>;
+export type OrganizationConfig = z.infer<typeof organizationSchema>;
+
+export function imapPort(store: MailStoreConfig): number {
+  return store.port ?? (store.tls === 'implicit' ? 993 : 143);
+}

@@ -1,0 +1,23 @@
+// The project file, crossforest.yaml. Every section is strict: an unknown key is an
+// error (a typo must never be silently ignored on a Friday-night cutover).
+// Later capabilities add their own optional section here, each in its own file.
+import { z } from 'zod';
+import { organizationSchema } from './organization.ts';
+
+export const projectSchema = z
+  .strictObject({
+    /** A name for this merge project, shown in reports. */
+    project: z.string().min(1).default('crossforest'),
+    state: z
+      .strictObject({
+        /** SQLite file of the state store, relative to the project file. */
+        path: z.string().min(1).default('crossforest.sqlite'),
+      })
+      .default({ path: 'crossforest.sqlite' }),
+    /** The two organizations, keyed by a short id used on the command line (a, b). */
+    organizations: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a short lowercase id such as a, b, contoso'), organizationSchema)
+      .refine((orgs) => Object.keys(orgs).length >= 1, 'at least one organization'),
+  });
+
+export type ProjectConfig = z.infer<typeof projectSchema>;

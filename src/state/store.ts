@@ -1,0 +1,80 @@
+// The state store: everything that must survive a crash (connector spaces, metaverse,
+// runs, batches, per-mailbox and per-folder copy state). SQLite via better-sqlite3 is
+// the embedded engine: WAL mode, one writer, a file beside the project file.
+//
+// Capabilities never scatter SQL: each keeps its queries in one repository module that
+// takes a StateStore, and uses only `db`, `tx` and `lease` below. better-sqlite3 is
+// synchronous, which is what makes "effect bookkeeping in one transaction" cheap; a
+// PostgreSQL engine would implement this same surface (see DESIGN.md).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StateError } from '../util/errors.ts';
+import { migrate } from './migrate.ts';
+
+export interface StateStore {
+  readonly path: string;
+  readonly db: Database.Database;
+  /** Runs fn in one transaction (nested calls become savepoints). */
+  tx<T>(fn: () => T): T;
+  /** Takes the named lease for ttlMs, or returns false if someone else holds a live one. */
+  acquireLease(name: string, holder: string, ttlMs: number): boolean;
+  renewLease(name: string, holder: string, ttlMs: number): boolean;
+  releaseLease(name: string, holder: string): void;
+  leaseHolder(name: string): { holder: string; expiresAt: string } | undefined;
+  close(): void;
+}
+
+export function openStateStore(path: string): StateStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 10000');
+  } catch (err) {
+    throw new StateError(`cannot open the state store ${path}: ${(err as Error).message}`, {
+      object: path,
+      hint: 'check that the folder is writable and the file is a crossforest SQLite database',
+      cause: err,
+    });
+  }
+  try {
+    migrate(db, path);
+  } catch (err) {
+    db.close();
+    if (err instanceof StateError) throw err;
+    throw new StateError(`cannot migrate the state store ${path}: ${(err as Error).message}`, { object: path, cause: err });
+  }
+
+  const upsertLease = db.prepare(`
+    INSERT INTO lease (name, holder, acquired_at, expires_at) VALUES (@name, @holder, @now, @expires)
+    ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+    WHERE lease.expires_at < @now OR lease.holder = @holder`);
+  const renew = db.prepare('UPDATE lease SET expires_at = @expires WHERE name = @name AND holder = @holder');
+  const release = db.prepare('DELETE FROM lease WHERE name = ? AND holder = ?');
+  const holderOf = db.prepare('SELECT holder, expires_at AS expiresAt FROM lease WHERE name = ? AND expires_at >= ?');
+
+  return {
+    path,
+    db,
+    tx: (fn) => db.transaction(fn)(),
+    acquireLease(name, holder, ttlMs) {
+      const now = new Date();
+      const res = upsertLease.run({ name, holder, now: now.toISOString(), expires: new Date(now.getTime() + ttlMs).toISOString() });
+      return res.changes === 1;
+    },
+    renewLease(name, holder, ttlMs) {
+      return renew.run({ name, holder, expires: new Date(Date.now() + ttlMs).toISOString() }).changes === 1;
+    },
+    releaseLease(name, holder) {
+      release.run(name, holder);
+    },
+    leaseHolder(name) {
+      return holderOf.get(name, new Date().toISOString()) as { holder: string; expiresAt: string } | undefined;
+    },
+    close: () => db.close(),
+  };
+}
