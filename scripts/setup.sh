@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what crossforest, its lab and its tests need on Debian 12 (run as root):
+# the real servers from Debian's packages, then the npm packages (better-sqlite3 is
+# compiled from source, never downloaded prebuilt). Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-ldap dovecot-lmtpd isync
+          postfix postfix-ldap radicale openssl ca-certificates python3 make g++)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: these Debian packages are missing: ${missing[*]}; run as root (apt-get needs it)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # Postfix asks questions at install time; answer them so nothing waits for a terminal.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+  apt-get -o DPkg::Lock::Timeout=600 update -q >&2
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm packages: only when the lockfile changed since the last install.
+stamp=node_modules/.crossforest-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "setup: installing npm packages (better-sqlite3 compiles from source, ~2 min the first time)" >&2
+  npm_config_build_from_source=true npm ci --no-audit --no-fund >&2
+  touch "$stamp"
+fi

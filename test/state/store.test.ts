@@ -1,0 +1,77 @@
+// The state store: migrations on open, refusal of a newer database, leases that keep
+// two workers off one mailbox and expire when their holder dies.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { listMigrations } from '../../src/state/migrate.ts';
+import { openStateStore } from '../../src/state/store.ts';
+import { StateError } from '../../src/util/errors.ts';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'cf-state-'));
+
+test('opening applies every migration once, in WAL mode, and reopening applies none', () => {
+  const path = join(dir(), 'state', 'crossforest.sqlite');
+  const s1 = openStateStore(path);
+  const versions = (s1.db.prepare('SELECT version FROM schema_migration ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+  assert.deepEqual(versions, listMigrations().map((m) => m.version));
+  assert.equal(s1.db.pragma('journal_mode', { simple: true }), 'wal');
+  s1.db.prepare("INSERT INTO endpoint_check (checked_at, organization, endpoint, ok, detail) VALUES ('t', 'a', 'directory', 1, '{}')").run();
+  s1.close();
+  const s2 = openStateStore(path);
+  assert.equal((s2.db.prepare('SELECT COUNT(*) AS n FROM schema_migration').get() as { n: number }).n, versions.length);
+  assert.equal((s2.db.prepare('SELECT COUNT(*) AS n FROM endpoint_check').get() as { n: number }).n, 1, 'data survives reopen');
+  s2.close();
+});
+
+test('a database written by a newer crossforest is refused, untouched', () => {
+  const path = join(dir(), 'newer.sqlite');
+  openStateStore(path).close();
+  const raw = new Database(path);
+  raw.prepare("INSERT INTO schema_migration (version, name, applied_at) VALUES (999, '999_future', 'x')").run();
+  raw.close();
+  assert.throws(() => openStateStore(path), (err: Error) => {
+    assert.ok(err instanceof StateError);
+    assert.match(err.message, /migrations this crossforest does not know \(999\)/);
+    return true;
+  });
+  const again = new Database(path);
+  assert.equal((again.prepare('SELECT COUNT(*) AS n FROM schema_migration WHERE version = 999').get() as { n: number }).n, 1);
+  again.close();
+});
+
+test('a file that is not a database gets a clear error', () => {
+  const path = join(dir(), 'garbage.sqlite');
+  writeFileSync(path, 'this is not sqlite'.repeat(100));
+  assert.throws(() => openStateStore(path), (err: Error) => err instanceof StateError && /state store/.test(err.message));
+});
+
+test('two migrations with one version are refused', () => {
+  const d = join(dir(), 'migrations');
+  mkdirSync(d);
+  writeFileSync(join(d, '001_a.sql'), 'SELECT 1;');
+  writeFileSync(join(d, '001_b.sql'), 'SELECT 1;');
+  assert.throws(() => listMigrations(d), /two migrations share version 1/);
+});
+
+test('a lease keeps a second holder out until released or expired', async () => {
+  const path = join(dir(), 'lease.sqlite');
+  const a = openStateStore(path);
+  const b = openStateStore(path); // a second process's connection to the same file
+  assert.equal(a.acquireLease('mailbox:b/jdoe', 'worker-1', 60_000), true);
+  assert.equal(b.acquireLease('mailbox:b/jdoe', 'worker-2', 60_000), false);
+  assert.equal(b.leaseHolder('mailbox:b/jdoe')?.holder, 'worker-1');
+  assert.equal(a.acquireLease('mailbox:b/jdoe', 'worker-1', 60_000), true, 're-entrant for its holder');
+  a.releaseLease('mailbox:b/jdoe', 'worker-2'); // not the holder: no effect
+  assert.equal(b.acquireLease('mailbox:b/jdoe', 'worker-2', 60_000), false);
+  a.releaseLease('mailbox:b/jdoe', 'worker-1');
+  assert.equal(b.acquireLease('mailbox:b/jdoe', 'worker-2', 30), true);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(a.leaseHolder('mailbox:b/jdoe'), undefined, 'expired');
+  assert.equal(a.acquireLease('mailbox:b/jdoe', 'worker-1', 60_000), true, 'an expired lease can be taken over');
+  assert.equal(b.renewLease('mailbox:b/jdoe', 'worker-2', 60_000), false, 'the old holder cannot renew');
+  a.close();
+  b.close();
+});
