@@ -3,6 +3,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
+import { registerInventory } from './commands/inventory.ts';
 import { registerLab } from './commands/lab.ts';
 import { runCli } from './run.ts';
 
@@ -16,5 +17,6 @@ const program = new Command()
 registerInit(program);
 registerCheck(program);
 registerLab(program);
+registerInventory(program);
 
 await runCli(program);
