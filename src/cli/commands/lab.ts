@@ -1,6 +1,107 @@
-// Placeholder until the lab lands: `crossforest lab up|down|status|reset`.
+// `crossforest lab up|down|status|reset [--size N] [--seed S]`: thin wrapper over
+// lab/lab.ts. Progress on stderr; a table of endpoints (or --json) on stdout.
 import type { Command } from '@commander-js/extra-typings';
+import { labDown, labReset, labStatus, labUp, type LabInfo } from '../../../lab/lab.ts';
+import { LabError } from '../../util/errors.ts';
+import { createLogger } from '../../util/logger.ts';
+import { globals } from '../context.ts';
+import { printJson, printTable, progress } from '../output.ts';
+
+interface EndpointRow {
+  daemon: string;
+  endpoint: string;
+  pid: number | null;
+  alive: boolean;
+  detail: string;
+}
+
+function endpointRows(info: LabInfo): EndpointRow[] {
+  const rows: EndpointRow[] = [];
+  for (const f of [info.forests.a, info.forests.b]) {
+    const data = f.loaded ? `${f.suffix}, ${f.loaded.counts.users.toLocaleString('en-US')} users` : `${f.suffix}, no data`;
+    rows.push({ daemon: `slapd ${f.id.toUpperCase()}`, endpoint: f.ldapUrl, pid: f.pid, alive: f.alive, detail: data });
+    rows.push({ daemon: `slapd ${f.id.toUpperCase()}`, endpoint: f.ldapsUrl, pid: f.pid, alive: f.alive, detail: 'TLS (lab CA)' });
+  }
+  for (const m of info.mailStores) {
+    for (const [proto, addr] of Object.entries(m.endpoints)) {
+      rows.push({ daemon: m.name, endpoint: `${proto}://${addr}`, pid: m.pid, alive: m.alive, detail: m.dataDir ?? '' });
+    }
+  }
+  return rows;
+}
+
+function printInfo(info: LabInfo, json: boolean): void {
+  if (json) {
+    printJson(info);
+    return;
+  }
+  printTable(endpointRows(info), [
+    { header: 'daemon', value: (r) => r.daemon },
+    { header: 'endpoint', value: (r) => r.endpoint },
+    { header: 'pid', value: (r) => (r.pid === null ? '' : String(r.pid)), align: 'right' },
+    { header: 'alive', value: (r) => r.alive },
+    { header: 'detail', value: (r) => r.detail },
+  ]);
+  process.stderr.write(`lab folder ${info.labDir} (size ${info.size}, seed ${info.seed}); secrets in ${info.labDir}/secrets/, CA ${info.tls.caCert}\n`);
+  if (info.mailStoresError) process.stderr.write(`mail stores: ${info.mailStoresError}\n`);
+}
+
+function parseSize(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new LabError(`--size must be a positive whole number, got "${v}"`, { hint: 'e.g. --size 50' });
+  return n;
+}
 
 export function registerLab(program: Command<[], Record<string, unknown>>): void {
-  program.command('lab').description('start and stop the two-organization lab (not built yet)');
+  const lab = program.command('lab').description('start, stop and inspect the two-organization lab (slapd ×2, Dovecot ×2) on 127.0.0.1');
+
+  const common = (cmd: Command<unknown[], Record<string, unknown>>) => {
+    const g = globals(cmd);
+    return { json: Boolean(g.json), log: createLogger({ verbose: Boolean(g.verbose) }), onProgress: progress };
+  };
+
+  lab
+    .command('up')
+    .description('start the lab (idempotent; reloads the sample data only when --size/--seed change)')
+    .option('--size <n>', 'sample users per forest (default: as loaded, else 50)', parseSize)
+    .option('--seed <s>', 'seed of the sample organization (default: as loaded, else "crossforest")')
+    .action(async (opts, cmd) => {
+      const c = common(cmd);
+      const t0 = performance.now();
+      const info = await labUp({ size: opts.size, seed: opts.seed, log: c.log, onProgress: c.onProgress });
+      progress(info.actions.length ? `lab up in ${((performance.now() - t0) / 1000).toFixed(1)} s` : 'lab already up: nothing to do');
+      printInfo(info, c.json);
+    });
+
+  lab
+    .command('down')
+    .description('stop every lab daemon we started (by recorded PID)')
+    .action(async (_opts, cmd) => {
+      const c = common(cmd);
+      const stopped = await labDown({ log: c.log, onProgress: c.onProgress });
+      if (c.json) printJson({ stopped });
+      else progress(stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing was running');
+    });
+
+  lab
+    .command('status')
+    .description('what runs where: endpoints, PIDs, liveness')
+    .action(async (_opts, cmd) => {
+      const c = common(cmd);
+      const info = await labStatus({ log: c.log });
+      printInfo(info, c.json);
+      const down = [info.forests.a, info.forests.b].filter((f) => !f.alive).length + info.mailStores.filter((m) => !m.alive).length;
+      if (down > 0) process.exitCode = 1;
+    });
+
+  lab
+    .command('reset')
+    .description('down, wipe the lab data (secrets and TLS are kept), up')
+    .option('--size <n>', 'sample users per forest', parseSize)
+    .option('--seed <s>', 'seed of the sample organization')
+    .action(async (opts, cmd) => {
+      const c = common(cmd);
+      const info = await labReset({ size: opts.size, seed: opts.seed, log: c.log, onProgress: c.onProgress });
+      printInfo(info, c.json);
+    });
 }
