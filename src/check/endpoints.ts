@@ -7,6 +7,7 @@ import { imapPort, type DirectoryConfig, type MailStoreConfig } from '../config/
 import { readReferencedFile } from '../config/secret.ts';
 import { connectDirectory } from '../directory/connection.ts';
 import { openMailSession, storeAddress } from '../mail/connection.ts';
+import { toMailStoreError } from '../mail/errors.ts';
 import { ConfigError, describeError } from '../util/errors.ts';
 
 export interface EndpointCheck {
@@ -109,6 +110,8 @@ async function checkMailStore(org: string, cfg: MailStoreConfig, baseDir: string
         mode: cfg.tls === 'implicit' ? 'implicit' : 'starttls-imap',
         ca: cfg.caFile ? readReferencedFile(cfg.caFile, baseDir, `organizations.${org}.mailStore.caFile`) : undefined,
         timeoutMs: cfg.timeoutMs,
+      }).catch((err: unknown) => {
+        throw toMailStoreError(err, 'open a TLS connection', storeAddress(cfg));
       });
       row.reachable = true;
       row.tls = describeTls(probe, cfg.tls === 'implicit' ? 'implicit' : 'STARTTLS');

@@ -23,7 +23,7 @@ organizations:
       host: 127.0.0.1
       port: 1431
       tls: starttls                 # none | starttls | implicit
-      caFile: .lab/tls/ca.pem
+      caFile: .lab/tls/ca.crt
       masterUser: admin
       masterPassword: { file: .lab/secrets/mail-a-master.pw }
       impersonation: separator      # user*admin (Dovecot); authzid for Cyrus/Exchange
@@ -37,17 +37,20 @@ ${probe('a')}
       baseDn: dc=forest-b,dc=test
       bindDn: cn=galsync,ou=Service Accounts,dc=forest-b,dc=test
       password: { file: .lab/secrets/forest-b-galsync.pw }
-      caFile: .lab/tls/ca.pem
+      caFile: .lab/tls/ca.crt
     mailStore:
       host: 127.0.0.1
       port: 9932
       tls: implicit
-      caFile: .lab/tls/ca.pem
+      caFile: .lab/tls/ca.crt
       masterUser: admin
       masterPassword: { file: .lab/secrets/mail-b-master.pw }
 ${probe('b')}`;
 }
 
+// The lab's first sample users are fixed whatever --size and --seed (lab/org/people.ts).
+const LAB_PROBE = { a: 'jmuller@forest-a.test', b: 'sodegard@forest-b.test' } as const;
+
 function probe(org: 'a' | 'b'): string {
-  return `      probeMailbox: probe@forest-${org}.test   # any mailbox-enabled user; check opens it as the master user\n`;
+  return `      probeMailbox: ${LAB_PROBE[org]}   # any mailbox-enabled user; check opens it as the master user\n`;
 }

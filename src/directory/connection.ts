@@ -42,7 +42,9 @@ export async function connectDirectory(cfg: DirectoryConfig, opts: ConnectOption
     url: cfg.url,
     timeout: cfg.timeoutMs,
     connectTimeout: cfg.timeoutMs,
-    tlsOptions,
+    // ldapts treats ANY defined tlsOptions as "connect with TLS", even for ldap:// URLs:
+    // give them only to ldaps://, and to startTLS() below.
+    ...(cfg.url.startsWith('ldaps:') ? { tlsOptions } : {}),
     strictDN: false,
     createSecureConnection: ((...args: Parameters<typeof tlsConnect>) => {
       socket = (tlsConnect as (...a: unknown[]) => TLSSocket)(...args);
