@@ -1,5 +1,150 @@
+// The lab's mail: forest A's full corpus written straight into Maildir++ (then indexed
+// with doveadm), delegate ACLs between A users, and a few INBOX messages for each of
+// forest B's mailboxes. Regenerated only when size, seed or CORPUS_VERSION changed;
+// `.lab/corpus-<store>.json` is the manifest tests and the demo compare against.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LabContext } from '../../context.ts';
-import type { StoreDef, StorePaths } from '../stores.ts';
-export async function ensureCorpus(_ctx: LabContext, _store: StoreDef, _paths: StorePaths): Promise<Record<string, unknown>> {
-  return {};
+import { samplePeople, type SamplePerson } from '../../org/people.ts';
+import { run } from '../../proc.ts';
+import { doveadm } from '../dovecot.ts';
+import { STORES, userHome, type StoreDef, type StorePaths } from '../stores.ts';
+import { systemUser } from '../systemUser.ts';
+import { delegations, writeDelegations, type Delegation } from './acl.ts';
+import type { Mailbox } from './message.ts';
+import { seedStoreB } from './mailboxB.ts';
+import { writeMailboxA, type CorpusSizing, type UserManifest } from './mailboxA.ts';
+
+/** Bump when the generated mail changes, so existing labs regenerate. */
+export const CORPUS_VERSION = 1;
+
+export interface CorpusManifest {
+  version: number;
+  store: string;
+  size: number;
+  seed: string;
+  sizing: CorpusSizing;
+  generatedAt: string;
+  seconds: number;
+  totals: { users: number; folders: number; messages: number; bytes: number };
+  acls: Delegation[];
+  users: UserManifest[];
+}
+
+export function corpusManifestPath(labDir: string, store: StoreDef): string {
+  return join(labDir, `corpus-${store.id}.json`);
+}
+
+export function readCorpusManifest(labDir: string, store: StoreDef): CorpusManifest | null {
+  try {
+    return JSON.parse(readFileSync(corpusManifestPath(labDir, store), 'utf8')) as CorpusManifest;
+  } catch {
+    return null;
+  }
+}
+
+/** Counts from the environment (documented in lab/README.md), defaults for `lab up`. */
+export function corpusSizing(env: NodeJS.ProcessEnv = process.env): CorpusSizing {
+  const num = (v: string | undefined, d: number): number => {
+    const n = v === undefined ? Number.NaN : Number.parseInt(v, 10);
+    return Number.isInteger(n) && n >= 0 ? n : d;
+  };
+  return { meanMessages: num(env.CROSSFOREST_LAB_MESSAGES, 60), bigMailboxMessages: num(env.CROSSFOREST_LAB_BIG_MAILBOX, 3000) };
+}
+
+/** Roles by position among the forest's first users (fixed people: see lab/org/people.ts). */
+function rolesOf(p: SamplePerson): { showcase: boolean; hoarder: boolean; big: boolean } {
+  return { showcase: p.index === 0, hoarder: p.index === 1, big: p.index === 2 };
+}
+
+function summary(m: CorpusManifest): Record<string, unknown> {
+  return { corpus: { manifest: m.store, users: m.totals.users, folders: m.totals.folders, messages: m.totals.messages, bytes: m.totals.bytes, seconds: m.seconds } };
+}
+
+function wipeMailRoot(paths: StorePaths): void {
+  mkdirSync(paths.mailRoot, { recursive: true });
+  for (const name of readdirSync(paths.mailRoot)) rmSync(join(paths.mailRoot, name), { recursive: true, force: true });
+}
+
+function writeManifest(labDir: string, store: StoreDef, m: CorpusManifest): void {
+  const path = corpusManifestPath(labDir, store);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(m, null, 1)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+async function generateA(ctx: LabContext, store: StoreDef, paths: StorePaths, sizing: CorpusSizing): Promise<CorpusManifest> {
+  const t0 = performance.now();
+  wipeMailRoot(paths);
+  const colleagues: Mailbox[] = [];
+  for (const p of samplePeople('a', Math.min(ctx.size, 200), ctx.seed)) if (p.mail) colleagues.push({ name: p.displayName, address: p.mail });
+  const users: UserManifest[] = [];
+  for (const person of samplePeople('a', ctx.size, ctx.seed)) {
+    if (!person.hasMailbox) continue;
+    users.push(writeMailboxA({ store, home: userHome(ctx.labDir, 'a', person.upn), person, roles: rolesOf(person), sizing, seed: ctx.seed, colleagues }));
+  }
+  const mail = systemUser('mail');
+  await run('chown', ['-R', `${mail.uid}:${mail.gid}`, paths.mailRoot], { what: 'lab corpus A' });
+  // Index everything now: first SELECTs are fast and the count quota is right.
+  await doveadm(paths, ['index', '-A', '*'], { what: 'dovecot store A: doveadm index', timeoutMs: 600_000 });
+  const acls = delegations([...samplePeople('a', Math.min(ctx.size, 20), ctx.seed)]);
+  await writeDelegations(paths, store, acls);
+  const m: CorpusManifest = {
+    version: CORPUS_VERSION,
+    store: store.name,
+    size: ctx.size,
+    seed: ctx.seed,
+    sizing,
+    generatedAt: new Date().toISOString(),
+    seconds: Math.round(performance.now() - t0) / 1000,
+    totals: {
+      users: users.length,
+      folders: users.reduce((s, u) => s + u.folders.length, 0),
+      messages: users.reduce((s, u) => s + u.messages, 0),
+      bytes: users.reduce((s, u) => s + u.bytes, 0),
+    },
+    acls,
+    users,
+  };
+  ctx.log.info({ store: store.name, ...m.totals, seconds: m.seconds }, 'corpus generated');
+  return m;
+}
+
+async function generateB(ctx: LabContext, store: StoreDef, paths: StorePaths, sizing: CorpusSizing): Promise<CorpusManifest> {
+  const t0 = performance.now();
+  wipeMailRoot(paths);
+  const users = await seedStoreB(ctx, store, paths);
+  const m: CorpusManifest = {
+    version: CORPUS_VERSION,
+    store: store.name,
+    size: ctx.size,
+    seed: ctx.seed,
+    sizing,
+    generatedAt: new Date().toISOString(),
+    seconds: Math.round(performance.now() - t0) / 1000,
+    totals: { users: users.length, folders: users.length, messages: users.reduce((s, u) => s + u.messages, 0), bytes: users.reduce((s, u) => s + u.bytes, 0) },
+    acls: [],
+    users,
+  };
+  ctx.log.info({ store: store.name, ...m.totals, seconds: m.seconds }, 'corpus generated');
+  return m;
+}
+
+/** Makes sure the store holds the corpus for ctx.size/ctx.seed; returns a summary for lab.json. */
+export async function ensureCorpus(ctx: LabContext, store: StoreDef, paths: StorePaths): Promise<Record<string, unknown>> {
+  const sizing = corpusSizing();
+  const have = readCorpusManifest(ctx.labDir, store);
+  const fresh =
+    have !== null &&
+    have.version === CORPUS_VERSION &&
+    have.size === ctx.size &&
+    have.seed === ctx.seed &&
+    have.sizing.meanMessages === sizing.meanMessages &&
+    have.sizing.bigMailboxMessages === sizing.bigMailboxMessages &&
+    existsSync(paths.mailRoot);
+  if (fresh) return summary(have);
+  // Remove the manifest first: a crash mid-generation must not leave a "fresh" marker.
+  rmSync(corpusManifestPath(ctx.labDir, store), { force: true });
+  const m = store === STORES.a ? await generateA(ctx, store, paths, sizing) : await generateB(ctx, store, paths, sizing);
+  writeManifest(ctx.labDir, store, m);
+  return summary(m);
 }
