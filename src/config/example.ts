@@ -45,7 +45,24 @@ ${probe('a')}
       caFile: .lab/tls/ca.crt
       masterUser: admin
       masterPassword: { file: .lab/secrets/mail-b-master.pw }
-${probe('b')}`;
+${probe('b')}
+coexistence:                        # \`crossforest serve\`: GAL find, free/busy, client autoconfiguration
+  listen: { host: 127.0.0.1, port: 8443 }   # one port, TLS only
+  tls: { certFile: .lab/tls/server.crt, keyFile: .lab/tls/server.key }
+  publicHost: localhost
+  mailboxCacheSeconds: 60           # "which org holds this mailbox" answers are reused this long
+  freeBusy: { maxSlots: 2000, maxAddresses: 50 }
+  loginFailures: { perIp: 20, perUser: 5, windowSeconds: 300 }
+  organizations:                    # what clients are pointed at, per organization
+    a:
+      imap: { host: 127.0.0.1, port: 9931, socketType: SSL }
+      smtp: { host: 127.0.0.1, port: 465, socketType: SSL }
+      caldav: { url: http://127.0.0.1:5231/, user: freebusy, password: { file: .lab/secrets/radicale-a-freebusy.pw } }
+    b:
+      imap: { host: 127.0.0.1, port: 9932, socketType: SSL }
+      smtp: { host: 127.0.0.1, port: 587, socketType: STARTTLS }
+      caldav: { url: http://127.0.0.1:5232/, user: freebusy, password: { file: .lab/secrets/radicale-b-freebusy.pw } }
+`;
 }
 
 // The lab's first sample users are fixed whatever --size and --seed (lab/org/people.ts).

@@ -3,6 +3,7 @@
 // Later capabilities add their own optional section here, each in its own file.
 import { z } from 'zod';
 import { organizationSchema } from './organization.ts';
+import { coexistenceSchema } from './coexistence.ts';
 
 export const projectSchema = z
   .strictObject({
@@ -18,6 +19,8 @@ export const projectSchema = z
     organizations: z
       .record(z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a short lowercase id such as a, b, contoso'), organizationSchema)
       .refine((orgs) => Object.keys(orgs).length >= 1, 'at least one organization'),
+    /** `crossforest serve`: GAL find, free/busy, client autoconfiguration (src/config/coexistence.ts). */
+    coexistence: coexistenceSchema.optional(),
   });
 
 export type ProjectConfig = z.infer<typeof projectSchema>;
