@@ -55,7 +55,7 @@ export async function writeDovecotConfig(labDir: string, store: StoreDef, forest
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
   mkdirSync(paths.mailRoot, { recursive: true, mode: 0o750 });
   chownSync(paths.mailRoot, mail.uid, mail.gid);
-  writeFileSync(paths.ldapConf, ldapConfig({ forest, paths, searchPassword: secrets.searchPassword }), { mode: 0o600 });
+  writeFileSync(paths.ldapConf, ldapConfig({ forest, paths, searchPassword: secrets.searchPassword, mailUid: mail.uid, mailGid: mail.gid }), { mode: 0o600 });
   // Read by the auth process, which runs as the `dovecot` user: owned by it, 0600.
   writeFileSync(paths.masterUsers, `admin:{PLAIN}${secrets.masterPassword}\n`, { mode: 0o600 });
   chownSync(paths.masterUsers, dovecot.uid, dovecot.gid);

@@ -115,7 +115,10 @@ export function dovecotConfig(i: DovecotConfigInput): string {
     'namespace shared {',
     '  type = shared',
     `  separator = ${sep}`,
-    `  prefix = shared${sep}%%u${sep}`,
+    // With `.` as separator a full UPN (`jdoe@forest-a.test`) cannot be one name level,
+    // so store A names the owner by local part (Dovecot adds the viewer's domain), the
+    // way Cyrus shows `Other Users.jdoe`; store B keeps the full `shared/%%u/`.
+    `  prefix = shared${sep}${sep === '.' ? '%%n' : '%%u'}${sep}`,
     `  location = ${sharedLocation}`,
     '  subscriptions = no',
     '  list = children',
@@ -157,9 +160,13 @@ export function dovecotConfig(i: DovecotConfigInput): string {
     'service auth {',
     '  client_limit = 4096',
     '}',
-    // Only the lab's loopback listeners: no pop3, lmtp, submission, doveadm TCP.
     'service anvil {',
     '  client_limit = 4096',
+    // No per-IP auth penalty (up to 15 s after failures from 127.0.0.1): tests try
+    // wrong passwords on purpose, and everything here comes from the same address.
+    '  unix_listener anvil-auth-penalty {',
+    '    mode = 0',
+    '  }',
     '}',
     '',
   ].join('\n');

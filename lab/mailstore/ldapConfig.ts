@@ -10,6 +10,8 @@ export interface LdapConfigInput {
   paths: StorePaths;
   /** Password of the galsync service account (read access to every user). */
   searchPassword: string;
+  mailUid: number;
+  mailGid: number;
 }
 
 /** The LDAP filter of a mailbox-enabled user; `%u` is expanded (and escaped) by Dovecot. */
@@ -33,8 +35,10 @@ export function ldapConfig(i: LdapConfigInput): string {
     // Canonical login name from the directory, whatever case the client typed.
     'pass_attrs = userPrincipalName=user',
     `user_filter = ${MAILBOX_USER_FILTER}`,
-    // Home by lower-cased UPN; uid/gid come from mail_uid/mail_gid.
-    `user_attrs = userPrincipalName=user, =home=${paths.mailRoot}/%Lu`,
+    // Home by lower-cased UPN. uid/gid are explicit (same as mail_uid): an imap process
+    // looking up another user for the shared namespace is only answered when the reply
+    // carries its own uid.
+    `user_attrs = userPrincipalName=user, =home=${paths.mailRoot}/%Lu, =uid=${i.mailUid}, =gid=${i.mailGid}`,
     // `doveadm -A` and `doveadm user '*'` iterate every mailbox.
     'iterate_filter = (&(objectClass=user)(homeMDB=*))',
     'iterate_attrs = userPrincipalName=user',
