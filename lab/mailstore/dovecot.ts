@@ -44,7 +44,18 @@ export function resolveBaseDir(paths: StorePaths): StorePaths {
 }
 
 /** Writes dovecot.conf, dovecot-ldap.conf.ext (0600) and the master-user file; checks with doveconf. */
-export async function writeDovecotConfig(labDir: string, store: StoreDef, forest: ForestInfo, tls: LabCertificates, secrets: DovecotSecrets): Promise<StorePaths> {
+export interface WrittenConfig {
+  paths: StorePaths;
+  /** True when the config differs from what the running instance was started with. */
+  changed: boolean;
+}
+
+/** Where we remember which config the running instance was started with. */
+function startedWith(paths: StorePaths): string {
+  return join(paths.dir, 'started-with.sha256');
+}
+
+export async function writeDovecotConfig(labDir: string, store: StoreDef, forest: ForestInfo, tls: LabCertificates, secrets: DovecotSecrets): Promise<WrittenConfig> {
   const paths = resolveBaseDir(storePaths(labDir, store.id));
   const mail = systemUser('mail');
   const dovecot = systemUser('dovecot');
@@ -60,6 +71,7 @@ export async function writeDovecotConfig(labDir: string, store: StoreDef, forest
   writeFileSync(paths.masterUsers, `admin:{PLAIN}${secrets.masterPassword}\n`, { mode: 0o600 });
   chownSync(paths.masterUsers, dovecot.uid, dovecot.gid);
   writeFileSync(paths.conf, dovecotConfig({ store, forest, paths, tls, mailUid: mail.uid, mailGid: mail.gid }), { mode: 0o600 });
+  const fingerprint = createHash('sha256').update(readFileSync(paths.conf)).update(readFileSync(paths.ldapConf)).update(readFileSync(paths.masterUsers)).digest('hex');
   const check = await run('doveconf', ['-c', paths.conf, '-n'], { allowFailure: true, what: label(store) });
   if (check.code !== 0) {
     throw new LabError(`${label(store)}: doveconf rejects ${paths.conf}: ${check.stderr.trim().split('\n').slice(-3).join(' | ')}`, {
@@ -67,7 +79,9 @@ export async function writeDovecotConfig(labDir: string, store: StoreDef, forest
       hint: 'the generated config is wrong (lab/mailstore/dovecotConfig.ts); run `doveconf -c FILE -n` for details',
     });
   }
-  return paths;
+  const previous = existsSync(startedWith(paths)) ? readFileSync(startedWith(paths), 'utf8') : '';
+  writeFileSync(join(paths.dir, 'config.sha256'), fingerprint);
+  return { paths, changed: previous !== fingerprint };
 }
 
 export interface DovecotState {
@@ -106,6 +120,8 @@ export async function startDovecot(store: StoreDef, paths: StorePaths, log: Logg
   const pid = child.pid;
   if (pid === undefined) throw new LabError(`${label(store)}: could not start dovecot`, { hint: 'is dovecot-core installed (/usr/sbin/dovecot)?' });
   writeFileSync(pidFile(paths), `${pid}\n`);
+  const current = join(paths.dir, 'config.sha256');
+  if (existsSync(current)) writeFileSync(startedWith(paths), readFileSync(current));
   const ok = await waitFor(async () => {
     if (!isAlive(pid)) return 'dead';
     return (await portOpen(store.host, store.imapPort)) && (await portOpen(store.host, store.imapsPort)) ? 'up' : null;

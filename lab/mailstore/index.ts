@@ -25,14 +25,18 @@ export async function mailStoresUp(ctx: LabContext): Promise<MailStoreStatus[]> 
   const out: MailStoreStatus[] = [];
   for (const id of FOREST_IDS) {
     const store = STORES[id];
-    // Configs are rewritten every time: the secrets and TLS paths may have changed, and
-    // Dovecot re-reads the LDAP conf only at start, so a changed file means a restart.
-    const before = dovecotState(resolveBaseDir(storePaths(ctx.labDir, id)));
-    const paths = await writeDovecotConfig(ctx.labDir, store, ctx.forests[id], ctx.tls, {
+    // Configs are rewritten every time (secrets, TLS paths or this code may have
+    // changed); Dovecot reads the LDAP conf only at start, so a change means a restart.
+    const { paths, changed } = await writeDovecotConfig(ctx.labDir, store, ctx.forests[id], ctx.tls, {
       masterPassword: readSecret(ctx.labDir, `mail-${id}-master.pw`),
       searchPassword: readSecret(ctx.labDir, `forest-${id}-galsync.pw`),
     });
-    if (!before.alive) await startDovecot(store, paths, ctx.log);
+    const running = dovecotState(paths).alive;
+    if (running && changed) {
+      ctx.log.info({ store: store.name }, 'config changed: restarting dovecot');
+      await stopDovecot(store, paths, ctx.log);
+    }
+    if (!running || changed) await startDovecot(store, paths, ctx.log);
     const corpus = await ensureCorpus(ctx, store, paths);
     out.push(status(store, paths, corpus));
   }
