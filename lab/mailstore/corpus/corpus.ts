@@ -112,7 +112,7 @@ async function generateA(ctx: LabContext, store: StoreDef, paths: StorePaths, si
 async function generateB(ctx: LabContext, store: StoreDef, paths: StorePaths, sizing: CorpusSizing): Promise<CorpusManifest> {
   const t0 = performance.now();
   wipeMailRoot(paths);
-  const users = await seedStoreB(ctx, store, paths);
+  const users = await seedStoreB(ctx, paths);
   const m: CorpusManifest = {
     version: CORPUS_VERSION,
     store: store.name,

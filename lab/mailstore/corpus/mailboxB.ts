@@ -9,7 +9,7 @@ import { createPrng } from '../../org/prng.ts';
 import { samplePeople } from '../../org/people.ts';
 import { run } from '../../proc.ts';
 import { doveadm } from '../dovecot.ts';
-import type { StoreDef, StorePaths } from '../stores.ts';
+import type { StorePaths } from '../stores.ts';
 import { systemUser } from '../systemUser.ts';
 import type { UserManifest } from './mailboxA.ts';
 import { createMaildir, writeMaildirMessages, type StoredMessage } from './maildir.ts';
@@ -20,7 +20,7 @@ const END = Date.UTC(2026, 5, 1);
 /** How many users are imported at once (doveadm processes). */
 const PARALLEL = 4;
 
-export async function seedStoreB(ctx: LabContext, store: StoreDef, paths: StorePaths): Promise<UserManifest[]> {
+export async function seedStoreB(ctx: LabContext, paths: StorePaths): Promise<UserManifest[]> {
   const scratch = join(paths.dir, 'seed');
   rmSync(scratch, { recursive: true, force: true });
   const jobs: { upn: string; dir: string; manifest: UserManifest }[] = [];

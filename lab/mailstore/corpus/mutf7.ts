@@ -7,7 +7,7 @@ export function encodeMutf7(name: string): string {
   const flush = (): void => {
     if (pending.length === 0) return;
     const bytes = Buffer.alloc(pending.length * 2);
-    pending.forEach((u, i) => bytes.writeUInt16BE(u, i * 2));
+    for (const [i, u] of pending.entries()) bytes.writeUInt16BE(u, i * 2);
     out += `&${bytes.toString('base64').replace(/=+$/, '').replace(/\//g, ',')}-`;
     pending = [];
   };
