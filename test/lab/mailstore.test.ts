@@ -197,7 +197,8 @@ describe('mail stores: forest A corpus', () => {
     assert.ok(u);
     const c = await imap('a', master('a', u.upn));
     const q = await c.getQuota('INBOX');
-    assert.ok(q?.storage, 'QUOTA answers');
+    assert.ok(q !== false, 'QUOTA answers');
+    assert.ok(q.storage, 'QUOTA has a STORAGE resource');
     assert.ok(Math.abs((q.storage.usage ?? 0) - u.bytes) < 1024, `usage ${q.storage.usage} vs manifest ${u.bytes}`);
     assert.ok((q.storage.limit ?? 0) >= 10 * 1024 ** 3, 'generous limit');
     await c.logout();
