@@ -5,6 +5,7 @@ import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInventory } from './commands/inventory.ts';
 import { registerLab } from './commands/lab.ts';
+import { registerServe } from './commands/serve.ts';
 import { runCli } from './run.ts';
 
 const program = new Command()
@@ -18,5 +19,6 @@ registerInit(program);
 registerCheck(program);
 registerLab(program);
 registerInventory(program);
+registerServe(program);
 
 await runCli(program);
