@@ -16,6 +16,7 @@ import { ORGANIZATION_VERSION, type OrganizationCounts } from './org/organizatio
 import { DEFAULT_SEED, DEFAULT_SIZE } from './org/people.ts';
 import { defaultLabDir } from './paths.ts';
 import { portOpen } from './process.ts';
+import { radicaleDown, radicaleStatus, radicaleUp } from './radicale/radicale.ts';
 import { ensureSecrets, readSecret, secretPaths, type LabSecretPaths } from './secrets.ts';
 import { ensureLabCertificates, labCertificatePaths, type LabCertificates } from './tls.ts';
 
@@ -204,6 +205,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       progress('mail stores: starting');
       mailStores = await hooks.mailStoresUp(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
     }
+    if (opts.mailStores !== false) mailStores.push(...(await radicaleUp(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
     const info: LabInfo = {
       version: 1,
       labDir,
@@ -233,6 +235,7 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
       await hooks.mailStoresDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'mailstore' })));
       stopped.push('mail stores');
     }
+    if (opts.mailStores !== false) await radicaleDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'radicale' })));
     for (const id of FOREST_IDS) {
       const f = FORESTS[id];
       const pid = slapdState(slapdPaths(labDir, f)).pid;
@@ -261,6 +264,7 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
   if (hooks) {
     try {
       mailStores = await hooks.mailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
+      mailStores.push(...(await radicaleStatus(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
     } catch (err) {
       mailStoresError = err instanceof Error ? err.message : String(err);
     }

@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { LabError } from '../../src/util/errors.ts';
-import type { LabContext } from '../context.ts';
+import type { LabContext, MailStoreStatus } from '../context.ts';
 import { FOREST_IDS, type ForestId } from '../forests.ts';
 import { samplePeople } from '../org/people.ts';
 import { run } from '../proc.ts';
@@ -32,12 +32,9 @@ export interface RadicalePaths {
   secret: string;
 }
 
-export interface RadicaleStatus {
-  name: string;
-  forest: ForestId;
+/** Shaped like a mail store's status so `lab status` and lab.json list it beside Dovecot. */
+export interface RadicaleStatus extends MailStoreStatus {
   url: string;
-  pid: number | null;
-  alive: boolean;
   dataDir: string;
   secretFile: string;
 }
@@ -197,7 +194,7 @@ async function start(id: ForestId, p: RadicalePaths): Promise<number> {
 function status(ctx: LabContext, id: ForestId): RadicaleStatus {
   const p = radicalePaths(ctx.labDir, id);
   const s = state(p);
-  return { name: `radicale-${id}`, forest: id, url: radicaleUrl(id), pid: s.pid, alive: s.alive, dataDir: p.collections, secretFile: p.secret };
+  return { name: `radicale-${id}`, forest: id, endpoints: { caldav: `127.0.0.1:${RADICALE_PORTS[id]}` }, url: radicaleUrl(id), pid: s.pid, alive: s.alive, dataDir: p.collections, secretFile: p.secret, details: { conf: p.conf, log: p.logFile, freebusyUser: FREEBUSY_USER } };
 }
 
 /** Starts both Radicale instances (idempotent; the htpasswd file is re-read live by Radicale). */
