@@ -1,0 +1,51 @@
+// The `mail` section of the project file: how mailboxes are copied (issue 4), in
+// Move-Mailbox's terms (BadItemLimit, LargeItemLimit, RetryInterval) plus what IMAP adds.
+import { z } from 'zod';
+
+export const folderRenameSchema = z.strictObject({
+  /** Source folder as segments joined by `/`, whatever the server's separator ("Old Mail/2017"). */
+  from: z.string().min(1),
+  /** Target folder, segments joined by `/` ("Archive/2017"). Subfolders follow. */
+  to: z.string().min(1),
+});
+
+export const mailCopySchema = z.strictObject({
+  /** Globs over source folder names (segments joined by `/`; `*` within a segment, `**` across). Default: every folder. */
+  include: z.array(z.string().min(1)).default(['**']),
+  /** Globs of folders never copied; exclude wins over include. */
+  exclude: z.array(z.string().min(1)).default([]),
+  renames: z.array(folderRenameSchema).default([]),
+  /** Skipped messages allowed before the copy fails (Move-Mailbox -BadItemLimit). Default 0. */
+  badItemLimit: z.number().int().min(0).default(0),
+  /** Messages over maxMessageBytes allowed to be skipped before the copy fails. Default 0. */
+  largeItemLimit: z.number().int().min(0).default(0),
+  /** A message larger than this (bytes) is a large item. Default 50 MiB. */
+  maxMessageBytes: z.number().int().positive().default(50 * 1024 * 1024),
+  /** First wait after a dropped connection or a transient NO, in ms; doubles per retry. Default 2,000. */
+  retryIntervalMs: z.number().int().min(0).default(2_000),
+  /** Retries of one folder before the copy fails. Default 5. */
+  retries: z.number().int().min(0).default(5),
+  /** Max messages per second per mailbox (0 = unlimited). */
+  maxMessagesPerSecond: z.number().min(0).default(0),
+  /** Max bytes per second per mailbox (0 = unlimited). */
+  maxBytesPerSecond: z.number().min(0).default(0),
+  /** Folders copied at once, each on its own pair of connections. Default 4. */
+  concurrency: z.number().int().min(1).max(32).default(4),
+  /** APPENDs kept in flight per connection when the target has LITERAL+. Default 32. */
+  pipelineDepth: z.number().int().min(1).max(512).default(32),
+  /** Delete on the target what was deleted on the source since the last pass. Default false (report only). */
+  deleteOnTarget: z.boolean().default(false),
+  /** Copy folder ACLs (RFC 4314), identifiers translated through the identity map. Default true. */
+  copyAcls: z.boolean().default(true),
+  /** Keywords the target refuses, renamed ({ "$Old": "Old" }); the rest are reported and dropped. */
+  keywordMap: z.record(z.string(), z.string()).default({}),
+  /** Character that replaces the target's separator inside a source folder name. Default `∕` for `/`, `․` for `.`. */
+  separatorEscape: z.string().length(1).optional(),
+});
+
+export type MailCopyOptions = z.infer<typeof mailCopySchema>;
+
+/** The defaults, for library callers that pass nothing. */
+export function defaultMailCopyOptions(overrides: Partial<z.input<typeof mailCopySchema>> = {}): MailCopyOptions {
+  return mailCopySchema.parse(overrides);
+}

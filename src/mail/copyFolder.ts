@@ -1,0 +1,281 @@
+// One folder's pass: compare the source with the state, carry flag changes, report (and
+// optionally apply) source deletions, recognize by fingerprint what is already on the
+// target (merge, crash recovery, UIDVALIDITY change), then stream the rest across.
+import type { ImapFlow } from 'imapflow';
+import type { MailCopyOptions } from '../config/mail.ts';
+import type { StateStore } from '../state/store.ts';
+import type { Logger } from '../util/logger.ts';
+import { completeFolder, deleteUids, folderState, recordUid, resetUidMap, setTargetUidValidity, uidRows, updateFlags, type UidRow } from './copyState.ts';
+import { MailStoreError } from './errors.ts';
+import { FingerprintHasher, fingerprintOf, headerBlock, headerFingerprint, matchFingerprints, messageIdOf, subjectOf } from './fingerprint.ts';
+import { flagKey, mapFlags, type FlagPolicy } from './flags.ts';
+import { createAppender, type AppendResult } from './rawAppend.ts';
+import { examine, fetchBodies } from './rawFetch.ts';
+import type { Throttle } from './throttle.ts';
+import type { FolderReport, SkippedItem } from './types.ts';
+import { packUids } from './uidSet.ts';
+import type { RawWire } from './wire.ts';
+
+export interface FolderWorker {
+  srcCtl: ImapFlow;
+  tgtCtl: ImapFlow;
+  srcWire: RawWire;
+  tgtWire: RawWire;
+}
+
+export interface FolderJob {
+  source: string;
+  target: string;
+}
+
+export interface FolderContext {
+  store: StateStore;
+  sourceMailbox: string;
+  targetMailbox: string;
+  options: MailCopyOptions;
+  throttle: Throttle;
+  logger: Logger;
+  /** Called for every skipped item; throws when a limit is passed. */
+  onSkipped(item: SkippedItem): void;
+  onCopied(folder: string, bytes: number): void;
+}
+
+interface SourceMeta {
+  uid: number;
+  flags: string[];
+  size: number;
+  internalDate: Date | undefined;
+}
+
+const FETCH_CHUNK = 500;
+
+/** Server-side transient trouble inside a folder: the caller reconnects and retries. */
+export class TransientFolderError extends MailStoreError {}
+
+async function listSource(c: ImapFlow, changedSince?: bigint): Promise<SourceMeta[]> {
+  const out: SourceMeta[] = [];
+  const q = changedSince ? { uid: true, flags: true } : { uid: true, flags: true, size: true, internalDate: true };
+  for await (const m of c.fetch('1:*', q, changedSince ? { uid: true, changedSince } : { uid: true })) {
+    const d = m.internalDate;
+    out.push({ uid: m.uid, flags: [...(m.flags ?? [])], size: m.size ?? 0, internalDate: d ? new Date(d) : undefined });
+  }
+  return out;
+}
+
+/** Fingerprints of messages on one side, fetched the way both sides compute them. */
+async function fingerprints(c: ImapFlow, uids: number[]): Promise<Map<number, { fp: string; header: Buffer; size: number }>> {
+  const out = new Map<number, { fp: string; header: Buffer; size: number }>();
+  if (uids.length === 0) return out;
+  const needBody: number[] = [];
+  for await (const m of c.fetch(packUids(uids), { uid: true, size: true, headers: true }, { uid: true })) {
+    const header = headerBlock(m.headers ?? Buffer.alloc(0));
+    // Same as FingerprintHasher.digest(): the header block is what BODY[HEADER] returns.
+    const fp = headerFingerprint(header, m.size ?? 0);
+    if (fp) out.set(m.uid, { fp, header, size: m.size ?? 0 });
+    else needBody.push(m.uid);
+  }
+  // No Message-ID: the whole message decides (rare; these are read whole, one at a time).
+  for (const uid of needBody) {
+    const m = await c.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
+    if (m && m.source) out.set(uid, { fp: fingerprintOf(m.source), header: headerBlock(m.source), size: m.source.length });
+  }
+  return out;
+}
+
+export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: FolderJob): Promise<FolderReport> {
+  const started = Date.now();
+  const { store, options } = ctx;
+  const log = ctx.logger.child({ folder: job.source });
+  const report: FolderReport = {
+    source: job.source, target: job.target, sourceMessages: 0, sourceBytes: 0, targetMessages: 0, targetBytes: 0,
+    copied: 0, copiedBytes: 0, matched: 0, skipped: 0, flagsUpdated: 0, deletedOnSource: 0, deletedOnTarget: 0, keywordsRefused: [], durationMs: 0,
+  };
+  const src = await w.srcCtl.mailboxOpen(job.source, { readOnly: true });
+  const tgt = await w.tgtCtl.mailboxOpen(job.target);
+  let state = folderState(store, ctx.sourceMailbox, ctx.targetMailbox, job.source, job.target);
+  const srcValidity = src.uidValidity.toString();
+  const tgtValidity = tgt.uidValidity.toString();
+  if ((state.sourceUidValidity && state.sourceUidValidity !== srcValidity) || (state.targetUidValidity && state.targetUidValidity !== tgtValidity) || state.targetFolder !== job.target) {
+    log.warn({ was: state.sourceUidValidity, now: srcValidity }, 'UIDVALIDITY or target changed: the UID map is rebuilt from fingerprints');
+    resetUidMap(store, state.id, srcValidity, job.target);
+  } else if (!state.sourceUidValidity) resetUidMap(store, state.id, srcValidity, job.target);
+  setTargetUidValidity(store, state.id, tgtValidity);
+  state = folderState(store, ctx.sourceMailbox, ctx.targetMailbox, job.source, job.target);
+
+  const rows = new Map(uidRows(store, state.id).map((r) => [r.sourceUid, r]));
+  const policy: FlagPolicy = { permanent: tgt.permanentFlags && tgt.permanentFlags.size ? tgt.permanentFlags : undefined, keywordMap: options.keywordMap };
+  const refused = new Set<string>();
+  const targetFlags = (f: string[]): string[] => {
+    const r = mapFlags(f, policy);
+    for (const k of r.refused) refused.add(k);
+    return r.flags;
+  };
+
+  // Flags only (CONDSTORE): nothing new and nothing gone on the source, only modseq moved.
+  const flagsOnly = state.completedAt !== null && state.sourceModseq !== null && src.highestModseq !== undefined &&
+    state.sourceUidNext === src.uidNext && state.sourceMessages === src.exists && state.targetUidNext === tgt.uidNext;
+  const listing = await listSource(w.srcCtl, flagsOnly ? BigInt(state.sourceModseq as string) : undefined);
+
+  // 1. Source deletions since the last pass.
+  if (!flagsOnly) {
+    const present = new Set(listing.map((m) => m.uid));
+    const gone = [...rows.values()].filter((r) => !present.has(r.sourceUid));
+    report.deletedOnSource = gone.length;
+    if (gone.length && options.deleteOnTarget) {
+      const tuids = gone.map((r) => r.targetUid).filter((u): u is number => u !== null);
+      if (tuids.length) {
+        await w.tgtCtl.messageDelete(packUids(tuids), { uid: true });
+        report.deletedOnTarget = tuids.length;
+      }
+    }
+    if (gone.length) deleteUids(store, state.id, gone.map((r) => r.sourceUid));
+    for (const r of gone) rows.delete(r.sourceUid);
+  }
+
+  // 2. What is new: large items are skipped before anything is fetched.
+  const pending: SourceMeta[] = [];
+  if (!flagsOnly) {
+    for (const m of listing) {
+      if (rows.has(m.uid)) continue;
+      if (m.size > options.maxMessageBytes) {
+        const fp = await fingerprints(w.srcCtl, [m.uid]).catch(() => new Map());
+        const header = fp.get(m.uid)?.header as Buffer | undefined;
+        const reason = `larger than maxMessageBytes (${m.size} > ${options.maxMessageBytes})`;
+        recordUid(store, state.id, { sourceUid: m.uid, targetUid: null, state: 'large', fingerprint: null, flags: '', size: m.size, reason });
+        rows.set(m.uid, { sourceUid: m.uid, targetUid: null, state: 'large', fingerprint: null, flags: '', size: m.size, reason });
+        report.skipped++;
+        ctx.onSkipped({ folder: job.source, uid: m.uid, messageId: header && messageIdOf(header), subject: header && subjectOf(header), size: m.size, kind: 'large', reason });
+        continue;
+      }
+      pending.push(m);
+    }
+  }
+
+  // 3. Already on the target? (merge into a non-empty target; an APPEND whose UID was never
+  //    recorded because we died; a new UIDVALIDITY). Only target UIDs we have not mapped count.
+  const targetMoved = state.targetUidNext === null ? tgt.exists > 0 : tgt.uidNext !== state.targetUidNext;
+  if (pending.length && targetMoved) {
+    const mapped = new Set([...rows.values()].map((r) => r.targetUid).filter((u) => u !== null));
+    const from = state.targetUidNext ?? 1;
+    const candidates: number[] = [];
+    if (tgt.exists > 0) for await (const m of w.tgtCtl.fetch(`${from}:*`, { uid: true }, { uid: true })) if (m.uid >= from && !mapped.has(m.uid)) candidates.push(m.uid);
+    if (candidates.length) {
+      const t = await fingerprints(w.tgtCtl, candidates);
+      const s = await fingerprints(w.srcCtl, pending.map((m) => m.uid));
+      const pairs = matchFingerprints(
+        pending.filter((m) => s.has(m.uid)).map((m) => ({ key: m.uid, fp: (s.get(m.uid) as { fp: string }).fp })),
+        [...t].map(([uid, v]) => ({ key: uid, fp: v.fp })),
+      );
+      for (const p of pairs) {
+        // flags '?' never equals a real flag set: step 4 writes the source flags on it.
+        const row: UidRow = { sourceUid: p.from, targetUid: p.to, state: 'matched', fingerprint: (s.get(p.from) as { fp: string }).fp, flags: '?', size: 0, reason: null };
+        recordUid(store, state.id, row, p.to + 1);
+        rows.set(p.from, row);
+      }
+      report.matched = pairs.length;
+      const matched = new Set(pairs.map((p) => p.from));
+      for (let i = pending.length - 1; i >= 0; i--) if (matched.has((pending[i] as SourceMeta).uid)) pending.splice(i, 1);
+      log.debug({ candidates: candidates.length, matched: pairs.length }, 'fingerprint reconciliation');
+    }
+  }
+
+  // 4. Flag changes: the source's flags win on every mapped message.
+  const byFlags = new Map<string, { flags: string[]; tuids: number[]; suids: number[] }>();
+  for (const m of listing) {
+    const r = rows.get(m.uid);
+    if (!r || r.targetUid === null || (r.state !== 'copied' && r.state !== 'matched')) continue;
+    const flags = targetFlags(m.flags);
+    const key = flagKey(flags);
+    if (key === r.flags) continue;
+    const g = byFlags.get(key) ?? { flags, tuids: [], suids: [] };
+    g.tuids.push(r.targetUid);
+    g.suids.push(m.uid);
+    byFlags.set(key, g);
+  }
+  for (const [key, g] of byFlags) {
+    await w.tgtCtl.messageFlagsSet(packUids(g.tuids), g.flags.length ? g.flags : [], { uid: true });
+    store.tx(() => {
+      for (const u of g.suids) updateFlags(store, state.id, u, key);
+    });
+    report.flagsUpdated += g.suids.length;
+  }
+
+  // 5. Stream the rest: source literal → target LITERAL+ APPEND, recorded one by one.
+  if (pending.length) {
+    await examine(w.srcWire, job.source);
+    const appender = createAppender(w.tgtWire, job.target, options.pipelineDepth);
+    const meta = new Map(pending.map((m) => [m.uid, m]));
+    // An answer that stops the folder (bad-item limit passed, transient NO): noted by the
+    // answer handler, thrown by the fetch loop; the wires are then discarded by the caller.
+    let fatal: Error | undefined;
+    const recording: Promise<void>[] = [];
+    try {
+      for (let i = 0; i < pending.length; i += FETCH_CHUNK) {
+        const chunk = pending.slice(i, i + FETCH_CHUNK);
+        const seen = new Set<number>();
+        const end = await fetchBodies(w.srcWire, packUids(chunk.map((m) => m.uid)), async (body) => {
+          const m = meta.get(body.uid);
+          if (fatal) throw fatal;
+          if (!m || seen.has(body.uid)) return; // not asked for (or twice): drained by fetchBodies
+          seen.add(body.uid);
+          await ctx.throttle.take(body.size);
+          const flags = targetFlags(m.flags);
+          const hasher = new FingerprintHasher();
+          const { answer } = await appender.append(flags, m.internalDate, body.size, (send) => body.pipe(async (c) => {
+            hasher.update(c);
+            await send(c);
+          }));
+          const fp = hasher.digest();
+          const header = hasher.headerBytes();
+          recording.push(answer.then((r: AppendResult) => {
+            if (r.ok) {
+              recordUid(store, state.id, { sourceUid: m.uid, targetUid: r.uid ?? null, state: 'copied', fingerprint: fp, flags: flagKey(flags), size: body.size, reason: null }, r.uid !== undefined ? r.uid + 1 : undefined);
+              report.copied++;
+              report.copiedBytes += body.size;
+              ctx.onCopied(job.source, body.size);
+            } else if (r.transient) {
+              fatal = new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.tgtWire.address} answered ${r.text} to an APPEND into ${job.target}`, { object: job.target, imapResponse: r.text });
+            } else {
+              recordUid(store, state.id, { sourceUid: m.uid, targetUid: null, state: 'bad', fingerprint: fp, flags: '', size: body.size, reason: r.text });
+              report.skipped++;
+              ctx.onSkipped({ folder: job.source, uid: m.uid, messageId: messageIdOf(header), subject: subjectOf(header), size: body.size, kind: 'bad', reason: `target refused: ${r.text}` });
+            }
+          }).catch((err: Error) => {
+            fatal ??= err;
+          }));
+        });
+        await appender.drain();
+        await Promise.all(recording.splice(0));
+        if (fatal) throw fatal;
+        if (!end.ok && end.transient) throw new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.srcWire.address} answered ${end.text} while reading ${job.source}`, { object: job.source, imapResponse: end.text });
+        for (const m of chunk) {
+          if (seen.has(m.uid)) continue;
+          const reason = `source did not deliver the message${end.ok ? '' : `: ${end.text}`}`;
+          recordUid(store, state.id, { sourceUid: m.uid, targetUid: null, state: 'bad', fingerprint: null, flags: '', size: m.size, reason });
+          report.skipped++;
+          const h = await fingerprints(w.srcCtl, [m.uid]).catch(() => new Map());
+          const header = h.get(m.uid)?.header as Buffer | undefined;
+          ctx.onSkipped({ folder: job.source, uid: m.uid, messageId: header && messageIdOf(header), subject: header && subjectOf(header), size: m.size, kind: 'bad', reason });
+        }
+      }
+    } finally {
+      appender.stop();
+    }
+  }
+
+  // 6. Snapshot both sides for the next run's fast path.
+  const ts = await w.tgtCtl.status(job.target, { messages: true, uidNext: true, highestModseq: true, size: true });
+  const highest = listing.reduce((a, m) => Math.max(a, m.uid), state.highestUid);
+  completeFolder(store, state.id, {
+    sourceUidNext: src.uidNext, sourceMessages: src.exists, sourceModseq: src.highestModseq?.toString() ?? null,
+    targetUidNext: ts ? (ts.uidNext ?? tgt.uidNext) : tgt.uidNext, targetMessages: ts ? (ts.messages ?? 0) : 0, targetModseq: ts && ts.highestModseq !== undefined ? String(ts.highestModseq) : null,
+    highestUid: highest,
+  });
+  report.sourceMessages = src.exists;
+  report.sourceBytes = flagsOnly ? 0 : listing.reduce((a, m) => a + m.size, 0);
+  report.targetMessages = ts ? (ts.messages ?? 0) : 0;
+  report.targetBytes = ts ? Number((ts as { size?: number | bigint }).size ?? 0) : 0;
+  report.keywordsRefused = [...refused].sort();
+  report.durationMs = Date.now() - started;
+  return report;
+}

@@ -1,0 +1,266 @@
+// copyMailbox: one mailbox from the source store to the target store, every folder,
+// every message, flags, keywords, dates, subscriptions and ACLs; a re-run is a delta.
+// The migration pipeline calls this; `crossforest mailbox copy` is a thin wrapper.
+//
+// Shape of a run: take the lease on the target mailbox → one control session per side
+// lists folders with LIST-STATUS → map, create, subscribe, copy ACLs → folders whose
+// STATUS matches the state of the last pass are skipped without a SELECT (the
+// no-change re-run) → the rest go to `concurrency` workers, each with its own four
+// connections (control + raw data per side), retried with back-off on dropped
+// connections and transient answers → report.
+import { randomUUID } from 'node:crypto';
+import type { ImapFlow, ListResponse } from 'imapflow';
+import { silentLogger } from '../util/logger.ts';
+import { copyFolderAcl } from './acl.ts';
+import { copyFolder, TransientFolderError, type FolderWorker } from './copyFolder.ts';
+import { finishRun, folderStates, skippedCounts, startRun, type FolderState } from './copyState.ts';
+import { MailStoreError, toMailStoreError } from './errors.ts';
+import { mapFolders, mapOptionsFrom, type FolderMapping, type Namespace } from './folderMap.ts';
+import { buildReport, emptyFolderReport } from './report.ts';
+import { Throttle } from './throttle.ts';
+import type { AclReport, CopyMailboxInput, CopyReport, FolderReport, MailEndpoint, SkippedItem } from './types.ts';
+import { unbindWire, WireClosedError } from './wire.ts';
+
+const LEASE_TTL_MS = 60_000;
+const STATUS_QUERY = { messages: true, uidNext: true, uidValidity: true, highestModseq: true, size: true } as const;
+
+export class CopyLimitError extends MailStoreError {}
+
+export const leaseName = (targetMailbox: string): string => `mail-copy:${targetMailbox.toLowerCase()}`;
+
+/** Dropped connections, timeouts, BYE, NO [UNAVAILABLE]-like answers: worth a retry. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof CopyLimitError) return false;
+  if (err instanceof WireClosedError || err instanceof TransientFolderError) return true;
+  const e = err as { code?: string; serverResponseCode?: string; message?: string; imapResponse?: string };
+  if (e.code && /^(CF_ERR_IMAP_UNREACHABLE|CF_ERR_IMAP_DROPPED|CF_ERR_IMAP_TRANSIENT|NoConnection|EConnectionClosed|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|CONNECT_TIMEOUT|ETIMEOUT)$/.test(e.code)) return true;
+  if (e.serverResponseCode && /^(UNAVAILABLE|LIMIT|INUSE|SERVERBUG)$/i.test(e.serverResponseCode)) return true;
+  return /\b(BYE|UNAVAILABLE|connection (closed|dropped|not available)|socket|timed? ?out)\b/i.test(`${e.message ?? ''} ${e.imapResponse ?? ''}`);
+}
+
+async function safeLogout(c: ImapFlow | undefined): Promise<void> {
+  if (!c) return;
+  try {
+    await Promise.race([c.logout(), new Promise((r) => setTimeout(r, 2_000))]);
+  } catch {
+    /* already gone */
+  }
+  c.close();
+}
+
+async function openWorker(source: MailEndpoint, target: MailEndpoint): Promise<FolderWorker> {
+  const opened: ImapFlow[] = [];
+  try {
+    const [srcCtl, tgtCtl, srcData, tgtData] = await Promise.all([source.open(), target.open(), source.open(), target.open()]).then((all) => {
+      opened.push(...all);
+      return all;
+    });
+    return {
+      srcCtl: srcCtl as ImapFlow,
+      tgtCtl: tgtCtl as ImapFlow,
+      srcWire: unbindWire(srcData as ImapFlow, source.address, source.timeoutMs),
+      tgtWire: unbindWire(tgtData as ImapFlow, target.address, target.timeoutMs),
+    };
+  } catch (err) {
+    for (const c of opened) c.close();
+    throw err;
+  }
+}
+
+async function closeWorker(w: FolderWorker | undefined): Promise<void> {
+  if (!w) return;
+  w.srcWire.close();
+  w.tgtWire.close();
+  await Promise.all([safeLogout(w.srcCtl), safeLogout(w.tgtCtl)]);
+}
+
+const nsOf = (c: ImapFlow, list: ListResponse[]): Namespace => c.namespace ? { prefix: c.namespace.prefix ?? '', delimiter: c.namespace.delimiter ?? '/' } : { prefix: '', delimiter: list.find((l) => l.delimiter)?.delimiter ?? '/' };
+
+/** The use → path map of a side's special folders; names guessed only when the server lacks SPECIAL-USE. */
+function specialFolders(c: ImapFlow, list: ListResponse[]): Record<string, string> {
+  const trustNames = !c.capabilities.has('SPECIAL-USE');
+  const out: Record<string, string> = {};
+  for (const l of list) if (l.specialUse && l.specialUse !== '\\Inbox' && (l.specialUseSource === 'extension' || trustNames)) out[l.specialUse] ??= l.path;
+  return out;
+}
+
+function withSpecialUse(c: ImapFlow, list: ListResponse[]): ListResponse[] {
+  const trustNames = !c.capabilities.has('SPECIAL-USE');
+  return list.map((l) => (l.specialUseSource === 'extension' || trustNames ? l : { ...l, specialUse: undefined }));
+}
+
+/** True when neither side moved since the last completed pass (no SELECT needed). */
+function unchanged(s: FolderState | undefined, src: ListResponse, tgt: ListResponse | undefined): boolean {
+  if (!s || !s.completedAt || !tgt?.status || !src.status) return false;
+  const a = src.status;
+  const b = tgt.status;
+  return (
+    s.sourceUidValidity === String(a.uidValidity) && s.targetUidValidity === String(b.uidValidity) &&
+    s.sourceUidNext === a.uidNext && s.sourceMessages === a.messages && (s.sourceModseq ?? '') === String(a.highestModseq ?? '') &&
+    s.targetUidNext === b.uidNext && s.targetMessages === b.messages
+  );
+}
+
+export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> {
+  const { source, target, store, options } = input;
+  const logger = (input.logger ?? silentLogger).child({ scope: 'mail-copy', source: input.sourceMailbox, target: input.targetMailbox });
+  const holder = `${process.pid}:${randomUUID()}`;
+  const lease = leaseName(input.targetMailbox);
+  if (!store.acquireLease(lease, holder, LEASE_TTL_MS)) {
+    const h = store.leaseHolder(lease);
+    throw new MailStoreError('CF_ERR_MAIL_LOCKED', `another copy into ${input.targetMailbox} is running (held by ${h?.holder ?? 'unknown'} until ${h?.expiresAt ?? '?'})`, {
+      object: input.targetMailbox,
+      hint: 'wait for it to finish; a crashed holder expires within a minute',
+    });
+  }
+  let leaseLost = false;
+  const renew = setInterval(() => {
+    if (!store.renewLease(lease, holder, LEASE_TTL_MS)) leaseLost = true;
+  }, LEASE_TTL_MS / 3);
+  renew.unref();
+
+  const startedAt = new Date();
+  const runId = startRun(store, input.sourceMailbox, input.targetMailbox);
+  const folders: FolderReport[] = [];
+  const skipped: SkippedItem[] = [];
+  const acls: AclReport[] = [];
+  const warnings: string[] = [];
+  let mapping: FolderMapping[] = [];
+  let subscribed = 0;
+  const prior = skippedCounts(store, input.sourceMailbox, input.targetMailbox);
+  const counts = { ...prior };
+  const throttle = new Throttle(options.maxMessagesPerSecond, options.maxBytesPerSecond);
+  let failure: unknown;
+  try {
+    // ---- prepare: list, map, create, subscribe, ACLs (control sessions closed afterwards)
+    let srcList: ListResponse[];
+    let tgtList: ListResponse[];
+    {
+      let srcMain: ImapFlow | undefined;
+      let tgtMain: ImapFlow | undefined;
+      try {
+        [srcMain, tgtMain] = await Promise.all([source.open(), target.open()]);
+        [srcList, tgtList] = await Promise.all([srcMain.list({ statusQuery: STATUS_QUERY }), tgtMain.list({ statusQuery: STATUS_QUERY })]);
+        srcList = withSpecialUse(srcMain, srcList).filter((l) => !l.flags.has('\\NonExistent'));
+        const mapped = mapFolders(
+          srcList.map((l) => ({ path: l.path, delimiter: l.delimiter, specialUse: l.specialUse })),
+          nsOf(srcMain, srcList),
+          nsOf(tgtMain, tgtList),
+          specialFolders(tgtMain, tgtList),
+          mapOptionsFrom(options),
+        );
+        mapping = mapped.mappings;
+        warnings.push(...mapped.warnings);
+        const have = new Map(tgtList.map((l) => [l.path.toLowerCase(), l]));
+        for (const m of [...mapping].sort((a, b) => a.target.length - b.target.length)) {
+          if (m.target === 'INBOX' || have.has(m.target.toLowerCase())) continue;
+          await tgtMain.mailboxCreate(m.target).catch((err: unknown) => {
+            throw toMailStoreError(err, `create folder ${m.target}`, `${input.targetMailbox} on ${target.address}`);
+          });
+        }
+        const srcByPath = new Map(srcList.map((l) => [l.path, l]));
+        for (const m of mapping) {
+          const sl = srcByPath.get(m.source);
+          if (sl?.subscribed && !have.get(m.target.toLowerCase())?.subscribed) {
+            await tgtMain.mailboxSubscribe(m.target);
+            subscribed++;
+          }
+        }
+        if (options.copyAcls && srcMain.capabilities.has('ACL') && tgtMain.capabilities.has('ACL') && input.identityMap) {
+          for (const m of mapping) {
+            const r = await copyFolderAcl(srcMain, tgtMain, m.source, m.target, { source: input.sourceMailbox, target: input.targetMailbox }, input.identityMap);
+            if (r.applied.length || r.unmapped.length) acls.push(r);
+            for (const u of r.unmapped) warnings.push(`ACL identifier ${u} on ${m.source} has no target identity: not copied`);
+          }
+        }
+        if (mapping.some((m) => !have.has(m.target.toLowerCase()))) tgtList = await tgtMain.list({ statusQuery: STATUS_QUERY });
+      } finally {
+        await Promise.all([safeLogout(srcMain), safeLogout(tgtMain)]);
+      }
+    }
+
+    // ---- decide: unchanged folders are reported from the listing alone
+    const states = new Map(folderStates(store, input.sourceMailbox, input.targetMailbox).map((s) => [s.sourceFolder, s]));
+    const srcByPath = new Map(srcList.map((l) => [l.path, l]));
+    const tgtByPath = new Map(tgtList.map((l) => [l.path.toLowerCase(), l]));
+    const queue: FolderMapping[] = [];
+    for (const m of mapping) {
+      const sl = srcByPath.get(m.source) as ListResponse;
+      if (sl.flags.has('\\Noselect')) continue;
+      const tl = tgtByPath.get(m.target.toLowerCase());
+      if (unchanged(states.get(m.source), sl, tl)) folders.push(emptyFolderReport(m, sl.status, tl?.status));
+      else queue.push(m);
+    }
+
+    // ---- copy: workers pull folders; each folder retried on transient trouble
+    const ctx = {
+      store, sourceMailbox: input.sourceMailbox, targetMailbox: input.targetMailbox, options, throttle, logger,
+      onSkipped(item: SkippedItem) {
+        skipped.push(item);
+        counts[item.kind]++;
+        logger.warn({ ...item }, 'item skipped');
+        const limit = item.kind === 'bad' ? options.badItemLimit : options.largeItemLimit;
+        if (counts[item.kind] > limit) {
+          throw new CopyLimitError('CF_ERR_MAIL_ITEM_LIMIT', `${counts[item.kind]} ${item.kind} items in ${input.sourceMailbox} exceed ${item.kind === 'bad' ? 'badItemLimit' : 'largeItemLimit'} (${limit}); last: ${item.folder} UID ${item.uid}: ${item.reason}`, {
+            object: `${input.sourceMailbox} ${item.folder} UID ${item.uid}`,
+            hint: `read the skipped items in the report; raise mail.${item.kind === 'bad' ? 'badItemLimit' : 'largeItemLimit'} to accept them and run again`,
+          });
+        }
+      },
+      onCopied(folder: string, bytes: number) {
+        progress.copiedMessages++;
+        progress.copiedBytes += bytes;
+        progress.folder = folder;
+        input.onProgress?.({ ...progress });
+      },
+    };
+    const progress = { folder: '', copiedMessages: 0, copiedBytes: 0, totalMessages: 0, totalBytes: 0 };
+    for (const m of queue) {
+      const st = srcByPath.get(m.source)?.status;
+      progress.totalMessages += st?.messages ?? 0;
+      progress.totalBytes += Number((st as { size?: number } | undefined)?.size ?? 0);
+    }
+    let stop: unknown;
+    const workerLoop = async (): Promise<void> => {
+      let w: FolderWorker | undefined;
+      try {
+        for (let job = queue.shift(); job && !stop; job = queue.shift()) {
+          if (leaseLost) throw new MailStoreError('CF_ERR_MAIL_LOCKED', `lost the lease on ${input.targetMailbox}`, { object: input.targetMailbox });
+          for (let attempt = 0; ; attempt++) {
+            try {
+              w ??= await openWorker(source, target);
+              folders.push(await copyFolder(ctx, w, job));
+              break;
+            } catch (err) {
+              await closeWorker(w);
+              w = undefined;
+              if (!isTransient(err) || attempt >= options.retries) throw err;
+              const wait = options.retryIntervalMs * 2 ** attempt;
+              logger.warn({ folder: job.source, attempt: attempt + 1, waitMs: wait, err: (err as Error).message }, 'transient failure: reconnecting');
+              await new Promise((r) => setTimeout(r, wait));
+            }
+          }
+        }
+      } catch (err) {
+        stop ??= err;
+      } finally {
+        await closeWorker(w);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, queue.length) }, workerLoop));
+    if (stop) throw stop;
+  } catch (err) {
+    failure = err;
+  } finally {
+    clearInterval(renew);
+    store.releaseLease(lease, holder);
+  }
+  const report = buildReport({ input, startedAt, folders, skipped, acls, warnings, mapping, subscribed, failure });
+  finishRun(store, runId, report.status, report);
+  if (failure) {
+    const err = failure instanceof MailStoreError ? failure : toMailStoreError(failure, `copy ${input.sourceMailbox}`, input.sourceMailbox);
+    (err as MailStoreError & { report?: CopyReport }).report = report;
+    throw err;
+  }
+  return report;
+}

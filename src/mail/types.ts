@@ -1,0 +1,111 @@
+// Core types of the mailbox copy engine (issue 4).
+//
+// Glossary, in the seed's words (Move-Mailbox) and IMAP's:
+// - mailbox: one user's whole store (every folder); the unit a migration batch moves.
+// - folder: one IMAP mailbox inside it (INBOX, Sent Items, Projects.Phoenix …).
+// - source / target: the organization the mailbox leaves / the one it moves to.
+// - data move: copying every item of a mailbox, bytes unchanged, flags, keywords,
+//   internal dates, subscriptions and folder ACLs ("we have NEVER seen a SINGLE item get dropped").
+// - bad item: a message the source cannot deliver or the target refuses; skipped,
+//   counted and reported one by one; past `badItemLimit` the move fails (Move-Mailbox -BadItemLimit).
+// - large item: a message over `maxMessageBytes`; skipped and counted against `largeItemLimit`.
+// - merge: copying into a target that already holds mail (-AllowMerge): nothing twice.
+// - fingerprint: what makes two copies of a message "the same" across servers:
+//   Message-ID + size + a hash of the header, or a hash of the whole message when there is no Message-ID.
+// - UID map: source UID → target UID per folder (from UIDPLUS APPENDUID), what makes a re-run a delta.
+// - delta: a re-run that copies only new messages and carries flag changes (CONDSTORE when both servers have it).
+// - identity map: source ACL identifier → target identifier, supplied by the caller (the metaverse).
+import type { ImapFlow } from 'imapflow';
+import type { StateStore } from '../state/store.ts';
+import type { Logger } from '../util/logger.ts';
+import type { MailCopyOptions } from '../config/mail.ts';
+
+/** Where one side of a copy lives: a logged-in session factory for one mailbox. */
+export interface MailEndpoint {
+  /** Label for reports and messages: `imap://127.0.0.1:1431`. */
+  address: string;
+  /** Opens a new logged-in session on this mailbox (the caller logs out). */
+  open(): Promise<ImapFlow>;
+  /** Timeout of one network wait on this store, in ms. */
+  timeoutMs: number;
+}
+
+/** Maps a source ACL identifier (user login or group) to the target's, or undefined if unknown. */
+export type IdentityMap = (sourceIdentifier: string) => string | undefined;
+
+export interface CopyProgress {
+  folder: string;
+  copiedMessages: number;
+  copiedBytes: number;
+  totalMessages: number;
+  totalBytes: number;
+}
+
+export interface CopyMailboxInput {
+  source: MailEndpoint;
+  target: MailEndpoint;
+  /** Source mailbox login (for state, leases and reports). */
+  sourceMailbox: string;
+  targetMailbox: string;
+  store: StateStore;
+  options: MailCopyOptions;
+  identityMap?: IdentityMap;
+  logger?: Logger;
+  onProgress?: (p: CopyProgress) => void;
+}
+
+/** One skipped message, as the report lists it. */
+export interface SkippedItem {
+  folder: string;
+  uid: number;
+  messageId: string | undefined;
+  subject: string | undefined;
+  size: number;
+  kind: 'bad' | 'large';
+  /** The server's own words (or ours, for a large item). */
+  reason: string;
+}
+
+export interface FolderReport {
+  source: string;
+  target: string;
+  sourceMessages: number;
+  sourceBytes: number;
+  targetMessages: number;
+  targetBytes: number;
+  copied: number;
+  copiedBytes: number;
+  /** Already on the target by fingerprint (merge / crash recovery): mapped, not copied. */
+  matched: number;
+  skipped: number;
+  flagsUpdated: number;
+  /** Source messages gone since the last pass (deleted on the target only if configured). */
+  deletedOnSource: number;
+  deletedOnTarget: number;
+  keywordsRefused: string[];
+  durationMs: number;
+}
+
+export interface AclReport {
+  folder: string;
+  applied: { identifier: string; rights: string }[];
+  unmapped: string[];
+  ownerRightsKept: boolean;
+}
+
+export interface CopyReport {
+  sourceMailbox: string;
+  targetMailbox: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  status: 'completed' | 'failed';
+  error?: string;
+  folders: FolderReport[];
+  skipped: SkippedItem[];
+  acls: AclReport[];
+  subscriptions: { subscribed: number };
+  folderMapping: { source: string; target: string; reason: string }[];
+  warnings: string[];
+  totals: { messages: number; bytes: number; copied: number; copiedBytes: number; skipped: number; flagsUpdated: number; messagesPerSecond: number; megabytesPerSecond: number };
+}

@@ -1,0 +1,139 @@
+// A raw IMAP pipe on a socket that imapflow logged in and then handed over (`unbind()`).
+//
+// Why: imapflow 2.10 keeps one command in flight per connection and its `append()`
+// accepts only string | Buffer | Uint8Array (the whole message in memory, and copied
+// again into the compiled command), and its FETCH collects each BODY[] literal into a
+// Buffer. The bulk copy needs neither: a FETCH literal announces its size, which is all
+// a LITERAL+ APPEND needs, so bytes flow source socket → target socket in chunks with
+// backpressure, many APPENDs in flight. Login, TLS and everything else stay imapflow's
+// (src/mail/connection.ts); only the two hot commands are written here.
+import type { Duplex } from 'node:stream';
+import type { ImapFlow } from 'imapflow';
+import { encodePath } from 'imapflow/lib/tools.js';
+import { MailStoreError } from './errors.ts';
+
+export class WireClosedError extends MailStoreError {}
+
+export interface RawWire {
+  readonly address: string;
+  /** Capabilities as imapflow saw them after login. */
+  readonly capabilities: ReadonlySet<string>;
+  readonly utf8: boolean;
+  readLine(): Promise<string>;
+  /** Reads exactly n bytes, handing each chunk to `sink` (awaited: backpressure). */
+  readBytes(n: number, sink: (chunk: Buffer) => void | Promise<void>): Promise<void>;
+  write(data: Buffer | string): Promise<void>;
+  nextTag(): string;
+  close(): void;
+}
+
+/** Takes over a logged-in imapflow session's socket. The ImapFlow object is unusable afterwards. */
+export function unbindWire(client: ImapFlow, address: string, timeoutMs: number): RawWire {
+  const capabilities = new Set([...client.capabilities.keys()].map((c) => c.toUpperCase()));
+  const utf8 = client.enabled.has('UTF8=ACCEPT');
+  const { readSocket, writeSocket } = client.unbind() as unknown as { readSocket: Duplex; writeSocket: Duplex };
+  let buf: Buffer = Buffer.alloc(0);
+  let ended: Error | undefined;
+  let wake: (() => void) | undefined;
+  const wait = (): Promise<void> => new Promise((r) => (wake = r));
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  // Flow control: pause the socket while more than 1 MiB waits to be read.
+  readSocket.on('data', (chunk: Buffer) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    if (buf.length > 1 << 20) readSocket.pause();
+    notify();
+  });
+  const fail = (err: Error): void => {
+    ended ??= new WireClosedError('CF_ERR_IMAP_DROPPED', `connection to ${address} dropped: ${err.message}`, { object: address, cause: err });
+    notify();
+  };
+  readSocket.on('error', fail);
+  readSocket.on('close', () => fail(new Error('closed')));
+  readSocket.on('end', () => fail(new Error('closed by server')));
+  if (writeSocket !== readSocket) writeSocket.on('error', fail);
+  const sock = readSocket as Duplex & { setTimeout?: (ms: number, cb: () => void) => void };
+  sock.setTimeout?.(timeoutMs, () => readSocket.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+  readSocket.resume();
+  let tag = 0;
+
+  const take = (n: number): Buffer => {
+    const out = buf.subarray(0, n);
+    buf = buf.subarray(n);
+    if (buf.length < 1 << 19 && readSocket.isPaused()) readSocket.resume();
+    return out;
+  };
+
+  return {
+    address,
+    capabilities,
+    utf8,
+    nextTag: () => `X${(++tag).toString(36)}`,
+    async readLine() {
+      for (;;) {
+        const i = buf.indexOf('\r\n');
+        if (i >= 0) {
+          const line = take(i + 2);
+          return line.toString('utf8', 0, i);
+        }
+        if (ended) throw ended;
+        if (buf.length > 16 << 20) throw new MailStoreError('CF_ERR_IMAP_PROTOCOL', `${address} sent a response line over 16 MiB`, { object: address });
+        await wait();
+      }
+    },
+    async readBytes(n, sink) {
+      let left = n;
+      while (left > 0) {
+        if (buf.length === 0) {
+          if (ended) throw ended;
+          await wait();
+          continue;
+        }
+        const chunk = take(Math.min(left, buf.length));
+        left -= chunk.length;
+        await sink(chunk);
+      }
+    },
+    write(data) {
+      if (ended) return Promise.reject(ended);
+      return new Promise((resolve, reject) => {
+        const ok = writeSocket.write(data, (err) => (err ? reject(err) : undefined));
+        if (ok) resolve();
+        else writeSocket.once('drain', () => resolve());
+      });
+    },
+    close() {
+      readSocket.destroy();
+      if (writeSocket !== readSocket) writeSocket.destroy();
+    },
+  };
+}
+
+/** A mailbox name as an IMAP quoted string (modified UTF-7 unless UTF8=ACCEPT is on). */
+export function quoteMailbox(wire: Pick<RawWire, 'utf8'>, path: string): string {
+  const encoded = encodePath({ enabled: new Set(wire.utf8 ? ['UTF8=ACCEPT'] : []), capabilities: new Map() } as never, path) as string;
+  if (/[\r\n\0]/.test(encoded)) throw new MailStoreError('CF_ERR_IMAP_NAME', `folder name ${JSON.stringify(path)} cannot be sent to an IMAP server`, { object: path });
+  return `"${encoded.replace(/[\\"]/g, '\\$&')}"`;
+}
+
+/** IMAP date-time for APPEND ("dd-Mon-yyyy hh:mm:ss +0000"): the instant is what is kept. */
+export function imapDateTime(d: Date): string {
+  const M = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `"${p(d.getUTCDate())}-${M[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000"`;
+}
+
+/** Parses a tagged completion `TAG OK|NO|BAD [CODE …] text`. */
+export function parseTagged(line: string): { tag: string; status: string; code: string | undefined; text: string } | undefined {
+  const m = /^(\S+) (OK|NO|BAD)(?: \[([^\]]*)\])? ?(.*)$/i.exec(line);
+  if (!m || m[1] === '*' || m[1] === '+') return undefined;
+  return { tag: m[1] as string, status: (m[2] as string).toUpperCase(), code: m[3], text: m[4] ?? '' };
+}
+
+/** A transient server answer worth a retry (RFC 5530 codes, BYE). */
+export function isTransientCode(code: string | undefined): boolean {
+  return !!code && /^(UNAVAILABLE|LIMIT|INUSE|SERVERBUG|EXPUNGEISSUED)\b/i.test(code);
+}
