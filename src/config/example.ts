@@ -46,6 +46,16 @@ ${probe('a')}
       masterUser: admin
       masterPassword: { file: .lab/secrets/mail-b-master.pw }
 ${probe('b')}
+mail:                               # \`crossforest mailbox copy\`: how mailboxes are copied (all optional)
+  exclude: []                       # globs over source folders, segments joined by /: [Calendar, "Old Mail/**"]
+  renames: []                       # [{ from: Old Mail, to: Archive/Old Mail }]; special-use folders map by use
+  badItemLimit: 10                  # skipped messages allowed before the copy fails
+  largeItemLimit: 0                 # messages over maxMessageBytes allowed to be skipped
+  maxMessageBytes: 52428800
+  retryIntervalMs: 2000             # doubled per retry; retries: 5
+  concurrency: 4                    # folders at once, each on its own connections
+  maxMessagesPerSecond: 0           # 0 = unlimited; maxBytesPerSecond likewise
+  deleteOnTarget: false             # report source deletions, do not apply them
 coexistence:                        # \`crossforest serve\`: GAL find, free/busy, client autoconfiguration
   listen: { host: 127.0.0.1, port: 8443 }   # one port, TLS only
   tls: { certFile: .lab/tls/server.crt, keyFile: .lab/tls/server.key }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { organizationSchema } from './organization.ts';
 import { coexistenceSchema } from './coexistence.ts';
+import { mailCopySchema } from './mail.ts';
 
 export const projectSchema = z
   .strictObject({
@@ -21,6 +22,8 @@ export const projectSchema = z
       .refine((orgs) => Object.keys(orgs).length >= 1, 'at least one organization'),
     /** `crossforest serve`: GAL find, free/busy, client autoconfiguration (src/config/coexistence.ts). */
     coexistence: coexistenceSchema.optional(),
+    /** Mailbox copy (`crossforest mailbox copy`): folders, limits, retries, throttles (src/config/mail.ts). */
+    mail: mailCopySchema.optional(),
   });
 
 export type ProjectConfig = z.infer<typeof projectSchema>;
