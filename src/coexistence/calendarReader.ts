@@ -79,19 +79,20 @@ export class CalendarReader {
 
   async #calendarBusy(url: string, start: number, end: number): Promise<BusyPeriod[]> {
     if (this.#freeBusySupported !== false) {
-      let res: DAVResponse;
+      let res: DAVResponse | undefined;
       try {
         res = await freeBusyQuery({ url, depth: '1', timeRange: { start: new Date(start).toISOString(), end: new Date(end).toISOString() }, ...this.#opts() });
       } catch (err) {
-        throw this.#fail(`free-busy-query ${url}`, err);
+        // An empty multistatus (Radicale 3.1: REPORT not understood) makes tsdav throw this.
+        if (!/returned no response/.test((err as Error)?.message ?? '')) throw this.#fail(`free-busy-query ${url}`, err);
       }
-      const raw = typeof res.raw === 'string' ? res.raw : '';
+      const raw = typeof res?.raw === 'string' ? res.raw : '';
       // tsdav keeps at most 4 KiB of a non-XML answer: a longer VFREEBUSY ends in `…`, so use the event query then.
-      if (res.status === 200 && raw.startsWith('BEGIN:VCALENDAR') && raw.trimEnd().endsWith('END:VCALENDAR')) {
+      if (res?.status === 200 && raw.startsWith('BEGIN:VCALENDAR') && raw.trimEnd().endsWith('END:VCALENDAR')) {
         this.#freeBusySupported = true;
         return busyFromFreeBusy(raw, start, end);
       }
-      if (this.#freeBusySupported === undefined && !(res.status === 200 && raw.startsWith('BEGIN:VCALENDAR'))) this.#freeBusySupported = false;
+      if (this.#freeBusySupported === undefined && !(res?.status === 200 && raw.startsWith('BEGIN:VCALENDAR'))) this.#freeBusySupported = false;
     }
     let res: DAVResponse[];
     try {
