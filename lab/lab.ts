@@ -17,6 +17,7 @@ import { DEFAULT_SEED, DEFAULT_SIZE } from './org/people.ts';
 import { defaultLabDir } from './paths.ts';
 import { portOpen } from './process.ts';
 import { radicaleDown, radicaleStatus, radicaleUp } from './radicale/radicale.ts';
+import { sambaDown, sambaStatus, sambaUp, type SambaStatus } from './samba/index.ts';
 import { ensureSecrets, readSecret, secretPaths, type LabSecretPaths } from './secrets.ts';
 import { ensureLabCertificates, labCertificatePaths, type LabCertificates } from './tls.ts';
 
@@ -29,6 +30,8 @@ export interface LabOptions {
   seed?: string;
   /** Also start/stop the Dovecot mail stores (lab/mailstore). Default true. */
   mailStores?: boolean;
+  /** `samba` also runs the two Samba AD DCs (lab/samba); `openldap` stops them. Default: as before. */
+  directory?: 'openldap' | 'samba';
   log?: Logger;
   /** One human line per step (the CLI prints these on stderr). */
   onProgress?: (line: string) => void;
@@ -65,6 +68,8 @@ export interface LabInfo {
   mailStores: MailStoreStatus[];
   /** Null when lab/mailstore is not present or was skipped. */
   mailStoresError?: string;
+  /** The Samba AD DCs, when the lab runs them (`lab up --directory samba`). */
+  samba?: SambaStatus[];
   secrets: LabSecretPaths;
   tls: LabCertificates;
 }
@@ -206,6 +211,16 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       mailStores = await hooks.mailStoresUp(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
     }
     if (opts.mailStores !== false) mailStores.push(...(await radicaleUp(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
+    let samba: SambaStatus[] | undefined;
+    const sambaCtx = context(labDir, size, seed, tls, log.child({ scope: 'samba' }));
+    if (opts.directory === 'samba' || (opts.directory === undefined && previous?.samba?.length)) {
+      progress('Samba AD DCs: starting');
+      const r = await sambaUp(sambaCtx);
+      actions.push(...r.actions);
+      samba = r.dcs;
+    } else if (opts.directory === 'openldap') {
+      actions.push(...(await sambaDown(sambaCtx)).map((d) => `stopped ${d}`));
+    }
     const info: LabInfo = {
       version: 1,
       labDir,
@@ -214,6 +229,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       updatedAt: new Date().toISOString(),
       forests: { a: forestRecord(labDir, FORESTS.a), b: forestRecord(labDir, FORESTS.b) },
       mailStores,
+      ...(samba ? { samba } : {}),
       secrets,
       tls,
     };
@@ -236,6 +252,7 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
       stopped.push('mail stores');
     }
     if (opts.mailStores !== false) await radicaleDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'radicale' })));
+    stopped.push(...(await sambaDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'samba' })))));
     for (const id of FOREST_IDS) {
       const f = FORESTS[id];
       const pid = slapdState(slapdPaths(labDir, f)).pid;
@@ -278,6 +295,7 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
     forests: { a: forestRecord(labDir, FORESTS.a), b: forestRecord(labDir, FORESTS.b) },
     mailStores,
     ...(mailStoresError ? { mailStoresError } : {}),
+    ...(previous?.samba?.length ? { samba: await sambaStatus(context(labDir, size, seed, tls, log.child({ scope: 'samba' }))) } : {}),
     secrets: secretPaths(labDir),
     tls,
   };
@@ -294,7 +312,7 @@ export async function labReset(opts: LabOptions = {}): Promise<LabUpResult> {
       rmSync(join(labDir, name), { recursive: true, force: true });
     }
     progress(`wiped ${labDir} (kept secrets/ and tls/)`);
-    return labUp({ ...opts, size: opts.size ?? previous?.size, seed: opts.seed ?? previous?.seed });
+    return labUp({ ...opts, size: opts.size ?? previous?.size, seed: opts.seed ?? previous?.seed, directory: opts.directory ?? (previous?.samba?.length ? 'samba' : undefined) });
   }
   return labUp(opts);
 }

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-ldap dovecot-lmtpd isync
-          postfix postfix-ldap radicale openssl ca-certificates python3 make g++)
+          postfix postfix-ldap radicale openssl ca-certificates python3 make g++
+          samba samba-ad-dc samba-ad-provision samba-dsdb-modules)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -22,6 +22,11 @@ function endpointRows(info: LabInfo): EndpointRow[] {
     rows.push({ daemon: `slapd ${f.id.toUpperCase()}`, endpoint: f.ldapUrl, pid: f.pid, alive: f.alive, detail: data });
     rows.push({ daemon: `slapd ${f.id.toUpperCase()}`, endpoint: f.ldapsUrl, pid: f.pid, alive: f.alive, detail: 'TLS (lab CA)' });
   }
+  for (const d of info.samba ?? []) {
+    const data = d.loaded ? `${d.baseDn}, ${d.loaded.size.toLocaleString('en-US')} users` : `${d.baseDn}, no data`;
+    rows.push({ daemon: `samba ${d.forest.toUpperCase()}`, endpoint: d.endpoints.ldap, pid: d.pid, alive: d.alive, detail: `${d.realm}: ${data}` });
+    rows.push({ daemon: `samba ${d.forest.toUpperCase()}`, endpoint: d.endpoints.ldaps, pid: d.pid, alive: d.alive, detail: 'TLS (lab CA)' });
+  }
   for (const m of info.mailStores) {
     for (const [proto, addr] of Object.entries(m.endpoints)) {
       rows.push({ daemon: m.name, endpoint: `${proto}://${addr}`, pid: m.pid, alive: m.alive, detail: m.dataDir ?? '' });
@@ -46,6 +51,11 @@ function printInfo(info: LabInfo, json: boolean): void {
   if (info.mailStoresError) process.stderr.write(`mail stores: ${info.mailStoresError}\n`);
 }
 
+function parseDirectory(v: string): 'openldap' | 'samba' {
+  if (v === 'openldap' || v === 'samba') return v;
+  throw new LabError(`--directory must be openldap or samba, got "${v}"`, { hint: 'samba also runs two Samba AD DCs (127.0.0.2, 127.0.0.3) beside slapd' });
+}
+
 function parseSize(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new LabError(`--size must be a positive whole number, got "${v}"`, { hint: 'e.g. --size 50' });
@@ -65,10 +75,11 @@ export function registerLab(program: Command<[], Record<string, unknown>>): void
     .description('start the lab (idempotent; reloads the sample data only when --size/--seed change)')
     .option('--size <n>', 'sample users per forest (default: as loaded, else 50)', parseSize)
     .option('--seed <s>', 'seed of the sample organization (default: as loaded, else "crossforest")')
+    .option('--directory <kind>', 'samba: also run two Samba AD DCs; openldap: stop them (default: as before)', parseDirectory)
     .action(async (opts, cmd) => {
       const c = common(cmd);
       const t0 = performance.now();
-      const info = await labUp({ size: opts.size, seed: opts.seed, log: c.log, onProgress: c.onProgress });
+      const info = await labUp({ size: opts.size, seed: opts.seed, directory: opts.directory, log: c.log, onProgress: c.onProgress });
       progress(info.actions.length ? `lab up in ${((performance.now() - t0) / 1000).toFixed(1)} s` : 'lab already up: nothing to do');
       printInfo(info, c.json);
     });
@@ -90,7 +101,7 @@ export function registerLab(program: Command<[], Record<string, unknown>>): void
       const c = common(cmd);
       const info = await labStatus({ log: c.log });
       printInfo(info, c.json);
-      const down = [info.forests.a, info.forests.b].filter((f) => !f.alive).length + info.mailStores.filter((m) => !m.alive).length;
+      const down = [info.forests.a, info.forests.b, ...(info.samba ?? [])].filter((f) => !f.alive).length + info.mailStores.filter((m) => !m.alive).length;
       if (down > 0) process.exitCode = 1;
     });
 
@@ -99,9 +110,10 @@ export function registerLab(program: Command<[], Record<string, unknown>>): void
     .description('down, wipe the lab data (secrets and TLS are kept), up')
     .option('--size <n>', 'sample users per forest', parseSize)
     .option('--seed <s>', 'seed of the sample organization')
+    .option('--directory <kind>', 'samba: also run two Samba AD DCs; openldap: stop them', parseDirectory)
     .action(async (opts, cmd) => {
       const c = common(cmd);
-      const info = await labReset({ size: opts.size, seed: opts.seed, log: c.log, onProgress: c.onProgress });
+      const info = await labReset({ size: opts.size, seed: opts.seed, directory: opts.directory, log: c.log, onProgress: c.onProgress });
       printInfo(info, c.json);
     });
 }
