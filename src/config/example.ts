@@ -1,5 +1,6 @@
 // The commented example written by `crossforest init`: it matches the lab (lab/README.md),
 // so `crossforest lab up && crossforest init && crossforest check` works on a fresh checkout.
+import { exampleSyncSection } from '../sync/exampleConfig.ts';
 export function exampleProjectFile(): string {
   return `# crossforest project file. Secrets are never written here: each password is a
 # reference to a file ({ file: path }, relative to this file) or an environment variable ({ env: NAME }).
@@ -45,8 +46,7 @@ ${probe('a')}
       caFile: .lab/tls/ca.crt
       masterUser: admin
       masterPassword: { file: .lab/secrets/mail-b-master.pw }
-${probe('b')}
-mail:                               # \`crossforest mailbox copy\`: how mailboxes are copied (all optional)
+${probe('b')}${exampleSyncSection()}mail:                               # \`crossforest mailbox copy\`: how mailboxes are copied (all optional)
   exclude: []                       # globs over source folders, segments joined by /: [Calendar, "Old Mail/**"]
   renames: []                       # [{ from: Old Mail, to: Archive/Old Mail }]; special-use folders map by use
   badItemLimit: 10                  # skipped messages allowed before the copy fails

@@ -3,6 +3,7 @@
 // Later capabilities add their own optional section here, each in its own file.
 import { z } from 'zod';
 import { organizationSchema } from './organization.ts';
+import { syncSchema } from './sync.ts';
 import { coexistenceSchema } from './coexistence.ts';
 import { mailCopySchema } from './mail.ts';
 
@@ -20,6 +21,8 @@ export const projectSchema = z
     organizations: z
       .record(z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a short lowercase id such as a, b, contoso'), organizationSchema)
       .refine((orgs) => Object.keys(orgs).length >= 1, 'at least one organization'),
+    /** GAL sync: the metaverse sync engine between the forests (src/config/sync.ts). */
+    sync: syncSchema.optional(),
     /** `crossforest serve`: GAL find, free/busy, client autoconfiguration (src/config/coexistence.ts). */
     coexistence: coexistenceSchema.optional(),
     /** Mailbox copy (`crossforest mailbox copy`): folders, limits, retries, throttles (src/config/mail.ts). */

@@ -1,0 +1,57 @@
+// Export: add, modify, delete and rename one entry, each failure a DirectoryError that
+// names the DN and keeps the server's own words (e.g. "Entry Already Exists",
+// "Insufficient Access", "Object class violation") and its LDAP result code.
+import { Attribute, Change, type Client } from 'ldapts';
+import type { AttributeValues } from './entry.ts';
+import { DirectoryError, toDirectoryError } from './errors.ts';
+
+export interface AttributeChange {
+  attribute: string;
+  /** replace with `values` (empty = remove the attribute). */
+  values: string[];
+}
+
+function wrap(err: unknown, action: string, dn: string): DirectoryError {
+  return toDirectoryError(err, action, dn);
+}
+
+export async function addEntry(client: Client, dn: string, attributes: AttributeValues): Promise<void> {
+  const attrs: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(attributes)) if (v.length > 0) attrs[k] = v;
+  try {
+    await client.add(dn, attrs);
+  } catch (err) {
+    throw wrap(err, 'add', dn);
+  }
+}
+
+export async function modifyEntry(client: Client, dn: string, changes: AttributeChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const mods = changes.map(
+    (c) => new Change({ operation: 'replace', modification: new Attribute({ type: c.attribute, values: c.values }) }),
+  );
+  try {
+    await client.modify(dn, mods);
+  } catch (err) {
+    throw wrap(err, `modify ${changes.map((c) => c.attribute).join(', ')} of`, dn);
+  }
+}
+
+export async function deleteEntry(client: Client, dn: string): Promise<void> {
+  try {
+    await client.del(dn);
+  } catch (err) {
+    // Already gone is what we wanted: a re-run after a cut-off export must not fail here.
+    if ((err as { code?: unknown }).code === 32) return;
+    throw wrap(err, 'delete', dn);
+  }
+}
+
+/** Renames/moves `dn` to `newDn` (deleteOldRdn). newDn must come from escape.ts's formatDn. */
+export async function renameEntry(client: Client, dn: string, newDn: string): Promise<void> {
+  try {
+    await client.modifyDN(dn, newDn);
+  } catch (err) {
+    throw wrap(err, `rename to ${newDn}:`, dn);
+  }
+}

@@ -1,0 +1,149 @@
+// Export of one agent's pending exports to its directory. Idempotent: an add first looks
+// for its DN (a cut-off earlier export may have written it: then it is adopted, never
+// added twice); a rename whose old DN is gone but new DN exists counts as done; a delete
+// of what is already gone succeeds. Each object's outcome is recorded in its own
+// transaction right after the server answered, so kill -9 loses at most the record of
+// one write, which the next run's DN lookup (or the confirming import) recovers.
+import { DirectoryError } from '../directory/errors.ts';
+import { addEntry, deleteEntry, modifyEntry, renameEntry, type AttributeChange } from '../directory/export.ts';
+import { readEntry } from '../directory/import.ts';
+import type { DirectoryConnection } from '../directory/connection.ts';
+import type { StateStore } from '../state/store.ts';
+import { CrossforestError } from '../util/errors.ts';
+import * as cs from './connectorSpace.ts';
+import { agentOf, type SyncEngine } from './engine.ts';
+import { openAgentDirectory } from './importRun.ts';
+import { reportError, type RunContext } from './runContext.ts';
+import type { AttributeValues, CsObject } from './types.ts';
+import { getValues, sameValues } from './values.ts';
+
+export class DeleteThresholdError extends CrossforestError {
+  readonly deletes: number;
+  readonly threshold: number;
+  constructor(agentId: string, deletes: number, threshold: number, total: number) {
+    super(
+      'CF_ERR_SYNC_DELETE_THRESHOLD',
+      `export to agent ${agentId} stopped before writing anything: it would delete ${deletes} of ${total} objects, more than the delete threshold (${threshold})`,
+      {
+        object: `sync.agents.${agentId}`,
+        hint: `look at the deletes with \`crossforest sync preview\`; if they are intended, run the export again with --allow-deletes ${deletes}`,
+      },
+    );
+    this.deletes = deletes;
+    this.threshold = threshold;
+  }
+}
+
+export interface ExportOptions {
+  /** Overrides the agent's delete threshold for this run. */
+  allowDeletes?: number;
+}
+
+/** Fault injection for the crash tests: SIGKILL ourselves after this many directory writes, before recording them. */
+const crashAfter = Number(process.env.CROSSFOREST_TEST_CRASH_AFTER_WRITES ?? '0');
+let writes = 0;
+function maybeCrash(): void {
+  if (crashAfter > 0 && ++writes >= crashAfter) process.kill(process.pid, 'SIGKILL');
+}
+
+export function checkDeleteThreshold(engine: SyncEngine, store: StateStore, agentId: string, pending: CsObject[], opts: ExportOptions): void {
+  const agent = agentOf(engine, agentId);
+  const deletes = pending.filter((c) => c.pendingOp === 'delete').length;
+  const threshold = opts.allowDeletes ?? agent.deleteThreshold;
+  if (deletes > threshold) throw new DeleteThresholdError(agentId, deletes, threshold, cs.countObjects(store, agentId));
+}
+
+export async function runExport(engine: SyncEngine, store: StateStore, agentId: string, run: RunContext, opts: ExportOptions = {}): Promise<void> {
+  const pending = cs.pendingExports(store, agentId);
+  if (pending.length === 0) return;
+  checkDeleteThreshold(engine, store, agentId, pending, opts);
+  const conn = await openAgentDirectory(engine, agentId);
+  try {
+    let done = 0;
+    for (const c of pending) {
+      try {
+        await exportOne(engine, store, conn, c, run);
+      } catch (err) {
+        const e = err instanceof DirectoryError ? err : undefined;
+        if (e && (e.code === 'CF_ERR_LDAP_UNREACHABLE' || e.code === 'CF_ERR_LDAP_TIMEOUT')) throw err; // the server is gone: stop, retry later
+        reportError(run, { agent: agentId, dn: c.dn, code: 'export-failed', reason: (err as Error).message });
+      }
+      run.progress?.(`export ${agentId}`, ++done);
+    }
+  } finally {
+    await conn.close();
+  }
+}
+
+async function exportOne(engine: SyncEngine, store: StateStore, conn: DirectoryConnection, c: CsObject, run: RunContext): Promise<void> {
+  const agent = agentOf(engine, c.agent);
+  const client = conn.client;
+  if (c.pendingOp === 'delete') {
+    await deleteEntry(client, c.dn);
+    maybeCrash();
+    store.tx(() => cs.deleteCs(store, c.id));
+    run.counts.exportDeletes++;
+    return;
+  }
+  if (c.pendingOp === 'add') {
+    const attrs = c.pendingAttributes ?? {};
+    const wanted = Object.keys(attrs);
+    const there = await readEntry(client, c.dn, [...wanted, agent.anchor], agent.binaryAttributes);
+    if (there) {
+      if (!isOurs(attrs, there.attributes)) {
+        throw new CrossforestError('CF_ERR_SYNC_DN_CONFLICT', `cannot add ${c.dn}: another object already has this DN (its mail/targetAddress differ)`, {
+          object: c.dn,
+          hint: 'rename or remove the other object, or change the RDN export flow',
+        });
+      }
+      // Written by an export that was cut off: bring it up to date instead of adding twice.
+      const changes = diff(attrs, there.attributes).filter((ch) => ch.attribute.toLowerCase() !== 'objectclass');
+      await modifyEntry(client, c.dn, changes);
+    } else {
+      await addEntry(client, c.dn, attrs);
+      maybeCrash();
+    }
+    const after = there ?? (await readEntry(client, c.dn, [agent.anchor], agent.binaryAttributes));
+    const anchor = after && getValues(after.attributes, agent.anchor)[0];
+    store.tx(() => {
+      if (anchor) cs.setAnchorAndDn(store, c.id, anchor, c.dn);
+      cs.recordExported(store, c.id, attrs, c.dn);
+      cs.setSyncPending(store, c.id, false);
+    });
+    run.counts.exportAdds++;
+    return;
+  }
+  // modify, with or without a rename
+  let dn = c.dn;
+  if (c.pendingDn) {
+    try {
+      await renameEntry(client, c.dn, c.pendingDn);
+      maybeCrash();
+    } catch (err) {
+      const moved = (await readEntry(client, c.dn, ['objectClass'])) === undefined && (await readEntry(client, c.pendingDn, ['objectClass'])) !== undefined;
+      if (!moved) throw err;
+    }
+    dn = c.pendingDn;
+    run.counts.exportRenames++;
+  }
+  const changes = Object.entries(c.pendingAttributes ?? {}).map(([attribute, values]) => ({ attribute, values }));
+  await modifyEntry(client, dn, changes);
+  if (changes.length > 0) maybeCrash();
+  store.tx(() => cs.recordExported(store, c.id, { ...(c.exported ?? {}), ...(c.pendingAttributes ?? {}) }, dn));
+  if (changes.length > 0) run.counts.exportUpdates++;
+}
+
+/** Is the entry at our DN the one we meant to add? Same targetAddress (or mail when there is none). */
+function isOurs(wanted: AttributeValues, there: AttributeValues): boolean {
+  for (const attr of ['targetAddress', 'mail']) {
+    const w = getValues(wanted, attr);
+    if (w.length > 0) return sameValues(attr, w, getValues(there, attr));
+  }
+  return false;
+}
+
+function diff(wanted: AttributeValues, there: AttributeValues): AttributeChange[] {
+  return Object.entries(wanted)
+    .filter(([attr, values]) => !sameValues(attr, values, getValues(there, attr)))
+    .map(([attribute, values]) => ({ attribute, values }));
+}

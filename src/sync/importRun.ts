@@ -1,0 +1,195 @@
+// Import (full or delta) of one management agent into its connector space. Entries are
+// written in batches, one transaction each. A full import ends with obsoletion: what it
+// did not see is marked deleted. A delta import reads entries changed since the stored
+// entryCSN watermark and deletes from the accesslog (or a full-import diff).
+import { createHash } from 'node:crypto';
+import type { Client } from 'ldapts';
+import type { AgentConfig } from '../config/sync.ts';
+import { connectDirectory } from '../directory/connection.ts';
+import { changedSince, deletedSince, generalizedTime, readContextCsn } from '../directory/delta.ts';
+import type { DirectoryEntry } from '../directory/entry.ts';
+import { ldapFilter } from '../directory/escape.ts';
+import { searchEntries, type SearchSpec } from '../directory/import.ts';
+import type { StateStore } from '../state/store.ts';
+import * as cs from './connectorSpace.ts';
+import { agentOf, type SyncEngine } from './engine.ts';
+import { reportError, type RunContext } from './runContext.ts';
+import { getWatermark, setWatermark } from './runHistory.ts';
+import type { AttributeValues } from './types.ts';
+import { addressKeys, getValues, sameValues, stableJson } from './values.ts';
+
+const BATCH = 500;
+
+export function agentOrganization(engine: SyncEngine, agentId: string) {
+  const agent = agentOf(engine, agentId);
+  const org = engine.project.config.organizations[agent.organization];
+  if (!org) throw new Error(`organization ${agent.organization} vanished from the config`);
+  return { agent, org, keyPath: `organizations.${agent.organization}.directory` };
+}
+
+export async function openAgentDirectory(engine: SyncEngine, agentId: string) {
+  const { org, keyPath } = agentOrganization(engine, agentId);
+  return connectDirectory(org.directory, { baseDir: engine.baseDir, keyPath });
+}
+
+export function searchSpec(agent: AgentConfig): SearchSpec {
+  const classes = agent.objectClasses.map((c) => ldapFilter`(objectClass=${c})`).join('');
+  const attributes = [...new Set([...agent.attributes, agent.anchor, 'objectClass'])];
+  return { bases: agent.containers, filter: `(|${classes})`, attributes, binaryAttributes: agent.binaryAttributes, pageSize: agent.pageSize };
+}
+
+function objectClassOf(agent: AgentConfig, attrs: AttributeValues): string | undefined {
+  const have = new Set(getValues(attrs, 'objectClass').map((c) => c.toLowerCase()));
+  return agent.objectClasses.find((c) => have.has(c.toLowerCase()));
+}
+
+function hashOf(dn: string, attrs: AttributeValues): string {
+  return createHash('sha1').update(dn).update('\0').update(stableJson(attrs)).digest('base64');
+}
+
+/** Records one batch of entries in one transaction. */
+function storeBatch(engine: SyncEngine, store: StateStore, agentId: string, entries: DirectoryEntry[], runId: number, run: RunContext): void {
+  const agent = agentOf(engine, agentId);
+  store.tx(() => {
+    for (const e of entries) {
+      const anchor = getValues(e.attributes, agent.anchor)[0];
+      const objectClass = objectClassOf(agent, e.attributes);
+      if (!anchor || !objectClass) {
+        reportError(run, { agent: agentId, dn: e.dn, code: 'no-anchor', reason: `entry has no ${anchor ? 'imported object class' : agent.anchor}; skipped` });
+        continue;
+      }
+      const attrs: AttributeValues = {};
+      for (const [k, v] of Object.entries(e.attributes)) if (k.toLowerCase() !== agent.anchor.toLowerCase() || agent.attributes.includes(k)) attrs[k] = v;
+      const hash = hashOf(e.dn, attrs);
+      run.counts.imported++;
+      let existing = cs.csByAnchor(store, agentId, anchor);
+      if (!existing) {
+        // An add whose export was cut off after the server took it: adopt it by DN.
+        const pending = cs.csByDn(store, agentId, e.dn).find((o) => o.anchor.startsWith('pending:'));
+        if (pending) {
+          cs.setAnchorAndDn(store, pending.id, anchor, e.dn);
+          cs.setPendingExport(store, pending.id, null, null, null);
+          cs.recordExported(store, pending.id, pending.pendingAttributes, e.dn);
+          existing = cs.csByAnchor(store, agentId, anchor);
+        }
+      }
+      if (!existing) {
+        const id = cs.insertCs(store, { agent: agentId, anchor, dn: e.dn, objectClass, attributes: attrs, hash, provisioned: false, runId });
+        cs.replaceAddresses(store, id, agentId, addressKeys(attrs));
+        run.counts.importAdds++;
+        continue;
+      }
+      const changed = existing.hash !== hash || existing.state === 'deleted';
+      cs.updateImported(store, existing.id, e.dn, objectClass, attrs, hash, runId, changed);
+      if (changed) {
+        cs.replaceAddresses(store, existing.id, agentId, addressKeys(attrs));
+        run.counts.importUpdates++;
+      }
+      if (existing.exported) confirm(store, agentId, existing.id, e.dn, existing.exported, attrs, run);
+    }
+  });
+}
+
+/**
+ * The confirming import: what we exported should now be what we read. A value the
+ * directory re-spelled (not equal even ignoring case and order) is reported once as
+ * `exported-change-not-reimported` and remembered, so it is not exported again forever.
+ */
+function confirm(store: StateStore, agentId: string, id: number, dn: string, exported: AttributeValues, imported: AttributeValues, run: RunContext): void {
+  const sticky: AttributeValues = {};
+  for (const [attr, values] of Object.entries(exported)) {
+    if (attr.toLowerCase() === 'objectclass') continue;
+    if (!sameValues(attr, values, getValues(imported, attr))) {
+      sticky[attr] = values;
+      reportError(run, {
+        agent: agentId,
+        dn,
+        code: 'exported-change-not-reimported',
+        reason: `${attr}: exported [${values.join(', ')}] but the directory holds [${getValues(imported, attr).join(', ')}]; not exported again until the metaverse value changes`,
+      });
+    }
+  }
+  if (Object.keys(sticky).length === 0) cs.clearExported(store, id);
+  else cs.recordExported(store, id, sticky, dn);
+}
+
+async function importStream(engine: SyncEngine, store: StateStore, agentId: string, entries: AsyncIterable<DirectoryEntry>, runId: number, run: RunContext): Promise<void> {
+  let batch: DirectoryEntry[] = [];
+  let done = 0;
+  for await (const e of entries) {
+    batch.push(e);
+    if (batch.length >= BATCH) {
+      storeBatch(engine, store, agentId, batch, runId, run);
+      done += batch.length;
+      run.progress?.(`import ${agentId}`, done);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) storeBatch(engine, store, agentId, batch, runId, run);
+}
+
+export async function runImport(engine: SyncEngine, store: StateStore, agentId: string, mode: 'full' | 'delta', runId: number, run: RunContext): Promise<void> {
+  const { agent, org } = agentOrganization(engine, agentId);
+  const conn = await openAgentDirectory(engine, agentId);
+  try {
+    const watermark = getWatermark(store, agentId, 'entryCSN');
+    const full = mode === 'full' || watermark === undefined;
+    // Read the watermarks before reading data: a change made meanwhile is read again next time.
+    const csn = await readContextCsn(conn.client, org.directory.baseDn);
+    const logSince = generalizedTime(new Date(Date.now() - 120_000));
+    const spec = searchSpec(agent);
+    if (full) {
+      await importStream(engine, store, agentId, searchEntries(conn.client, spec), runId, run);
+      store.tx(() => {
+        run.counts.importDeletes += cs.markUnseenDeleted(store, agentId, runId);
+        if (csn) setWatermark(store, agentId, 'entryCSN', csn);
+        setWatermark(store, agentId, 'accesslog', logSince);
+      });
+      return;
+    }
+    await importStream(engine, store, agentId, changedSince(conn.client, spec, watermark), runId, run);
+    if (agent.deltaDeletes === 'accesslog') await importDeletes(store, conn.client, agent, agentId, run);
+    else await fullDiffDeletes(store, conn.client, spec, agent, agentId, run);
+    if (csn) store.tx(() => setWatermark(store, agentId, 'entryCSN', csn));
+  } finally {
+    await conn.close();
+  }
+}
+
+async function importDeletes(store: StateStore, client: Client, agent: AgentConfig, agentId: string, run: RunContext): Promise<void> {
+  const since = getWatermark(store, agentId, 'accesslog') ?? generalizedTime(new Date(Date.now() - 120_000));
+  let newest = since;
+  const gone: string[] = [];
+  for await (const d of deletedSince(client, agent.accesslogBase, since)) {
+    gone.push(d.uuid);
+    if (d.at > newest) newest = d.at;
+  }
+  store.tx(() => {
+    for (const uuid of gone) {
+      const c = cs.csByAnchor(store, agentId, uuid);
+      if (c && c.state !== 'deleted') {
+        cs.markDeleted(store, c.id);
+        run.counts.importDeletes++;
+      }
+    }
+    // Keep the second of the newest delete: records in the same second are read again (harmless).
+    setWatermark(store, agentId, 'accesslog', `${newest.slice(0, 14)}Z`);
+  });
+}
+
+/** Deletes by difference: read only the anchors of everything in scope; what is missing is gone. */
+async function fullDiffDeletes(store: StateStore, client: Client, spec: SearchSpec, agent: AgentConfig, agentId: string, run: RunContext): Promise<void> {
+  const seen = new Set<string>();
+  for await (const e of searchEntries(client, { ...spec, attributes: [agent.anchor, 'objectClass'] })) {
+    const a = getValues(e.attributes, agent.anchor)[0];
+    if (a) seen.add(a);
+  }
+  store.tx(() => {
+    for (const { id, anchor } of cs.liveAnchors(store, agentId)) {
+      if (!seen.has(anchor) && !anchor.startsWith('pending:')) {
+        cs.markDeleted(store, id);
+        run.counts.importDeletes++;
+      }
+    }
+  });
+}

@@ -1,0 +1,63 @@
+// Preview: every add, modify (attribute: old → new), rename and delete the next export
+// would send, per agent, computed by running the synchronization inside a transaction
+// that is then rolled back: nothing is written, and the list is exactly what export sends.
+import type { StateStore } from '../state/store.ts';
+import * as cs from './connectorSpace.ts';
+import type { SyncEngine } from './engine.ts';
+import { currentValues } from './provisioning.ts';
+import type { RunContext } from './runContext.ts';
+import { runSync } from './syncRun.ts';
+import type { CsObject, ObjectError } from './types.ts';
+
+export interface AttributeDiff {
+  attribute: string;
+  old: string[];
+  new: string[];
+}
+
+export interface PreviewItem {
+  agent: string;
+  op: 'add' | 'modify' | 'rename' | 'delete';
+  dn: string;
+  newDn?: string;
+  changes: AttributeDiff[];
+}
+
+export interface Preview {
+  items: PreviewItem[];
+  /** Errors the synchronization would report (ambiguous joins, proxy conflicts …). */
+  errors: ObjectError[];
+}
+
+class Rollback extends Error {}
+
+export function describePending(c: CsObject): PreviewItem {
+  if (c.pendingOp === 'delete') return { agent: c.agent, op: 'delete', dn: c.dn, changes: [] };
+  if (c.pendingOp === 'add') {
+    const changes = Object.entries(c.pendingAttributes ?? {}).map(([attribute, v]) => ({ attribute, old: [], new: v }));
+    return { agent: c.agent, op: 'add', dn: c.dn, changes };
+  }
+  const changes = Object.entries(c.pendingAttributes ?? {}).map(([attribute, v]) => ({ attribute, old: currentValues(c, attribute), new: v }));
+  const item: PreviewItem = { agent: c.agent, op: c.pendingDn && changes.length === 0 ? 'rename' : 'modify', dn: c.dn, changes };
+  if (c.pendingDn) item.newDn = c.pendingDn;
+  return item;
+}
+
+export function listPending(engine: SyncEngine, store: StateStore, agents: string[] = engine.agentIds): PreviewItem[] {
+  return agents.flatMap((a) => cs.pendingExports(store, a).map(describePending));
+}
+
+/** Runs a (full or delta) synchronization, lists the pending exports, and rolls everything back. */
+export function preview(engine: SyncEngine, store: StateStore, mode: 'full' | 'delta', run: RunContext): Preview {
+  let result: Preview | undefined;
+  try {
+    store.db.transaction(() => {
+      runSync(engine, store, mode, run);
+      result = { items: listPending(engine, store), errors: [...run.errors] };
+      throw new Rollback();
+    })();
+  } catch (err) {
+    if (!(err instanceof Rollback)) throw err;
+  }
+  return result ?? { items: [], errors: [] };
+}

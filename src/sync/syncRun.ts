@@ -1,0 +1,166 @@
+// Synchronization (MIIS "full sync" / "delta sync"): for each connector-space object,
+// apply the connector filter, join or project, then recompute every touched metaverse
+// object from its connectors and provision/update/deprovision its contacts. Work is
+// done in batches, each one transaction: a crash leaves every object either before or
+// after its step, and the next run finishes the job (objects stay sync_pending).
+import type { StateStore } from '../state/store.ts';
+import { filteredBy } from './connectorFilter.ts';
+import * as cs from './connectorSpace.ts';
+import { agentOf, type SyncEngine } from './engine.ts';
+import { computeMv, importContributions } from './flows.ts';
+import { findJoin } from './joinRules.ts';
+import { createMv, deleteMv, mvById, updateMv } from './metaverse.ts';
+import { deprovision, isManaged, isSource, provisionMv } from './provisioning.ts';
+import { reportError, type RunContext } from './runContext.ts';
+import type { CsObject } from './types.ts';
+import { getValues, stableJson } from './values.ts';
+
+const BATCH = 500;
+
+export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'delta', run: RunContext): number {
+  const ids = mode === 'full' ? cs.allCsIds(store) : cs.pendingSyncIds(store);
+  // Objects we may write (GAL contacts) come last: by then every source has projected,
+  // so a contact found in the container joins its person instead of looking like a stray.
+  const objects = ids.map((id) => cs.csById(store, id)).filter((c): c is CsObject => c !== undefined);
+  const ordered = [...objects.filter((c) => !isManaged(engine, c)), ...objects.filter((c) => isManaged(engine, c))];
+  const touched = new Set<number>();
+  let done = 0;
+  for (let i = 0; i < ordered.length; i += BATCH) {
+    store.tx(() => {
+      for (const stale of ordered.slice(i, i + BATCH)) {
+        const c = cs.csById(store, stale.id); // re-read: an earlier object of this batch may have changed it
+        if (c) syncOne(engine, store, c, touched, run);
+      }
+    });
+    done += Math.min(BATCH, ordered.length - i);
+    run.progress?.('sync', done);
+  }
+  if (mode === 'full') {
+    // A full sync re-evaluates every metaverse object (config changes reach them all).
+    for (const row of store.db.prepare('SELECT id FROM sync_mv_object').all() as { id: number }[]) touched.add(row.id);
+  }
+  const mvIds = [...touched].sort((a, b) => a - b);
+  for (let i = 0; i < mvIds.length; i += BATCH) {
+    store.tx(() => {
+      for (const id of mvIds.slice(i, i + BATCH)) {
+        if (recompute(engine, store, id, run)) provisionMv(engine, store, id, run);
+      }
+    });
+  }
+  return ordered.length;
+}
+
+function syncOne(engine: SyncEngine, store: StateStore, c: CsObject, touched: Set<number>, run: RunContext): void {
+  const agent = agentOf(engine, c.agent);
+  if (c.state === 'deleted') {
+    if (c.mvId !== null) disconnect(engine, store, c, touched, run);
+    cs.deleteCs(store, c.id);
+    return;
+  }
+  if (c.pendingOp === 'add' || c.anchor.startsWith('pending:')) {
+    cs.setSyncPending(store, c.id, false);
+    return; // not in the directory yet
+  }
+  const reason = filteredBy(agent.connectorFilter, c.objectClass, c.attributes);
+  if (reason) {
+    if (c.mvId !== null) disconnect(engine, store, c, touched, run);
+    cs.setState(store, c.id, 'filtered', reason);
+    run.counts.filtered++;
+  } else if (c.mvId !== null) {
+    if (c.state !== 'normal') cs.setState(store, c.id, 'normal', null);
+    touched.add(c.mvId);
+    recompute(engine, store, c.mvId, run);
+  } else if (c.provisioned) {
+    // One we provisioned and then disconnected (deprovision: disconnect): left alone.
+  } else {
+    joinOrProject(engine, store, c, touched, run);
+  }
+  cs.setSyncPending(store, c.id, false);
+}
+
+function joinOrProject(engine: SyncEngine, store: StateStore, c: CsObject, touched: Set<number>, run: RunContext): void {
+  const agent = agentOf(engine, c.agent);
+  const hasConnector = (mvId: number) => cs.csByMv(store, mvId).some((o) => o.agent === c.agent && o.id !== c.id);
+  const j = findJoin(engine, store, c, hasConnector);
+  if (j.kind === 'ambiguous') {
+    const names = j.mvIds.map((id) => describeMv(store, id)).join('; ');
+    cs.setState(store, c.id, 'error', 'ambiguous-join');
+    reportError(run, {
+      agent: c.agent,
+      dn: c.dn,
+      code: 'ambiguous-join',
+      reason: `join rule ${j.rule + 1} (${agent.joinRules[j.rule]?.cs} → ${agent.joinRules[j.rule]?.mv}) matches ${j.mvIds.length} metaverse objects: ${names}; not joined, nothing written for it`,
+    });
+    return;
+  }
+  if (j.kind === 'join') {
+    cs.setJoin(store, c.id, j.mvId);
+    cs.setState(store, c.id, 'normal', null);
+    run.counts.joins++;
+    touched.add(j.mvId);
+    recompute(engine, store, j.mvId, run); // index its values now: later objects of this run join against them
+    return;
+  }
+  if (isManaged(engine, c)) {
+    // A stray in the container we own (nobody sources it any more): remove it.
+    cs.setPendingExport(store, c.id, 'delete', null, null);
+    cs.setState(store, c.id, 'normal', 'stray in the provisioning container');
+    run.counts.deprovisioned++;
+    return;
+  }
+  const projects = agent.projection ?? agent.objectClasses;
+  if (!projects.some((p) => p.toLowerCase() === c.objectClass.toLowerCase())) return;
+  const mvId = createMv(store, engine.cfg.metaverse.objectType);
+  cs.setJoin(store, c.id, mvId);
+  cs.setState(store, c.id, 'normal', null);
+  run.counts.projections++;
+  touched.add(mvId);
+  recompute(engine, store, mvId, run);
+}
+
+function describeMv(store: StateStore, mvId: number): string {
+  const conns = cs.csByMv(store, mvId);
+  const mail = getValues(mvById(store, mvId)?.attributes ?? {}, 'mail')[0];
+  return `${conns.map((o) => `${o.dn} (agent ${o.agent})`).join(', ') || `metaverse object ${mvId}`}${mail ? ` [mail ${mail}]` : ''}`;
+}
+
+/** Removes the link of `c`; the metaverse object goes when its last source (or last connector) goes. */
+function disconnect(engine: SyncEngine, store: StateStore, c: CsObject, touched: Set<number>, run: RunContext): void {
+  const mvId = c.mvId;
+  if (mvId === null) return;
+  const wasSource = isSource(engine, { ...c, state: 'normal' });
+  cs.setJoin(store, c.id, null);
+  run.counts.disconnects++;
+  const others = cs.csByMv(store, mvId);
+  const lastSource = wasSource && !others.some((o) => isSource(engine, o));
+  const unmanaged = others.filter((o) => !isManaged(engine, o));
+  if (others.length === 0 || lastSource || unmanaged.length === 0) {
+    deprovision(engine, store, others, run);
+    deleteMv(store, mvId);
+    touched.delete(mvId);
+  } else touched.add(mvId);
+}
+
+/** Recomputes the metaverse object from its connectors; false when it has none left (deleted). */
+function recompute(engine: SyncEngine, store: StateStore, mvId: number, run: RunContext): boolean {
+  const mv = mvById(store, mvId);
+  if (!mv) return false;
+  const connectors = cs.csByMv(store, mvId).filter((c) => c.state === 'normal' && !isManaged(engine, c));
+  if (connectors.length === 0) {
+    deprovision(engine, store, cs.csByMv(store, mvId), run);
+    deleteMv(store, mvId);
+    return false;
+  }
+  const inputs = [];
+  for (const c of connectors) {
+    try {
+      inputs.push({ cs: c, isSource: isSource(engine, c), values: importContributions(engine, c) });
+    } catch (err) {
+      reportError(run, { agent: c.agent, dn: c.dn, code: 'flow-failed', reason: (err as Error).message });
+      return false; // leave the metaverse object as it was
+    }
+  }
+  const attrs = computeMv(engine, inputs);
+  if (stableJson(attrs) !== stableJson(mv.attributes)) updateMv(store, mvId, attrs, engine.indexed);
+  return true;
+}
