@@ -20,7 +20,7 @@ export function parseBasicAuth(header: string | undefined): BasicCredentials | n
   if (colon <= 0) return null;
   const user = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
-  if (user.length > 256 || password.length > 1024 || /[\0-\x1f]/.test(user)) return null;
+  if (user.length > 256 || password.length > 1024 || [...user].some((c) => c.charCodeAt(0) < 0x20)) return null;
   return { user, password };
 }
 

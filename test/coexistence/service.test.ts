@@ -223,6 +223,12 @@ async function cutover(): Promise<void> {
   }
 }
 
+async function galMailboxOrg(mail: string): Promise<string | null | undefined> {
+  const r = await app.inject({ url: `/api/galfind?q=${encodeURIComponent(PROBE.cn)}`, headers: { authorization: alice } });
+  assert.equal(r.statusCode, 200, r.body);
+  return (r.json() as { entries: GalEntry[] }).entries.find((e) => e.email === mail)?.mailboxOrg;
+}
+
 async function allThree(address: string): Promise<{ tb: string; pox: string; apple: string }> {
   const tb = await app.inject({ url: `/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(address)}` });
   const tb2 = await app.inject({ url: `/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(address)}` });
@@ -243,20 +249,22 @@ test('autoconfiguration points at A before cutover and at B after it', async () 
   await addProbe();
   try {
     const before = await allThree(PROBE.mail);
-    assert.match(before.tb, /<incomingServer type="imap">\s*<hostname>127\.0\.0\.1<\/hostname>\s*<port>9931<\/port>\s*<socketType>SSL<\/socketType>[^]*<username>cfprobe@forest-a\.test<\/username>/);
+    assert.match(before.tb, /<incomingServer type="imap">\s*<hostname>127\.0\.0\.1<\/hostname>\s*<port>9931<\/port>\s*<socketType>SSL<\/socketType>[\s\S]*<username>cfprobe@forest-a\.test<\/username>/);
     assert.match(before.pox, /<Type>IMAP<\/Type>\s*<Server>127\.0\.0\.1<\/Server>\s*<Port>9931<\/Port>\s*<LoginName>cfprobe@forest-a\.test<\/LoginName>/);
     assert.match(before.apple, /<key>IncomingMailServerPortNumber<\/key>\s*<integer>9931<\/integer>/);
+    assert.equal(await galMailboxOrg(PROBE.mail), 'a');
     await cutover();
+    assert.equal(await galMailboxOrg(PROBE.mail), 'b', 'GAL find shows where the mailbox is now');
     const afterCut = await allThree(PROBE.mail);
-    assert.match(afterCut.tb, /<port>9932<\/port>[^]*<username>cfprobe@forest-b\.test<\/username>[^]*<outgoingServer type="smtp">\s*<hostname>127\.0\.0\.1<\/hostname>\s*<port>587<\/port>\s*<socketType>STARTTLS<\/socketType>/);
+    assert.match(afterCut.tb, /<port>9932<\/port>[\s\S]*<username>cfprobe@forest-b\.test<\/username>[\s\S]*<outgoingServer type="smtp">\s*<hostname>127\.0\.0\.1<\/hostname>\s*<port>587<\/port>\s*<socketType>STARTTLS<\/socketType>/);
     assert.match(afterCut.pox, /<Port>9932<\/Port>\s*<LoginName>cfprobe@forest-b\.test<\/LoginName>/);
-    assert.match(afterCut.apple, /<key>IncomingMailServerPortNumber<\/key>\s*<integer>9932<\/integer>[^]*<string>cfprobe@forest-b\.test<\/string>/);
+    assert.match(afterCut.apple, /<key>IncomingMailServerPortNumber<\/key>\s*<integer>9932<\/integer>[\s\S]*<string>cfprobe@forest-b\.test<\/string>/);
     assert.equal((await cx.locator.locate(PROBE.mail))?.org, 'b');
   } finally {
     await removeProbe();
   }
   const unknown = await allThree('nobody-here@forest-b.test');
-  assert.match(unknown.tb, /<port>9932<\/port>[^]*<username>nobody-here@forest-b\.test<\/username>/, 'unknown address: its domain\'s organization');
+  assert.match(unknown.tb, /<port>9932<\/port>[\s\S]*<username>nobody-here@forest-b\.test<\/username>/, 'unknown address: its domain\'s organization');
   const foreign = await app.inject({ url: '/mail/config-v1.1.xml?emailaddress=someone%40example.org' });
   assert.equal(foreign.statusCode, 404);
 });
