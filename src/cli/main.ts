@@ -6,6 +6,7 @@ import { registerInit } from './commands/init.ts';
 import { registerInventory } from './commands/inventory.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerSync } from './commands/sync.ts';
 import { runCli } from './run.ts';
 
 const program = new Command()
@@ -20,5 +21,6 @@ registerCheck(program);
 registerLab(program);
 registerInventory(program);
 registerServe(program);
+registerSync(program);
 
 await runCli(program);
