@@ -69,14 +69,17 @@ export function parseDn(dn: string): Rdn[] {
           bytes.push(Number.parseInt(hex, 16));
           i += 3;
         } else if (i + 1 < n) {
-          bytes.push(...Buffer.from(dn[i + 1] as string, 'utf8'));
-          i += 2;
+          const ch = String.fromCodePoint(dn.codePointAt(i + 1) as number);
+          bytes.push(...Buffer.from(ch, 'utf8'));
+          i += 1 + ch.length;
         } else throw new SyntaxError(`not a DN (dangling "\\"): ${dn}`);
         trailingSpaces = 0;
       } else {
-        bytes.push(...Buffer.from(c, 'utf8'));
+        // By code point: a character outside the BMP is two UTF-16 units.
+        const ch = String.fromCodePoint(dn.codePointAt(i) as number);
+        bytes.push(...Buffer.from(ch, 'utf8'));
         trailingSpaces = c === ' ' ? trailingSpaces + 1 : 0;
-        i++;
+        i += ch.length;
       }
     }
     const raw = bytes.slice(0, bytes.length - trailingSpaces);

@@ -1,0 +1,81 @@
+// Escaping, DN parsing, GUIDs and range keys: pure logic, with hostile inputs.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { escapeDnValue, escapeFilterValue, formatDn, isWithin, ldapFilter, normalizeDn, parentDn, parseDn } from '../../src/directory/escape.ts';
+import { bytesFromGuid, escapeBinaryFilterValue, guidFromBytes } from '../../src/directory/guid.ts';
+import { parseRangeKey } from '../../src/directory/rangeRetrieval.ts';
+
+describe('RFC 4515 filter values', () => {
+  it('escapes the five specials and nothing else', () => {
+    assert.equal(escapeFilterValue('a*b(c)d\\e\0f'), 'a\\2ab\\28c\\29d\\5ce\\00f');
+    assert.equal(escapeFilterValue('Renée O’Brien <x@y>'), 'Renée O’Brien <x@y>');
+  });
+  it('an injection attempt stays one assertion value', () => {
+    const evil = '*)(|(objectClass=*)';
+    const f = ldapFilter`(mail=${evil})`;
+    assert.equal(f, '(mail=\\2a\\29\\28|\\28objectClass=\\2a\\29)');
+    // Every "(" and ")" left in the filter is the template's own.
+    assert.equal(f.replace(/\\[0-9a-f]{2}/g, '').replace(/[^()]/g, ''), '()');
+  });
+});
+
+describe('RFC 4514 DN values', () => {
+  it('escapes specials, leading # and space, trailing space, controls', () => {
+    assert.equal(escapeDnValue('Smith, John'), 'Smith\\, John');
+    assert.equal(escapeDnValue('#1 fan '), '\\#1 fan\\ ');
+    assert.equal(escapeDnValue(' a+b=c;d<e>"f"'), '\\ a\\+b\\=c\\;d\\<e\\>\\"f\\"');
+    assert.equal(escapeDnValue('back\\slash'), 'back\\5cslash');
+    assert.equal(escapeDnValue('nul\0tab\t'), 'nul\\00tab\\09');
+  });
+  it('parses what it formats, for hostile random values', () => {
+    const alphabet = [',', '+', '"', '\\', '<', '>', ';', '=', '#', ' ', '\0', '\n', 'é', '山', 'a', 'Z', '\u{1F600}'];
+    for (let n = 0; n < 500; n++) {
+      const bytes = randomBytes(12);
+      const value = Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+      const dn = formatDn([{ attribute: 'cn', value }, { attribute: 'ou', value: 'GAL Contacts' }, { attribute: 'dc', value: 'test' }]);
+      const back = parseDn(dn);
+      assert.equal(back.length, 3, dn);
+      assert.equal(back[0]?.value, value, dn);
+      assert.equal(parentDn(dn), 'ou=GAL Contacts,dc=test');
+    }
+  });
+  it('reads the spellings servers send (hex escapes, spaces after commas)', () => {
+    assert.deepEqual(parseDn('CN=Ren\\C3\\A9e,  OU=Sites,DC=x'), [
+      { attribute: 'CN', value: 'Renée' },
+      { attribute: 'OU', value: 'Sites' },
+      { attribute: 'DC', value: 'x' },
+    ]);
+    assert.equal(normalizeDn('CN=Ren\\C3\\A9e, OU=Sites,DC=X'), normalizeDn('cn=renée,ou=sites,dc=x'));
+    assert.ok(isWithin('cn=a,ou=GAL Contacts,dc=x', 'OU=gal contacts, DC=X'));
+    assert.ok(!isWithin('cn=a,ou=GAL Contacts2,dc=x', 'ou=GAL Contacts,dc=x'));
+  });
+  it('refuses what is not a DN', () => {
+    assert.throws(() => parseDn('no equals sign'), SyntaxError);
+    assert.throws(() => parseDn('cn=dangling\\'), SyntaxError);
+    assert.throws(() => parseDn('c n=x'), SyntaxError);
+  });
+});
+
+describe('objectGUID', () => {
+  it('uses the Windows layout and round-trips', () => {
+    const b = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    assert.equal(guidFromBytes(b), '33221100-5544-7766-8899-aabbccddeeff');
+    assert.deepEqual(bytesFromGuid('{33221100-5544-7766-8899-AABBCCDDEEFF}'), b);
+    assert.equal(escapeBinaryFilterValue(b.subarray(0, 3)), '\\00\\11\\22');
+  });
+  it('refuses wrong lengths and non-GUIDs', () => {
+    assert.throws(() => guidFromBytes(Buffer.alloc(15)), RangeError);
+    assert.throws(() => bytesFromGuid('33221100-5544-7766-8899'), SyntaxError);
+  });
+});
+
+describe('AD range retrieval keys', () => {
+  it('parses slices and the last slice', () => {
+    assert.deepEqual(parseRangeKey('member;range=0-1499'), { attribute: 'member', low: 0, high: 1499 });
+    assert.deepEqual(parseRangeKey('member;range=1500-*'), { attribute: 'member', low: 1500, high: undefined });
+  });
+  it('ignores other keys and nonsense', () => {
+    for (const k of ['member', 'member;binary', 'member;range=5-2', 'member;range=a-b', ';range=0-1']) assert.equal(parseRangeKey(k), undefined, k);
+  });
+});
