@@ -4,7 +4,7 @@
 // organizations coexist each forest's contacts mirror the other forest's people, who
 // are already found in their own directory (duplicates are folded by address anyway).
 import type { Entry } from 'ldapts';
-import { ldapFilter } from './ldapEscape.ts';
+import { ldapFilter } from '../directory/escape.ts';
 import { allStrings, firstString, type OrgDirectory } from './orgDirectory.ts';
 import type { GalEntry, GalPage, GalQuery, GalSource, MailboxLocator } from './types.ts';
 

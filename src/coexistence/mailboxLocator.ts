@@ -4,7 +4,7 @@
 // homeMDB) has no mailbox and is never the answer. Answers are cached briefly so a page
 // of GAL results or a free/busy request for 50 people costs few LDAP round trips.
 import type { Entry } from 'ldapts';
-import { ldapFilter } from './ldapEscape.ts';
+import { ldapFilter } from '../directory/escape.ts';
 import { firstString, type OrgDirectory } from './orgDirectory.ts';
 import type { MailboxLocation, MailboxLocator } from './types.ts';
 

@@ -1,7 +1,7 @@
 // HTTP Basic credentials checked by an LDAP bind against the user's own forest: the
 // service account finds the user's entry by login name or address, then the user's
 // DN binds with the given password. The password is never logged or kept.
-import { ldapFilter } from './ldapEscape.ts';
+import { ldapFilter } from '../directory/escape.ts';
 import { firstString, type OrgDirectory } from './orgDirectory.ts';
 import type { Caller } from './types.ts';
 

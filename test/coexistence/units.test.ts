@@ -6,7 +6,7 @@ import { appleProfile, autodiscoverResponse, thunderbirdConfig, type ClientSetti
 import { toFbData } from '../../src/coexistence/freeBusySlots.ts';
 import { galFilter } from '../../src/coexistence/galSource.ts';
 import { busyFromEvents, busyFromFreeBusy } from '../../src/coexistence/icalBusy.ts';
-import { ldapFilterValue } from '../../src/coexistence/ldapEscape.ts';
+import { escapeFilterValue as ldapFilterValue } from '../../src/directory/escape.ts';
 import { LoginThrottle } from '../../src/coexistence/loginThrottle.ts';
 import { normalizeAddress } from '../../src/coexistence/mailboxLocator.ts';
 import { BadRequestError, freeBusyQuery, freeBusyWindow, galQuery, parseOr400 } from '../../src/coexistence/requestSchemas.ts';
