@@ -96,7 +96,7 @@ after(async () => {
 
 describe('mail stores: processes and endpoints', () => {
   test('lab.json reports both Dovecot instances alive on the fixed ports', () => {
-    const names = lab.mailStores.map((s) => `${s.name} ${s.endpoints.imap} ${s.endpoints.imaps} ${s.alive}`).sort();
+    const names = lab.mailStores.filter((s) => s.name.startsWith('dovecot')).map((s) => `${s.name} ${s.endpoints.imap} ${s.endpoints.imaps} ${s.alive}`).sort();
     assert.deepEqual(names, ['dovecot-a 127.0.0.1:1431 127.0.0.1:9931 true', 'dovecot-b 127.0.0.1:1432 127.0.0.1:9932 true']);
   });
 
