@@ -5,8 +5,8 @@
 import ICAL from 'ical.js';
 import { FB_BUSY, FB_OOF, FB_TENTATIVE, type BusyPeriod } from './types.ts';
 
-/** Most occurrences expanded per recurring event, whatever its RRULE says. */
-export const MAX_OCCURRENCES = 5_000;
+/** Most occurrences expanded per recurring event (from its DTSTART), whatever its RRULE says: a daily meeting is followed for 136 years, a minutely one for 35 days. */
+export const MAX_OCCURRENCES = 50_000;
 
 function parse(text: string): ICAL.Component {
   const jcal = ICAL.parse(text);

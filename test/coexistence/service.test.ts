@@ -269,6 +269,34 @@ test('autoconfiguration points at A before cutover and at B after it', async () 
   assert.equal(foreign.statusCode, 404);
 });
 
+test('an unreachable server is named in the answer: a directory gives 503, a calendar server gives that person 4s', async () => {
+  const project = labProject(lab.labDir, (t) =>
+    t.replace('mailboxCacheSeconds: 60', 'mailboxCacheSeconds: 0').replace('url: http://127.0.0.1:5232/', 'url: http://127.0.0.1:1/'),
+  );
+  const broken = await buildServer(project, { logger: silentLogger });
+  try {
+    const url = '/api/freebusy?start=2031-03-03T08:00:00Z&end=2031-03-03T12:00:00Z&interval=30&u=jose.muller@forest-a.test&u=soren.odegard@forest-b.test';
+    const r = await broken.inject({ url, headers: { authorization: alice } });
+    assert.equal(r.statusCode, 200, r.body);
+    const [a, b] = (r.json() as { people: PersonFreeBusy[] }).people;
+    assert.equal(a?.fbdata, '02201020', 'forest A unaffected');
+    assert.equal(b?.fbdata, '44444444');
+    assert.match(b?.error ?? '', /http:\/\/127\.0\.0\.1:1\//);
+  } finally {
+    await broken.close();
+  }
+  const noDir = labProject(lab.labDir, (t) => t.replace('ldaps://127.0.0.1:6362', 'ldaps://127.0.0.1:2'));
+  const down = await buildServer(noDir, { logger: silentLogger });
+  try {
+    const r = await down.inject({ url: '/api/galfind?q=john', headers: { authorization: alice } });
+    assert.equal(r.statusCode, 503, r.body);
+    assert.match((r.json() as { message: string }).message, /ldaps:\/\/127\.0\.0\.1:2 is unreachable/);
+    assert.doesNotMatch(r.body, new RegExp(userPw));
+  } finally {
+    await down.close();
+  }
+});
+
 test('the service speaks TLS with the lab certificate; the dashboard is a placeholder', async () => {
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const port = Number(new URL(address).port);

@@ -59,6 +59,12 @@ test('events: an endless RRULE is bounded and a time zone is honoured', () => {
   assert.deepEqual(periods.map((p) => new Date(p.start).toISOString()), ['2030-01-07T08:00:00.000Z', '2030-01-08T08:00:00.000Z']);
 });
 
+test('events: a daily meeting that started 30 years before the window still blocks it', () => {
+  const ics = CAL(EV('old', 'DTSTART:20000103T090000Z\r\nDTEND:20000103T100000Z\r\nRRULE:FREQ=DAILY\r\n'));
+  const periods = busyFromEvents([ics], T0, T0 + 24 * H);
+  assert.deepEqual(periods.map((p) => new Date(p.start).toISOString()), ['2030-01-07T09:00:00.000Z']);
+});
+
 test('VFREEBUSY answers map FBTYPE to levels; malformed iCalendar throws instead of inventing data', () => {
   const fb = CAL('BEGIN:VFREEBUSY\r\nFREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20300107T010000Z/PT1H\r\nFREEBUSY:20300107T030000Z/20300107T040000Z\r\nFREEBUSY;FBTYPE=FREE:20300107T050000Z/PT1H\r\nEND:VFREEBUSY\r\n');
   assert.deepEqual(busyFromFreeBusy(fb, T0, T0 + 24 * H).map((p) => p.level), [3, 2]);
