@@ -42,7 +42,7 @@ export interface RunOptions extends ExportOptions {
 export async function runProfile(engine: SyncEngine, store: StateStore, name: string, opts: RunOptions = {}): Promise<RunRecord> {
   const steps = resolveProfile(engine, name);
   const holder = `${hostname()}:${process.pid}`;
-  if (!store.acquireLease('sync', holder, 6 * 3600_000)) {
+  if (!store.acquireLease('sync', holder, 6 * 3600_000) && !(releaseIfDead(store) && store.acquireLease('sync', holder, 6 * 3600_000))) {
     const h = store.leaseHolder('sync');
     throw new CrossforestError('CF_ERR_SYNC_BUSY', `another sync run holds the state store (${h?.holder ?? 'unknown'}, until ${h?.expiresAt ?? '?'})`, {
       hint: 'wait for it to finish; a crashed holder’s lease expires by itself',
@@ -99,6 +99,22 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
     store.releaseLease('sync', holder);
   }
   return getRun(store, runId) as RunRecord;
+}
+
+/** A holder on this host whose process is gone (kill -9) cannot finish: its lease is released. */
+function releaseIfDead(store: StateStore): boolean {
+  const h = store.leaseHolder('sync');
+  if (!h) return true;
+  const [host, pid] = h.holder.split(':');
+  if (host !== hostname() || !pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') return false;
+    store.releaseLease('sync', h.holder);
+    return true;
+  }
 }
 
 const syncedCount = new WeakMap<RunContext, number>();
