@@ -10,6 +10,7 @@ import { ConfigError, CrossforestError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { appleProfile, autodiscoverError, autodiscoverResponse, thunderbirdConfig } from './autoconfig.ts';
 import { createCoexistence, type Coexistence } from './coexistence.ts';
+import { freeBusyXml, galFindXml } from './seedXml.ts';
 import { autoconfigQuery, BadRequestError, emailAddress, freeBusyQuery, freeBusyWindow, galQuery, parseOr400 } from './requestSchemas.ts';
 import type { Caller } from './types.ts';
 import { parseBasicAuth } from './userAuthenticator.ts';
@@ -138,10 +139,12 @@ export async function buildServer(project: LoadedProject, opts: ServerOptions): 
   app.get('/api/galfind', galfind);
   app.get('/api/freebusy', freebusy);
   // The seed's mobile URL shape: GET /public/?Cmd=freebusy&start=…&end=…&interval=30&u=SMTP:…
-  app.get('/public/', async (req) => {
+  // Answered in Exchange 2003's XML shape (see seedXml.ts); /api/ answers the same in JSON.
+  app.get('/public/', async (req, reply) => {
     const cmd = (req.query as Record<string, unknown>).Cmd;
-    if (cmd === 'galfind') return galfind(req);
-    if (cmd === 'freebusy') return freebusy(req);
+    reply.type('text/xml; charset=utf-8');
+    if (cmd === 'galfind') return galFindXml(await galfind(req));
+    if (cmd === 'freebusy') return freeBusyXml((await freebusy(req)).people);
     throw new BadRequestError('bad request: Cmd must be galfind or freebusy');
   });
 

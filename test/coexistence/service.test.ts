@@ -75,6 +75,11 @@ test('GAL find searches both forests, never returns hidden objects or other attr
   assert.equal((await find('*')).total, 0, 'a * is a character, not a wildcard');
   assert.equal((await find('*)(mail=*')).total, 0);
 
+  const seed = await app.inject({ url: `/public/?Cmd=galfind&q=${encodeURIComponent('Zoë')}`, headers: { authorization: alice } });
+  assert.equal(seed.statusCode, 200, seed.body);
+  assert.match(seed.body, /<a:item>\s*<a:DN>Zoë Ångström<\/a:DN>[\s\S]*<a:EM>zoe\.angstrom@forest-a\.test<\/a:EM>\s*<a:ORG>a<\/a:ORG>/);
+  assert.equal((await app.inject({ url: '/public/?Cmd=galfind&q=Zo' })).statusCode, 401);
+
   const p1 = await find('j', '&limit=3');
   const p2 = await find('j', '&limit=3&offset=3');
   assert.equal(p1.entries.length, 3);
@@ -115,7 +120,7 @@ test('free/busy merged from both Radicale servers at 30-minute intervals matches
   });
   // The seed's URL shape, with offsets as Exchange's clients sent them.
   const url =
-    '/public/?Cmd=freebusy&start=2031-03-03T03:00:00-05:00&end=2031-03-03T07:00:00-05:00&interval=30' +
+    '/api/freebusy?start=2031-03-03T03:00:00-05:00&end=2031-03-03T07:00:00-05:00&interval=30' +
     '&u=SMTP:jose.muller%40forest-a.test&u=SMTP:Soren.Odegard%40forest-b.test&u=SMTP:nobody%40forest-a.test';
   const r = await app.inject({ url, headers: { authorization: alice } });
   assert.equal(r.statusCode, 200, r.body);
@@ -128,6 +133,11 @@ test('free/busy merged from both Radicale servers at 30-minute intervals matches
       ['nobody@forest-a.test', null, '44444444'],
     ],
   );
+  // The seed's own URL answers in Exchange 2003's XML, with the merged "All Attendees" row first.
+  const seed = await app.inject({ url: url.replace('/api/freebusy?', '/public/?Cmd=freebusy&'), headers: { authorization: alice } });
+  assert.equal(seed.statusCode, 200, seed.body);
+  assert.deepEqual([...seed.body.matchAll(/<a:fbdata>(\d+)<\/a:fbdata>/g)].map((m) => m[1]), ['33201022', '02201020', '33000002', '44444444']);
+  assert.match(seed.body, /<a:displayname>Søren Ødegård<\/a:displayname>\s*<a:email type="SMTP">soren\.odegard@forest-b\.test<\/a:email>/);
   // Radicale 3.1 answers free-busy-query with an empty multistatus: the reader fell back.
   assert.deepEqual(cx.readers.map((x) => x.method), ['calendar-query', 'calendar-query']);
   const unauth = await app.inject({ url });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { appleProfile, autodiscoverResponse, thunderbirdConfig, type ClientSettings } from '../../src/coexistence/autoconfig.ts';
 import { toFbData } from '../../src/coexistence/freeBusySlots.ts';
+import { mergeAttendees } from '../../src/coexistence/seedXml.ts';
 import { galFilter } from '../../src/coexistence/galSource.ts';
 import { busyFromEvents, busyFromFreeBusy } from '../../src/coexistence/icalBusy.ts';
 import { escapeFilterValue as ldapFilterValue } from '../../src/directory/escape.ts';
@@ -33,6 +34,12 @@ test('fbdata: strongest level per slot, half-open periods, clipped to the window
 
 const CAL = (body: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//crossforest//test//EN\r\n${body}END:VCALENDAR\r\n`;
 const EV = (uid: string, lines: string) => `BEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20300101T000000Z\r\n${lines}END:VEVENT\r\n`;
+
+test('All Attendees: the strongest known level per slot, 4 only where nobody has data', () => {
+  assert.equal(mergeAttendees(['0120', '4404', '3004']), '3120');
+  assert.equal(mergeAttendees(['44', '04']), '04');
+  assert.equal(mergeAttendees([]), '');
+});
 
 test('events: recurrences with an exception, status, transparency and the Microsoft busy status', () => {
   const ics = CAL(
