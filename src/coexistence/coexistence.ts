@@ -76,7 +76,8 @@ export function createCoexistence(project: LoadedProject, log: Logger): Coexiste
       if (org === undefined || !servers) return null;
       return {
         email,
-        displayName: where?.displayName ?? email,
+        // Unauthenticated answers carry no names from the directory: only what a client must know.
+        displayName: email,
         login: where?.login ?? email,
         org,
         orgDisplayName: orgs[org]?.displayName ?? org,

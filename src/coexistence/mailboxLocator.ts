@@ -64,7 +64,8 @@ export class DirectoryMailboxLocator implements MailboxLocator {
   async #find(dir: OrgDirectory, address: string): Promise<MailboxLocation | null> {
     const login = dir.config.loginAttribute;
     // mailboxFilter comes from the project file (trusted); the address is escaped.
-    const filter = `(&${dir.config.mailboxFilter}${ldapFilter`(|(mail=${address})(proxyAddresses=smtp:${address})(${login}=${address}))`})`;
+    // A user that routes elsewhere (targetAddress) is mail-enabled, not a mailbox, whatever the filter says.
+    const filter = `(&${dir.config.mailboxFilter}(!(targetAddress=*))${ldapFilter`(|(mail=${address})(proxyAddresses=smtp:${address})(${login}=${address}))`})`;
     const entries = await dir.search(filter, ['mail', 'displayName', login], 2);
     // Two mailboxes for one address is a directory error; answer with neither rather than guess.
     if (entries.length !== 1) return null;
