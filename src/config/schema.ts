@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { organizationSchema } from './organization.ts';
 import { syncSchema } from './sync.ts';
 import { coexistenceSchema } from './coexistence.ts';
+import { transportSchema } from './transport.ts';
 import { mailCopySchema } from './mail.ts';
 
 export const projectSchema = z
@@ -25,6 +26,8 @@ export const projectSchema = z
     sync: syncSchema.optional(),
     /** `crossforest serve`: GAL find, free/busy, client autoconfiguration (src/config/coexistence.ts). */
     coexistence: coexistenceSchema.optional(),
+    /** `crossforest relay`: the mail-flow policy relay (src/config/transport.ts). */
+    transport: transportSchema.optional(),
     /** Mailbox copy (`crossforest mailbox copy`): folders, limits, retries, throttles (src/config/mail.ts). */
     mail: mailCopySchema.optional(),
   });

@@ -1,0 +1,115 @@
+// One Postfix per organization for the relay tests (and any throw-away instance a test
+// needs, such as an open relay for the audit). Started as `postfix -c <dir>/conf start`
+// and stopped by the master PID we read from its queue (checked against /proc so a
+// recycled PID is never signalled).
+//
+// Lab topology (lab/README.md, "Postfix"): the policy relay is the smart host.
+//   user ─▶ submission 587x ─▶ Postfix ─relayhost─▶ relay outbound 1002x ─▶ the Internet (a test sink)
+//   the Internet ─▶ relay inbound 1012x ─▶ Postfix MX 252x ─▶ <dir>/mail/inbox/ (Maildir)
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabError } from '../../src/util/errors.ts';
+import { run } from '../proc.ts';
+import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
+import { mainCf, masterCf, type PostfixSpec } from './postfixConfig.ts';
+
+export type { PostfixSpec } from './postfixConfig.ts';
+
+/** Fixed lab facts (lab/README.md's table). */
+export const POSTFIX_LAB = {
+  a: { mailDomain: 'forest-a.test', smtpPort: 2525, submissionPort: 5871, relayOutboundPort: 10025, relayInboundPort: 10125 },
+  b: { mailDomain: 'forest-b.test', smtpPort: 2526, submissionPort: 5872, relayOutboundPort: 10026, relayInboundPort: 10126 },
+} as const;
+
+const POSTFIX_UID = 102;
+const POSTFIX_GID = 105;
+const MAIL_UID = 8;
+
+export interface PostfixInstance extends PostfixSpec {
+  pid: number;
+  /** The catch-all Maildir every local recipient's mail is delivered to. */
+  maildir: string;
+  logFile: string;
+}
+
+export function labPostfixSpec(labDir: string, org: 'a' | 'b'): PostfixSpec {
+  const f = POSTFIX_LAB[org];
+  return {
+    name: org,
+    dir: join(labDir, `postfix-${org}`),
+    mailDomain: f.mailDomain,
+    smtpPort: f.smtpPort,
+    submissionPort: f.submissionPort,
+    relayhost: `[127.0.0.1]:${f.relayOutboundPort}`,
+    tls: existsSync(join(labDir, 'tls', 'server.crt'))
+      ? { certFile: join(labDir, 'tls', 'server.crt'), keyFile: join(labDir, 'tls', 'server.key') }
+      : undefined,
+  };
+}
+
+function masterPid(spec: PostfixSpec): number | null {
+  const pid = readPidFile(join(spec.dir, 'queue', 'pid', 'master.pid'));
+  return pid !== null && isAlive(pid) && pidOwnedBy(pid, 'master') ? pid : null;
+}
+
+function writeIfChanged(path: string, text: string): boolean {
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return false;
+  writeFileSync(path, text);
+  return true;
+}
+
+/** Starts (or keeps, when running with the same config) one Postfix instance. */
+export async function startPostfix(spec: PostfixSpec): Promise<PostfixInstance> {
+  const conf = join(spec.dir, 'conf');
+  for (const sub of ['conf', 'queue', 'data', 'mail']) mkdirSync(join(spec.dir, sub), { recursive: true });
+  chownSync(join(spec.dir, 'data'), POSTFIX_UID, POSTFIX_GID);
+  chownSync(join(spec.dir, 'mail'), MAIL_UID, MAIL_UID);
+  const changed = [writeIfChanged(join(conf, 'main.cf'), mainCf(spec)), writeIfChanged(join(conf, 'master.cf'), masterCf(spec))].some(Boolean);
+  const running = masterPid(spec);
+  if (running !== null && !changed) return instance(spec, running);
+  if (running !== null) await stopPostfix(spec.dir);
+  // postfix(1) prints its reasons only to a terminal or syslog; our maillog_file has them.
+  const res = await run('postfix', ['-c', conf, 'start'], { allowFailure: true, what: `postfix ${spec.name}` });
+  const pid = await waitFor(async () => {
+    const p = masterPid(spec);
+    return p !== null && (await portOpen('127.0.0.1', spec.smtpPort)) && (await portOpen('127.0.0.1', spec.submissionPort)) ? p : null;
+  }, 10_000);
+  if (pid === null) {
+    throw new LabError(`postfix ${spec.name} did not start (exit ${res.code}): ${tail(join(spec.dir, 'postfix.log'))}`, {
+      object: conf,
+      hint: `ports ${spec.smtpPort}/${spec.submissionPort} free? run \`postfix -c ${conf} check\``,
+    });
+  }
+  return instance(spec, pid);
+}
+
+function instance(spec: PostfixSpec, pid: number): PostfixInstance {
+  return { ...spec, pid, maildir: join(spec.dir, 'mail', 'inbox'), logFile: join(spec.dir, 'postfix.log') };
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-3).join(' | ');
+  } catch {
+    return 'no log';
+  }
+}
+
+/** Stops the instance whose folder is `dir` (by the master PID it recorded). */
+export async function stopPostfix(dir: string): Promise<void> {
+  const conf = join(dir, 'conf');
+  if (!existsSync(join(conf, 'main.cf'))) return;
+  await run('postfix', ['-c', conf, 'stop'], { allowFailure: true, timeoutMs: 15_000 });
+  const pid = readPidFile(join(dir, 'queue', 'pid', 'master.pid'));
+  if (pid !== null && isAlive(pid) && pidOwnedBy(pid, 'master')) await stopPid(pid, 5_000);
+}
+
+/** Both organizations' Postfix (the lab orchestrator calls this). */
+export async function postfixUp(labDir: string): Promise<Record<'a' | 'b', PostfixInstance>> {
+  const [a, b] = await Promise.all([startPostfix(labPostfixSpec(labDir, 'a')), startPostfix(labPostfixSpec(labDir, 'b'))]);
+  return { a, b };
+}
+
+export async function postfixDown(labDir: string): Promise<void> {
+  await Promise.all([stopPostfix(join(labDir, 'postfix-a')), stopPostfix(join(labDir, 'postfix-b'))]);
+}

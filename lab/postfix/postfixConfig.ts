@@ -1,0 +1,107 @@
+// main.cf and master.cf of one lab Postfix. Each instance is self-contained (own
+// config dir, queue, data dir, log file) so two organizations and a test's throw-away
+// open relay run side by side; only loopback ports, nothing from /etc/postfix but the
+// read-only meta files.
+
+export interface PostfixSpec {
+  /** Short id: a, b, or a test's own (open-relay). */
+  name: string;
+  /** Instance folder: conf/, queue/, data/, mail/, postfix.log. */
+  dir: string;
+  mailDomain: string;
+  /** MX-like port: takes mail for mailDomain from anyone, relays for nobody. */
+  smtpPort: number;
+  /** Submission port: trusts loopback clients (stands in for authenticated users) and relays for them. */
+  submissionPort: number;
+  /** Where mail for other domains goes: the policy relay's outbound listener, `[127.0.0.1]:10025`. */
+  relayhost: string;
+  /** Offer STARTTLS with this certificate on both ports. */
+  tls?: { certFile: string; keyFile: string };
+  /** The classic misconfiguration for the audit test: every client is "mynetworks". */
+  openRelay?: boolean;
+}
+
+export function mainCf(spec: PostfixSpec): string {
+  const d = spec.dir;
+  const lines = [
+    '# Written by lab/postfix: do not edit, `crossforest lab up` rewrites it.',
+    'compatibility_level = 3.6',
+    `queue_directory = ${d}/queue`,
+    `data_directory = ${d}/data`,
+    'command_directory = /usr/sbin',
+    'daemon_directory = /usr/lib/postfix/sbin',
+    'meta_directory = /etc/postfix',
+    'shlib_directory = /usr/lib/postfix',
+    'mail_owner = postfix',
+    'setgid_group = postdrop',
+    `myhostname = mail-${spec.name}.${spec.mailDomain}`,
+    `mydomain = ${spec.mailDomain}`,
+    `myorigin = ${spec.mailDomain}`,
+    `syslog_name = postfix-lab-${spec.name}`,
+    `maillog_file = ${d}/postfix.log`,
+    `maillog_file_prefixes = ${d}`,
+    'inet_interfaces = 127.0.0.1',
+    'inet_protocols = ipv4',
+    'mydestination =',
+    // Nobody is trusted on the MX port; the submission port overrides this in master.cf.
+    `mynetworks = ${spec.openRelay ? '0.0.0.0/0' : '192.0.2.1/32'}`,
+    'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination',
+    `relayhost = ${spec.relayhost}`,
+    'smtp_tls_security_level = none',
+    // One catch-all Maildir per organization: the relay tests look messages up by Message-ID.
+    `virtual_mailbox_domains = ${spec.mailDomain}`,
+    `virtual_mailbox_base = ${d}/mail`,
+    'virtual_mailbox_maps = static:inbox/',
+    'virtual_uid_maps = static:8',
+    'virtual_gid_maps = static:8',
+    'alias_maps =',
+    'alias_database =',
+    // Mail is passed on as it came: no header rewriting, no 8-bit to 7-bit conversion.
+    'local_header_rewrite_clients =',
+    'disable_mime_output_conversion = yes',
+    // Retry quickly: the relay-restart test waits for deferred mail to go out again.
+    'minimal_backoff_time = 1s',
+    'maximal_backoff_time = 2s',
+    'queue_run_delay = 1s',
+    'smtp_connect_timeout = 5s',
+    'biff = no',
+    'smtputf8_enable = yes',
+  ];
+  if (spec.tls) {
+    lines.push(`smtpd_tls_cert_file = ${spec.tls.certFile}`, `smtpd_tls_key_file = ${spec.tls.keyFile}`, 'smtpd_tls_security_level = may');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function masterCf(spec: PostfixSpec): string {
+  const services = [
+    `127.0.0.1:${spec.smtpPort} inet n - n - - smtpd`,
+    `127.0.0.1:${spec.submissionPort} inet n - n - - smtpd`,
+    '  -o syslog_name=postfix-lab-submission',
+    `  -o mynetworks=${spec.openRelay ? '0.0.0.0/0' : '127.0.0.0/8'}`,
+    'pickup    unix  n - n 60 1 pickup',
+    'cleanup   unix  n - n - 0 cleanup',
+    'qmgr      unix  n - n 300 1 qmgr',
+    'tlsmgr    unix  - - n 1000? 1 tlsmgr',
+    'rewrite   unix  - - n - - trivial-rewrite',
+    'bounce    unix  - - n - 0 bounce',
+    'defer     unix  - - n - 0 bounce',
+    'trace     unix  - - n - 0 bounce',
+    'verify    unix  - - n - 1 verify',
+    'flush     unix  n - n 1000? 0 flush',
+    'proxymap  unix  - - n - - proxymap',
+    'smtp      unix  - - n - - smtp',
+    'relay     unix  - - n - - smtp',
+    'showq     unix  n - n - - showq',
+    'error     unix  - - n - - error',
+    'retry     unix  - - n - - error',
+    'discard   unix  - - n - - discard',
+    'local     unix  - n n - - local',
+    'virtual   unix  - n n - - virtual',
+    'lmtp      unix  - - n - - lmtp',
+    'anvil     unix  - - n - 1 anvil',
+    'scache    unix  - - n - 1 scache',
+    'postlog   unix-dgram n - n - 1 postlogd',
+  ];
+  return `${services.join('\n')}\n`;
+}

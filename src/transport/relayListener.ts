@@ -1,0 +1,265 @@
+// One listener of `crossforest relay`: an smtp-server front that reads each message
+// once through the inspector into a scratch file, classifies it, applies the remote
+// domain policy and hands what is allowed to the next hop before it answers 250.
+//
+// Why no durable spool: the relay accepts a message only after the next hop accepted
+// it, so the sending MTA keeps its copy until then. A crash or restart at any point
+// loses nothing (the client retries a 4xx or a dropped connection); the price is that a
+// crash between "next hop said 250" and "we said 250" can deliver a message twice,
+// which SMTP has always allowed (RFC 5321 §6.1) and which is never a loss.
+import { EventEmitter } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { RelayLimits, RelayListenerConfig } from '../config/transport.ts';
+import { readReferencedFile } from '../config/secret.ts';
+import type { Logger } from '../util/logger.ts';
+import { classifyMessage, headerValue } from './detectRules.ts';
+import { SmtpReplyError } from './errors.ts';
+import { inspectMessage, type MessageInspection } from './messageInspector.ts';
+import { createNextHop, type NextHop } from './nextHop.ts';
+import { decide, headersToStrip, type PolicyTable } from './policy.ts';
+import type { RelayDecision } from './types.ts';
+
+export interface RelayListenerOptions {
+  listener: RelayListenerConfig;
+  limits: RelayLimits;
+  table: PolicyTable;
+  hostname: string;
+  baseDir: string;
+  logger: Logger;
+}
+
+/** What happened to one message: emitted as `message` and logged (never the body). */
+export interface RelayOutcome {
+  listener: string;
+  session: string;
+  mailFrom: string;
+  recipients: string[];
+  messageId: string | undefined;
+  bytes: number;
+  decision: RelayDecision | undefined;
+  /** forwarded: the next hop accepted; rejected/dropped: blocked by policy; refused: bad input; deferred/failed: next hop problem. */
+  result: 'forwarded' | 'rejected' | 'dropped' | 'refused' | 'deferred' | 'failed';
+  reply: string;
+}
+
+export interface RelayListenerHandle extends EventEmitter<{ message: [RelayOutcome] }> {
+  readonly name: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startRelayListener(opts: RelayListenerOptions): Promise<RelayListenerHandle> {
+  const { listener, limits } = opts;
+  const log = opts.logger.child({ scope: 'relay', listener: listener.name });
+  const spool = await mkdtemp(join(tmpdir(), `crossforest-relay-${listener.name}-`));
+  const nextHop = createNextHop(listener, { baseDir: opts.baseDir, timeoutMs: limits.nextHopTimeoutMs, hostname: opts.hostname });
+  const events = new EventEmitter<{ message: [RelayOutcome] }>();
+  const keyPath = `transport.listeners.${listener.name}.tls`;
+  const tls = listener.tls
+    ? { key: readReferencedFile(listener.tls.keyFile, opts.baseDir, `${keyPath}.keyFile`), cert: readReferencedFile(listener.tls.certFile, opts.baseDir, `${keyPath}.certFile`) }
+    : undefined;
+
+  const server = new SMTPServer({
+    name: opts.hostname,
+    banner: 'crossforest policy relay',
+    logger: false,
+    ...(tls ?? {}),
+    hideSTARTTLS: !tls,
+    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    authOptional: true,
+    disableReverseLookup: true,
+    hideENHANCEDSTATUSCODES: false,
+    size: limits.maxMessageBytes,
+    maxClients: limits.maxConnections,
+    maxRecipients: limits.maxRecipients,
+    socketTimeout: limits.socketTimeoutMs,
+    closeTimeout: 5_000,
+    onData(stream, session, callback) {
+      handleMessage(stream, session).then(
+        (msg) => callback(null, msg),
+        (err: unknown) => callback(err instanceof SmtpReplyError ? err : new SmtpReplyError(451, '4.3.0 local error in the relay; try again later')),
+      );
+    },
+  });
+  // smtp-server reports socket-level trouble (resets, TLS errors) here; it must never crash us.
+  server.on('error', (err) => log.debug({ err: err.message }, 'client connection error'));
+
+  async function handleMessage(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const recipients = session.envelope.rcptTo.map((r) => r.address);
+    const file = join(spool, `${session.id}-${session.transaction}.eml`);
+    const outcome: RelayOutcome = {
+      listener: listener.name,
+      session: session.id,
+      mailFrom,
+      recipients,
+      messageId: undefined,
+      bytes: 0,
+      decision: undefined,
+      result: 'refused',
+      reply: '',
+    };
+    const inspection = inspectMessage({
+      mailFrom,
+      stripHeaders: headersToStrip(opts.table, listener.direction, mailFrom),
+      maxHeaderBytes: limits.maxHeaderBytes,
+    });
+    try {
+      const refusal = await receive(stream, inspection, file, limits.maxMessageBytes);
+      outcome.bytes = stream.byteLength;
+      if (refusal) throw refusal;
+      if (stream.sizeExceeded) throw new SmtpReplyError(552, `5.3.4 message larger than ${limits.maxMessageBytes} bytes`);
+      outcome.messageId = headerValue(inspection.evidence.headers, 'message-id')?.slice(0, 200);
+      const classification = classifyMessage(inspection.evidence);
+      const decision = decide(opts.table, listener.direction, recipients, classification, inspection.stripped);
+      outcome.decision = decision;
+      if (decision.allowed.length === 0) {
+        const why = `${describeKind(classification.kind)} to ${[...new Set(decision.blocked.map((b) => b.recipient.split('@').pop()))].join(', ')} blocked by policy`;
+        if (decision.onBlock === 'drop') {
+          outcome.result = 'dropped';
+          outcome.reply = `250 ${why} (dropped)`;
+          return '2.0.0 accepted';
+        }
+        outcome.result = 'rejected';
+        throw new SmtpReplyError(550, `5.7.1 ${why}`);
+      }
+      const eightBit = session.envelope.bodyType === '8bitmime' || session.envelope.smtpUtf8 === true;
+      await nextHop.send({ from: mailFrom, to: decision.allowed, eightBit, size: outcome.bytes }, createReadStream(file));
+      outcome.result = 'forwarded';
+      const partial = decision.blocked.length > 0 ? ` (${decision.blocked.length} recipient(s) withheld by policy)` : '';
+      outcome.reply = `250 forwarded${partial}`;
+      return `2.0.0 accepted by the next hop${partial}`;
+    } catch (err) {
+      if (err instanceof SmtpReplyError) {
+        if (outcome.result !== 'rejected') outcome.result = outcome.decision ? (err.responseCode >= 500 ? 'failed' : 'deferred') : 'refused';
+        outcome.reply = `${err.responseCode} ${err.message}`;
+      } else {
+        outcome.result = 'deferred';
+        outcome.reply = `451 ${(err as Error).message}`;
+      }
+      throw err;
+    } finally {
+      await unlink(file).catch(() => undefined);
+      report(outcome);
+    }
+  }
+
+  function report(o: RelayOutcome): void {
+    const d = o.decision;
+    log.info(
+      {
+        session: o.session,
+        mailFrom: o.mailFrom,
+        recipients: o.recipients,
+        messageId: o.messageId,
+        bytes: o.bytes,
+        kind: d?.classification.kind,
+        signals: d?.classification.signals.map((s) => s.rule),
+        blocked: d?.blocked,
+        stripped: d?.stripHeaders,
+        result: o.result,
+        reply: o.reply,
+      },
+      `relay ${o.result}`,
+    );
+    events.emit('message', o);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listener.listen.port, listener.listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : listener.listen.port;
+  log.info({ host: listener.listen.host, port, nextHop: `${listener.nextHop.host}:${listener.nextHop.port}` }, 'relay listening');
+
+  return Object.assign(events, {
+    name: listener.name,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      nextHop.close();
+      await rm(spool, { recursive: true, force: true });
+    },
+  });
+}
+
+function describeKind(kind: string): string {
+  return (
+    {
+      outOfOffice: 'out-of-office reply',
+      autoReply: 'automatic reply',
+      autoForward: 'automatic forward',
+      deliveryReport: 'delivery report',
+      nonDeliveryReport: 'non-delivery report',
+      readReceipt: 'read receipt',
+      autoGenerated: 'automatic message',
+    } as Record<string, string>
+  )[kind] ?? kind;
+}
+
+/**
+ * Streams the DATA into the inspector and the scratch file. Bad input never throws
+ * here: it resolves with the reply to give, after draining the client's data so the
+ * SMTP dialogue stays in step.
+ */
+function receive(stream: Readable, insp: MessageInspection, file: string, maxBytes: number): Promise<SmtpReplyError | undefined> {
+  return new Promise((resolve) => {
+    const out = createWriteStream(file);
+    let failed: SmtpReplyError | undefined;
+    let bytes = 0;
+    let inputDone = false;
+    let outputDone = false;
+    const settle = () => {
+      if (inputDone && (outputDone || failed)) resolve(failed);
+    };
+    const fail = (reply: SmtpReplyError) => {
+      if (!failed) {
+        failed = reply;
+        insp.input.destroy();
+        out.destroy();
+        stream.resume();
+      }
+      settle();
+    };
+    insp.output.pipe(out);
+    insp.output.on('error', (err: NodeJS.ErrnoException) =>
+      fail(err.code === 'EMAXLEN' || /size/i.test(err.message) ? new SmtpReplyError(552, '5.3.4 header block too large') : new SmtpReplyError(554, '5.6.0 message could not be parsed')),
+    );
+    out.on('error', () => fail(new SmtpReplyError(451, '4.3.0 relay scratch space unavailable; try again later')));
+    out.on('finish', () => {
+      outputDone = true;
+      settle();
+    });
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (failed) return;
+      if (bytes > maxBytes) {
+        fail(new SmtpReplyError(552, `5.3.4 message larger than ${maxBytes} bytes`));
+        return;
+      }
+      if (!insp.input.write(chunk)) {
+        stream.pause();
+        insp.input.once('drain', () => stream.resume());
+      }
+    });
+    stream.on('end', () => {
+      inputDone = true;
+      if (!failed) insp.input.end();
+      settle();
+    });
+    // The client went away mid-message: nothing to answer, just clean up.
+    stream.on('error', () => {
+      inputDone = true;
+      fail(new SmtpReplyError(451, '4.4.2 connection lost during DATA'));
+    });
+  });
+}
