@@ -130,6 +130,10 @@ function updateManaged(engine: SyncEngine, store: StateStore, c: CsObject, mv: M
   const found = conflicts(store, c.agent, desired, c.id, mv.id);
   if (found.length > 0) {
     quarantine(run, c.agent, source, c.dn, found);
+    // Withdraw what was queued before the conflict was known: an unwritten add goes, a
+    // written contact keeps its current values until the conflict is resolved.
+    if (c.pendingOp === 'add') cs.deleteCs(store, c.id);
+    else cs.setPendingExport(store, c.id, null, null, null);
     return;
   }
   let newDn: string | null = null;

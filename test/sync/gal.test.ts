@@ -100,3 +100,146 @@ describe('GAL sync on the lab organization', () => {
     assert.match((bad as { stderr: string }).stderr, /no sync run 999/);
   });
 });
+
+describe('GAL sync of changes, conflicts and thresholds (objects of its own)', () => {
+  let fx: SyncFixture;
+  let t: string;
+  const mailA = (local: string) => `${local}.${t}@forest-a.test`;
+  const legDN = (x: string) => `/o=ForestA/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${x}${t}`;
+  let eveContact = '';
+  let eveCsn = '';
+  const dns: Record<string, string> = {};
+
+  before(async () => {
+    fx = await syncFixture({
+      scope: 'own',
+      edit: (s) => {
+        s.agents.b.deleteThreshold = 2;
+      },
+    });
+    t = fx.tag;
+    const user = async (key: string, cn: string, attrs: Record<string, string | string[]>) => {
+      dns[key] = await fx.addUser(fx.a, fx.sitesA, cn, attrs);
+    };
+    await user('ada', 'Ada Lovelace', { mail: mailA('ada'), proxyAddresses: [`SMTP:${mailA('ada')}`, `smtp:${mailA('countess')}`], legacyExchangeDN: legDN('ada') });
+    await user('bob', 'Bob Slash', { mail: `night/ops.${t}@forest-a.test`, legacyExchangeDN: legDN('bob') });
+    await user('carol', 'Carol Legacy', {
+      mail: mailA('carol'),
+      otherMailbox: 'ccmail$Legacy, Carol at atlanta',
+      textEncodedORAddress: `c=US;a= ;p=ForestA;o=atlanta;s=legacy${t};g=carol;`,
+      legacyExchangeDN: legDN('carol'),
+    });
+    await user('dan', 'Dan Nomail', { title: 'no Internet address' });
+    await user('eve', 'Eve Existing', { mail: mailA('eve') });
+    await user('fay', 'Fay Twin', { mail: mailA('fay') });
+    await user('gus', 'Gus Conflict', { mail: mailA('gus'), proxyAddresses: [`SMTP:${mailA('gus')}`, `smtp:${mailA('shared')}`] });
+    await user('ivy', 'Ivy Extra', { mail: mailA('ivy') });
+    // Forest B: an existing contact for Eve, two contacts with Fay's address, a user sharing Gus's alias.
+    eveContact = `cn=Eve Existing,${fx.sitesB}`;
+    await fx.b.add(eveContact, { objectClass: ['top', 'contact'], cn: 'Eve Existing', mail: mailA('eve'), targetAddress: `SMTP:${mailA('eve')}` });
+    for (const n of ['1', '2']) await fx.b.add(`cn=Fay Twin ${n},${fx.sitesB}`, { objectClass: ['top', 'contact'], cn: `Fay Twin ${n}`, mail: mailA('fay') });
+    dns.hal = await fx.addUser(fx.b, fx.sitesB, 'Hal Owner', { mail: `hal.${t}@forest-b.test`, proxyAddresses: [`SMTP:hal.${t}@forest-b.test`, `smtp:${mailA('shared')}`] });
+    eveCsn = values(await fx.read(fx.b, eveContact, ['entryCSN']), 'entryCSN')[0] ?? '';
+  });
+  after(async () => {
+    await fx?.cleanup();
+  });
+
+  it('full cycle: contacts for real recipients only, cleaned mail, 5.5 proxies, joins, ambiguity and conflicts reported', async () => {
+    // Forest B first: its two Fay contacts become two metaverse objects with one address,
+    // so that Fay of forest A then meets two candidates.
+    await fx.run('b:full-import');
+    await fx.run('full-sync');
+    const run = await fx.run('full-cycle');
+    assert.equal(run.status, 'completed-with-errors');
+    const inB = await fx.list(fx.b, fx.galB);
+    assert.deepEqual(inB.map((e) => values(e, 'cn')[0]).sort(), ['Ada Lovelace', 'Bob Slash', 'Carol Legacy', 'Ivy Extra']);
+    const bob = inB.find((e) => values(e, 'cn')[0] === 'Bob Slash');
+    assert.deepEqual(values(bob, 'mail'), [`nightops.${t}@forest-a.test`], '"/" stripped by the mail rules extension');
+    assert.deepEqual(values(bob, 'targetAddress'), [`SMTP:nightops.${t}@forest-a.test`]);
+    const carol = inB.find((e) => values(e, 'cn')[0] === 'Carol Legacy');
+    assert.deepEqual(values(carol, 'proxyAddresses').sort(), [`SMTP:${mailA('carol')}`, `X500:${legDN('carol')}`].sort());
+    // In the metaverse, Carol's proxyAddresses were built from the three Exchange 5.5 fields.
+    const carolCs = cs.csByDn(fx.store, 'a', dns.carol as string)[0];
+    const mv = mvById(fx.store, carolCs?.mvId ?? -1);
+    assert.deepEqual(mv?.attributes.proxyAddresses, [`SMTP:${mailA('carol')}`, `X400:c=US;a= ;p=ForestA;o=atlanta;s=legacy${t};g=carol;`, 'CCMAIL:Legacy, Carol at atlanta']);
+    // Eve joined B's contact: nothing provisioned, and the contact was not touched.
+    assert.equal(values(await fx.read(fx.b, eveContact, ['entryCSN']), 'entryCSN')[0], eveCsn);
+    assert.deepEqual(await fx.list(fx.a, fx.galA), [], 'contacts and conflicting objects of B are not provisioned in A');
+
+    const errors = runErrors(fx.store, run.id);
+    const ambiguous = errors.filter((e) => e.code === 'ambiguous-join');
+    assert.equal(ambiguous.length, 1, JSON.stringify(errors));
+    assert.equal(ambiguous[0]?.dn, dns.fay);
+    assert.match(ambiguous[0]?.reason ?? '', /Fay Twin 1/);
+    assert.match(ambiguous[0]?.reason ?? '', /Fay Twin 2/);
+    const conflicts = errors.filter((e) => e.code === 'proxy-conflict');
+    assert.ok(conflicts.some((e) => e.agent === 'b' && e.reason.includes(dns.gus as string) && e.reason.includes(dns.hal as string)), JSON.stringify(conflicts));
+    assert.ok(conflicts.some((e) => e.agent === 'a' && e.reason.includes(dns.hal as string) && e.reason.includes(dns.gus as string)), JSON.stringify(conflicts));
+    assert.ok(!errors.some((e) => e.code === 'export-failed'), JSON.stringify(errors));
+  });
+
+  it('a rename, an address change and a delete in A reach B on a delta run', async () => {
+    await fx.a.modifyDN(dns.ada as string, `cn=Ada King,${fx.sitesA}`);
+    const bobNew = mailA('bob');
+    await fx.a.modify(dns.bob as string, [
+      new (await import('ldapts')).Change({ operation: 'replace', modification: new (await import('ldapts')).Attribute({ type: 'mail', values: [bobNew] }) }),
+    ]);
+    await fx.a.del(dns.carol as string);
+    const run = await fx.run('delta-cycle');
+    const delta = run.steps.find((s) => s.step === 'delta-import' && s.agent === 'a');
+    assert.ok((delta?.counts.imported ?? 99) <= 3, `the delta import read only what changed (${delta?.counts.imported})`);
+    assert.equal(run.counts.exportRenames, 1);
+    assert.equal(run.counts.exportDeletes, 1);
+    const inB = await fx.list(fx.b, fx.galB);
+    assert.deepEqual(inB.map((e) => values(e, 'cn')[0]).sort(), ['Ada King', 'Bob Slash', 'Ivy Extra']);
+    const bob = inB.find((e) => values(e, 'cn')[0] === 'Bob Slash');
+    assert.deepEqual(values(bob, 'mail'), [bobNew]);
+    assert.deepEqual(values(bob, 'targetAddress'), [`SMTP:${bobNew}`]);
+    assert.ok(values(inB.find((e) => values(e, 'cn')[0] === 'Ada King'), 'proxyAddresses').includes(`X500:${legDN('ada')}`));
+  });
+
+  it('the delete threshold stops a mass delete before writing; --allow-deletes lets it through', async () => {
+    for (const k of ['bob', 'ivy']) await fx.a.del(dns[k] as string);
+    await fx.a.del(`cn=Ada King,${fx.sitesA}`);
+    const run = await fx.run('delta-cycle');
+    assert.equal(run.status, 'stopped');
+    assert.match(run.message ?? '', /would delete 3 of .* more than the delete threshold \(2\)/);
+    assert.equal((await fx.list(fx.b, fx.galB)).length, 3, 'nothing deleted');
+    const p = listPending(fx.engine, fx.store).filter((i) => i.agent === 'b');
+    assert.deepEqual(p.map((i) => i.op), ['delete', 'delete', 'delete']);
+    const go = await fx.run('b:export', { allowDeletes: 3 });
+    assert.equal(go.status, 'success', go.message ?? '');
+    assert.equal((await fx.list(fx.b, fx.galB)).length, 0);
+  });
+});
+
+describe('GAL sync export killed mid-way', () => {
+  let fx: SyncFixture;
+  before(async () => {
+    fx = await syncFixture({ scope: 'own' });
+    for (let i = 1; i <= 12; i++) await fx.addUser(fx.a, fx.sitesA, `Kill Test ${i}`, { mail: `kill${i}.${fx.tag}@forest-a.test` });
+  });
+  after(async () => {
+    await fx?.cleanup();
+  });
+
+  it('kill -9 during export, run again: every contact once', async () => {
+    await fx.run('full-import');
+    await fx.run('full-sync');
+    assert.equal(cs.pendingExports(fx.store, 'b').length, 12);
+    fx.store.close(); // the CLI processes use the same state file
+    const killed = await exec(process.execPath, [CLI, '-c', fx.configPath, 'sync', 'run', 'b:export'], {
+      env: { ...process.env, CROSSFOREST_TEST_CRASH_AFTER_WRITES: '5' },
+    }).catch((e: { signal?: string }) => e);
+    assert.equal((killed as { signal?: string }).signal, 'SIGKILL');
+    assert.equal((await fx.list(fx.b, fx.galB)).length, 5, 'five contacts written before the kill, the fifth never recorded');
+    const again = await exec(process.execPath, [CLI, '-c', fx.configPath, '--json', 'sync', 'run', 'full-cycle']);
+    const run = JSON.parse(again.stdout) as { status: string; counts: { exportAdds: number } };
+    assert.equal(run.status, 'success');
+    const inB = await fx.list(fx.b, fx.galB);
+    assert.equal(inB.length, 12);
+    assert.equal(new Set(inB.map((e) => values(e, 'mail')[0])).size, 12, 'no address twice');
+    assert.ok(!inB.some((e) => / \(\d+\),/.test(e.dn)), 'no "(2)" duplicates');
+  });
+});
