@@ -18,7 +18,7 @@ import { syncFixture, values, type SyncFixture } from './fixture.ts';
 const CLI = join(resolve(fileURLToPath(new URL('../..', import.meta.url))), 'bin', 'crossforest.js');
 const exec = promisify(execFile);
 
-function byMail(list: { attributes: Record<string, string[]> }[], mail: string) {
+function byMail<T extends { attributes: Record<string, string[]> }>(list: T[], mail: string): T[] {
   return list.filter((e) => (e.attributes.mail ?? []).some((m) => m.toLowerCase() === mail.toLowerCase()));
 }
 
