@@ -37,15 +37,19 @@ export function secretPaths(labDir: string): LabSecretPaths {
 export function ensureSecrets(labDir: string): LabSecretPaths {
   const paths = secretPaths(labDir);
   mkdirSync(join(labDir, 'secrets'), { recursive: true, mode: 0o700 });
-  for (const name of SECRET_NAMES) {
-    try {
-      // 'wx': create only if absent, so concurrent callers keep the first value.
-      writeFileSync(paths[name], `${randomSecret()}\n`, { flag: 'wx', mode: 0o600 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
+  for (const name of SECRET_NAMES) ensureSecretFile(paths[name]);
   return paths;
+}
+
+/** Creates one random secret file if absent (never overwrites) and returns its value. */
+export function ensureSecretFile(path: string): string {
+  try {
+    // 'wx': create only if absent, so concurrent callers keep the first value.
+    writeFileSync(path, `${randomSecret()}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return readFileSync(path, 'utf8').split('\n', 1)[0] ?? '';
 }
 
 export function readSecret(labDir: string, name: SecretName): string {

@@ -4,7 +4,6 @@
 // python3-passlib; hashes made with `openssl passwd -apr1`). Users log in with their
 // userPrincipalName (the IMAP login); the `freebusy` service account may read every
 // user's calendars and nothing else: that is what the coexistence service uses.
-import { randomInt } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -14,7 +13,7 @@ import { FOREST_IDS, type ForestId } from '../forests.ts';
 import { samplePeople } from '../org/people.ts';
 import { run } from '../proc.ts';
 import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
-import { readSecret } from '../secrets.ts';
+import { ensureSecretFile, readSecret } from '../secrets.ts';
 
 export const RADICALE_PORTS: Record<ForestId, number> = { a: 5231, b: 5232 };
 /** The read-everything service account of each Radicale. */
@@ -55,18 +54,6 @@ export function radicalePaths(labDir: string, id: ForestId): RadicalePaths {
 
 export function radicaleUrl(id: ForestId): string {
   return `http://127.0.0.1:${RADICALE_PORTS[id]}/`;
-}
-
-function ensureSecret(path: string): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let s = '';
-  for (let i = 0; i < 24; i++) s += alphabet[randomInt(alphabet.length)];
-  try {
-    writeFileSync(path, `${s}\n`, { flag: 'wx', mode: 0o600 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  return readFileSync(path, 'utf8').split('\n', 1)[0] ?? '';
 }
 
 async function apr1(password: string): Promise<string> {
@@ -143,7 +130,7 @@ export async function writeRadicaleConfig(ctx: LabContext, id: ForestId): Promis
   const p = radicalePaths(ctx.labDir, id);
   mkdirSync(p.collections, { recursive: true, mode: 0o700 });
   mkdirSync(join(ctx.labDir, 'secrets'), { recursive: true, mode: 0o700 });
-  const serviceHash = await apr1(ensureSecret(p.secret));
+  const serviceHash = await apr1(ensureSecretFile(p.secret));
   // Every sample user has the same password (users.pw), so one hash serves them all.
   const userHash = await apr1(readSecret(ctx.labDir, 'users.pw'));
   const lines = [`${FREEBUSY_USER}:${serviceHash}`];
