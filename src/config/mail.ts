@@ -31,8 +31,10 @@ export const mailCopySchema = z.strictObject({
   maxBytesPerSecond: z.number().min(0).default(0),
   /** Folders copied at once, each on its own pair of connections. Default 4. */
   concurrency: z.number().int().min(1).max(32).default(4),
-  /** APPENDs kept in flight per connection when the target has LITERAL+. Default 32. */
-  pipelineDepth: z.number().int().min(1).max(512).default(32),
+  /** APPEND commands kept in flight per connection. Default 8. */
+  pipelineDepth: z.number().int().min(1).max(512).default(8),
+  /** Messages per APPEND command when the target has MULTIAPPEND (one transaction each on Dovecot). Default 50; 1 disables. */
+  multiAppendBatch: z.number().int().min(1).max(1000).default(50),
   /** Delete on the target what was deleted on the source since the last pass. Default false (report only). */
   deleteOnTarget: z.boolean().default(false),
   /** Copy folder ACLs (RFC 4314), identifiers translated through the identity map. Default true. */

@@ -200,70 +200,19 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
     report.flagsUpdated += g.suids.length;
   }
 
-  // 5. Stream the rest: source literal → target LITERAL+ APPEND, recorded one by one.
+  // 5. Stream the rest: source literal → target APPEND (LITERAL+, MULTIAPPEND batches),
+  //    each answer recorded as it comes. A refused batch is re-sent one message per command.
   if (pending.length) {
     await examine(w.srcWire, job.source);
-    const appender = createAppender(w.tgtWire, job.target, options.pipelineDepth);
     const meta = new Map(pending.map((m) => [m.uid, m]));
-    // An answer that stops the folder (bad-item limit passed, transient NO): noted by the
-    // answer handler, thrown by the fetch loop; the wires are then discarded by the caller.
-    let fatal: Error | undefined;
-    const recording: Promise<void>[] = [];
-    try {
-      for (let i = 0; i < pending.length; i += FETCH_CHUNK) {
-        const chunk = pending.slice(i, i + FETCH_CHUNK);
-        const seen = new Set<number>();
-        const end = await fetchBodies(w.srcWire, packUids(chunk.map((m) => m.uid)), async (body) => {
-          const m = meta.get(body.uid);
-          if (fatal) throw fatal;
-          if (!m || seen.has(body.uid)) return; // not asked for (or twice): drained by fetchBodies
-          seen.add(body.uid);
-          await ctx.throttle.take(body.size);
-          const flags = targetFlags(m.flags);
-          const hasher = new FingerprintHasher();
-          const { answer } = await appender.append(flags, m.internalDate, body.size, (send) => body.pipe(async (c) => {
-            hasher.update(c);
-            await send(c);
-          }));
-          const fp = hasher.digest();
-          const header = hasher.headerBytes();
-          recording.push(answer.then((r: AppendResult) => {
-            if (r.ok) {
-              recordUid(store, state.id, { sourceUid: m.uid, targetUid: r.uid ?? null, state: 'copied', fingerprint: fp, flags: flagKey(flags), size: body.size, reason: null }, r.uid !== undefined ? r.uid + 1 : undefined);
-              report.copied++;
-              report.copiedBytes += body.size;
-              ctx.onCopied(job.source, body.size);
-            } else if (r.transient) {
-              fatal = new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.tgtWire.address} answered ${r.text} to an APPEND into ${job.target}`, { object: job.target, imapResponse: r.text });
-            } else {
-              recordUid(store, state.id, { sourceUid: m.uid, targetUid: null, state: 'bad', fingerprint: fp, flags: '', size: body.size, reason: r.text });
-              report.skipped++;
-              ctx.onSkipped({ folder: job.source, uid: m.uid, messageId: messageIdOf(header), subject: subjectOf(header), size: body.size, kind: 'bad', reason: `target refused: ${r.text}` });
-            }
-          }).catch((err: Error) => {
-            fatal ??= err;
-          }));
-        });
-        await appender.drain();
-        await Promise.all(recording.splice(0));
-        if (fatal) throw fatal;
-        if (!end.ok && end.transient) throw new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.srcWire.address} answered ${end.text} while reading ${job.source}`, { object: job.source, imapResponse: end.text });
-        for (const m of chunk) {
-          if (seen.has(m.uid)) continue;
-          const reason = `source did not deliver the message${end.ok ? '' : `: ${end.text}`}`;
-          recordUid(store, state.id, { sourceUid: m.uid, targetUid: null, state: 'bad', fingerprint: null, flags: '', size: m.size, reason });
-          report.skipped++;
-          const h = await fingerprints(w.srcCtl, [m.uid]).catch(() => new Map());
-          const header = h.get(m.uid)?.header as Buffer | undefined;
-          ctx.onSkipped({ folder: job.source, uid: m.uid, messageId: header && messageIdOf(header), subject: header && subjectOf(header), size: m.size, kind: 'bad', reason });
-        }
-      }
-    } finally {
-      appender.stop();
-    }
+    let retrySingly = await streamMessages(ctx, w, job, state.id, meta, pending.map((m) => m.uid), options.multiAppendBatch, targetFlags, report);
+    if (retrySingly.length) retrySingly = await streamMessages(ctx, w, job, state.id, meta, retrySingly, 1, targetFlags, report);
   }
 
   // 6. Snapshot both sides for the next run's fast path.
+  // NOOP first: Dovecot answers STATUS on the selected mailbox from this session's view,
+  // which has not seen the APPENDs made on the data connection yet.
+  await w.tgtCtl.noop();
   const ts = await w.tgtCtl.status(job.target, { messages: true, uidNext: true, highestModseq: true, size: true });
   const highest = listing.reduce((a, m) => Math.max(a, m.uid), state.highestUid);
   completeFolder(store, state.id, {
@@ -278,4 +227,75 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   report.keywordsRefused = [...refused].sort();
   report.durationMs = Date.now() - started;
   return report;
+}
+
+/** Fetches `uids` in chunks and appends them; returns the UIDs of refused batches (to re-send alone). */
+async function streamMessages(
+  ctx: FolderContext, w: FolderWorker, job: FolderJob, folderId: number, meta: Map<number, SourceMeta>, uids: number[],
+  batch: number, targetFlags: (f: string[]) => string[], report: FolderReport,
+): Promise<number[]> {
+  const { store } = ctx;
+  const appender = createAppender(w.tgtWire, job.target, { depth: ctx.options.pipelineDepth, batch });
+  const retry: number[] = [];
+  // An answer that stops the folder (bad-item limit passed, transient NO): noted by the
+  // answer handler, thrown by the fetch loop; the wires are then discarded by the caller.
+  let fatal: Error | undefined;
+  const recording: Promise<void>[] = [];
+  const skip = (uid: number, size: number, header: Buffer | undefined, fp: string | null, reason: string): void => {
+    recordUid(store, folderId, { sourceUid: uid, targetUid: null, state: 'bad', fingerprint: fp, flags: '', size, reason });
+    report.skipped++;
+    ctx.onSkipped({ folder: job.source, uid, messageId: header && messageIdOf(header), subject: header && subjectOf(header), size, kind: 'bad', reason });
+  };
+  for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
+    const chunk = uids.slice(i, i + FETCH_CHUNK);
+    const seen = new Set<number>();
+    const end = await fetchBodies(w.srcWire, packUids(chunk), async (body) => {
+      if (fatal) throw fatal;
+      const m = meta.get(body.uid);
+      if (!m || seen.has(body.uid) || !chunk.includes(body.uid)) return; // not asked for (or twice): drained
+      seen.add(body.uid);
+      await ctx.throttle.take(body.size);
+      const flags = targetFlags(m.flags);
+      const hasher = new FingerprintHasher();
+      const { answer } = await appender.append(flags, m.internalDate, body.size, (send) =>
+        body.pipe(async (c) => {
+          hasher.update(c);
+          await send(c);
+        }),
+      );
+      const fp = hasher.digest();
+      const header = hasher.headerBytes();
+      recording.push(
+        answer
+          .then((r: AppendResult) => {
+            if (r.ok) {
+              recordUid(store, folderId, { sourceUid: m.uid, targetUid: r.uid ?? null, state: 'copied', fingerprint: fp, flags: flagKey(flags), size: body.size, reason: null }, r.uid !== undefined ? r.uid + 1 : undefined);
+              report.copied++;
+              report.copiedBytes += body.size;
+              ctx.onCopied(job.source, body.size);
+            } else if (r.transient) {
+              fatal ??= new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.tgtWire.address} answered ${r.text} to an APPEND into ${job.target}`, { object: job.target, imapResponse: r.text });
+            } else if (r.batchFailed) {
+              retry.push(m.uid);
+            } else {
+              skip(m.uid, body.size, header, fp, `target refused: ${r.text}`);
+            }
+          })
+          .catch((err: Error) => {
+            fatal ??= err;
+          }),
+      );
+    });
+    await appender.drain();
+    await Promise.all(recording.splice(0));
+    if (fatal) throw fatal;
+    if (!end.ok && end.transient) throw new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.srcWire.address} answered ${end.text} while reading ${job.source}`, { object: job.source, imapResponse: end.text });
+    for (const uid of chunk) {
+      if (seen.has(uid)) continue;
+      const m = meta.get(uid) as SourceMeta;
+      const h = await fingerprints(w.srcCtl, [uid]).catch(() => new Map<number, { header: Buffer }>());
+      skip(uid, m.size, h.get(uid)?.header, null, `source did not deliver the message${end.ok ? '' : `: ${end.text}`}`);
+    }
+  }
+  return retry.sort((a, b) => a - b);
 }

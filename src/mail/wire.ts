@@ -32,7 +32,10 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
   const capabilities = new Set([...client.capabilities.keys()].map((c) => c.toUpperCase()));
   const utf8 = client.enabled.has('UTF8=ACCEPT');
   const { readSocket, writeSocket } = client.unbind() as unknown as { readSocket: Duplex; writeSocket: Duplex };
-  let buf: Buffer = Buffer.alloc(0);
+  // Received data as a queue of chunks: literals are handed on as the chunks arrived
+  // (no copy); only a response line that spans two chunks is joined.
+  const chunks: Buffer[] = [];
+  let queued = 0;
   let ended: Error | undefined;
   let wake: (() => void) | undefined;
   const wait = (): Promise<void> => new Promise((r) => (wake = r));
@@ -43,8 +46,9 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
   };
   // Flow control: pause the socket while more than 1 MiB waits to be read.
   readSocket.on('data', (chunk: Buffer) => {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    if (buf.length > 1 << 20) readSocket.pause();
+    chunks.push(chunk);
+    queued += chunk.length;
+    if (queued > 1 << 20) readSocket.pause();
     notify();
   });
   const fail = (err: Error): void => {
@@ -60,11 +64,9 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
   readSocket.resume();
   let tag = 0;
 
-  const take = (n: number): Buffer => {
-    const out = buf.subarray(0, n);
-    buf = buf.subarray(n);
-    if (buf.length < 1 << 19 && readSocket.isPaused()) readSocket.resume();
-    return out;
+  const consumed = (n: number): void => {
+    queued -= n;
+    if (queued < 1 << 19 && readSocket.isPaused()) readSocket.resume();
   };
 
   return {
@@ -74,27 +76,47 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
     nextTag: () => `X${(++tag).toString(36)}`,
     async readLine() {
       for (;;) {
-        const i = buf.indexOf('\r\n');
-        if (i >= 0) {
-          const line = take(i + 2);
-          return line.toString('utf8', 0, i);
+        const first = chunks[0];
+        if (first) {
+          const i = first.indexOf('\r\n');
+          if (i >= 0) {
+            const line = first.toString('utf8', 0, i);
+            if (i + 2 === first.length) chunks.shift();
+            else chunks[0] = first.subarray(i + 2);
+            consumed(i + 2);
+            return line;
+          }
+          if (chunks.length > 1) {
+            // The line continues in the next chunk: join the two and look again.
+            chunks.splice(0, 2, Buffer.concat([first, chunks[1] as Buffer]));
+            continue;
+          }
+          if (first.length > 16 << 20) throw new MailStoreError('CF_ERR_IMAP_PROTOCOL', `${address} sent a response line over 16 MiB`, { object: address });
         }
         if (ended) throw ended;
-        if (buf.length > 16 << 20) throw new MailStoreError('CF_ERR_IMAP_PROTOCOL', `${address} sent a response line over 16 MiB`, { object: address });
         await wait();
       }
     },
     async readBytes(n, sink) {
       let left = n;
       while (left > 0) {
-        if (buf.length === 0) {
+        const c = chunks[0];
+        if (!c) {
           if (ended) throw ended;
           await wait();
           continue;
         }
-        const chunk = take(Math.min(left, buf.length));
-        left -= chunk.length;
-        await sink(chunk);
+        let out: Buffer;
+        if (c.length <= left) {
+          out = c;
+          chunks.shift();
+        } else {
+          out = c.subarray(0, left);
+          chunks[0] = c.subarray(left);
+        }
+        left -= out.length;
+        consumed(out.length);
+        await sink(out);
       }
     },
     write(data) {

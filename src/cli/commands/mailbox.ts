@@ -1,0 +1,101 @@
+// `crossforest mailbox copy <source-user> <target-user>` and `mailbox verify`: thin
+// wrappers around src/mail (copyMailbox, verifyMailbox).
+import { writeFileSync } from 'node:fs';
+import type { Command } from '@commander-js/extra-typings';
+import { copyMailbox } from '../../mail/copyMailbox.ts';
+import { projectCopyEndpoints } from '../../mail/endpoint.ts';
+import type { CopyReport } from '../../mail/types.ts';
+import { verifyMailbox } from '../../mail/verify.ts';
+import { commandContext } from '../context.ts';
+import { formatBytes, printJson, printTable, progress } from '../output.ts';
+
+export function registerMailbox(program: Command<[], Record<string, unknown>>): void {
+  const mailbox = program.command('mailbox').description('copy and verify mailboxes between the organizations');
+  mailbox
+    .command('copy')
+    .description('copy one mailbox (every folder, message, flag, keyword, date, subscription, ACL); a re-run copies only what changed')
+    .argument('<source-user>', 'login of the source mailbox (userPrincipalName)')
+    .argument('<target-user>', 'login of the target mailbox')
+    .option('--from <org>', 'source organization id (default: the one with role source)')
+    .option('--to <org>', 'target organization id (default: the one with role target)')
+    .option('--report <file>', 'also write the JSON report to this file')
+    .action(async (sourceUser, targetUser, opts, cmd) => {
+      const ctx = commandContext(cmd);
+      const ep = projectCopyEndpoints(ctx.project, sourceUser, targetUser, { from: opts.from, to: opts.to, logger: ctx.logger });
+      const started = Date.now();
+      let last = 0;
+      const store = ctx.state();
+      let report: CopyReport;
+      try {
+        report = await copyMailbox({
+          ...ep, sourceMailbox: sourceUser, targetMailbox: targetUser, store, logger: ctx.logger,
+          onProgress: (p) => {
+            const now = Date.now();
+            if (now - last < 500) return;
+            last = now;
+            const secs = (now - started) / 1000;
+            const rate = p.copiedMessages / Math.max(secs, 0.001);
+            const eta = rate > 0 ? Math.max(0, (p.totalMessages - p.copiedMessages) / rate) : 0;
+            progress(`copy ${sourceUser}: ${p.copiedMessages}/${p.totalMessages} messages, ${formatBytes(p.copiedBytes)} (${rate.toFixed(0)} msg/s, ${(p.copiedBytes / 1e6 / secs).toFixed(1)} MB/s, ETA ${eta.toFixed(0)} s) ${p.folder}`);
+          },
+        });
+      } catch (err) {
+        const r = (err as { report?: CopyReport }).report;
+        if (r && opts.report) writeFileSync(opts.report, `${JSON.stringify(r, null, 2)}\n`);
+        if (r) for (const s of r.skipped) process.stderr.write(`✗ skipped ${s.folder} UID ${s.uid} ${s.messageId ?? '(no Message-ID)'} "${s.subject ?? ''}" ${s.size} bytes: ${s.reason}\n`);
+        throw err;
+      } finally {
+        store.close();
+      }
+      if (opts.report) writeFileSync(opts.report, `${JSON.stringify(report, null, 2)}\n`);
+      if (ctx.json) return printJson(report);
+      printTable(report.folders, [
+        { header: 'source folder', value: (f) => f.source },
+        { header: 'target folder', value: (f) => f.target },
+        { header: 'source', value: (f) => f.sourceMessages, align: 'right' },
+        { header: 'target', value: (f) => f.targetMessages, align: 'right' },
+        { header: 'copied', value: (f) => f.copied, align: 'right' },
+        { header: 'matched', value: (f) => f.matched, align: 'right' },
+        { header: 'skipped', value: (f) => f.skipped, align: 'right' },
+        { header: 'flags', value: (f) => f.flagsUpdated, align: 'right' },
+        { header: 'size', value: (f) => formatBytes(f.sourceBytes), align: 'right' },
+      ]);
+      const t = report.totals;
+      process.stdout.write(`${t.copied} messages (${formatBytes(t.copiedBytes)}) copied in ${(report.durationMs / 1000).toFixed(2)} s: ${t.messagesPerSecond} msg/s, ${t.megabytesPerSecond} MB/s; ${t.skipped} skipped, ${t.flagsUpdated} flag updates\n`);
+      for (const w of report.warnings) process.stderr.write(`! ${w}\n`);
+      for (const s of report.skipped) process.stderr.write(`✗ skipped ${s.folder} UID ${s.uid} ${s.messageId ?? '(no Message-ID)'} "${s.subject ?? ''}" ${s.size} bytes: ${s.reason}\n`);
+    });
+  mailbox
+    .command('verify')
+    .description('compare a source and a target mailbox folder by folder (counts, sizes, fingerprints, flags, dates): fidelity score and every difference')
+    .argument('<source-user>')
+    .argument('<target-user>')
+    .option('--from <org>', 'source organization id')
+    .option('--to <org>', 'target organization id')
+    .action(async (sourceUser, targetUser, opts, cmd) => {
+      const ctx = commandContext(cmd);
+      const ep = projectCopyEndpoints(ctx.project, sourceUser, targetUser, { from: opts.from, to: opts.to, logger: ctx.logger });
+      const r = await verifyMailbox({ source: ep.source, target: ep.target, sourceMailbox: sourceUser, targetMailbox: targetUser, options: ep.options, logger: ctx.logger });
+      if (ctx.json) return printJson(r);
+      printTable(r.folders, [
+        { header: 'source folder', value: (f) => f.source },
+        { header: 'target folder', value: (f) => f.target },
+        { header: 'source', value: (f) => f.sourceMessages, align: 'right' },
+        { header: 'target', value: (f) => f.targetMessages, align: 'right' },
+        { header: 'intact', value: (f) => f.intact, align: 'right' },
+        { header: 'source size', value: (f) => formatBytes(f.sourceBytes), align: 'right' },
+        { header: 'target size', value: (f) => formatBytes(f.targetBytes), align: 'right' },
+      ]);
+      if (r.differences.length) {
+        printTable(r.differences, [
+          { header: 'folder', value: (d) => d.folder },
+          { header: 'kind', value: (d) => d.kind },
+          { header: 'uid', value: (d) => d.uid ?? '' },
+          { header: 'message-id', value: (d) => d.messageId ?? '' },
+          { header: 'detail', value: (d) => d.detail },
+        ]);
+      }
+      process.stdout.write(`fidelity ${(r.fidelity * 100).toFixed(2)} % (${r.intact}/${r.sourceMessages} intact, ${r.differences.length} differences)\n`);
+      if (r.fidelity < 1) process.exitCode = 1;
+    });
+}
