@@ -5,6 +5,7 @@ import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInventory } from './commands/inventory.ts';
 import { registerLab } from './commands/lab.ts';
+import { registerMailbox } from './commands/mailbox.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSync } from './commands/sync.ts';
 import { runCli } from './run.ts';
@@ -20,6 +21,7 @@ registerInit(program);
 registerCheck(program);
 registerLab(program);
 registerInventory(program);
+registerMailbox(program);
 registerServe(program);
 registerSync(program);
 
