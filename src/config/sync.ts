@@ -19,7 +19,16 @@ const regex = z.string().refine((s) => {
 export const transformSchema = z.union([
   z.strictObject({ lowercase: z.literal(true) }),
   z.strictObject({ uppercase: z.literal(true) }),
-  z.strictObject({ replace: z.strictObject({ pattern: regex, with: z.string().default(''), flags: z.string().regex(/^[gimsu]*$/).default('g') }) }),
+  z.strictObject({
+    replace: z.strictObject({
+      pattern: regex,
+      with: z.string().default(''),
+      flags: z
+        .string()
+        .regex(/^[gimsu]*$/)
+        .default('g'),
+    }),
+  }),
   /** Splits every value at the separator (one value → many). */
   z.strictObject({ split: z.string().min(1) }),
   /** Joins all values into one with the separator (many → one). */

@@ -2,7 +2,7 @@
 // Binary attributes arrive as Buffers (ldapts `explicitBufferAttributes`) and are turned
 // into text here, once: objectGUID becomes its GUID string, anything else base64.
 import type { Entry } from 'ldapts';
-import { guidFromBytes } from './guid.ts';
+import { guidToString } from './ad/guid.ts';
 
 export type AttributeValues = Record<string, string[]>;
 
@@ -34,6 +34,6 @@ export function toDirectoryEntry(entry: Entry, names: Map<string, string>): Dire
 }
 
 function binaryToText(attr: string, v: Buffer): string {
-  if (attr === 'objectguid' && v.length === 16) return guidFromBytes(v);
+  if (attr === 'objectguid' && v.length === 16) return guidToString(v);
   return v.toString('base64');
 }

@@ -3,7 +3,7 @@
 // "Insufficient Access", "Object class violation") and its LDAP result code.
 import { Attribute, Change, type Client } from 'ldapts';
 import type { AttributeValues } from './entry.ts';
-import { DirectoryError, toDirectoryError } from './errors.ts';
+import { type DirectoryError, toDirectoryError } from './errors.ts';
 
 export interface AttributeChange {
   attribute: string;

@@ -4,7 +4,7 @@
 import type { Client } from 'ldapts';
 import { toDirectoryEntry, type DirectoryEntry } from './entry.ts';
 import { toDirectoryError } from './errors.ts';
-import { completeRanges, parseRangeKey } from './rangeRetrieval.ts';
+import { completeRanges, rangedAttribute } from './rangeRetrieval.ts';
 
 export interface SearchSpec {
   /** Containers searched one after another (subtree). */
@@ -38,7 +38,7 @@ export async function* searchEntries(client: Client, spec: SearchSpec): AsyncGen
       for await (const page of pages) {
         for (const raw of page.searchEntries) {
           const entry = toDirectoryEntry(raw, names);
-          if (Object.keys(entry.attributes).some((k) => parseRangeKey(k))) {
+          if (Object.keys(entry.attributes).some((k) => rangedAttribute(k))) {
             entry.attributes = await completeRanges(client, entry.dn, entry.attributes);
           }
           yield entry;
@@ -52,7 +52,12 @@ export async function* searchEntries(client: Client, spec: SearchSpec): AsyncGen
 }
 
 /** Reads one entry by DN, or undefined when it does not exist. */
-export async function readEntry(client: Client, dn: string, attributes: string[], binaryAttributes: string[] = []): Promise<DirectoryEntry | undefined> {
+export async function readEntry(
+  client: Client,
+  dn: string,
+  attributes: string[],
+  binaryAttributes: string[] = [],
+): Promise<DirectoryEntry | undefined> {
   const names = new Map(attributes.map((a) => [a.toLowerCase(), a]));
   const binary = new Set(binaryAttributes.map((a) => a.toLowerCase()));
   try {

@@ -21,7 +21,11 @@ export interface SyncEngine {
 
 export function agentOf(engine: SyncEngine, id: string): AgentConfig {
   const a = engine.cfg.agents[id];
-  if (!a) throw new ConfigError(`sync.agents.${id} does not exist`, { object: `sync.agents.${id}`, hint: `agents are: ${engine.agentIds.join(', ')}` });
+  if (!a)
+    throw new ConfigError(`sync.agents.${id} does not exist`, {
+      object: `sync.agents.${id}`,
+      hint: `agents are: ${engine.agentIds.join(', ')}`,
+    });
   return a;
 }
 
@@ -44,21 +48,25 @@ export function checkSyncConfig(project: LoadedProject): SyncConfig {
   }
   for (const [id, a] of Object.entries(cfg.agents)) {
     const key = `sync.agents.${id}`;
-    if (!orgs.includes(a.organization)) problems.push(`${key}.organization: no organization "${a.organization}" (have: ${orgs.join(', ')})`);
+    if (!orgs.includes(a.organization))
+      problems.push(`${key}.organization: no organization "${a.organization}" (have: ${orgs.join(', ')})`);
     const imported = new Set([...a.attributes, a.anchor, 'objectClass'].map((x) => x.toLowerCase()));
     a.importFlows.forEach((f, i) => {
       if (!mv.has(f.to.toLowerCase())) problems.push(`${key}.importFlows.${i}.to: ${f.to} is not a metaverse attribute`);
-      for (const src of [f.from ?? []].flat()) if (!imported.has(src.toLowerCase())) problems.push(`${key}.importFlows.${i}.from: ${src} is not in ${key}.attributes`);
+      for (const src of [f.from ?? []].flat())
+        if (!imported.has(src.toLowerCase())) problems.push(`${key}.importFlows.${i}.from: ${src} is not in ${key}.attributes`);
     });
     a.exportFlows.forEach((f, i) => {
-      for (const src of [f.from ?? []].flat()) if (!mv.has(src.toLowerCase())) problems.push(`${key}.exportFlows.${i}.from: ${src} is not a metaverse attribute`);
+      for (const src of [f.from ?? []].flat())
+        if (!mv.has(src.toLowerCase())) problems.push(`${key}.exportFlows.${i}.from: ${src} is not a metaverse attribute`);
     });
     a.joinRules.forEach((j, i) => {
       if (!mv.has(j.mv.toLowerCase())) problems.push(`${key}.joinRules.${i}.mv: ${j.mv} is not a metaverse attribute`);
       if (!imported.has(j.cs.toLowerCase())) problems.push(`${key}.joinRules.${i}.cs: ${j.cs} is not in ${key}.attributes`);
     });
     a.connectorFilter.forEach((r, i) => {
-      if ((r.when === 'equals' || r.when === 'matches') && r.value === undefined) problems.push(`${key}.connectorFilter.${i}.value: needed with when: ${r.when}`);
+      if ((r.when === 'equals' || r.when === 'matches') && r.value === undefined)
+        problems.push(`${key}.connectorFilter.${i}.value: needed with when: ${r.when}`);
       if (r.when === 'matches' && r.value !== undefined) {
         try {
           new RegExp(r.value, 'iu');
@@ -81,10 +89,13 @@ export function checkSyncConfig(project: LoadedProject): SyncConfig {
     });
   }
   if (problems.length > 0) {
-    throw new ConfigError(`the sync: section of ${project.path} is not consistent (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`, {
-      object: project.path,
-      hint: 'fix the keys above',
-    });
+    throw new ConfigError(
+      `the sync: section of ${project.path} is not consistent (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`,
+      {
+        object: project.path,
+        hint: 'fix the keys above',
+      },
+    );
   }
   return cfg;
 }
@@ -95,5 +106,14 @@ export async function createEngine(project: LoadedProject, logger: Logger = sile
   const mvAttributes = new Map(cfg.metaverse.attributes.map((a) => [a.name.toLowerCase(), a]));
   const indexed = new Set(cfg.metaverse.attributes.filter((a) => a.indexed).map((a) => a.name.toLowerCase()));
   for (const a of Object.values(cfg.agents)) for (const j of a.joinRules) indexed.add(j.mv.toLowerCase());
-  return { project, cfg, baseDir: project.baseDir, registry, mvAttributes, indexed, agentIds: Object.keys(cfg.agents), logger: logger.child({ scope: 'sync' }) };
+  return {
+    project,
+    cfg,
+    baseDir: project.baseDir,
+    registry,
+    mvAttributes,
+    indexed,
+    agentIds: Object.keys(cfg.agents),
+    logger: logger.child({ scope: 'sync' }),
+  };
 }

@@ -7,20 +7,57 @@
 
 /** The seed's attribute table: name, type, multi-valued, indexed. */
 const SEED_ATTRIBUTES: [string, string, boolean?, boolean?][] = [
-  ['assistant', 'string'], ['c', 'string'], ['cn', 'string'], ['co', 'string'], ['company', 'string'],
-  ['department', 'string'], ['displayName', 'string'], ['division', 'string'], ['employeeID', 'string'],
-  ['employeeStatus', 'string'], ['employeeType', 'string'], ['facsimileTelephoneNumber', 'string'],
-  ['givenName', 'string'], ['groupType', 'number'], ['hideDLMembership', 'boolean'], ['homeMTA', 'reference'],
-  ['homePhone', 'string'], ['info', 'string'], ['initials', 'string'], ['l', 'string'],
-  ['legacyExchangeDN', 'string', true, true], ['locality', 'string', false, true], ['mail', 'string', false, true],
-  ['mailNickname', 'string'], ['manager', 'reference'], ['mapiRecipient', 'boolean'], ['mobile', 'string'],
-  ['msExchAssistantName', 'string'], ['msExchExpansionServerName', 'string'], ['msExchHideFromAddressLists', 'boolean'],
-  ['msExchHomeServerName', 'string'], ['msExchMasterAccountSid', 'binary'], ['msExchOriginatingForest', 'string'],
-  ['nTGroupMembers', 'binary', true, true], ['o', 'string'], ['otherHomePhone', 'string', true, true],
-  ['otherTelephone', 'string', true, true], ['pager', 'string'], ['physicalDeliveryOfficeName', 'string'],
-  ['postalCode', 'string'], ['proxyAddresses', 'string', true, true], ['rfc822Mailbox', 'string'], ['sn', 'string'],
-  ['st', 'string'], ['streetAddress', 'string'], ['targetAddress', 'string', false, true], ['telephoneAssistant', 'string'],
-  ['telephoneNumber', 'string'], ['textEncodedORAddress', 'string'], ['title', 'string'], ['uid', 'string'],
+  ['assistant', 'string'],
+  ['c', 'string'],
+  ['cn', 'string'],
+  ['co', 'string'],
+  ['company', 'string'],
+  ['department', 'string'],
+  ['displayName', 'string'],
+  ['division', 'string'],
+  ['employeeID', 'string'],
+  ['employeeStatus', 'string'],
+  ['employeeType', 'string'],
+  ['facsimileTelephoneNumber', 'string'],
+  ['givenName', 'string'],
+  ['groupType', 'number'],
+  ['hideDLMembership', 'boolean'],
+  ['homeMTA', 'reference'],
+  ['homePhone', 'string'],
+  ['info', 'string'],
+  ['initials', 'string'],
+  ['l', 'string'],
+  ['legacyExchangeDN', 'string', true, true],
+  ['locality', 'string', false, true],
+  ['mail', 'string', false, true],
+  ['mailNickname', 'string'],
+  ['manager', 'reference'],
+  ['mapiRecipient', 'boolean'],
+  ['mobile', 'string'],
+  ['msExchAssistantName', 'string'],
+  ['msExchExpansionServerName', 'string'],
+  ['msExchHideFromAddressLists', 'boolean'],
+  ['msExchHomeServerName', 'string'],
+  ['msExchMasterAccountSid', 'binary'],
+  ['msExchOriginatingForest', 'string'],
+  ['nTGroupMembers', 'binary', true, true],
+  ['o', 'string'],
+  ['otherHomePhone', 'string', true, true],
+  ['otherTelephone', 'string', true, true],
+  ['pager', 'string'],
+  ['physicalDeliveryOfficeName', 'string'],
+  ['postalCode', 'string'],
+  ['proxyAddresses', 'string', true, true],
+  ['rfc822Mailbox', 'string'],
+  ['sn', 'string'],
+  ['st', 'string'],
+  ['streetAddress', 'string'],
+  ['targetAddress', 'string', false, true],
+  ['telephoneAssistant', 'string'],
+  ['telephoneNumber', 'string'],
+  ['textEncodedORAddress', 'string'],
+  ['title', 'string'],
+  ['uid', 'string'],
 ];
 
 function metaverse(): string {
@@ -30,14 +67,41 @@ function metaverse(): string {
   }).join('\n');
 }
 
+/** Display attributes: imported into the metaverse and written on the contacts provisioned in the other forest. */
+const DISPLAY = [
+  'cn',
+  'displayName',
+  'givenName',
+  'sn',
+  'initials',
+  'title',
+  'company',
+  'department',
+  'telephoneNumber',
+  'physicalDeliveryOfficeName',
+  'mailNickname',
+];
+
 /** Attributes copied one to one from a directory into the metaverse. */
-const DIRECT = ['cn', 'displayName', 'givenName', 'sn', 'initials', 'title', 'company', 'department', 'telephoneNumber',
-  'physicalDeliveryOfficeName', 'mailNickname', 'legacyExchangeDN', 'textEncodedORAddress', 'targetAddress',
-  'msExchHideFromAddressLists', 'groupType', 'info', 'l', 'st', 'c', 'co', 'postalCode', 'mobile', 'facsimileTelephoneNumber'];
+const DIRECT = [
+  ...DISPLAY,
+  'legacyExchangeDN',
+  'textEncodedORAddress',
+  'targetAddress',
+  'msExchHideFromAddressLists',
+  'groupType',
+  'info',
+  'l',
+  'st',
+  'c',
+  'co',
+  'postalCode',
+  'mobile',
+  'facsimileTelephoneNumber',
+];
 
 /** Attributes written on the contacts provisioned in the other forest. */
-const EXPORTED = ['cn', 'displayName', 'givenName', 'sn', 'initials', 'title', 'company', 'department', 'telephoneNumber',
-  'physicalDeliveryOfficeName', 'mailNickname', 'mail'];
+const EXPORTED = [...DISPLAY, 'mail'];
 
 function agent(id: 'a' | 'b', rules: string): string {
   const dc = `dc=forest-${id},dc=test`;

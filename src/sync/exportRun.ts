@@ -46,14 +46,26 @@ function maybeCrash(): void {
   if (crashAfter > 0 && ++writes >= crashAfter) process.kill(process.pid, 'SIGKILL');
 }
 
-export function checkDeleteThreshold(engine: SyncEngine, store: StateStore, agentId: string, pending: CsObject[], opts: ExportOptions): void {
+export function checkDeleteThreshold(
+  engine: SyncEngine,
+  store: StateStore,
+  agentId: string,
+  pending: CsObject[],
+  opts: ExportOptions,
+): void {
   const agent = agentOf(engine, agentId);
   const deletes = pending.filter((c) => c.pendingOp === 'delete').length;
   const threshold = opts.allowDeletes ?? agent.deleteThreshold;
   if (deletes > threshold) throw new DeleteThresholdError(agentId, deletes, threshold, cs.countObjects(store, agentId));
 }
 
-export async function runExport(engine: SyncEngine, store: StateStore, agentId: string, run: RunContext, opts: ExportOptions = {}): Promise<void> {
+export async function runExport(
+  engine: SyncEngine,
+  store: StateStore,
+  agentId: string,
+  run: RunContext,
+  opts: ExportOptions = {},
+): Promise<void> {
   const pending = cs.pendingExports(store, agentId);
   if (pending.length === 0) return;
   checkDeleteThreshold(engine, store, agentId, pending, opts);
@@ -91,10 +103,14 @@ async function exportOne(engine: SyncEngine, store: StateStore, conn: DirectoryC
     const there = await readEntry(client, c.dn, [...wanted, agent.anchor], agent.binaryAttributes);
     if (there) {
       if (!isOurs(attrs, there.attributes)) {
-        throw new CrossforestError('CF_ERR_SYNC_DN_CONFLICT', `cannot add ${c.dn}: another object already has this DN (its mail/targetAddress differ)`, {
-          object: c.dn,
-          hint: 'rename or remove the other object, or change the RDN export flow',
-        });
+        throw new CrossforestError(
+          'CF_ERR_SYNC_DN_CONFLICT',
+          `cannot add ${c.dn}: another object already has this DN (its mail/targetAddress differ)`,
+          {
+            object: c.dn,
+            hint: 'rename or remove the other object, or change the RDN export flow',
+          },
+        );
       }
       // Written by an export that was cut off: bring it up to date instead of adding twice.
       const changes = diff(attrs, there.attributes).filter((ch) => ch.attribute.toLowerCase() !== 'objectclass');
@@ -120,7 +136,9 @@ async function exportOne(engine: SyncEngine, store: StateStore, conn: DirectoryC
       await renameEntry(client, c.dn, c.pendingDn);
       maybeCrash();
     } catch (err) {
-      const moved = (await readEntry(client, c.dn, ['objectClass'])) === undefined && (await readEntry(client, c.pendingDn, ['objectClass'])) !== undefined;
+      const moved =
+        (await readEntry(client, c.dn, ['objectClass'])) === undefined &&
+        (await readEntry(client, c.pendingDn, ['objectClass'])) !== undefined;
       if (!moved) throw err;
     }
     dn = c.pendingDn;

@@ -9,10 +9,19 @@ import type { AttributeValues, CsObject, MvObject } from './types.ts';
 import { getValues, uniqueValues } from './values.ts';
 
 function appliesTo(flow: { objectClasses?: string[] | undefined }, objectClass: string | undefined): boolean {
-  return !flow.objectClasses || (objectClass !== undefined && flow.objectClasses.some((c) => c.toLowerCase() === objectClass.toLowerCase()));
+  return (
+    !flow.objectClasses || (objectClass !== undefined && flow.objectClasses.some((c) => c.toLowerCase() === objectClass.toLowerCase()))
+  );
 }
 
-export function evalFlow(engine: SyncEngine, flow: Pick<FlowConfig, 'from' | 'transforms' | 'extension'>, attrs: AttributeValues, direction: 'import' | 'export', dn?: string, objectClass?: string): string[] {
+export function evalFlow(
+  engine: SyncEngine,
+  flow: Pick<FlowConfig, 'from' | 'transforms' | 'extension'>,
+  attrs: AttributeValues,
+  direction: 'import' | 'export',
+  dn?: string,
+  objectClass?: string,
+): string[] {
   if (flow.extension) return runRule(engine.registry, flow.extension, engine.baseDir, direction, entryView(attrs, dn, objectClass));
   const src = [flow.from ?? []].flat().flatMap((a) => getValues(attrs, a));
   return applyTransforms(src, flow.transforms);
@@ -30,7 +39,10 @@ export function coerce(engine: SyncEngine, attr: string, values: string[]): stri
 }
 
 /** Import flows of the agent applied to one CS object: metaverse attribute → values. */
-export function importContributions(engine: SyncEngine, cs: Pick<CsObject, 'agent' | 'dn' | 'objectClass' | 'attributes'>): AttributeValues {
+export function importContributions(
+  engine: SyncEngine,
+  cs: Pick<CsObject, 'agent' | 'dn' | 'objectClass' | 'attributes'>,
+): AttributeValues {
   const agent = agentOf(engine, cs.agent);
   const out: AttributeValues = {};
   for (const f of agent.importFlows) {

@@ -35,7 +35,13 @@ export async function openAgentDirectory(engine: SyncEngine, agentId: string) {
 export function searchSpec(agent: AgentConfig): SearchSpec {
   const classes = agent.objectClasses.map((c) => ldapFilter`(objectClass=${c})`).join('');
   const attributes = [...new Set([...agent.attributes, agent.anchor, 'objectClass'])];
-  return { bases: agent.containers, filter: `(|${classes})`, attributes, binaryAttributes: agent.binaryAttributes, pageSize: agent.pageSize };
+  return {
+    bases: agent.containers,
+    filter: `(|${classes})`,
+    attributes,
+    binaryAttributes: agent.binaryAttributes,
+    pageSize: agent.pageSize,
+  };
 }
 
 function objectClassOf(agent: AgentConfig, attrs: AttributeValues): string | undefined {
@@ -48,18 +54,31 @@ function hashOf(dn: string, attrs: AttributeValues): string {
 }
 
 /** Records one batch of entries in one transaction. */
-function storeBatch(engine: SyncEngine, store: StateStore, agentId: string, entries: DirectoryEntry[], runId: number, run: RunContext): void {
+function storeBatch(
+  engine: SyncEngine,
+  store: StateStore,
+  agentId: string,
+  entries: DirectoryEntry[],
+  runId: number,
+  run: RunContext,
+): void {
   const agent = agentOf(engine, agentId);
   store.tx(() => {
     for (const e of entries) {
       const anchor = getValues(e.attributes, agent.anchor)[0];
       const objectClass = objectClassOf(agent, e.attributes);
       if (!anchor || !objectClass) {
-        reportError(run, { agent: agentId, dn: e.dn, code: 'no-anchor', reason: `entry has no ${anchor ? 'imported object class' : agent.anchor}; skipped` });
+        reportError(run, {
+          agent: agentId,
+          dn: e.dn,
+          code: 'no-anchor',
+          reason: `entry has no ${anchor ? 'imported object class' : agent.anchor}; skipped`,
+        });
         continue;
       }
       const attrs: AttributeValues = {};
-      for (const [k, v] of Object.entries(e.attributes)) if (k.toLowerCase() !== agent.anchor.toLowerCase() || agent.attributes.includes(k)) attrs[k] = v;
+      for (const [k, v] of Object.entries(e.attributes))
+        if (k.toLowerCase() !== agent.anchor.toLowerCase() || agent.attributes.includes(k)) attrs[k] = v;
       const hash = hashOf(e.dn, attrs);
       run.counts.imported++;
       let existing = cs.csByAnchor(store, agentId, anchor);
@@ -74,7 +93,16 @@ function storeBatch(engine: SyncEngine, store: StateStore, agentId: string, entr
         }
       }
       if (!existing) {
-        const id = cs.insertCs(store, { agent: agentId, anchor, dn: e.dn, objectClass, attributes: attrs, hash, provisioned: false, runId });
+        const id = cs.insertCs(store, {
+          agent: agentId,
+          anchor,
+          dn: e.dn,
+          objectClass,
+          attributes: attrs,
+          hash,
+          provisioned: false,
+          runId,
+        });
         cs.replaceAddresses(store, id, agentId, addressKeys(attrs));
         run.counts.importAdds++;
         continue;
@@ -95,7 +123,15 @@ function storeBatch(engine: SyncEngine, store: StateStore, agentId: string, entr
  * directory re-spelled (not equal even ignoring case and order) is reported once as
  * `exported-change-not-reimported` and remembered, so it is not exported again forever.
  */
-function confirm(store: StateStore, agentId: string, id: number, dn: string, exported: AttributeValues, imported: AttributeValues, run: RunContext): void {
+function confirm(
+  store: StateStore,
+  agentId: string,
+  id: number,
+  dn: string,
+  exported: AttributeValues,
+  imported: AttributeValues,
+  run: RunContext,
+): void {
   const sticky: AttributeValues = {};
   for (const [attr, values] of Object.entries(exported)) {
     if (attr.toLowerCase() === 'objectclass') continue;
@@ -113,7 +149,14 @@ function confirm(store: StateStore, agentId: string, id: number, dn: string, exp
   else cs.recordExported(store, id, sticky, dn);
 }
 
-async function importStream(engine: SyncEngine, store: StateStore, agentId: string, entries: AsyncIterable<DirectoryEntry>, runId: number, run: RunContext): Promise<void> {
+async function importStream(
+  engine: SyncEngine,
+  store: StateStore,
+  agentId: string,
+  entries: AsyncIterable<DirectoryEntry>,
+  runId: number,
+  run: RunContext,
+): Promise<void> {
   let batch: DirectoryEntry[] = [];
   let done = 0;
   for await (const e of entries) {
@@ -128,7 +171,14 @@ async function importStream(engine: SyncEngine, store: StateStore, agentId: stri
   if (batch.length > 0) storeBatch(engine, store, agentId, batch, runId, run);
 }
 
-export async function runImport(engine: SyncEngine, store: StateStore, agentId: string, mode: 'full' | 'delta', runId: number, run: RunContext): Promise<void> {
+export async function runImport(
+  engine: SyncEngine,
+  store: StateStore,
+  agentId: string,
+  mode: 'full' | 'delta',
+  runId: number,
+  run: RunContext,
+): Promise<void> {
   const { agent, org } = agentOrganization(engine, agentId);
   const conn = await openAgentDirectory(engine, agentId);
   try {
@@ -178,7 +228,14 @@ async function importDeletes(store: StateStore, client: Client, agent: AgentConf
 }
 
 /** Deletes by difference: read only the anchors of everything in scope; what is missing is gone. */
-async function fullDiffDeletes(store: StateStore, client: Client, spec: SearchSpec, agent: AgentConfig, agentId: string, run: RunContext): Promise<void> {
+async function fullDiffDeletes(
+  store: StateStore,
+  client: Client,
+  spec: SearchSpec,
+  agent: AgentConfig,
+  agentId: string,
+  run: RunContext,
+): Promise<void> {
   const seen = new Set<string>();
   for await (const e of searchEntries(client, { ...spec, attributes: [agent.anchor, 'objectClass'] })) {
     const a = getValues(e.attributes, agent.anchor)[0];

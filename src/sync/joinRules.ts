@@ -8,7 +8,10 @@ import { evalFlow } from './flows.ts';
 import { mvIdsByValue } from './metaverse.ts';
 import type { CsObject } from './types.ts';
 
-export type JoinResult = { kind: 'none' } | { kind: 'join'; mvId: number; rule: number } | { kind: 'ambiguous'; mvIds: number[]; rule: number };
+export type JoinResult =
+  | { kind: 'none' }
+  | { kind: 'join'; mvId: number; rule: number }
+  | { kind: 'ambiguous'; mvIds: number[]; rule: number };
 
 /** The values a rule looks up, as they are compared: lowercased, `smtp:` stripped for smtpProxy. */
 export function joinKeys(rule: JoinRuleConfig, values: string[]): string[] {
@@ -27,7 +30,14 @@ export function findJoin(engine: SyncEngine, store: StateStore, cs: CsObject, ha
   const agent = agentOf(engine, cs.agent);
   for (const [i, rule] of agent.joinRules.entries()) {
     if (rule.objectClasses && !rule.objectClasses.some((c) => c.toLowerCase() === cs.objectClass.toLowerCase())) continue;
-    const values = evalFlow(engine, { from: rule.cs, transforms: rule.transforms, extension: rule.extension }, cs.attributes, 'import', cs.dn, cs.objectClass);
+    const values = evalFlow(
+      engine,
+      { from: rule.cs, transforms: rule.transforms, extension: rule.extension },
+      cs.attributes,
+      'import',
+      cs.dn,
+      cs.objectClass,
+    );
     const candidates = new Set<number>();
     for (const key of joinKeys(rule, values)) {
       for (const l of lookups(rule, key)) for (const id of mvIdsByValue(store, rule.mv, l)) candidates.add(id);

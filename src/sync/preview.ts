@@ -37,7 +37,11 @@ export function describePending(c: CsObject): PreviewItem {
     const changes = Object.entries(c.pendingAttributes ?? {}).map(([attribute, v]) => ({ attribute, old: [], new: v }));
     return { agent: c.agent, op: 'add', dn: c.dn, changes };
   }
-  const changes = Object.entries(c.pendingAttributes ?? {}).map(([attribute, v]) => ({ attribute, old: currentValues(c, attribute), new: v }));
+  const changes = Object.entries(c.pendingAttributes ?? {}).map(([attribute, v]) => ({
+    attribute,
+    old: currentValues(c, attribute),
+    new: v,
+  }));
   const item: PreviewItem = { agent: c.agent, op: c.pendingDn && changes.length === 0 ? 'rename' : 'modify', dn: c.dn, changes };
   if (c.pendingDn) item.newDn = c.pendingDn;
   return item;

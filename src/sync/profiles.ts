@@ -28,7 +28,12 @@ export function resolveProfile(engine: SyncEngine, name: string): RunStep[] {
   if ((STEPS as readonly string[]).includes(step ?? '') && (agent === undefined || engine.cfg.agents[agent])) {
     return [{ run: step as RunStep['run'], ...(agent ? { agent } : {}) }];
   }
-  const known = [...Object.keys(engine.cfg.runProfiles), ...Object.keys(BUILTIN_PROFILES), ...STEPS, ...engine.agentIds.map((a) => `${a}:full-import`)];
+  const known = [
+    ...Object.keys(engine.cfg.runProfiles),
+    ...Object.keys(BUILTIN_PROFILES),
+    ...STEPS,
+    ...engine.agentIds.map((a) => `${a}:full-import`),
+  ];
   throw new CrossforestError('CF_ERR_SYNC_PROFILE', `no run profile "${name}"`, {
     object: name,
     hint: `use one of: ${known.join(', ')} (or <agent>:<step>), or add it under sync.runProfiles`,
@@ -44,9 +49,13 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
   const holder = `${hostname()}:${process.pid}`;
   if (!store.acquireLease('sync', holder, 6 * 3600_000) && !(releaseIfDead(store) && store.acquireLease('sync', holder, 6 * 3600_000))) {
     const h = store.leaseHolder('sync');
-    throw new CrossforestError('CF_ERR_SYNC_BUSY', `another sync run holds the state store (${h?.holder ?? 'unknown'}, until ${h?.expiresAt ?? '?'})`, {
-      hint: 'wait for it to finish; a crashed holder’s lease expires by itself',
-    });
+    throw new CrossforestError(
+      'CF_ERR_SYNC_BUSY',
+      `another sync run holds the state store (${h?.holder ?? 'unknown'}, until ${h?.expiresAt ?? '?'})`,
+      {
+        hint: 'wait for it to finish; a crashed holder’s lease expires by itself',
+      },
+    );
   }
   const runId = startRun(store, name);
   let total: RunCounts = emptyCounts();
@@ -75,7 +84,8 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
         const ended = new Date();
         for (const e of run.errors) addRunError(store, runId, e);
         total = addCounts(total, run.counts);
-        const objects = run.counts.imported + run.counts.exportAdds + run.counts.exportUpdates + run.counts.exportDeletes + run.counts.exportRenames;
+        const objects =
+          run.counts.imported + run.counts.exportAdds + run.counts.exportUpdates + run.counts.exportDeletes + run.counts.exportRenames;
         const seconds = Math.max((ended.getTime() - started.getTime()) / 1000, 0.001);
         records.push({
           step: step.run,
@@ -119,7 +129,15 @@ function releaseIfDead(store: StateStore): boolean {
 
 const syncedCount = new WeakMap<RunContext, number>();
 
-async function runStep(engine: SyncEngine, store: StateStore, step: RunStep['run'], agent: string | undefined, runId: number, run: RunContext, opts: ExportOptions): Promise<void> {
+async function runStep(
+  engine: SyncEngine,
+  store: StateStore,
+  step: RunStep['run'],
+  agent: string | undefined,
+  runId: number,
+  run: RunContext,
+  opts: ExportOptions,
+): Promise<void> {
   switch (step) {
     case 'full-import':
     case 'delta-import':

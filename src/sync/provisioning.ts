@@ -20,7 +20,7 @@ export function isSource(engine: SyncEngine, c: CsObject): boolean {
 }
 
 /** Objects the agent may write: those it provisioned, or any inside its provisioning container. */
-export function isManaged(engine: SyncEngine, c: CsObject): boolean {
+export function isManaged(engine: SyncEngine, c: Pick<CsObject, 'agent' | 'dn' | 'provisioned'>): boolean {
   const p = agentOf(engine, c.agent).provisioning;
   return c.provisioned || (p !== undefined && isWithin(c.dn, p.container));
 }
@@ -70,7 +70,13 @@ function freeDn(store: StateStore, agentId: string, container: string, rdn: { at
 }
 
 /** Addresses of `desired` already used by another object of the agent (not joined to mv). */
-function conflicts(store: StateStore, agentId: string, desired: AttributeValues, selfId: number | null, mvId: number): { address: string; dn: string }[] {
+function conflicts(
+  store: StateStore,
+  agentId: string,
+  desired: AttributeValues,
+  selfId: number | null,
+  mvId: number,
+): { address: string; dn: string }[] {
   const out: { address: string; dn: string }[] = [];
   for (const key of addressKeys(desired)) {
     for (const owner of cs.addressOwners(store, agentId, key, selfId, mvId)) out.push({ address: key, dn: owner.dn });
@@ -94,7 +100,12 @@ function provisionNew(engine: SyncEngine, store: StateStore, agentId: string, mv
   const desired = exportDesired(engine, agentId, mv);
   const rdn = rdnOf(engine, agentId, desired);
   if (!rdn) {
-    reportError(run, { agent: agentId, dn: source.dn, code: 'provisioning-failed', reason: `no ${p.rdnAttribute} for the contact of ${source.dn}: its export flow gave no value` });
+    reportError(run, {
+      agent: agentId,
+      dn: source.dn,
+      code: 'provisioning-failed',
+      reason: `no ${p.rdnAttribute} for the contact of ${source.dn}: its export flow gave no value`,
+    });
     return;
   }
   const found = conflicts(store, agentId, desired, null, mv.id);

@@ -56,9 +56,12 @@ export type ExtensionRegistry = Map<string, RulesExtension>;
 function refsOf(cfg: SyncConfig): { ref: ExtensionRef; key: string }[] {
   const out: { ref: ExtensionRef; key: string }[] = [];
   for (const [id, a] of Object.entries(cfg.agents)) {
-    a.importFlows.forEach((f, i) => f.extension && out.push({ ref: f.extension, key: `sync.agents.${id}.importFlows.${i}.extension` }));
-    a.exportFlows.forEach((f, i) => f.extension && out.push({ ref: f.extension, key: `sync.agents.${id}.exportFlows.${i}.extension` }));
-    a.joinRules.forEach((f, i) => f.extension && out.push({ ref: f.extension, key: `sync.agents.${id}.joinRules.${i}.extension` }));
+    const lists = { importFlows: a.importFlows, exportFlows: a.exportFlows, joinRules: a.joinRules };
+    for (const [list, items] of Object.entries(lists)) {
+      items.forEach((f, i) => {
+        if (f.extension) out.push({ ref: f.extension, key: `sync.agents.${id}.${list}.${i}.extension` });
+      });
+    }
   }
   return out;
 }
@@ -85,24 +88,36 @@ export async function loadRulesExtensions(cfg: SyncConfig, baseDir: string): Pro
         });
       }
       if (!ext || typeof ext !== 'object') {
-        throw new ConfigError(`${key}: ${path} has no default export`, { object: key, hint: 'export default defineRulesExtension({ import: {...}, export: {...} })' });
+        throw new ConfigError(`${key}: ${path} has no default export`, {
+          object: key,
+          hint: 'export default defineRulesExtension({ import: {...}, export: {...} })',
+        });
       }
       registry.set(path, ext);
     }
     const direction = key.includes('.exportFlows.') ? 'export' : 'import';
     if (typeof ext[direction]?.[ref.rule] !== 'function') {
       const known = Object.keys(ext[direction] ?? {});
-      throw new ConfigError(`${key}: ${path} has no ${direction} rule "${ref.rule}"${known.length ? ` (it has: ${known.join(', ')})` : ''}`, {
-        object: key,
-        hint: `add ${direction}: { ${ref.rule}(entry) { … } } to the module, or fix the rule name`,
-      });
+      throw new ConfigError(
+        `${key}: ${path} has no ${direction} rule "${ref.rule}"${known.length ? ` (it has: ${known.join(', ')})` : ''}`,
+        {
+          object: key,
+          hint: `add ${direction}: { ${ref.rule}(entry) { … } } to the module, or fix the rule name`,
+        },
+      );
     }
   }
   return registry;
 }
 
 /** Runs one rule; a throwing rule becomes a per-object error, never a crashed run. */
-export function runRule(registry: ExtensionRegistry, ref: ExtensionRef, baseDir: string, direction: 'import' | 'export', view: EntryView): string[] {
+export function runRule(
+  registry: ExtensionRegistry,
+  ref: ExtensionRef,
+  baseDir: string,
+  direction: 'import' | 'export',
+  view: EntryView,
+): string[] {
   const fn = registry.get(extensionPath(ref, baseDir))?.[direction]?.[ref.rule];
   if (!fn) throw new CrossforestError('CF_ERR_SYNC_RULE', `rules extension ${ref.path} has no ${direction} rule ${ref.rule} loaded`);
   try {

@@ -1,6 +1,7 @@
 // Run history in the state store: one row per run (a profile), its counts and steps,
 // and every per-object error with the DN and the reason. One query per function.
 import type { StateStore } from '../state/store.ts';
+import { sql } from './sql.ts';
 import type { ObjectError, RunCounts } from './types.ts';
 
 export type RunStatus = 'running' | 'success' | 'completed-with-errors' | 'stopped' | 'failed';
@@ -28,19 +29,39 @@ export interface RunRecord {
 }
 
 export function startRun(s: StateStore, profile: string): number {
-  return Number(s.db.prepare("INSERT INTO sync_run (profile, started_at, status) VALUES (?, ?, 'running')").run(profile, new Date().toISOString()).lastInsertRowid);
+  return Number(
+    sql(s, "INSERT INTO sync_run (profile, started_at, status) VALUES (?, ?, 'running')").run(profile, new Date().toISOString())
+      .lastInsertRowid,
+  );
 }
 
-export function finishRun(s: StateStore, id: number, status: RunStatus, counts: RunCounts, steps: StepRecord[], message: string | null): void {
-  s.db
-    .prepare('UPDATE sync_run SET ended_at = ?, status = ?, counts = ?, steps = ?, message = ? WHERE id = ?')
-    .run(new Date().toISOString(), status, JSON.stringify(counts), JSON.stringify(steps), message, id);
+export function finishRun(
+  s: StateStore,
+  id: number,
+  status: RunStatus,
+  counts: RunCounts,
+  steps: StepRecord[],
+  message: string | null,
+): void {
+  sql(s, 'UPDATE sync_run SET ended_at = ?, status = ?, counts = ?, steps = ?, message = ? WHERE id = ?').run(
+    new Date().toISOString(),
+    status,
+    JSON.stringify(counts),
+    JSON.stringify(steps),
+    message,
+    id,
+  );
 }
 
 export function addRunError(s: StateStore, runId: number, e: ObjectError): void {
-  s.db
-    .prepare('INSERT INTO sync_run_error (run_id, agent, dn, code, reason, at) VALUES (?, ?, ?, ?, ?, ?)')
-    .run(runId, e.agent, e.dn, e.code, e.reason, new Date().toISOString());
+  sql(s, 'INSERT INTO sync_run_error (run_id, agent, dn, code, reason, at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    runId,
+    e.agent,
+    e.dn,
+    e.code,
+    e.reason,
+    new Date().toISOString(),
+  );
 }
 
 interface RunRow {
@@ -68,24 +89,27 @@ function toRun(r: RunRow): RunRecord {
 }
 
 export function listRuns(s: StateStore, limit: number): RunRecord[] {
-  return (s.db.prepare('SELECT * FROM sync_run ORDER BY id DESC LIMIT ?').all(limit) as RunRow[]).map(toRun);
+  return (sql(s, 'SELECT * FROM sync_run ORDER BY id DESC LIMIT ?').all(limit) as RunRow[]).map(toRun);
 }
 
 export function getRun(s: StateStore, id: number): RunRecord | undefined {
-  const r = s.db.prepare('SELECT * FROM sync_run WHERE id = ?').get(id) as RunRow | undefined;
+  const r = sql(s, 'SELECT * FROM sync_run WHERE id = ?').get(id) as RunRow | undefined;
   return r && toRun(r);
 }
 
 export function runErrors(s: StateStore, runId: number): (ObjectError & { at: string })[] {
-  return s.db.prepare('SELECT agent, dn, code, reason, at FROM sync_run_error WHERE run_id = ? ORDER BY id').all(runId) as (ObjectError & { at: string })[];
+  return sql(s, 'SELECT agent, dn, code, reason, at FROM sync_run_error WHERE run_id = ? ORDER BY id').all(runId) as (ObjectError & {
+    at: string;
+  })[];
 }
 
 export function getWatermark(s: StateStore, agent: string, kind: string): string | undefined {
-  return (s.db.prepare('SELECT value FROM sync_watermark WHERE agent = ? AND kind = ?').get(agent, kind) as { value: string } | undefined)?.value;
+  return (sql(s, 'SELECT value FROM sync_watermark WHERE agent = ? AND kind = ?').get(agent, kind) as { value: string } | undefined)?.value;
 }
 
 export function setWatermark(s: StateStore, agent: string, kind: string, value: string): void {
-  s.db
-    .prepare('INSERT INTO sync_watermark (agent, kind, value) VALUES (?, ?, ?) ON CONFLICT(agent, kind) DO UPDATE SET value = excluded.value')
-    .run(agent, kind, value);
+  sql(
+    s,
+    'INSERT INTO sync_watermark (agent, kind, value) VALUES (?, ?, ?) ON CONFLICT(agent, kind) DO UPDATE SET value = excluded.value',
+  ).run(agent, kind, value);
 }

@@ -9,7 +9,7 @@ import * as cs from './connectorSpace.ts';
 import { agentOf, type SyncEngine } from './engine.ts';
 import { computeMv, importContributions } from './flows.ts';
 import { findJoin } from './joinRules.ts';
-import { createMv, deleteMv, mvById, updateMv } from './metaverse.ts';
+import { allMvIds, createMv, deleteMv, mvById, updateMv } from './metaverse.ts';
 import { deprovision, isManaged, isSource, provisionMv } from './provisioning.ts';
 import { reportError, type RunContext } from './runContext.ts';
 import type { CsObject } from './types.ts';
@@ -18,17 +18,18 @@ import { getValues, stableJson } from './values.ts';
 const BATCH = 500;
 
 export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'delta', run: RunContext): number {
-  const ids = mode === 'full' ? cs.allCsIds(store) : cs.pendingSyncIds(store);
   // Objects we may write (GAL contacts) come last: by then every source has projected,
   // so a contact found in the container joins its person instead of looking like a stray.
-  const objects = ids.map((id) => cs.csById(store, id)).filter((c): c is CsObject => c !== undefined);
-  const ordered = [...objects.filter((c) => !isManaged(engine, c)), ...objects.filter((c) => isManaged(engine, c))];
+  // Only ids and DNs are held here; each object is read when its batch runs.
+  const heads = mode === 'full' ? cs.allCsHeads(store) : cs.pendingSyncHeads(store);
+  const managed = (h: cs.CsHead) => isManaged(engine, h);
+  const ordered = [...heads.filter((h) => !managed(h)), ...heads.filter(managed)];
   const touched = new Set<number>();
   let done = 0;
   for (let i = 0; i < ordered.length; i += BATCH) {
     store.tx(() => {
-      for (const stale of ordered.slice(i, i + BATCH)) {
-        const c = cs.csById(store, stale.id); // re-read: an earlier object of this batch may have changed it
+      for (const head of ordered.slice(i, i + BATCH)) {
+        const c = cs.csById(store, head.id); // read now: an earlier object of this batch may have changed it
         if (c) syncOne(engine, store, c, touched, run);
       }
     });
@@ -37,7 +38,7 @@ export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'd
   }
   if (mode === 'full') {
     // A full sync re-evaluates every metaverse object (config changes reach them all).
-    for (const row of store.db.prepare('SELECT id FROM sync_mv_object').all() as { id: number }[]) touched.add(row.id);
+    for (const id of allMvIds(store)) touched.add(id);
   }
   const mvIds = [...touched].sort((a, b) => a - b);
   for (let i = 0; i < mvIds.length; i += BATCH) {

@@ -45,11 +45,26 @@ export interface SyncFixture {
   cleanup(): Promise<void>;
 }
 
+interface FlowDoc {
+  extension?: { path: string; rule: string };
+}
+interface AgentDoc {
+  containers: string[];
+  provisioning: { container: string };
+  importFlows: FlowDoc[];
+  joinRules: FlowDoc[];
+  deleteThreshold?: number;
+}
+/** The parts of the parsed example sync section the fixture and tests change. */
+export interface SyncDoc {
+  agents: Record<string, AgentDoc>;
+}
+
 export interface FixtureOptions {
   /** lab: the lab's sample organization plus ou=<tag>; own: only ou=<tag> containers. */
   scope: 'lab' | 'own';
   /** Changes to the parsed sync section before it is written. */
-  edit?: (sync: Record<string, any>) => void;
+  edit?: (sync: SyncDoc) => void;
 }
 
 const CONTACT_ATTRS = ['cn', 'mail', 'targetAddress', 'proxyAddresses', 'displayName', 'legacyExchangeDN', 'objectClass', 'entryUUID'];
@@ -67,18 +82,25 @@ export async function syncFixture(opts: FixtureOptions): Promise<SyncFixture> {
   const b = new Client({ url: lab.forests.b.ldapUrl, timeout: 10_000, connectTimeout: 5_000 });
   await a.bind(lab.forests.a.adminDn, labSecret(lab, 'forest-a-admin.pw'));
   await b.bind(lab.forests.b.adminDn, labSecret(lab, 'forest-b-admin.pw'));
-  for (const [c, base] of [[a, galA], [b, galB], [a, sitesA], [b, sitesB]] as const) {
+  const containers = [
+    [a, galA],
+    [b, galB],
+    [a, sitesA],
+    [b, sitesB],
+  ] as const;
+  for (const [c, base] of containers) {
     await c.add(base, { objectClass: ['top', 'organizationalUnit'], ou: tag });
   }
 
-  const doc = parse(exampleProjectFile().replaceAll('.lab/', `${lab.labDir}/`)) as Record<string, any>;
-  const sync = doc.sync as Record<string, any>;
-  for (const [id, agent] of Object.entries(sync.agents as Record<string, any>)) {
+  const doc = parse(exampleProjectFile().replaceAll('.lab/', `${lab.labDir}/`)) as { sync: SyncDoc };
+  const sync = doc.sync;
+  for (const [id, agent] of Object.entries(sync.agents)) {
     const f = id as 'a' | 'b';
     const gal = f === 'a' ? galA : galB;
-    agent.containers = opts.scope === 'lab'
-      ? [`ou=Sites,dc=forest-${f},dc=test`, `ou=Groups,dc=forest-${f},dc=test`, `ou=Contacts,dc=forest-${f},dc=test`, gal]
-      : [f === 'a' ? sitesA : sitesB, gal];
+    agent.containers =
+      opts.scope === 'lab'
+        ? [`ou=Sites,dc=forest-${f},dc=test`, `ou=Groups,dc=forest-${f},dc=test`, `ou=Contacts,dc=forest-${f},dc=test`, gal]
+        : [f === 'a' ? sitesA : sitesB, gal];
     agent.provisioning.container = gal;
     for (const list of [agent.importFlows, agent.joinRules]) {
       for (const flow of list) if (flow.extension) flow.extension.path = join(ROOT, flow.extension.path);
@@ -94,7 +116,8 @@ export async function syncFixture(opts: FixtureOptions): Promise<SyncFixture> {
 
   const list = async (client: Client, base: string, attrs = CONTACT_ATTRS) => {
     const out: DirectoryEntry[] = [];
-    for await (const e of searchEntries(client, { bases: [base], filter: '(!(objectClass=organizationalUnit))', attributes: attrs })) out.push(e);
+    for await (const e of searchEntries(client, { bases: [base], filter: '(!(objectClass=organizationalUnit))', attributes: attrs }))
+      out.push(e);
     return out;
   };
 
@@ -116,12 +139,17 @@ export async function syncFixture(opts: FixtureOptions): Promise<SyncFixture> {
     read: (client, d, attrs = CONTACT_ATTRS) => readEntry(client, d, attrs),
     async addUser(client, parent, cn, attrs) {
       const d = `cn=${escapeDnValue(cn)},${parent}`;
-      await client.add(d, { objectClass: ['top', 'person', 'organizationalPerson', 'user', 'crossforestMailRecipient'], cn, sn: cn.split(' ').at(-1) ?? cn, ...attrs });
+      await client.add(d, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'user', 'crossforestMailRecipient'],
+        cn,
+        sn: cn.split(' ').at(-1) ?? cn,
+        ...attrs,
+      });
       return d;
     },
     async cleanup() {
       store.close();
-      for (const [c, base] of [[a, galA], [b, galB], [a, sitesA], [b, sitesB]] as const) {
+      for (const [c, base] of containers) {
         const all: string[] = [];
         for await (const e of searchEntries(c, { bases: [base], filter: '(objectClass=*)', attributes: ['1.1'] })) all.push(e.dn);
         // Deepest first: children before their container.

@@ -42,10 +42,20 @@ describe('GAL sync on the lab organization', () => {
     assert.equal(run.status, 'success', run.message ?? '');
     for (const item of p.items) {
       const client = item.agent === 'a' ? fx.a : fx.b;
-      const e = await fx.read(client, item.dn, item.changes.map((c) => c.attribute));
+      const e = await fx.read(
+        client,
+        item.dn,
+        item.changes.map((c) => c.attribute),
+      );
       assert.ok(e, `${item.dn} was written`);
       for (const c of item.changes) {
-        assert.deepEqual(values(e, c.attribute).map((v) => v.toLowerCase()).sort(), c.new.map((v) => v.toLowerCase()).sort(), `${item.dn} ${c.attribute}`);
+        assert.deepEqual(
+          values(e, c.attribute)
+            .map((v) => v.toLowerCase())
+            .sort(),
+          c.new.map((v) => v.toLowerCase()).sort(),
+          `${item.dn} ${c.attribute}`,
+        );
       }
     }
     const written = [...(await fx.list(fx.a, fx.galA)), ...(await fx.list(fx.b, fx.galB))];
@@ -60,7 +70,10 @@ describe('GAL sync on the lab organization', () => {
     const proxies = values(smith2, 'proxyAddresses');
     assert.ok(proxies.includes('SMTP:john.smith2@forest-a.test'));
     assert.ok(proxies.includes('smtp:jsmith2@forest-a.test'));
-    assert.ok(proxies.includes('X500:/o=ForestA/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=jsmith2'), 'legacyExchangeDN as X500');
+    assert.ok(
+      proxies.includes('X500:/o=ForestA/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=jsmith2'),
+      'legacyExchangeDN as X500',
+    );
     assert.ok(!proxies.some((p) => /^x400:|^ccmail:/i.test(p)), 'only SMTP and X500 proxies on the contact');
     const inA = await fx.list(fx.a, fx.galA);
     const reverse = inA.filter((e) => values(e, 'mail')[0]?.endsWith('@forest-b.test'));
@@ -75,7 +88,9 @@ describe('GAL sync on the lab organization', () => {
     assert.equal(byMail(existing, 'jose.muller@forest-a.test').length, 1);
     // The Exchange 5.5 DL "Atlanta/sales" joins B's contact for it through the cleaned mail.
     assert.equal(byMail(inB, 'Atlantasales@forest-a.test').length + byMail(inB, 'Atlanta/sales@forest-a.test').length, 0);
-    const noMail = (await fx.list(fx.a, 'ou=Sites,dc=forest-a,dc=test', ['cn', 'mail', 'objectClass'])).filter((e) => values(e, 'mail').length === 0);
+    const noMail = (await fx.list(fx.a, 'ou=Sites,dc=forest-a,dc=test', ['cn', 'mail', 'objectClass'])).filter(
+      (e) => values(e, 'mail').length === 0,
+    );
     assert.ok(noMail.length > 0, 'the lab has users without mail');
     for (const u of noMail) assert.equal(inB.filter((e) => values(e, 'cn')[0] === values(u, 'cn')[0]).length, 0, `${u.dn} has no contact`);
   });
@@ -96,7 +111,9 @@ describe('GAL sync on the lab organization', () => {
     assert.deepEqual(runs.map((r) => r.profile).reverse(), ['full-import', 'full-sync', 'export', 'delta-cycle']);
     const errs = await exec(process.execPath, [CLI, '-c', fx.configPath, '--json', 'sync', 'errors', String(runs[0]?.id)]);
     assert.deepEqual((JSON.parse(errs.stdout) as { errors: unknown[] }).errors, []);
-    const bad = await exec(process.execPath, [CLI, '-c', fx.configPath, 'sync', 'errors', '999']).catch((e: { stderr: string; code: number }) => e);
+    const bad = await exec(process.execPath, [CLI, '-c', fx.configPath, 'sync', 'errors', '999']).catch(
+      (e: { stderr: string; code: number }) => e,
+    );
     assert.match((bad as { stderr: string }).stderr, /no sync run 999/);
   });
 });
@@ -114,14 +131,19 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     fx = await syncFixture({
       scope: 'own',
       edit: (s) => {
-        s.agents.b.deleteThreshold = 2;
+        const b = s.agents.b;
+        if (b) b.deleteThreshold = 2;
       },
     });
     t = fx.tag;
     const user = async (key: string, cn: string, attrs: Record<string, string | string[]>) => {
       dns[key] = await fx.addUser(fx.a, fx.sitesA, cn, attrs);
     };
-    await user('ada', 'Ada Lovelace', { mail: mailA('ada'), proxyAddresses: [`SMTP:${mailA('ada')}`, `smtp:${mailA('countess')}`], legacyExchangeDN: legDN('ada') });
+    await user('ada', 'Ada Lovelace', {
+      mail: mailA('ada'),
+      proxyAddresses: [`SMTP:${mailA('ada')}`, `smtp:${mailA('countess')}`],
+      legacyExchangeDN: legDN('ada'),
+    });
     await user('bob', 'Bob Slash', { mail: `night/ops.${t}@forest-a.test`, legacyExchangeDN: legDN('bob') });
     await user('carol', 'Carol Legacy', {
       mail: mailA('carol'),
@@ -136,9 +158,18 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     await user('ivy', 'Ivy Extra', { mail: mailA('ivy') });
     // Forest B: an existing contact for Eve, two contacts with Fay's address, a user sharing Gus's alias.
     eveContact = `cn=Eve Existing,${fx.sitesB}`;
-    await fx.b.add(eveContact, { objectClass: ['top', 'contact'], cn: 'Eve Existing', mail: mailA('eve'), targetAddress: `SMTP:${mailA('eve')}` });
-    for (const n of ['1', '2']) await fx.b.add(`cn=Fay Twin ${n},${fx.sitesB}`, { objectClass: ['top', 'contact'], cn: `Fay Twin ${n}`, mail: mailA('fay') });
-    dns.hal = await fx.addUser(fx.b, fx.sitesB, 'Hal Owner', { mail: `hal.${t}@forest-b.test`, proxyAddresses: [`SMTP:hal.${t}@forest-b.test`, `smtp:${mailA('shared')}`] });
+    await fx.b.add(eveContact, {
+      objectClass: ['top', 'contact'],
+      cn: 'Eve Existing',
+      mail: mailA('eve'),
+      targetAddress: `SMTP:${mailA('eve')}`,
+    });
+    for (const n of ['1', '2'])
+      await fx.b.add(`cn=Fay Twin ${n},${fx.sitesB}`, { objectClass: ['top', 'contact'], cn: `Fay Twin ${n}`, mail: mailA('fay') });
+    dns.hal = await fx.addUser(fx.b, fx.sitesB, 'Hal Owner', {
+      mail: `hal.${t}@forest-b.test`,
+      proxyAddresses: [`SMTP:hal.${t}@forest-b.test`, `smtp:${mailA('shared')}`],
+    });
     eveCsn = values(await fx.read(fx.b, eveContact, ['entryCSN']), 'entryCSN')[0] ?? '';
   });
   after(async () => {
@@ -162,7 +193,11 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     // In the metaverse, Carol's proxyAddresses were built from the three Exchange 5.5 fields.
     const carolCs = cs.csByDn(fx.store, 'a', dns.carol as string)[0];
     const mv = mvById(fx.store, carolCs?.mvId ?? -1);
-    assert.deepEqual(mv?.attributes.proxyAddresses, [`SMTP:${mailA('carol')}`, `X400:c=US;a= ;p=ForestA;o=atlanta;s=legacy${t};g=carol;`, 'CCMAIL:Legacy, Carol at atlanta']);
+    assert.deepEqual(mv?.attributes.proxyAddresses, [
+      `SMTP:${mailA('carol')}`,
+      `X400:c=US;a= ;p=ForestA;o=atlanta;s=legacy${t};g=carol;`,
+      'CCMAIL:Legacy, Carol at atlanta',
+    ]);
     // Eve joined B's contact: nothing provisioned, and the contact was not touched.
     assert.equal(values(await fx.read(fx.b, eveContact, ['entryCSN']), 'entryCSN')[0], eveCsn);
     assert.deepEqual(await fx.list(fx.a, fx.galA), [], 'contacts and conflicting objects of B are not provisioned in A');
@@ -174,8 +209,14 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     assert.match(ambiguous[0]?.reason ?? '', /Fay Twin 1/);
     assert.match(ambiguous[0]?.reason ?? '', /Fay Twin 2/);
     const conflicts = errors.filter((e) => e.code === 'proxy-conflict');
-    assert.ok(conflicts.some((e) => e.agent === 'b' && e.reason.includes(dns.gus as string) && e.reason.includes(dns.hal as string)), JSON.stringify(conflicts));
-    assert.ok(conflicts.some((e) => e.agent === 'a' && e.reason.includes(dns.hal as string) && e.reason.includes(dns.gus as string)), JSON.stringify(conflicts));
+    assert.ok(
+      conflicts.some((e) => e.agent === 'b' && e.reason.includes(dns.gus as string) && e.reason.includes(dns.hal as string)),
+      JSON.stringify(conflicts),
+    );
+    assert.ok(
+      conflicts.some((e) => e.agent === 'a' && e.reason.includes(dns.hal as string) && e.reason.includes(dns.gus as string)),
+      JSON.stringify(conflicts),
+    );
     assert.ok(!errors.some((e) => e.code === 'export-failed'), JSON.stringify(errors));
   });
 
@@ -183,7 +224,10 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     await fx.a.modifyDN(dns.ada as string, `cn=Ada King,${fx.sitesA}`);
     const bobNew = mailA('bob');
     await fx.a.modify(dns.bob as string, [
-      new (await import('ldapts')).Change({ operation: 'replace', modification: new (await import('ldapts')).Attribute({ type: 'mail', values: [bobNew] }) }),
+      new (await import('ldapts')).Change({
+        operation: 'replace',
+        modification: new (await import('ldapts')).Attribute({ type: 'mail', values: [bobNew] }),
+      }),
     ]);
     await fx.a.del(dns.carol as string);
     const run = await fx.run('delta-cycle');
@@ -196,7 +240,12 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     const bob = inB.find((e) => values(e, 'cn')[0] === 'Bob Slash');
     assert.deepEqual(values(bob, 'mail'), [bobNew]);
     assert.deepEqual(values(bob, 'targetAddress'), [`SMTP:${bobNew}`]);
-    assert.ok(values(inB.find((e) => values(e, 'cn')[0] === 'Ada King'), 'proxyAddresses').includes(`X500:${legDN('ada')}`));
+    assert.ok(
+      values(
+        inB.find((e) => values(e, 'cn')[0] === 'Ada King'),
+        'proxyAddresses',
+      ).includes(`X500:${legDN('ada')}`),
+    );
   });
 
   it('the delete threshold stops a mass delete before writing; --allow-deletes lets it through', async () => {
@@ -207,7 +256,10 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     assert.match(run.message ?? '', /would delete 3 of .* more than the delete threshold \(2\)/);
     assert.equal((await fx.list(fx.b, fx.galB)).length, 3, 'nothing deleted');
     const p = listPending(fx.engine, fx.store).filter((i) => i.agent === 'b');
-    assert.deepEqual(p.map((i) => i.op), ['delete', 'delete', 'delete']);
+    assert.deepEqual(
+      p.map((i) => i.op),
+      ['delete', 'delete', 'delete'],
+    );
     const go = await fx.run('b:export', { allowDeletes: 3 });
     assert.equal(go.status, 'success', go.message ?? '');
     assert.equal((await fx.list(fx.b, fx.galB)).length, 0);

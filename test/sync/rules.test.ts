@@ -13,7 +13,9 @@ import { addressKeys, sameValues, uniqueValues } from '../../src/sync/values.ts'
 
 describe('declared transforms', () => {
   it('apply in order', () => {
-    assert.deepEqual(applyTransforms(['A/B@X.TEST'], [{ lowercase: true }, { replace: { pattern: '[/\\\\]', with: '', flags: 'g' } }]), ['ab@x.test']);
+    assert.deepEqual(applyTransforms(['A/B@X.TEST'], [{ lowercase: true }, { replace: { pattern: '[/\\\\]', with: '', flags: 'g' } }]), [
+      'ab@x.test',
+    ]);
     assert.deepEqual(applyTransforms(['a;b; c'], [{ split: ';' }]), ['a', 'b', 'c']);
     assert.deepEqual(applyTransforms(['a', 'b'], [{ join: ', ' }]), ['a, b']);
     assert.deepEqual(applyTransforms([], [{ join: ', ' }]), []);
@@ -23,7 +25,15 @@ describe('declared transforms', () => {
     assert.deepEqual(applyTransforms(['a', 'b'], [{ first: true }]), ['a']);
   });
   it('a bad regular expression is refused by the config, not at run time', () => {
-    const r = syncSchema.shape.agents.safeParse({ a: { organization: 'a', containers: ['ou=x'], objectClasses: ['user'], attributes: ['mail'], importFlows: [{ to: 'mail', from: 'mail', transforms: [{ keep: '(' }] }] } });
+    const r = syncSchema.shape.agents.safeParse({
+      a: {
+        organization: 'a',
+        containers: ['ou=x'],
+        objectClasses: ['user'],
+        attributes: ['mail'],
+        importFlows: [{ to: 'mail', from: 'mail', transforms: [{ keep: '(' }] }],
+      },
+    });
     assert.equal(r.success, false);
   });
 });

@@ -24,7 +24,9 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
 
   sync
     .command('run')
-    .description('run a profile: full-cycle, delta-cycle, a sync.runProfiles name, a step (full-import, delta-import, full-sync, delta-sync, export) or <agent>:<step>')
+    .description(
+      'run a profile: full-cycle, delta-cycle, a sync.runProfiles name, a step (full-import, delta-import, full-sync, delta-sync, export) or <agent>:<step>',
+    )
     .argument('<profile>')
     .option('--allow-deletes <n>', 'let an export delete up to n objects per agent (overrides deleteThreshold)', nonNegativeInt)
     .action(async (profile, opts, cmd) => {
@@ -80,7 +82,9 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
         if (ctx.json) return printJson(p);
         for (const agent of engine.agentIds) {
           const items = p.items.filter((i) => i.agent === agent);
-          process.stdout.write(`agent ${agent}: ${items.filter((i) => i.op === 'add').length} adds, ${items.filter((i) => i.op === 'modify' || i.op === 'rename').length} modifies, ${items.filter((i) => i.op === 'delete').length} deletes\n`);
+          process.stdout.write(
+            `agent ${agent}: ${items.filter((i) => i.op === 'add').length} adds, ${items.filter((i) => i.op === 'modify' || i.op === 'rename').length} modifies, ${items.filter((i) => i.op === 'delete').length} deletes\n`,
+          );
           for (const i of items) {
             process.stdout.write(`  ${i.op.padEnd(6)} ${i.dn}${i.newDn ? ` → ${i.newDn}` : ''}\n`);
             for (const c of i.changes) process.stdout.write(`         ${c.attribute}: [${c.old.join(', ')}] → [${c.new.join(', ')}]\n`);
@@ -106,7 +110,11 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
           { header: 'run', value: (r) => r.id, align: 'right' },
           { header: 'profile', value: (r) => r.profile },
           { header: 'started', value: (r) => r.startedAt },
-          { header: 'seconds', value: (r) => (r.endedAt ? (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000 : undefined), align: 'right' },
+          {
+            header: 'seconds',
+            value: (r) => (r.endedAt ? (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000 : undefined),
+            align: 'right',
+          },
           { header: 'status', value: (r) => r.status },
           { header: 'adds', value: (r) => countCell(r, 'exportAdds'), align: 'right' },
           { header: 'updates', value: (r) => countCell(r, 'exportUpdates') + countCell(r, 'exportRenames'), align: 'right' },
@@ -131,7 +139,11 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
       try {
         const id = Number(runArg);
         const run = Number.isInteger(id) ? getRun(store, id) : undefined;
-        if (!run) throw new CrossforestError('CF_ERR_SYNC_RUN', `no sync run ${runArg}`, { object: runArg, hint: 'see `crossforest sync history` for run ids' });
+        if (!run)
+          throw new CrossforestError('CF_ERR_SYNC_RUN', `no sync run ${runArg}`, {
+            object: runArg,
+            hint: 'see `crossforest sync history` for run ids',
+          });
         const errors = runErrors(store, id);
         if (ctx.json) return printJson({ run, errors });
         if (errors.length === 0) process.stdout.write(`run ${id}: no per-object errors\n`);
