@@ -9,8 +9,10 @@
 // connections (control + raw data per side), retried with back-off on dropped
 // connections and transient answers → report.
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ImapFlow, ListResponse } from 'imapflow';
-import { silentLogger } from '../util/logger.ts';
+import type { StateStore } from '../state/store.ts';
+import { silentLogger, type Logger } from '../util/logger.ts';
 import { copyFolderAcl } from './acl.ts';
 import { copyFolder, TransientFolderError, type FolderWorker } from './copyFolder.ts';
 import { finishRun, folderStates, skippedCounts, startRun, type FolderState } from './copyState.ts';
@@ -74,6 +76,25 @@ async function closeWorker(w: FolderWorker | undefined): Promise<void> {
   await Promise.all([safeLogout(w.srcCtl), safeLogout(w.tgtCtl)]);
 }
 
+/**
+ * A lease held by a process of this host that no longer exists (kill -9) is taken over at
+ * once instead of waiting for it to expire; a holder on another host is left alone.
+ */
+function takeOverFromDeadHolder(store: StateStore, lease: string, holder: string, logger: Logger): boolean {
+  const h = store.leaseHolder(lease);
+  const m = h ? /^(.*):(\d+):[0-9a-f-]+$/.exec(h.holder) : null;
+  if (!h || !m || m[1] !== hostname()) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false; // alive
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') return false;
+  }
+  logger.warn({ lease, deadHolder: h.holder }, 'taking over the lease of a copy that died');
+  store.releaseLease(lease, h.holder);
+  return store.acquireLease(lease, holder, LEASE_TTL_MS);
+}
+
 const nsOf = (c: ImapFlow, list: ListResponse[]): Namespace => c.namespace ? { prefix: c.namespace.prefix ?? '', delimiter: c.namespace.delimiter ?? '/' } : { prefix: '', delimiter: list.find((l) => l.delimiter)?.delimiter ?? '/' };
 
 /** The use → path map of a side's special folders; names guessed only when the server lacks SPECIAL-USE. */
@@ -104,9 +125,9 @@ function unchanged(s: FolderState | undefined, src: ListResponse, tgt: ListRespo
 export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> {
   const { source, target, store, options } = input;
   const logger = (input.logger ?? silentLogger).child({ scope: 'mail-copy', source: input.sourceMailbox, target: input.targetMailbox });
-  const holder = `${process.pid}:${randomUUID()}`;
+  const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
   const lease = leaseName(input.targetMailbox);
-  if (!store.acquireLease(lease, holder, LEASE_TTL_MS)) {
+  if (!store.acquireLease(lease, holder, LEASE_TTL_MS) && !takeOverFromDeadHolder(store, lease, holder, logger)) {
     const h = store.leaseHolder(lease);
     throw new MailStoreError('CF_ERR_MAIL_LOCKED', `another copy into ${input.targetMailbox} is running (held by ${h?.holder ?? 'unknown'} until ${h?.expiresAt ?? '?'})`, {
       object: input.targetMailbox,
@@ -127,6 +148,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   const warnings: string[] = [];
   let mapping: FolderMapping[] = [];
   let subscribed = 0;
+  let retries = 0;
   const prior = skippedCounts(store, input.sourceMailbox, input.targetMailbox);
   const counts = { ...prior };
   const throttle = new Throttle(options.maxMessagesPerSecond, options.maxBytesPerSecond);
@@ -235,6 +257,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
               await closeWorker(w);
               w = undefined;
               if (!isTransient(err) || attempt >= options.retries) throw err;
+              retries++;
               const wait = options.retryIntervalMs * 2 ** attempt;
               logger.warn({ folder: job.source, attempt: attempt + 1, waitMs: wait, err: (err as Error).message }, 'transient failure: reconnecting');
               await new Promise((r) => setTimeout(r, wait));
@@ -255,7 +278,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
     clearInterval(renew);
     store.releaseLease(lease, holder);
   }
-  const report = buildReport({ input, startedAt, folders, skipped, acls, warnings, mapping, subscribed, failure });
+  const report = buildReport({ input, startedAt, folders, skipped, acls, warnings, mapping, subscribed, retries, failure });
   finishRun(store, runId, report.status, report);
   if (failure) {
     const err = failure instanceof MailStoreError ? failure : toMailStoreError(failure, `copy ${input.sourceMailbox}`, input.sourceMailbox);

@@ -26,6 +26,7 @@ export function buildReport(r: {
   warnings: string[];
   mapping: FolderMapping[];
   subscribed: number;
+  retries: number;
   failure: unknown;
 }): CopyReport {
   const finished = new Date();
@@ -47,6 +48,7 @@ export function buildReport(r: {
     skipped: r.skipped,
     acls: r.acls,
     subscriptions: { subscribed: r.subscribed },
+    retries: r.retries,
     folderMapping: r.mapping.map((m) => ({ source: m.source, target: m.target, reason: m.reason })),
     warnings: r.warnings,
     totals: {

@@ -105,6 +105,8 @@ export interface CopyReport {
   skipped: SkippedItem[];
   acls: AclReport[];
   subscriptions: { subscribed: number };
+  /** Folder attempts repeated after a dropped connection or a transient answer. */
+  retries: number;
   folderMapping: { source: string; target: string; reason: string }[];
   warnings: string[];
   totals: { messages: number; bytes: number; copied: number; copiedBytes: number; skipped: number; flagsUpdated: number; messagesPerSecond: number; megabytesPerSecond: number };
