@@ -54,6 +54,7 @@ export function mainCf(spec: PostfixSpec): string {
     'virtual_mailbox_maps = static:inbox/',
     'virtual_uid_maps = static:8',
     'virtual_gid_maps = static:8',
+    'virtual_minimum_uid = 8',
     'alias_maps =',
     'alias_database =',
     // Mail is passed on as it came: no header rewriting, no 8-bit to 7-bit conversion.

@@ -73,7 +73,6 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
     disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     authOptional: true,
     disableReverseLookup: true,
-    hideENHANCEDSTATUSCODES: false,
     size: limits.maxMessageBytes,
     maxClients: limits.maxConnections,
     maxRecipients: limits.maxRecipients,

@@ -1,0 +1,100 @@
+// "The Internet" for the relay tests: a tiny smtp-server that writes every message it
+// accepts, bytes as received, to a folder (one .eml and one .json envelope per message).
+// It is the next hop, not the thing under test.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+
+export interface SunkMessage {
+  file: string;
+  mailFrom: string;
+  recipients: string[];
+  raw: Buffer;
+}
+
+export interface Sink {
+  port: number;
+  dir: string;
+  messages(): SunkMessage[];
+  /** Waits until a message whose raw text includes `needle` arrived (polls the folder). */
+  waitFor(needle: string, timeoutMs?: number): Promise<SunkMessage>;
+  close(): Promise<void>;
+}
+
+export async function startSink(dir: string, port = 0): Promise<Sink> {
+  mkdirSync(dir, { recursive: true });
+  let n = 0;
+  const server = new SMTPServer({
+    logger: false,
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const base = `${Date.now()}-${process.pid}-${n++}`;
+        writeFileSync(join(dir, `${base}.eml`), Buffer.concat(chunks));
+        const env = { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', recipients: session.envelope.rcptTo.map((r) => r.address) };
+        writeFileSync(join(dir, `${base}.json`), JSON.stringify(env));
+        cb(null, `sunk as ${base}`);
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const addr = server.server.address();
+  const sink: Sink = {
+    port: typeof addr === 'object' && addr ? addr.port : port,
+    dir,
+    messages: () => readMessages(dir),
+    async waitFor(needle, timeoutMs = 20_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = readMessages(dir).find((m) => m.raw.includes(needle));
+        if (hit) return hit;
+        if (Date.now() > end) throw new Error(`no message with ${needle} reached the sink in ${dir}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  return sink;
+}
+
+export function readMessages(dir: string): SunkMessage[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.eml'))
+    .sort()
+    .map((f) => {
+      const env = JSON.parse(readFileSync(join(dir, f.replace(/\.eml$/, '.json')), 'utf8')) as { mailFrom: string; recipients: string[] };
+      return { file: f, ...env, raw: readFileSync(join(dir, f)) };
+    });
+}
+
+/** Maildir messages (new/ and cur/) whose text includes `needle`. */
+export function maildirMessages(maildir: string, needle: string): Buffer[] {
+  const out: Buffer[] = [];
+  for (const sub of ['new', 'cur']) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(join(maildir, sub));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      const raw = readFileSync(join(maildir, sub, f));
+      if (raw.includes(needle)) out.push(raw);
+    }
+  }
+  return out;
+}
+
+/** Removes the trace header fields an MTA prepends (Return-Path, Delivered-To, X-Original-To, Received). */
+export function withoutTrace(raw: Buffer): Buffer {
+  let text = raw.toString('latin1');
+  for (;;) {
+    const m = /^(Return-Path|Delivered-To|X-Original-To|Received):[^\n]*\n([ \t][^\n]*\n)*/i.exec(text);
+    if (!m) break;
+    text = text.slice(m[0].length);
+  }
+  return Buffer.from(text, 'latin1');
+}
