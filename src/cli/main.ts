@@ -6,6 +6,7 @@ import { registerInit } from './commands/init.ts';
 import { registerInventory } from './commands/inventory.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerMailbox } from './commands/mailbox.ts';
+import { registerRelay } from './commands/relay.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSync } from './commands/sync.ts';
 import { runCli } from './run.ts';
@@ -22,6 +23,7 @@ registerCheck(program);
 registerLab(program);
 registerInventory(program);
 registerMailbox(program);
+registerRelay(program);
 registerServe(program);
 registerSync(program);
 

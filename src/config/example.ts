@@ -72,6 +72,19 @@ coexistence:                        # \`crossforest serve\`: GAL find, free/busy
       imap: { host: 127.0.0.1, port: 9932, socketType: SSL }
       smtp: { host: 127.0.0.1, port: 587, socketType: STARTTLS }
       caldav: { url: http://127.0.0.1:5232/, user: freebusy, password: { file: .lab/secrets/radicale-b-freebusy.pw } }
+
+# transport:                        # \`crossforest relay\`: the mail-flow policy relay (src/transport/README.md)
+#   policy:                         # per remote domain; \`*\` = everyone else. Seed defaults: OOF, auto-replies,
+#     '*': { onBlock: reject }      #   auto-forwards blocked; NDRs and delivery reports allowed; read-receipt requests stripped
+#     partner.example: { partner: true }   # a business partner: everything allowed
+#   listeners:                      # lab: Postfix A's relayhost is 10025; the relay takes inbound mail on 10125
+#     - { name: a-outbound, direction: outbound, listen: { port: 10025 }, nextHop: { host: 127.0.0.1, port: 2599 } }
+#     - { name: a-inbound, direction: inbound, listen: { port: 10125 }, nextHop: { host: 127.0.0.1, port: 2525 } }
+# audit:                            # \`crossforest audit\`: TLS, cleartext auth, open relay (own servers only)
+#   caFile: .lab/tls/ca.crt
+#   endpoints:                      # IMAP and LDAP of each organization are audited without being listed
+#     - { organization: a, protocol: smtp, host: 127.0.0.1, port: 2525, tls: starttls }
+#     - { organization: a, protocol: submission, host: 127.0.0.1, port: 5871, tls: starttls }
 `;
 }
 

@@ -6,6 +6,7 @@ import { organizationSchema } from './organization.ts';
 import { syncSchema } from './sync.ts';
 import { coexistenceSchema } from './coexistence.ts';
 import { transportSchema } from './transport.ts';
+import { auditSchema } from './audit.ts';
 import { mailCopySchema } from './mail.ts';
 
 export const projectSchema = z
@@ -28,6 +29,8 @@ export const projectSchema = z
     coexistence: coexistenceSchema.optional(),
     /** `crossforest relay`: the mail-flow policy relay (src/config/transport.ts). */
     transport: transportSchema.optional(),
+    /** `crossforest audit`: the security to-do list as a check (src/config/audit.ts). */
+    audit: auditSchema.optional(),
     /** Mailbox copy (`crossforest mailbox copy`): folders, limits, retries, throttles (src/config/mail.ts). */
     mail: mailCopySchema.optional(),
   });
