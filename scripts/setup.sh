@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-ldap dovecot-lmtpd isync
+PACKAGES=(chromium slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-ldap dovecot-lmtpd isync
           postfix postfix-ldap radicale openssl ca-certificates python3 make g++
           samba samba-ad-dc samba-ad-provision samba-dsdb-modules)
 missing=()
