@@ -4,6 +4,7 @@
 // of what is already gone succeeds. Each object's outcome is recorded in its own
 // transaction right after the server answered, so kill -9 loses at most the record of
 // one write, which the next run's DN lookup (or the confirming import) recovers.
+import pLimit from 'p-limit';
 import { DirectoryError } from '../directory/errors.ts';
 import { addEntry, deleteEntry, modifyEntry, renameEntry, type AttributeChange } from '../directory/export.ts';
 import { readEntry } from '../directory/import.ts';
@@ -33,6 +34,9 @@ export class DeleteThresholdError extends CrossforestError {
     this.threshold = threshold;
   }
 }
+
+/** Directory operations in flight per agent during an export. */
+const EXPORT_CONCURRENCY = 8;
 
 export interface ExportOptions {
   /** Overrides the agent's delete threshold for this run. */
@@ -70,18 +74,29 @@ export async function runExport(
   if (pending.length === 0) return;
   checkDeleteThreshold(engine, store, agentId, pending, opts);
   const conn = await openAgentDirectory(engine, agentId);
+  // Several operations in flight on one connection (LDAP allows it): the round trip, not
+  // the server, is what limits an export of one object at a time.
+  const limit = pLimit(EXPORT_CONCURRENCY);
+  let done = 0;
+  let fatal: unknown;
   try {
-    let done = 0;
-    for (const c of pending) {
-      try {
-        await exportOne(engine, store, conn, c, run);
-      } catch (err) {
-        const e = err instanceof DirectoryError ? err : undefined;
-        if (e && (e.code === 'CF_ERR_LDAP_UNREACHABLE' || e.code === 'CF_ERR_LDAP_TIMEOUT')) throw err; // the server is gone: stop, retry later
-        reportError(run, { agent: agentId, dn: c.dn, code: 'export-failed', reason: (err as Error).message });
-      }
-      run.progress?.(`export ${agentId}`, ++done);
-    }
+    await Promise.all(
+      pending.map((c) =>
+        limit(async () => {
+          if (fatal) return;
+          try {
+            await exportOne(engine, store, conn, c, run);
+          } catch (err) {
+            const e = err instanceof DirectoryError ? err : undefined;
+            // The server is gone: stop, the rest stays pending for the next run.
+            if (e && (e.code === 'CF_ERR_LDAP_UNREACHABLE' || e.code === 'CF_ERR_LDAP_TIMEOUT')) fatal ??= err;
+            else reportError(run, { agent: agentId, dn: c.dn, code: 'export-failed', reason: (err as Error).message });
+          }
+          run.progress?.(`export ${agentId}`, ++done);
+        }),
+      ),
+    );
+    if (fatal) throw fatal;
   } finally {
     await conn.close();
   }
@@ -99,10 +114,15 @@ async function exportOne(engine: SyncEngine, store: StateStore, conn: DirectoryC
   }
   if (c.pendingOp === 'add') {
     const attrs = c.pendingAttributes ?? {};
-    const wanted = Object.keys(attrs);
-    const there = await readEntry(client, c.dn, [...wanted, agent.anchor], agent.binaryAttributes);
-    if (there) {
-      if (!isOurs(attrs, there.attributes)) {
+    try {
+      await addEntry(client, c.dn, attrs);
+      maybeCrash();
+    } catch (err) {
+      if ((err as DirectoryError).ldapCode !== 68) throw err;
+      // Already there: written by an export that was cut off (adopt it and bring it up to
+      // date), or another object with our DN (refuse; never overwrite a stranger).
+      const there = await readEntry(client, c.dn, [...Object.keys(attrs), agent.anchor], agent.binaryAttributes);
+      if (!there || !isOurs(attrs, there.attributes)) {
         throw new CrossforestError(
           'CF_ERR_SYNC_DN_CONFLICT',
           `cannot add ${c.dn}: another object already has this DN (its mail/targetAddress differ)`,
@@ -112,17 +132,14 @@ async function exportOne(engine: SyncEngine, store: StateStore, conn: DirectoryC
           },
         );
       }
-      // Written by an export that was cut off: bring it up to date instead of adding twice.
-      const changes = diff(attrs, there.attributes).filter((ch) => ch.attribute.toLowerCase() !== 'objectclass');
-      await modifyEntry(client, c.dn, changes);
-    } else {
-      await addEntry(client, c.dn, attrs);
-      maybeCrash();
+      await modifyEntry(
+        client,
+        c.dn,
+        diff(attrs, there.attributes).filter((ch) => ch.attribute.toLowerCase() !== 'objectclass'),
+      );
     }
-    const after = there ?? (await readEntry(client, c.dn, [agent.anchor], agent.binaryAttributes));
-    const anchor = after && getValues(after.attributes, agent.anchor)[0];
+    // The anchor (entryUUID) is learnt from the confirming import, which adopts the entry by DN.
     store.tx(() => {
-      if (anchor) cs.setAnchorAndDn(store, c.id, anchor, c.dn);
       cs.recordExported(store, c.id, attrs, c.dn);
       cs.setSyncPending(store, c.id, false);
     });

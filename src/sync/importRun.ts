@@ -84,11 +84,15 @@ function storeBatch(
       let existing = cs.csByAnchor(store, agentId, anchor);
       if (!existing) {
         // An add whose export was cut off after the server took it: adopt it by DN.
+        // An add we exported learns its anchor here; one whose export was cut off after
+        // the server took it is adopted the same way (found by DN), never added twice.
         const pending = cs.csByDn(store, agentId, e.dn).find((o) => o.anchor.startsWith('pending:'));
         if (pending) {
           cs.setAnchorAndDn(store, pending.id, anchor, e.dn);
-          cs.setPendingExport(store, pending.id, null, null, null);
-          cs.recordExported(store, pending.id, pending.pendingAttributes, e.dn);
+          if (pending.pendingOp === 'add') {
+            cs.setPendingExport(store, pending.id, null, null, null);
+            cs.recordExported(store, pending.id, pending.pendingAttributes, e.dn);
+          }
           existing = cs.csByAnchor(store, agentId, anchor);
         }
       }

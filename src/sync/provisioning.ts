@@ -189,7 +189,7 @@ export function deprovision(engine: SyncEngine, store: StateStore, connectors: C
     }
     const mode = agentOf(engine, c.agent).provisioning?.deprovision ?? 'delete';
     run.counts.deprovisioned++;
-    if (c.pendingOp === 'add' || c.anchor.startsWith('pending:')) {
+    if (c.pendingOp === 'add') {
       cs.deleteCs(store, c.id); // never written: nothing to delete in the directory
     } else if (mode === 'delete') {
       cs.setPendingExport(store, c.id, 'delete', null, null);

@@ -285,7 +285,9 @@ describe('GAL sync export killed mid-way', () => {
       env: { ...process.env, CROSSFOREST_TEST_CRASH_AFTER_WRITES: '5' },
     }).catch((e: { signal?: string }) => e);
     assert.equal((killed as { signal?: string }).signal, 'SIGKILL');
-    assert.equal((await fx.list(fx.b, fx.galB)).length, 5, 'five contacts written before the kill, the fifth never recorded');
+    const before = (await fx.list(fx.b, fx.galB)).length;
+    // Killed right after the fifth add answered (others may have been in flight): not all written, none recorded after it.
+    assert.ok(before >= 5 && before < 12, `${before} contacts written before the kill`);
     const again = await exec(process.execPath, [CLI, '-c', fx.configPath, '--json', 'sync', 'run', 'full-cycle']);
     const run = JSON.parse(again.stdout) as { status: string; counts: { exportAdds: number } };
     assert.equal(run.status, 'success');

@@ -1,0 +1,177 @@
+// GAL sync benchmark: a first full cycle (full import of both forests, full sync, export
+// of every contact, confirming import) and a delta cycle after N changes, on two slapd
+// instances of our own (the lab's config and sample generator, on ports +10000, in a
+// folder of our own) so that the shared lab is not reloaded. Figures only: nothing here
+// is asserted. Usage:
+//   node --import tsx bench/sync.ts [--size 10000] [--changes 100] [--keep] [--json]
+// --keep leaves the two bench slapds running (and loaded) for the next run.
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Attribute, Change, Client } from 'ldapts';
+import { parse, stringify } from 'yaml';
+import { loadForest, startSlapd, stopSlapd, writeSlapdConfig } from '../lab/directory/slapd.ts';
+import { FORESTS, type ForestId, type ForestInfo } from '../lab/forests.ts';
+import { readSecret } from '../lab/secrets.ts';
+import { labCertificatePaths } from '../lab/tls.ts';
+import { defaultLabDir } from '../lab/paths.ts';
+import { exampleProjectFile } from '../src/config/example.ts';
+import { loadProject } from '../src/config/load.ts';
+import { searchEntries } from '../src/directory/import.ts';
+import { openStateStore } from '../src/state/store.ts';
+import { createEngine } from '../src/sync/engine.ts';
+import { runProfile } from '../src/sync/profiles.ts';
+import type { RunRecord } from '../src/sync/runHistory.ts';
+import { silentLogger } from '../src/util/logger.ts';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const { values: args } = parseArgs({
+  options: {
+    size: { type: 'string', default: '10000' },
+    changes: { type: 'string', default: '100' },
+    keep: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const size = Number(args.size);
+const changes = Number(args.changes);
+const labDir = defaultLabDir();
+const benchDir = process.env.CROSSFOREST_BENCH_DIR ?? join(tmpdir(), `crossforest-bench-sync-${size}`);
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+function benchForest(id: ForestId): ForestInfo {
+  const f = FORESTS[id];
+  const ldapPort = f.ldapPort + 10_000;
+  const ldapsPort = f.ldapsPort + 10_000;
+  return { ...f, ldapPort, ldapsPort, ldapUrl: `ldap://127.0.0.1:${ldapPort}`, ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}` };
+}
+
+async function bringUp(id: ForestId): Promise<ForestInfo> {
+  const forest = benchForest(id);
+  const admin = readSecret(labDir, `forest-${id}-admin.pw`);
+  const paths = await writeSlapdConfig(benchDir, forest, labCertificatePaths(labDir), admin);
+  const marker = join(paths.dir, 'bench-loaded.json');
+  const want = JSON.stringify({ size, seed: 'crossforest' });
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== want) {
+    await stopSlapd(paths, forest, silentLogger);
+    const t = Date.now();
+    await loadForest(
+      paths,
+      forest,
+      {
+        forest: id,
+        size,
+        seed: 'crossforest',
+        usersPassword: readSecret(labDir, 'users.pw'),
+        galsyncPassword: readSecret(labDir, `forest-${id}-galsync.pw`),
+      },
+      silentLogger,
+    );
+    writeFileSync(marker, want);
+    say(`loaded bench forest ${id} (${size} users) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  await startSlapd(paths, forest, silentLogger);
+  return forest;
+}
+
+function stepRows(run: RunRecord) {
+  return run.steps.map((s) => ({
+    step: `${s.step}${s.agent ? ` ${s.agent}` : ''}`,
+    seconds: (Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000,
+    objects: s.step.endsWith('-sync')
+      ? Math.round(s.rate * ((Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000))
+      : s.counts.imported + s.counts.exportAdds + s.counts.exportUpdates + s.counts.exportDeletes + s.counts.exportRenames,
+    perSecond: Math.round(s.rate),
+  }));
+}
+
+const forests = { a: await bringUp('a'), b: await bringUp('b') };
+const work = join(benchDir, 'run');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+// Clear what an earlier run provisioned, so that the full cycle really exports every contact.
+for (const id of ['a', 'b'] as const) {
+  const c = new Client({ url: forests[id].ldapUrl, timeout: 60_000 });
+  await c.bind(forests[id].adminDn, readSecret(labDir, `forest-${id}-admin.pw`));
+  const old: string[] = [];
+  for await (const e of searchEntries(c, { bases: [forests[id].galContactsDn], filter: '(objectClass=contact)', attributes: ['1.1'] }))
+    old.push(e.dn);
+  for (const dn of old) await c.del(dn);
+  await c.unbind();
+}
+
+const doc = parse(exampleProjectFile().replaceAll('.lab/', `${labDir}/`).replaceAll('examples/rules', join(ROOT, 'examples/rules'))) as {
+  organizations: Record<ForestId, { directory: { url: string; caFile?: string } }>;
+  state: { path: string };
+};
+for (const id of ['a', 'b'] as const) doc.organizations[id].directory.url = forests[id].ldapUrl;
+doc.state.path = join(work, 'crossforest.sqlite');
+writeFileSync(join(work, 'crossforest.yaml'), stringify(doc));
+const project = loadProject(join(work, 'crossforest.yaml'));
+const engine = await createEngine(project);
+const store = openStateStore(doc.state.path);
+
+const started = Date.now();
+const full = await runProfile(engine, store, 'full-cycle', { allowDeletes: 1_000_000 });
+const fullSeconds = (Date.now() - started) / 1000;
+const rssAfterFull = process.resourceUsage().maxRSS;
+
+// N changes in forest A: new telephone numbers, made by the admin.
+const a = new Client({ url: forests.a.ldapUrl, timeout: 60_000 });
+await a.bind(forests.a.adminDn, readSecret(labDir, 'forest-a-admin.pw'));
+const victims: string[] = [];
+for await (const e of searchEntries(a, {
+  bases: [forests.a.sitesDn],
+  filter: '(&(objectClass=user)(mail=*)(!(msExchHideFromAddressLists=TRUE)))',
+  attributes: ['1.1'],
+  pageSize: changes,
+})) {
+  victims.push(e.dn);
+  if (victims.length >= changes) break;
+}
+const stamp = Date.now() % 10_000;
+for (const [i, dn] of victims.entries()) {
+  await a.modify(
+    dn,
+    new Change({ operation: 'replace', modification: new Attribute({ type: 'telephoneNumber', values: [`+1 404 555 ${stamp} ${i}`] }) }),
+  );
+}
+await a.unbind();
+const t2 = Date.now();
+const delta = await runProfile(engine, store, 'delta-cycle');
+const deltaSeconds = (Date.now() - t2) / 1000;
+store.close();
+
+const result = {
+  size,
+  changes: victims.length,
+  fullCycle: { seconds: fullSeconds, status: full.status, counts: full.counts, steps: stepRows(full) },
+  deltaCycle: { seconds: deltaSeconds, status: delta.status, counts: delta.counts, steps: stepRows(delta) },
+  peakRssMB: { afterFullCycle: Math.round(rssAfterFull / 1024), end: Math.round(process.resourceUsage().maxRSS / 1024) },
+};
+if (!args.keep)
+  for (const id of ['a', 'b'] as const)
+    await stopSlapd(
+      await writeSlapdConfig(benchDir, forests[id], labCertificatePaths(labDir), readSecret(labDir, `forest-${id}-admin.pw`)),
+      forests[id],
+      silentLogger,
+    );
+if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+else {
+  process.stdout.write(`GAL sync, ${size} users per forest (bench slapds on ${forests.a.ldapPort}/${forests.b.ldapPort})\n`);
+  for (const [name, c] of [
+    ['full cycle', result.fullCycle],
+    ['delta cycle', result.deltaCycle],
+  ] as const) {
+    process.stdout.write(
+      `${name}: ${c.seconds.toFixed(1)} s (${c.status}) — exports: ${c.counts.exportAdds ?? 0} adds, ${c.counts.exportUpdates ?? 0} updates, ${c.counts.exportDeletes ?? 0} deletes; errors ${c.counts.errors ?? 0}\n`,
+    );
+    for (const s of c.steps)
+      process.stdout.write(
+        `  ${s.step.padEnd(16)} ${s.seconds.toFixed(2).padStart(7)} s ${String(s.objects).padStart(7)} objects ${String(s.perSecond).padStart(7)} /s\n`,
+      );
+  }
+  process.stdout.write(`peak RSS: ${result.peakRssMB.afterFullCycle} MB after the full cycle, ${result.peakRssMB.end} MB at the end\n`);
+}
