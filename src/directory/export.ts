@@ -3,7 +3,8 @@
 // "Insufficient Access", "Object class violation") and its LDAP result code.
 import { Attribute, Change, type Client } from 'ldapts';
 import type { AttributeValues } from './entry.ts';
-import { type DirectoryError, toDirectoryError } from './errors.ts';
+import { DirectoryError, toDirectoryError } from './errors.ts';
+import { ldapResultName } from './resultCodes.ts';
 
 export interface AttributeChange {
   attribute: string;
@@ -11,8 +12,23 @@ export interface AttributeChange {
   values: string[];
 }
 
+/** A failed write: the DN, the result name and code, and the server's diagnostic text. */
 function wrap(err: unknown, action: string, dn: string): DirectoryError {
-  return toDirectoryError(err, action, dn);
+  const e = toDirectoryError(err, action, dn);
+  if (e.ldapCode === undefined) return e; // unreachable, timeout, TLS: already clear
+  const diagnostic = ((err as Error).message ?? '').replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim();
+  return new DirectoryError(
+    'CF_ERR_LDAP_EXPORT',
+    `cannot ${action} ${dn}: ${ldapResultName(e.ldapCode)} (LDAP ${e.ldapCode})${diagnostic ? `: ${diagnostic}` : ''}`,
+    {
+      object: dn,
+      ldapCode: e.ldapCode,
+      cause: err,
+      ...(e.ldapCode === 50
+        ? { hint: 'the sync account may write only in its provisioning container: check the ACLs and provisioning.container' }
+        : {}),
+    },
+  );
 }
 
 export async function addEntry(client: Client, dn: string, attributes: AttributeValues): Promise<void> {
@@ -52,6 +68,6 @@ export async function renameEntry(client: Client, dn: string, newDn: string): Pr
   try {
     await client.modifyDN(dn, newDn);
   } catch (err) {
-    throw wrap(err, `rename to ${newDn}:`, dn);
+    throw wrap(err, `rename to ${newDn}, from`, dn);
   }
 }
