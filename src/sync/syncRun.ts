@@ -17,6 +17,11 @@ import { getValues, stableJson } from './values.ts';
 
 const BATCH = 500;
 
+interface Pass {
+  touched: Set<number>;
+  recomputed: Set<number>;
+}
+
 export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'delta', run: RunContext): number {
   // Objects we may write (GAL contacts) come last: by then every source has projected,
   // so a contact found in the container joins its person instead of looking like a stray.
@@ -24,13 +29,15 @@ export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'd
   const heads = mode === 'full' ? cs.allCsHeads(store) : cs.pendingSyncHeads(store);
   const managed = (h: cs.CsHead) => isManaged(engine, h);
   const ordered = [...heads.filter((h) => !managed(h)), ...heads.filter(managed)];
-  const touched = new Set<number>();
+  // touched: metaverse objects to provision afterwards; recomputed: already up to date.
+  const pass: Pass = { touched: new Set<number>(), recomputed: new Set<number>() };
+  const touched = pass.touched;
   let done = 0;
   for (let i = 0; i < ordered.length; i += BATCH) {
     store.tx(() => {
       for (const head of ordered.slice(i, i + BATCH)) {
         const c = cs.csById(store, head.id); // read now: an earlier object of this batch may have changed it
-        if (c) syncOne(engine, store, c, touched, run);
+        if (c) syncOne(engine, store, c, pass, run);
       }
     });
     done += Math.min(BATCH, ordered.length - i);
@@ -44,17 +51,20 @@ export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'd
   for (let i = 0; i < mvIds.length; i += BATCH) {
     store.tx(() => {
       for (const id of mvIds.slice(i, i + BATCH)) {
-        if (recompute(engine, store, id, run)) provisionMv(engine, store, id, run);
+        // Recomputed when its last connector was synchronized above: only the others now.
+        const alive = pass.recomputed.has(id) ? mvById(store, id) !== undefined : recompute(engine, store, id, pass, run);
+        if (alive) provisionMv(engine, store, id, run);
       }
     });
   }
   return ordered.length;
 }
 
-function syncOne(engine: SyncEngine, store: StateStore, c: CsObject, touched: Set<number>, run: RunContext): void {
+function syncOne(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pass, run: RunContext): void {
+  const touched = pass.touched;
   const agent = agentOf(engine, c.agent);
   if (c.state === 'deleted') {
-    if (c.mvId !== null) disconnect(engine, store, c, touched, run);
+    if (c.mvId !== null) disconnect(engine, store, c, pass, run);
     cs.deleteCs(store, c.id);
     return;
   }
@@ -64,22 +74,23 @@ function syncOne(engine: SyncEngine, store: StateStore, c: CsObject, touched: Se
   }
   const reason = filteredBy(agent.connectorFilter, c.objectClass, c.attributes);
   if (reason) {
-    if (c.mvId !== null) disconnect(engine, store, c, touched, run);
+    if (c.mvId !== null) disconnect(engine, store, c, pass, run);
     cs.setState(store, c.id, 'filtered', reason);
     run.counts.filtered++;
   } else if (c.mvId !== null) {
     if (c.state !== 'normal') cs.setState(store, c.id, 'normal', null);
     touched.add(c.mvId);
-    recompute(engine, store, c.mvId, run);
+    recompute(engine, store, c.mvId, pass, run);
   } else if (c.provisioned) {
     // One we provisioned and then disconnected (deprovision: disconnect): left alone.
   } else {
-    joinOrProject(engine, store, c, touched, run);
+    joinOrProject(engine, store, c, pass, run);
   }
   cs.setSyncPending(store, c.id, false);
 }
 
-function joinOrProject(engine: SyncEngine, store: StateStore, c: CsObject, touched: Set<number>, run: RunContext): void {
+function joinOrProject(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pass, run: RunContext): void {
+  const touched = pass.touched;
   const agent = agentOf(engine, c.agent);
   const hasConnector = (mvId: number) => cs.csByMv(store, mvId).some((o) => o.agent === c.agent && o.id !== c.id);
   const j = findJoin(engine, store, c, hasConnector);
@@ -99,7 +110,7 @@ function joinOrProject(engine: SyncEngine, store: StateStore, c: CsObject, touch
     cs.setState(store, c.id, 'normal', null);
     run.counts.joins++;
     touched.add(j.mvId);
-    recompute(engine, store, j.mvId, run); // index its values now: later objects of this run join against them
+    recompute(engine, store, j.mvId, pass, run); // index its values now: later objects of this run join against them
     return;
   }
   if (isManaged(engine, c)) {
@@ -116,7 +127,7 @@ function joinOrProject(engine: SyncEngine, store: StateStore, c: CsObject, touch
   cs.setState(store, c.id, 'normal', null);
   run.counts.projections++;
   touched.add(mvId);
-  recompute(engine, store, mvId, run);
+  recompute(engine, store, mvId, pass, run);
 }
 
 function describeMv(store: StateStore, mvId: number): string {
@@ -126,7 +137,8 @@ function describeMv(store: StateStore, mvId: number): string {
 }
 
 /** Removes the link of `c`; the metaverse object goes when its last source (or last connector) goes. */
-function disconnect(engine: SyncEngine, store: StateStore, c: CsObject, touched: Set<number>, run: RunContext): void {
+function disconnect(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pass, run: RunContext): void {
+  const touched = pass.touched;
   const mvId = c.mvId;
   if (mvId === null) return;
   const wasSource = isSource(engine, { ...c, state: 'normal' });
@@ -139,13 +151,17 @@ function disconnect(engine: SyncEngine, store: StateStore, c: CsObject, touched:
     deprovision(engine, store, others, run);
     deleteMv(store, mvId);
     touched.delete(mvId);
-  } else touched.add(mvId);
+  } else {
+    touched.add(mvId);
+    pass.recomputed.delete(mvId); // it lost a connector: recompute it in the second pass
+  }
 }
 
 /** Recomputes the metaverse object from its connectors; false when it has none left (deleted). */
-function recompute(engine: SyncEngine, store: StateStore, mvId: number, run: RunContext): boolean {
+function recompute(engine: SyncEngine, store: StateStore, mvId: number, pass: Pass, run: RunContext): boolean {
   const mv = mvById(store, mvId);
   if (!mv) return false;
+  pass.recomputed.add(mvId);
   const connectors = cs.csByMv(store, mvId).filter((c) => c.state === 'normal' && !isManaged(engine, c));
   if (connectors.length === 0) {
     deprovision(engine, store, cs.csByMv(store, mvId), run);
