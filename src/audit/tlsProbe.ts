@@ -4,7 +4,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 
-export type TlsMode = 'implicit' | 'starttls-imap' | 'starttls-smtp' | 'starttls-pop3';
+export type TlsMode = 'implicit' | 'starttls-imap' | 'starttls-smtp' | 'starttls-pop3' | 'starttls-ldap';
 
 export interface TlsProbeOptions {
   host: string;
@@ -98,7 +98,7 @@ function summarize(cert: PeerCertificate): CertificateSummary {
   };
 }
 
-function openSocket(host: string, port: number): Promise<Socket> {
+export function openSocket(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = netConnect({ host, port });
     s.once('connect', () => resolve(s));
@@ -125,7 +125,7 @@ function isIp(name: string): boolean {
 }
 
 /** Reads lines until `done` says the reply is complete. */
-function readReply(socket: Socket, done: (line: string) => boolean, into: string[]): Promise<void> {
+export function readReply(socket: Socket, done: (line: string) => boolean, into: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     let buf = '';
     const onData = (chunk: Buffer) => {
@@ -178,6 +178,8 @@ async function startTls(socket: Socket, mode: Exclude<TlsMode, 'implicit'>, prea
     await readReply(socket, isLast, reply);
     preamble.push(...reply);
     if (!reply.at(-1)?.startsWith('220')) throw new Error(`STARTTLS refused: ${reply.at(-1)}`);
+  } else if (mode === 'starttls-ldap') {
+    await ldapStartTls(socket, preamble);
   } else {
     await readReply(socket, (l) => l.startsWith('+OK') || l.startsWith('-ERR'), preamble);
     socket.write('STLS\r\n');
@@ -186,4 +188,65 @@ async function startTls(socket: Socket, mode: Exclude<TlsMode, 'implicit'>, prea
     preamble.push(...reply);
     if (!reply.at(-1)?.startsWith('+OK')) throw new Error(`STLS refused: ${reply.at(-1)}`);
   }
+}
+
+/**
+ * LDAP StartTLS (RFC 4511 §4.14): one fixed ExtendedRequest, messageID 1, OID
+ * 1.3.6.1.4.1.1466.20037; the ExtendedResponse's resultCode 0 means go ahead.
+ */
+const LDAP_STARTTLS_OID = '1.3.6.1.4.1.1466.20037';
+
+function ldapStartTls(socket: Socket, preamble: string[]): Promise<void> {
+  const oid = Buffer.from(LDAP_STARTTLS_OID, 'latin1');
+  const ext = Buffer.concat([Buffer.from([0x80, oid.length]), oid]);
+  const op = Buffer.concat([Buffer.from([0x77, ext.length]), ext]);
+  const msg = Buffer.concat([Buffer.from([0x02, 0x01, 0x01]), op]);
+  socket.write(Buffer.concat([Buffer.from([0x30, msg.length]), msg]));
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      // LDAPMessage: SEQUENCE { messageID INTEGER, ExtendedResponse [APPLICATION 24] { resultCode ENUMERATED … } }
+      const enumAt = resultCodeOffset(buf);
+      if (enumAt < 0 || buf.length < enumAt + 3) {
+        if (buf.length > 4096 || enumAt === -2) finish(new Error('no LDAP ExtendedResponse to StartTLS'));
+        return;
+      }
+      const code = buf[enumAt + 2]!;
+      preamble.push(`LDAP StartTLS resultCode ${code}`);
+      finish(code === 0 ? undefined : new Error(`StartTLS refused: LDAP resultCode ${code}`));
+    };
+    const onClose = () => finish(new Error('connection closed before StartTLS completed'));
+    const finish = (err?: Error) => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', finish);
+      if (err) reject(err);
+      else resolve();
+    };
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.once('error', finish);
+  });
+}
+
+/** Offset of the resultCode ENUMERATED in an ExtendedResponse; -1 = need more bytes, -2 = not one. */
+function resultCodeOffset(buf: Buffer): number {
+  let i = 0;
+  const skipLength = (): boolean => {
+    const first = buf[i];
+    if (first === undefined) return false;
+    i += 1 + (first & 0x80 ? first & 0x7f : 0);
+    return i <= buf.length;
+  };
+  if (buf.length < 2) return -1;
+  if (buf[i++] !== 0x30) return -2;
+  if (!skipLength()) return -1;
+  if (buf[i] !== 0x02) return buf.length > i ? -2 : -1;
+  i += 2 + (buf[i + 1] ?? 0);
+  if (buf.length <= i) return -1;
+  if (buf[i++] !== 0x78) return -2;
+  if (!skipLength()) return -1;
+  if (buf.length <= i) return -1;
+  return buf[i] === 0x0a ? i : -2;
 }

@@ -1,6 +1,7 @@
 // The crossforest command: parse, call a capability, print. Each command lives in
 // ./commands/<name>.ts and exports `register(program)`; nothing else happens here.
 import { Command } from '@commander-js/extra-typings';
+import { registerAudit } from './commands/audit.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInventory } from './commands/inventory.ts';
@@ -24,6 +25,7 @@ registerLab(program);
 registerInventory(program);
 registerMailbox(program);
 registerRelay(program);
+registerAudit(program);
 registerServe(program);
 registerSync(program);
 
