@@ -11,7 +11,7 @@ import { exampleProjectFile } from '../../src/config/example.ts';
 import { loadProject } from '../../src/config/load.ts';
 import { createEngine } from '../../src/sync/engine.ts';
 import { resolveProfile } from '../../src/sync/profiles.ts';
-import { ConfigError, CrossforestError } from '../../src/util/errors.ts';
+import { ConfigError, type CrossforestError } from '../../src/util/errors.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
