@@ -8,6 +8,7 @@ import { isOwned } from './endpoints.ts';
 import { plainCapabilities, probeOpenRelay, type PlainCapabilities } from './plainSession.ts';
 import { checkRelayPolicy } from './relayPolicyCheck.ts';
 import { checkTls } from './tlsChecks.ts';
+import { probeTls } from './tlsProbe.ts';
 import { endpointLabel, type AuditEndpoint, type AuditReport, type Finding, type FindingStatus } from './types.ts';
 
 export type AuditOptions = Pick<AuditConfig, 'ownedHosts' | 'expiryWarningDays' | 'openRelayDomain' | 'timeoutMs'> & {
@@ -34,7 +35,8 @@ export async function auditEndpoints(endpoints: AuditEndpoint[], project: Loaded
   return { findings, summary, failed: summary.fail > 0 };
 }
 
-async function auditOne(ep: AuditEndpoint, opts: AuditOptions): Promise<Finding[]> {
+async function auditOne(given: AuditEndpoint, opts: AuditOptions): Promise<Finding[]> {
+  const ep = await resolveUnknownTls(given, opts);
   const label = endpointLabel(ep);
   const log = opts.logger.child({ scope: 'audit', endpoint: label });
   const finding = (check: Finding['check'], status: FindingStatus, detail: string, fix = ''): Finding => ({
@@ -46,7 +48,7 @@ async function auditOne(ep: AuditEndpoint, opts: AuditOptions): Promise<Finding[
     fix,
   });
   // This build talks to loopback and to hosts the operator declared as theirs, nothing else.
-  if (!isOwned(ep.host, opts.ownedHosts)) {
+  if (!isOwned(given.host, opts.ownedHosts)) {
     return [finding('owned', 'skip', `${ep.host} is neither loopback nor in audit.ownedHosts: not probed`, `if this server is yours, add ${ep.host} to audit.ownedHosts`)];
   }
   const findings: Finding[] = [];
@@ -93,4 +95,19 @@ async function auditOne(ep: AuditEndpoint, opts: AuditOptions): Promise<Finding[
     }
   }
   return findings;
+}
+
+/**
+ * A bare host:port: try a TLS handshake first. A plain server answers it with its
+ * greeting and the handshake fails at once, whereas a plain read on a TLS port would
+ * wait for a greeting that never comes.
+ */
+async function resolveUnknownTls(ep: AuditEndpoint, opts: AuditOptions): Promise<AuditEndpoint> {
+  if (ep.tls !== 'unknown' || !isOwned(ep.host, opts.ownedHosts)) return ep;
+  try {
+    await probeTls({ host: ep.host, port: ep.port, mode: 'implicit', timeoutMs: opts.timeoutMs, ca: ep.ca, servername: ep.servername });
+    return { ...ep, tls: 'implicit' };
+  } catch {
+    return ep;
+  }
 }
