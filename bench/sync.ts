@@ -4,8 +4,8 @@
 // folder of our own) so that the shared lab is not reloaded. Figures only: nothing here
 // is asserted. Usage:
 //   node --import tsx bench/sync.ts [--size 10000] [--changes 100] [--keep] [--json]
-// --keep leaves the two bench slapds running (and loaded) for the next run.
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+// --keep leaves the two bench slapds running afterwards (to look at what was written).
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,26 +52,22 @@ async function bringUp(id: ForestId): Promise<ForestInfo> {
   const forest = benchForest(id);
   const admin = readSecret(labDir, `forest-${id}-admin.pw`);
   const paths = await writeSlapdConfig(benchDir, forest, labCertificatePaths(labDir), admin);
-  const marker = join(paths.dir, 'bench-loaded.json');
-  const want = JSON.stringify({ size, seed: 'crossforest' });
-  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== want) {
-    await stopSlapd(paths, forest, silentLogger);
-    const t = Date.now();
-    await loadForest(
-      paths,
-      forest,
-      {
-        forest: id,
-        size,
-        seed: 'crossforest',
-        usersPassword: readSecret(labDir, 'users.pw'),
-        galsyncPassword: readSecret(labDir, `forest-${id}-galsync.pw`),
-      },
-      silentLogger,
-    );
-    writeFileSync(marker, want);
-    say(`loaded bench forest ${id} (${size} users) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  }
+  // Always a fresh load (slapadd: seconds), so the full cycle really provisions every contact.
+  await stopSlapd(paths, forest, silentLogger);
+  const t = Date.now();
+  await loadForest(
+    paths,
+    forest,
+    {
+      forest: id,
+      size,
+      seed: 'crossforest',
+      usersPassword: readSecret(labDir, 'users.pw'),
+      galsyncPassword: readSecret(labDir, `forest-${id}-galsync.pw`),
+    },
+    silentLogger,
+  );
+  say(`loaded bench forest ${id} (${size} users) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   await startSlapd(paths, forest, silentLogger);
   return forest;
 }
@@ -91,17 +87,6 @@ const forests = { a: await bringUp('a'), b: await bringUp('b') };
 const work = join(benchDir, 'run');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
-// Clear what an earlier run provisioned, so that the full cycle really exports every contact.
-for (const id of ['a', 'b'] as const) {
-  const c = new Client({ url: forests[id].ldapUrl, timeout: 60_000 });
-  await c.bind(forests[id].adminDn, readSecret(labDir, `forest-${id}-admin.pw`));
-  const old: string[] = [];
-  for await (const e of searchEntries(c, { bases: [forests[id].galContactsDn], filter: '(objectClass=contact)', attributes: ['1.1'] }))
-    old.push(e.dn);
-  for (const dn of old) await c.del(dn);
-  await c.unbind();
-}
-
 const doc = parse(exampleProjectFile().replaceAll('.lab/', `${labDir}/`).replaceAll('examples/rules', join(ROOT, 'examples/rules'))) as {
   organizations: Record<ForestId, { directory: { url: string; caFile?: string } }>;
   state: { path: string };

@@ -65,23 +65,28 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
   try {
     for (const step of steps) {
       const agents = step.run.endsWith('-sync') ? [undefined] : step.agent ? [step.agent] : engine.agentIds;
-      for (const agent of agents) {
-        const run = newRunContext(engine.logger.child({ run: runId, step: step.run, agent }), opts.progress);
-        const started = new Date();
-        let stepMessage: string | undefined;
-        try {
-          await runStep(engine, store, step.run, agent, runId, run, opts);
-        } catch (err) {
-          if (err instanceof DeleteThresholdError) {
-            status = 'stopped';
-            stepMessage = err.message;
-          } else {
-            status = 'failed';
-            stepMessage = err instanceof Error ? err.message : String(err);
+      // Imports and exports of different agents talk to different servers: run them side by
+      // side. Their state-store writes are synchronous transactions, so they never interleave.
+      const outcomes = await Promise.all(
+        agents.map(async (agent) => {
+          const run = newRunContext(engine.logger.child({ run: runId, step: step.run, agent }), opts.progress);
+          const started = new Date();
+          let error: unknown;
+          try {
+            await runStep(engine, store, step.run, agent, runId, run, opts);
+          } catch (err) {
+            error = err;
           }
-          message = stepMessage;
+          return { agent, run, started, ended: new Date(), error };
+        }),
+      );
+      for (const { agent, run, started, ended, error } of outcomes) {
+        let stepMessage: string | undefined;
+        if (error !== undefined) {
+          if (status !== 'failed') status = error instanceof DeleteThresholdError ? 'stopped' : 'failed';
+          stepMessage = error instanceof Error ? error.message : String(error);
+          message = message ? `${message}; ${stepMessage}` : stepMessage;
         }
-        const ended = new Date();
         for (const e of run.errors) addRunError(store, runId, e);
         total = addCounts(total, run.counts);
         const objects =
@@ -96,7 +101,6 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
           rate: step.run.endsWith('-sync') ? (syncedCount.get(run) ?? 0) / seconds : objects / seconds,
           ...(stepMessage ? { message: stepMessage } : {}),
         });
-        if (status === 'stopped' || status === 'failed') break;
       }
       if (status === 'stopped' || status === 'failed') break;
     }
