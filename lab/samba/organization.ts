@@ -10,7 +10,17 @@ import { newCounts, sampleOrganization, type OrganizationCounts } from '../org/o
 import { SAMBA_DCS, toSambaDn } from './dcs.ts';
 
 /** Bump when the mapping changes: part of the provisioning cache key. */
-export const AD_LOADER_VERSION = 1;
+export const AD_LOADER_VERSION = 2;
+
+/**
+ * Forest A only: 5,000 mail-less contacts in their own OU, so a test can build (and
+ * drop) a 5,000-member group in a second instead of creating and deleting 5,000
+ * objects (~50 s on Samba) every run. Mail-less, so no GAL filter ever picks them.
+ */
+export const RANGE_FIXTURE_SIZE = 5000;
+export function rangeFixtureDn(forest: ForestId): string {
+  return `OU=Range Fixture,${SAMBA_DCS[forest].baseDn}`;
+}
 
 /**
  * Load phases: objects of a phase may be added concurrently; a phase starts only when
@@ -120,5 +130,10 @@ export function* adOrganization(input: AdOrganizationInput, mailboxStoreDn: stri
     } else if (classes.has('contact')) {
       yield { dn, phase: 'contact', attrs: { objectClass: ['top', 'person', 'organizationalPerson', 'contact'], ...pick(e, CONTACT_ATTRS, forest) } };
     }
+  }
+  if (forest === 'a') {
+    const ou = rangeFixtureDn(forest);
+    yield { dn: ou, phase: 'container', attrs: { objectClass: ['top', 'organizationalUnit'], ou: ['Range Fixture'], description: ['members for range-retrieval tests; no mail'] } };
+    for (let i = 0; i < RANGE_FIXTURE_SIZE; i++) yield { dn: `CN=member ${i},${ou}`, phase: 'contact', attrs: { objectClass: ['top', 'contact'], cn: [`member ${i}`] } };
   }
 }

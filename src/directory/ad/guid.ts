@@ -1,6 +1,7 @@
 // objectGUID: 16 bytes on the wire, shown by AD tools in the mixed-endian GUID text
 // form (MS-DTYP 2.3.4: Data1 uint32, Data2 and Data3 uint16 little-endian, Data4 as
 // bytes), so `{c5e2f7a0-…}` in ADUC and in our logs is the same object.
+import { EqualityFilter } from 'ldapts';
 import { DirectoryError } from '../errors.ts';
 
 const GUID_TEXT = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i;
@@ -34,8 +35,12 @@ export function guidToBytes(text: string): Buffer {
   ]);
 }
 
-/** A filter value matching these bytes exactly: `\c5\e2…` (RFC 4515 escapes for every byte). */
-export function guidFilterValue(guid: Buffer | string): string {
-  const bytes = typeof guid === 'string' ? guidToBytes(guid) : guid;
-  return [...bytes].map((x) => `\\${x.toString(16).padStart(2, '0')}`).join('');
+/**
+ * A search filter matching one objectGUID. It must be a Filter object carrying the
+ * bytes: ldapts turns `\\xx` escapes of a filter *string* into characters and sends
+ * them as UTF-8, so any byte ≥ 0x80 no longer matches. (AD also accepts the base DN
+ * `<GUID=…>` for a base search by GUID.)
+ */
+export function guidFilter(guid: Buffer | string): EqualityFilter {
+  return new EqualityFilter({ attribute: 'objectGUID', value: typeof guid === 'string' ? guidToBytes(guid) : guid });
 }
