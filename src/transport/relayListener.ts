@@ -9,7 +9,7 @@
 // which SMTP has always allowed (RFC 5321 §6.1) and which is never a loss.
 import { EventEmitter } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -56,7 +56,8 @@ export interface RelayListenerHandle extends EventEmitter<{ message: [RelayOutco
 export async function startRelayListener(opts: RelayListenerOptions): Promise<RelayListenerHandle> {
   const { listener, limits } = opts;
   const log = opts.logger.child({ scope: 'relay', listener: listener.name });
-  const spool = await mkdtemp(join(tmpdir(), `crossforest-relay-${listener.name}-`));
+  await removeStaleScratch(listener.name);
+  const spool = await mkdtemp(join(tmpdir(), `crossforest-relay-${listener.name}-${process.pid}-`));
   const nextHop = createNextHop(listener, { baseDir: opts.baseDir, timeoutMs: limits.nextHopTimeoutMs, hostname: opts.hostname });
   const events = new EventEmitter<{ message: [RelayOutcome] }>();
   const keyPath = `transport.listeners.${listener.name}.tls`;
@@ -261,4 +262,24 @@ function receive(stream: Readable, insp: MessageInspection, file: string, maxByt
       fail(new SmtpReplyError(451, '4.4.2 connection lost during DATA'));
     });
   });
+}
+
+/**
+ * Scratch folders of relays that died without cleaning up (kill -9). They only ever
+ * held copies of messages the sender still has, so removing them loses nothing.
+ */
+async function removeStaleScratch(name: string): Promise<void> {
+  const prefix = `crossforest-relay-${name}-`;
+  const entries = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const e of entries) {
+    const pid = e.startsWith(prefix) ? Number(/^(\d+)-/.exec(e.slice(prefix.length))?.[1]) : Number.NaN;
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await rm(join(tmpdir(), e), { recursive: true, force: true });
+  }
 }

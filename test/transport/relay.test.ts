@@ -3,6 +3,8 @@
 //   outbound: client ─▶ Postfix A submission 5871 ─relayhost─▶ relay 10025 ─▶ sink
 //   inbound:  client ─▶ relay 10125 ─▶ Postfix A MX 2525 ─▶ .lab/postfix-a/mail/inbox
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +68,22 @@ async function send(port: number, from: string, to: string[], raw: string | Buff
   } finally {
     t.close();
   }
+}
+
+/** `crossforest relay --listener a-outbound` as a child process; resolves once it listens. */
+async function spawnRelay(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(process.cwd(), 'bin', 'crossforest.js'), '-c', project.path, 'relay', '--listener', 'a-outbound'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      if (err.includes('crossforest relay: a-outbound on port')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`relay exited (${code}): ${err}`)));
+  });
+  return child;
 }
 
 let seq = 0;
@@ -189,20 +207,29 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     assert.deepEqual(withoutTrace(got[0]!), Buffer.from(raw.replaceAll('\r\n', '\n')));
   });
 
-  it('loses nothing when the relay is restarted mid-stream', async () => {
+  it('loses nothing when the relay process is killed (SIGKILL) mid-stream and started again', async () => {
+    // The in-process relay makes way for `crossforest relay` as a process of its own.
+    await relay.close();
+    let child = await spawnRelay();
     const ids = Array.from({ length: 30 }, (_, i) => uid(`restart-${i}`));
     const sending = (async () => {
       for (const id of ids) {
         await send(A.submissionPort, 'lwisniewski@forest-a.test', ['list@internet.test'], message(id, 'From: lwisniewski@forest-a.test\r\nTo: list@internet.test\r\nSubject: batch\r\n'));
       }
     })();
-    // Stop the relay once a few went through, while Postfix is still handing it more.
-    await sink.waitFor(ids[5]!);
-    await relay.close();
+    await sink.waitFor(ids[3]!);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
     await sending;
-    relay = await startRelayWatched();
-    for (const id of ids) await sink.waitFor(id, 60_000);
+    child = await spawnRelay();
+    try {
+      for (const id of ids) await sink.waitFor(id, 60_000);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
     const counts = ids.map((id) => sink.messages().filter((m) => m.raw.includes(id)).length);
     assert.ok(counts.every((c) => c >= 1), 'every message arrived');
+    relay = await startRelayWatched();
   });
 });
