@@ -50,7 +50,7 @@ interface FlowDoc {
 }
 interface AgentDoc {
   containers: string[];
-  provisioning: { container: string };
+  provisioning: { container: string; deprovision?: 'delete' | 'disconnect' };
   importFlows: FlowDoc[];
   joinRules: FlowDoc[];
   deleteThreshold?: number;

@@ -79,6 +79,12 @@ describe('GAL sync on the lab organization', () => {
     const reverse = inA.filter((e) => values(e, 'mail')[0]?.endsWith('@forest-b.test'));
     assert.ok(reverse.length > 20, 'forest B people are contacts in A');
     for (const e of reverse) assert.equal(values(e, 'targetAddress')[0]?.toLowerCase(), `smtp:${values(e, 'mail')[0]?.toLowerCase()}`);
+    // Distribution lists are provisioned as contacts too (the seed: DLs → mail-enabled contacts).
+    const groups = await fx.list(fx.a, 'ou=Groups,dc=forest-a,dc=test', ['cn', 'mail', 'objectClass']);
+    const allStaff = groups.find((g) => values(g, 'cn')[0] === 'All Staff');
+    assert.ok(allStaff && values(allStaff, 'mail')[0], 'the lab has the All Staff list');
+    const [contact] = byMail(inB, values(allStaff, 'mail')[0] as string);
+    assert.deepEqual(values(contact, 'targetAddress'), [`SMTP:${values(allStaff, 'mail')[0]}`]);
   });
 
   it('an existing contact in B for an A user joins instead of duplicating; filtered objects are not provisioned', async () => {
@@ -301,5 +307,40 @@ describe('GAL sync export killed mid-way', () => {
     assert.equal(inB.length, 12);
     assert.equal(new Set(inB.map((e) => values(e, 'mail')[0])).size, 12, 'no address twice');
     assert.ok(!inB.some((e) => / \(\d+\),/.test(e.dn)), 'no "(2)" duplicates');
+  });
+});
+
+describe('GAL sync deprovisioning by disconnect', () => {
+  let fx: SyncFixture;
+  before(async () => {
+    fx = await syncFixture({
+      scope: 'own',
+      edit: (s) => {
+        const b = s.agents.b;
+        if (b) b.provisioning.deprovision = 'disconnect';
+      },
+    });
+  });
+  after(async () => {
+    await fx?.cleanup();
+  });
+
+  it('a deleted source leaves its contact in place, disconnected and marked', async () => {
+    const dn = await fx.addUser(fx.a, fx.sitesA, 'Kim Leaving', { mail: `kim.${fx.tag}@forest-a.test` });
+    await fx.run('full-cycle');
+    assert.equal((await fx.list(fx.b, fx.galB)).length, 1);
+    await fx.a.del(dn);
+    const run = await fx.run('delta-cycle');
+    assert.equal(run.counts.exportDeletes, 0);
+    assert.equal(run.counts.deprovisioned, 1);
+    const [contact] = await fx.list(fx.b, fx.galB);
+    assert.ok(contact, 'the contact stays in the directory');
+    const [kept] = cs.csByDn(fx.store, 'b', contact.dn);
+    assert.equal(kept?.mvId, null);
+    assert.equal(kept?.state, 'filtered');
+    // Later runs leave it alone: no delete, no re-join.
+    const again = await fx.run('full-cycle');
+    assert.equal(again.counts.exportDeletes, 0);
+    assert.equal((await fx.list(fx.b, fx.galB)).length, 1);
   });
 });
