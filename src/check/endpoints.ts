@@ -33,6 +33,10 @@ export async function checkEndpoints(project: LoadedProject): Promise<EndpointCh
   return Promise.all(jobs);
 }
 
+function newRow(organization: string, endpoint: EndpointCheck['endpoint'], address: string, tls: string): EndpointCheck {
+  return { organization, endpoint, address, reachable: false, authenticated: false, tls, software: '', latencyMs: undefined, ok: false, error: undefined };
+}
+
 function describeTls(t: TlsProbeResult, how: string): string {
   const cert = t.certificate;
   const trust = t.authorized ? 'trusted' : `untrusted: ${t.authorizationError}`;
@@ -40,18 +44,7 @@ function describeTls(t: TlsProbeResult, how: string): string {
 }
 
 async function checkDirectory(org: string, cfg: DirectoryConfig, baseDir: string): Promise<EndpointCheck> {
-  const row: EndpointCheck = {
-    organization: org,
-    endpoint: 'directory',
-    address: cfg.url,
-    reachable: false,
-    authenticated: false,
-    tls: cfg.url.startsWith('ldaps:') ? 'ldaps' : cfg.startTls ? 'STARTTLS' : 'none',
-    software: '',
-    latencyMs: undefined,
-    ok: false,
-    error: undefined,
-  };
+  const row = newRow(org, 'directory', cfg.url, cfg.url.startsWith('ldaps:') ? 'ldaps' : cfg.startTls ? 'STARTTLS' : 'none');
   const started = performance.now();
   try {
     const conn = await connectDirectory(cfg, { baseDir, keyPath: `organizations.${org}.directory` });
@@ -89,18 +82,8 @@ function directorySoftware(root: Record<string, unknown>): string {
 }
 
 async function checkMailStore(org: string, cfg: MailStoreConfig, baseDir: string): Promise<EndpointCheck> {
-  const row: EndpointCheck = {
-    organization: org,
-    endpoint: 'mailStore',
-    address: storeAddress(cfg),
-    reachable: false,
-    authenticated: cfg.probeMailbox ? false : 'not tested',
-    tls: 'none',
-    software: '',
-    latencyMs: undefined,
-    ok: false,
-    error: undefined,
-  };
+  const row = newRow(org, 'mailStore', storeAddress(cfg), 'none');
+  if (!cfg.probeMailbox) row.authenticated = 'not tested';
   const started = performance.now();
   try {
     if (cfg.tls !== 'none') {

@@ -88,23 +88,7 @@ async function generateA(ctx: LabContext, store: StoreDef, paths: StorePaths, si
   await doveadm(paths, ['index', '-A', '*'], { what: 'dovecot store A: doveadm index', timeoutMs: 600_000 });
   const acls = delegations([...samplePeople('a', Math.min(ctx.size, 20), ctx.seed)]);
   await writeDelegations(paths, store, acls);
-  const m: CorpusManifest = {
-    version: CORPUS_VERSION,
-    store: store.name,
-    size: ctx.size,
-    seed: ctx.seed,
-    sizing,
-    generatedAt: new Date().toISOString(),
-    seconds: Math.round(performance.now() - t0) / 1000,
-    totals: {
-      users: users.length,
-      folders: users.reduce((s, u) => s + u.folders.length, 0),
-      messages: users.reduce((s, u) => s + u.messages, 0),
-      bytes: users.reduce((s, u) => s + u.bytes, 0),
-    },
-    acls,
-    users,
-  };
+  const m = manifest(ctx, store, sizing, t0, users, users.reduce((n, u) => n + u.folders.length, 0), acls);
   ctx.log.info({ store: store.name, ...m.totals, seconds: m.seconds }, 'corpus generated');
   return m;
 }
@@ -113,7 +97,21 @@ async function generateB(ctx: LabContext, store: StoreDef, paths: StorePaths, si
   const t0 = performance.now();
   wipeMailRoot(paths);
   const users = await seedStoreB(ctx, paths);
-  const m: CorpusManifest = {
+  const m = manifest(ctx, store, sizing, t0, users, users.length, []);
+  ctx.log.info({ store: store.name, ...m.totals, seconds: m.seconds }, 'corpus generated');
+  return m;
+}
+
+function manifest(
+  ctx: LabContext,
+  store: StoreDef,
+  sizing: CorpusSizing,
+  t0: number,
+  users: UserManifest[],
+  folders: number,
+  acls: Delegation[],
+): CorpusManifest {
+  return {
     version: CORPUS_VERSION,
     store: store.name,
     size: ctx.size,
@@ -121,12 +119,10 @@ async function generateB(ctx: LabContext, store: StoreDef, paths: StorePaths, si
     sizing,
     generatedAt: new Date().toISOString(),
     seconds: Math.round(performance.now() - t0) / 1000,
-    totals: { users: users.length, folders: users.length, messages: users.reduce((s, u) => s + u.messages, 0), bytes: users.reduce((s, u) => s + u.bytes, 0) },
-    acls: [],
+    totals: { users: users.length, folders, messages: users.reduce((n, u) => n + u.messages, 0), bytes: users.reduce((n, u) => n + u.bytes, 0) },
+    acls,
     users,
   };
-  ctx.log.info({ store: store.name, ...m.totals, seconds: m.seconds }, 'corpus generated');
-  return m;
 }
 
 /** Makes sure the store holds the corpus for ctx.size/ctx.seed; returns a summary for lab.json. */
