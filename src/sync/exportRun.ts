@@ -92,7 +92,7 @@ export async function runExport(
             if (e && (e.code === 'CF_ERR_LDAP_UNREACHABLE' || e.code === 'CF_ERR_LDAP_TIMEOUT')) fatal ??= err;
             else reportError(run, { agent: agentId, dn: c.dn, code: 'export-failed', reason: (err as Error).message });
           }
-          run.progress?.(`export ${agentId}`, ++done);
+          run.progress?.(`export ${agentId}`, ++done, pending.length);
         }),
       ),
     );

@@ -7,8 +7,8 @@ export interface RunContext {
   counts: RunCounts;
   errors: ObjectError[];
   logger: Logger;
-  /** Progress callback (objects done) for the CLI's progress line. */
-  progress?: (phase: string, done: number) => void;
+  /** Progress callback for the CLI's progress line: objects done, and the total when known. */
+  progress?: (phase: string, done: number, total?: number) => void;
 }
 
 export function newRunContext(logger: Logger, progress?: RunContext['progress']): RunContext {

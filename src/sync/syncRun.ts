@@ -41,7 +41,7 @@ export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'd
       }
     });
     done += Math.min(BATCH, ordered.length - i);
-    run.progress?.('sync', done);
+    run.progress?.('sync', done, ordered.length);
   }
   if (mode === 'full') {
     // A full sync re-evaluates every metaverse object (config changes reach them all).

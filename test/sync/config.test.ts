@@ -9,8 +9,10 @@ import { describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { exampleProjectFile } from '../../src/config/example.ts';
 import { loadProject } from '../../src/config/load.ts';
+import { openStateStore } from '../../src/state/store.ts';
 import { createEngine } from '../../src/sync/engine.ts';
-import { resolveProfile } from '../../src/sync/profiles.ts';
+import { runErrors } from '../../src/sync/runHistory.ts';
+import { resolveProfile, runProfile } from '../../src/sync/profiles.ts';
 import { ConfigError, type CrossforestError } from '../../src/util/errors.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -94,5 +96,29 @@ describe('sync configuration', () => {
       if (f) f.extension = { path: join(ROOT, 'examples/rules/mail.ts'), rule: 'nickname' };
     });
     await assert.rejects(createEngine(noRule), (e: ConfigError) => /has no import rule "nickname" \(it has: mail\)/.test(e.message));
+  });
+
+  it('an unreachable directory fails the run with a clear message and leaves the state as it was', async () => {
+    const p = project((d) => {
+      const orgs = (d as unknown as { organizations: Record<string, { directory: { url: string; password: unknown } }> }).organizations;
+      for (const o of Object.values(orgs)) {
+        o.directory.url = 'ldap://127.0.0.1:1';
+        o.directory.password = { env: 'CF_TEST_NOT_USED' };
+      }
+    });
+    process.env.CF_TEST_NOT_USED = 'x';
+    const engine = await createEngine(p);
+    const store = openStateStore(join(p.baseDir, 'state.sqlite'));
+    try {
+      const run = await runProfile(engine, store, 'a:full-import');
+      assert.equal(run.status, 'failed');
+      assert.match(run.message ?? '', /127\.0\.0\.1:1 is unreachable \(ECONNREFUSED\)/);
+      assert.deepEqual(runErrors(store, run.id), []);
+      assert.equal((store.db.prepare('SELECT count(*) AS n FROM sync_cs_object').get() as { n: number }).n, 0);
+      // The lease is released: the next run may start.
+      assert.equal(store.leaseHolder('sync'), undefined);
+    } finally {
+      store.close();
+    }
   });
 });

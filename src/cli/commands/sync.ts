@@ -33,15 +33,18 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
       const ctx = commandContext(cmd);
       const engine = await createEngine(ctx.project, ctx.logger);
       const store = ctx.state();
-      const started = Date.now();
+      const phases = new Map<string, number>();
       let last = 0;
       try {
         const run = await runProfile(engine, store, profile, {
           ...(opts.allowDeletes === undefined ? {} : { allowDeletes: opts.allowDeletes }),
-          progress: (phase, done) => {
-            if (Date.now() - last < 1000) return;
+          progress: (phase, done, total) => {
+            if (!phases.has(phase)) phases.set(phase, Date.now());
+            if (Date.now() - last < 1000 && done !== total) return;
             last = Date.now();
-            progress(`${phase}: ${done} objects (${((done * 1000) / Math.max(1, Date.now() - started)).toFixed(0)}/s)`);
+            const rate = (done * 1000) / Math.max(1, Date.now() - (phases.get(phase) as number));
+            const eta = total && rate > 0 ? `, ETA ${Math.ceil((total - done) / rate)} s` : '';
+            progress(`${phase}: ${done}${total ? `/${total}` : ''} objects (${rate.toFixed(0)}/s${eta})`);
           },
         });
         if (ctx.json) printJson(run);
