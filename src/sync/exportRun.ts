@@ -78,6 +78,7 @@ export async function runExport(
   // the server, is what limits an export of one object at a time.
   const limit = pLimit(EXPORT_CONCURRENCY);
   let done = 0;
+  run.progress?.(`export ${agentId}`, 0, pending.length);
   let fatal: unknown;
   try {
     await Promise.all(

@@ -163,6 +163,7 @@ async function importStream(
 ): Promise<void> {
   let batch: DirectoryEntry[] = [];
   let done = 0;
+  run.progress?.(`import ${agentId}`, 0);
   for await (const e of entries) {
     batch.push(e);
     if (batch.length >= BATCH) {

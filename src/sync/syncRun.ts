@@ -33,6 +33,7 @@ export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'd
   const pass: Pass = { touched: new Set<number>(), recomputed: new Set<number>() };
   const touched = pass.touched;
   let done = 0;
+  run.progress?.('sync', 0, ordered.length);
   for (let i = 0; i < ordered.length; i += BATCH) {
     store.tx(() => {
       for (const head of ordered.slice(i, i + BATCH)) {
