@@ -66,6 +66,8 @@ export const relayLimitsSchema = z.strictObject({
   maxRecipients: z.number().int().min(1).default(100),
   /** Idle client socket timeout, in milliseconds. Default 60,000. */
   socketTimeoutMs: z.number().int().min(100).default(60_000),
+  /** Connections to the next hop kept open and reused, per listener. Default 8. */
+  nextHopConnections: z.number().int().min(1).max(100).default(8),
   /** Timeout of the whole hand-over to the next hop, in milliseconds. Default 120,000. */
   nextHopTimeoutMs: z.number().int().min(100).default(120_000),
 });

@@ -21,7 +21,7 @@ export interface HandOffEnvelope {
   size: number;
 }
 
-export function createNextHop(listener: RelayListenerConfig, opts: { baseDir: string; timeoutMs: number; hostname: string }): NextHop {
+export function createNextHop(listener: RelayListenerConfig, opts: { baseDir: string; timeoutMs: number; hostname: string; maxConnections: number }): NextHop {
   const hop = listener.nextHop;
   const tlsMode = hop.tls.mode;
   const ca = hop.tls.caFile ? readReferencedFile(hop.tls.caFile, opts.baseDir, `transport.listeners.${listener.name}.nextHop.tls.caFile`) : undefined;
@@ -35,6 +35,10 @@ export function createNextHop(listener: RelayListenerConfig, opts: { baseDir: st
     // would fail verification and defer every message.
     ignoreTLS: tlsMode === 'none',
     tls: { ca, rejectUnauthorized: !hop.tls.insecureSkipVerify },
+    // A few reused connections: a new TCP + EHLO per message costs more than the relay's own work.
+    pool: true,
+    maxConnections: opts.maxConnections,
+    maxMessages: 100,
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs,

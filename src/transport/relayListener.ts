@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -58,7 +59,7 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
   const log = opts.logger.child({ scope: 'relay', listener: listener.name });
   await removeStaleScratch(listener.name);
   const spool = await mkdtemp(join(tmpdir(), `crossforest-relay-${listener.name}-${process.pid}-`));
-  const nextHop = createNextHop(listener, { baseDir: opts.baseDir, timeoutMs: limits.nextHopTimeoutMs, hostname: opts.hostname });
+  const nextHop = createNextHop(listener, { baseDir: opts.baseDir, timeoutMs: limits.nextHopTimeoutMs, hostname: opts.hostname, maxConnections: limits.nextHopConnections });
   const events = new EventEmitter<{ message: [RelayOutcome] }>();
   const keyPath = `transport.listeners.${listener.name}.tls`;
   const tls = listener.tls
@@ -86,6 +87,9 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
       );
     },
   });
+  // Replies are small writes answered by small writes: without TCP_NODELAY, Nagle and
+  // delayed ACKs add tens of milliseconds per message.
+  server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   // smtp-server reports socket-level trouble (resets, TLS errors) here; it must never crash us.
   server.on('error', (err) => log.debug({ err: err.message }, 'client connection error'));
 
