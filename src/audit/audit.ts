@@ -9,7 +9,7 @@ import { plainCapabilities, probeOpenRelay, type PlainCapabilities } from './pla
 import { checkRelayPolicy } from './relayPolicyCheck.ts';
 import { checkTls } from './tlsChecks.ts';
 import { probeTls } from './tlsProbe.ts';
-import { endpointLabel, type AuditEndpoint, type AuditReport, type Finding, type FindingStatus } from './types.ts';
+import { endpointLabel, findingsOf, type AuditEndpoint, type AuditReport, type Finding, type FindingStatus } from './types.ts';
 
 export type AuditOptions = Pick<AuditConfig, 'ownedHosts' | 'expiryWarningDays' | 'openRelayDomain' | 'timeoutMs'> & {
   logger: Logger;
@@ -39,14 +39,7 @@ async function auditOne(given: AuditEndpoint, opts: AuditOptions): Promise<Findi
   const ep = await resolveUnknownTls(given, opts);
   const label = endpointLabel(ep);
   const log = opts.logger.child({ scope: 'audit', endpoint: label });
-  const finding = (check: Finding['check'], status: FindingStatus, detail: string, fix = ''): Finding => ({
-    organization: ep.organization,
-    endpoint: label,
-    check,
-    status,
-    detail,
-    fix,
-  });
+  const finding = findingsOf(ep.organization, label);
   // This build talks to loopback and to hosts the operator declared as theirs, nothing else.
   if (!isOwned(given.host, opts.ownedHosts)) {
     return [finding('owned', 'skip', `${ep.host} is neither loopback nor in audit.ownedHosts: not probed`, `if this server is yours, add ${ep.host} to audit.ownedHosts`)];

@@ -4,21 +4,14 @@
 import type { LoadedProject } from '../config/load.ts';
 import { policyFor } from '../transport/policy.ts';
 import { projectPolicyTable } from '../transport/relay.ts';
-import type { Finding } from './types.ts';
+import { findingsOf, type Finding } from './types.ts';
 
 /** A domain no organization or partner entry can match: what `*` says. */
 const OUTSIDE = 'internet.invalid';
 
 export function checkRelayPolicy(project: LoadedProject): Finding[] {
   const transport = project.config.transport;
-  const f = (check: Finding['check'], status: Finding['status'], detail: string, fix = ''): Finding => ({
-    organization: undefined,
-    endpoint: 'relay policy',
-    check,
-    status,
-    detail,
-    fix,
-  });
+  const f = findingsOf(undefined, 'relay policy');
   const outbound = transport?.listeners.filter((l) => l.direction === 'outbound') ?? [];
   const inbound = transport?.listeners.filter((l) => l.direction === 'inbound') ?? [];
   const star = policyFor(projectPolicyTable(project), OUTSIDE);

@@ -1,7 +1,7 @@
 // TLS of one endpoint: offered at all (implicit or STARTTLS), which protocol versions
 // it accepts, the cipher it picks, and its certificate (trust, name, expiry).
 import type { AuditEndpoint, Finding } from './types.ts';
-import { endpointLabel } from './types.ts';
+import { endpointLabel, findingsOf } from './types.ts';
 import { probeTls, type TlsMode, type TlsProbeResult } from './tlsProbe.ts';
 
 /** Old versions need OpenSSL's security level 0 on the client side to be tried at all. */
@@ -52,14 +52,7 @@ export interface TlsFindings {
  */
 export async function checkTls(ep: AuditEndpoint, starttlsOffered: boolean | undefined, opts: { timeoutMs: number; expiryWarningDays: number }): Promise<TlsFindings> {
   const label = endpointLabel(ep);
-  const finding = (check: Finding['check'], status: Finding['status'], detail: string, fix = ''): Finding => ({
-    organization: ep.organization,
-    endpoint: label,
-    check,
-    status,
-    detail,
-    fix,
-  });
+  const finding = findingsOf(ep.organization, label);
   const base = { host: ep.host, port: ep.port, servername: ep.servername, ca: ep.ca, timeoutMs: opts.timeoutMs };
   const candidates: TlsMode[] = [];
   if (ep.tls === 'implicit' || ep.tls === 'unknown') candidates.push('implicit');

@@ -73,3 +73,8 @@ export interface AuditReport {
 export function endpointLabel(e: Pick<AuditEndpoint, 'protocol' | 'host' | 'port'>): string {
   return `${e.protocol} ${e.host}:${e.port}`;
 }
+
+/** A finding factory bound to one endpoint (or `relay policy`), so checks write one line each. */
+export function findingsOf(organization: string | undefined, endpoint: string) {
+  return (check: CheckId, status: FindingStatus, detail: string, fix = ''): Finding => ({ organization, endpoint, check, status, detail, fix });
+}

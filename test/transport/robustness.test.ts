@@ -10,7 +10,7 @@ import { relayLimitsSchema, relayListenerSchema } from '../../src/config/transpo
 import { policyTable } from '../../src/transport/policy.ts';
 import { startRelayListener, type RelayListenerHandle } from '../../src/transport/relayListener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { rawSmtp } from './smtpClient.ts';
+import { rawSmtp, type RawSmtp } from './smtpClient.ts';
 import { startSink, type Sink } from './sink.ts';
 
 let sink: Sink;
@@ -36,6 +36,17 @@ function listener(name: string, direction: 'inbound' | 'outbound', hopPort: numb
 let n = 0;
 const mid = (tag: string) => `${tag}.${process.pid}.${n++}@robust.test`;
 const plain = (id: string, extra = '') => `Message-ID: <${id}>\r\nFrom: a@forest-a.test\r\nTo: b@internet.test\r\nSubject: t\r\n${extra}\r\nbody\r\n`;
+
+/** Connects, greets, and opens one transaction up to the 354 of DATA. */
+async function openData(port: number, from = 'a@forest-a.test', to = 'b@internet.test'): Promise<RawSmtp> {
+  const c = await rawSmtp(port);
+  assert.match((await c.reply())!, /^220 /);
+  assert.match((await c.command('EHLO client.test\r\n'))!, /^250/);
+  assert.match((await c.command(`MAIL FROM:<${from}>\r\n`))!, /^250/);
+  assert.match((await c.command(`RCPT TO:<${to}>\r\n`))!, /^250/);
+  assert.match((await c.command('DATA\r\n'))!, /^354/);
+  return c;
+}
 
 describe('relay robustness', { timeout: 120_000 }, () => {
   before(async () => {
@@ -94,12 +105,7 @@ describe('relay robustness', { timeout: 120_000 }, () => {
   });
 
   it('refuses a header bomb with 552', async () => {
-    const c = await rawSmtp(out.port);
-    await c.reply();
-    await c.command('EHLO client.test\r\nMAIL FROM:<a@forest-a.test>\r\n');
-    await c.reply();
-    await c.command('RCPT TO:<b@internet.test>\r\n');
-    await c.command('DATA\r\n');
+    const c = await openData(out.port);
     const id = mid('bomb');
     assert.match((await c.command(`${plain(id, `X-Bomb: ${'z'.repeat(20_000)}\r\n`)}.\r\n`))!, /^552 5\.3\.4 header block too large/);
     assert.match((await c.command('NOOP\r\n'))!, /^250/);
@@ -113,12 +119,7 @@ describe('relay robustness', { timeout: 120_000 }, () => {
     const long = await c.command(`HELO ${'h'.repeat(100_000)}\r\n`);
     assert.ok(long === null || /^[45]\d\d /.test(long), String(long));
     c.end();
-    const v = await rawSmtp(out.port);
-    await v.reply();
-    await v.command('EHLO x\r\nMAIL FROM:<a@forest-a.test>\r\n');
-    await v.reply();
-    await v.command('RCPT TO:<b@internet.test>\r\n');
-    await v.command('DATA\r\n');
+    const v = await openData(out.port);
     const gone = mid('vanished');
     await v.write(`Message-ID: <${gone}>\r\nSubject: half`);
     v.end();
@@ -149,12 +150,7 @@ describe('relay robustness', { timeout: 120_000 }, () => {
   });
 
   it('answers 451 (try later) when the next hop is down, so the sender keeps the message', async () => {
-    const c = await rawSmtp(dead.port);
-    await c.reply();
-    await c.command('EHLO x\r\nMAIL FROM:<a@forest-a.test>\r\n');
-    await c.reply();
-    await c.command('RCPT TO:<b@internet.test>\r\n');
-    await c.command('DATA\r\n');
+    const c = await openData(dead.port);
     assert.match((await c.command(`${plain(mid('dead'))}.\r\n`))!, /^451 4\.4\.0 next hop/);
     c.end();
   });
@@ -178,12 +174,7 @@ describe('relay robustness', { timeout: 120_000 }, () => {
   });
 
   it('strips read-receipt requests inbound with every other byte (CRLF) unchanged', async () => {
-    const c = await rawSmtp(inbound.port);
-    await c.reply();
-    await c.command('EHLO x\r\nMAIL FROM:<o@internet.test>\r\n');
-    await c.reply();
-    await c.command('RCPT TO:<a@forest-a.test>\r\n');
-    await c.command('DATA\r\n');
+    const c = await openData(inbound.port, 'o@internet.test', 'a@forest-a.test');
     const id = mid('strip');
     const keep = `Message-ID: <${id}>\r\nFrom: o@internet.test\r\nSubject: x\r\n\tfolded\r\n`;
     const body = '\r\n..dot-stuffed line\r\nlast';
