@@ -6,11 +6,11 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
+import { portOpen, waitFor } from '../lab/process.ts';
 import { relayLimitsSchema, relayListenerSchema } from '../src/config/transport.ts';
 import { policyTable } from '../src/transport/policy.ts';
 import { startRelayListener } from '../src/transport/relayListener.ts';
 import { silentLogger } from '../src/util/logger.ts';
-import { portOpen, waitFor } from '../lab/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,7 +33,14 @@ function message(i: number, extra: string): string {
 }
 
 async function run(port: number, extra: string): Promise<{ seconds: number; perSecond: number; mbPerSecond: number }> {
-  const t = nodemailer.createTransport({ host: '127.0.0.1', port, pool: true, maxConnections: connections, maxMessages: Number.POSITIVE_INFINITY, ignoreTLS: true });
+  const t = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    pool: true,
+    maxConnections: connections,
+    maxMessages: Number.POSITIVE_INFINITY,
+    ignoreTLS: true,
+  });
   const started = performance.now();
   let next = 0;
   let bytes = 0;
@@ -55,7 +62,8 @@ async function run(port: number, extra: string): Promise<{ seconds: number; perS
 // smtp-sink: Postfix's test server, accepts and discards (backlog 256; -u: it refuses to run as root).
 const sink = spawn('smtp-sink', ['-u', 'postfix', `127.0.0.1:${SINK_PORT}`, '256'], { stdio: 'ignore' });
 try {
-  if ((await waitFor(async () => ((await portOpen('127.0.0.1', SINK_PORT)) ? true : null), 5_000)) === null) throw new Error('smtp-sink did not start');
+  if ((await waitFor(async () => ((await portOpen('127.0.0.1', SINK_PORT)) ? true : null), 5_000)) === null)
+    throw new Error('smtp-sink did not start');
   const limits = relayLimitsSchema.parse({ maxConnections: connections * 2 });
   const table = policyTable(undefined, ['forest-a.test']);
   const listener = (name: string, direction: 'inbound' | 'outbound') =>
@@ -87,7 +95,9 @@ try {
   if (args.json) process.stdout.write(`${JSON.stringify({ messages, size, connections, rows }, null, 2)}\n`);
   else {
     for (const r of rows) {
-      process.stdout.write(`${r.path.padEnd(46)} ${r.perSecond.toFixed(0).padStart(6)} msg/s ${r.mbPerSecond.toFixed(1).padStart(7)} MB/s  ×${r.ratio.toFixed(2)} of the peer\n`);
+      process.stdout.write(
+        `${r.path.padEnd(46)} ${r.perSecond.toFixed(0).padStart(6)} msg/s ${r.mbPerSecond.toFixed(1).padStart(7)} MB/s  ×${r.ratio.toFixed(2)} of the peer\n`,
+      );
     }
   }
 } finally {

@@ -6,7 +6,7 @@
 // Lab topology (lab/README.md, "Postfix"): the policy relay is the smart host.
 //   user ─▶ submission 587x ─▶ Postfix ─relayhost─▶ relay outbound 1002x ─▶ the Internet (a test sink)
 //   the Internet ─▶ relay inbound 1012x ─▶ Postfix MX 252x ─▶ <dir>/mail/inbox/ (Maildir)
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../src/util/errors.ts';
 import { run } from '../proc.ts';
@@ -64,7 +64,9 @@ export async function startPostfix(spec: PostfixSpec): Promise<PostfixInstance> 
   for (const sub of ['conf', 'queue', 'data', 'mail']) mkdirSync(join(spec.dir, sub), { recursive: true });
   chownSync(join(spec.dir, 'data'), POSTFIX_UID, POSTFIX_GID);
   chownSync(join(spec.dir, 'mail'), MAIL_UID, MAIL_UID);
-  const changed = [writeIfChanged(join(conf, 'main.cf'), mainCf(spec)), writeIfChanged(join(conf, 'master.cf'), masterCf(spec))].some(Boolean);
+  const changed = [writeIfChanged(join(conf, 'main.cf'), mainCf(spec)), writeIfChanged(join(conf, 'master.cf'), masterCf(spec))].some(
+    Boolean,
+  );
   const running = masterPid(spec);
   if (running !== null && !changed) return instance(spec, running);
   if (running !== null) await stopPostfix(spec.dir);

@@ -5,11 +5,11 @@ import type { AuditConfig } from '../config/audit.ts';
 import type { LoadedProject } from '../config/load.ts';
 import type { Logger } from '../util/logger.ts';
 import { isOwned } from './endpoints.ts';
-import { plainCapabilities, probeOpenRelay, type PlainCapabilities } from './plainSession.ts';
+import { type PlainCapabilities, plainCapabilities, probeOpenRelay } from './plainSession.ts';
 import { checkRelayPolicy } from './relayPolicyCheck.ts';
 import { checkTls } from './tlsChecks.ts';
 import { probeTls } from './tlsProbe.ts';
-import { endpointLabel, findingsOf, type AuditEndpoint, type AuditReport, type Finding, type FindingStatus } from './types.ts';
+import { type AuditEndpoint, type AuditReport, endpointLabel, type Finding, type FindingStatus, findingsOf } from './types.ts';
 
 export type AuditOptions = Pick<AuditConfig, 'ownedHosts' | 'expiryWarningDays' | 'openRelayDomain' | 'timeoutMs'> & {
   logger: Logger;
@@ -26,7 +26,11 @@ const CLEARTEXT_FIX: Record<AuditEndpoint['protocol'], string> = {
   http: '',
 };
 
-export async function auditEndpoints(endpoints: AuditEndpoint[], project: LoadedProject | undefined, opts: AuditOptions): Promise<AuditReport> {
+export async function auditEndpoints(
+  endpoints: AuditEndpoint[],
+  project: LoadedProject | undefined,
+  opts: AuditOptions,
+): Promise<AuditReport> {
   const limit = pLimit(opts.concurrency ?? 4);
   const perEndpoint = await Promise.all(endpoints.map((ep) => limit(() => auditOne(ep, opts))));
   const findings = [...perEndpoint.flat(), ...(project ? checkRelayPolicy(project) : [])];
@@ -42,7 +46,14 @@ async function auditOne(given: AuditEndpoint, opts: AuditOptions): Promise<Findi
   const finding = findingsOf(ep.organization, label);
   // This build talks to loopback and to hosts the operator declared as theirs, nothing else.
   if (!isOwned(given.host, opts.ownedHosts)) {
-    return [finding('owned', 'skip', `${ep.host} is neither loopback nor in audit.ownedHosts: not probed`, `if this server is yours, add ${ep.host} to audit.ownedHosts`)];
+    return [
+      finding(
+        'owned',
+        'skip',
+        `${ep.host} is neither loopback nor in audit.ownedHosts: not probed`,
+        `if this server is yours, add ${ep.host} to audit.ownedHosts`,
+      ),
+    ];
   }
   const findings: Finding[] = [];
   let caps: PlainCapabilities | undefined;
@@ -61,26 +72,41 @@ async function auditOne(given: AuditEndpoint, opts: AuditOptions): Promise<Findi
   const tls = await checkTls(ep, caps?.starttls, opts);
   if (tls.mode === undefined && !caps && (ep.tls === 'unknown' || plainPossible)) {
     // Nothing answered at all: one finding, not a TLS failure on top of it.
-    return [finding('reachable', 'fail', 'neither a plain greeting nor a TLS handshake', 'check the host and port, and that the service runs')];
+    return [
+      finding('reachable', 'fail', 'neither a plain greeting nor a TLS handshake', 'check the host and port, and that the service runs'),
+    ];
   }
   findings.push(...tls.findings);
   if (caps) {
     if (caps.authOffered.length > 0) {
+      findings.push(finding('cleartext-auth', 'fail', `offers ${caps.authOffered.join(' ')} before TLS`, CLEARTEXT_FIX[ep.protocol]));
+    } else
       findings.push(
-        finding('cleartext-auth', 'fail', `offers ${caps.authOffered.join(' ')} before TLS`, CLEARTEXT_FIX[ep.protocol]),
+        finding('cleartext-auth', 'pass', ep.protocol === 'imap' ? 'LOGINDISABLED before TLS' : 'no authentication offered before TLS'),
       );
-    } else findings.push(finding('cleartext-auth', 'pass', ep.protocol === 'imap' ? 'LOGINDISABLED before TLS' : 'no authentication offered before TLS'));
   } else if (tls.mode === 'implicit') {
     findings.push(finding('cleartext-auth', 'pass', 'TLS from the first byte'));
   } else if (ep.protocol === 'ldap' && tls.mode !== undefined) {
-    findings.push(finding('cleartext-auth', 'info', 'ldap:// with StartTLS: simple binds are clear text unless the client upgrades first', 'require TLS for binds (OpenLDAP: olcSecurity: simple_bind=128; AD: LDAP signing and channel binding)'));
+    findings.push(
+      finding(
+        'cleartext-auth',
+        'info',
+        'ldap:// with StartTLS: simple binds are clear text unless the client upgrades first',
+        'require TLS for binds (OpenLDAP: olcSecurity: simple_bind=128; AD: LDAP signing and channel binding)',
+      ),
+    );
   }
   if (ep.openRelayTest && (ep.protocol === 'smtp' || ep.protocol === 'submission')) {
     try {
       const probe = await probeOpenRelay(ep.host, ep.port, opts.openRelayDomain, opts.timeoutMs);
       findings.push(
         probe.relayed
-          ? finding('open-relay', 'fail', `relays for an unauthenticated outside sender: ${probe.transcript.at(-1)}`, 'Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination with a mynetworks of your own hosts only; the seed: "An open relay invites spam"')
+          ? finding(
+              'open-relay',
+              'fail',
+              `relays for an unauthenticated outside sender: ${probe.transcript.at(-1)}`,
+              'Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination with a mynetworks of your own hosts only; the seed: "An open relay invites spam"',
+            )
           : finding('open-relay', 'pass', `refused: ${probe.transcript.at(-1)}`),
       );
     } catch (err) {

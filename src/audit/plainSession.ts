@@ -24,7 +24,9 @@ export async function withPlainSocket<T>(host: string, port: number, timeoutMs: 
   try {
     socket = await Promise.race([
       openSocket(host, port),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`cannot connect to ${host}:${port} within ${timeoutMs} ms`)), timeoutMs).unref()),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`cannot connect to ${host}:${port} within ${timeoutMs} ms`)), timeoutMs).unref(),
+      ),
     ]);
     return await fn(socket);
   } finally {
@@ -40,7 +42,12 @@ async function ask(socket: Socket, line: string, done: (l: string) => boolean): 
   return reply;
 }
 
-export function plainCapabilities(protocol: 'imap' | 'smtp' | 'submission' | 'pop3', host: string, port: number, timeoutMs: number): Promise<PlainCapabilities> {
+export function plainCapabilities(
+  protocol: 'imap' | 'smtp' | 'submission' | 'pop3',
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<PlainCapabilities> {
   return withPlainSocket(host, port, timeoutMs, async (s) => {
     if (protocol === 'imap') return imapCaps(s);
     if (protocol === 'pop3') return popCaps(s);
@@ -90,8 +97,15 @@ async function popCaps(s: Socket): Promise<PlainCapabilities> {
   const capa: string[] = [];
   await readReply(s, (l) => l === '.' || l.startsWith('-ERR'), capa);
   s.write('QUIT\r\n');
-  const words = capa.slice(1).filter((l) => l !== '.').map((l) => l.trim().toUpperCase());
-  const sasl = words.find((w) => w.startsWith('SASL'))?.split(/\s+/).slice(1) ?? [];
+  const words = capa
+    .slice(1)
+    .filter((l) => l !== '.')
+    .map((l) => l.trim().toUpperCase());
+  const sasl =
+    words
+      .find((w) => w.startsWith('SASL'))
+      ?.split(/\s+/)
+      .slice(1) ?? [];
   return {
     greeting: greet[0] ?? '',
     capabilities: words,

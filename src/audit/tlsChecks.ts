@@ -1,8 +1,9 @@
 // TLS of one endpoint: offered at all (implicit or STARTTLS), which protocol versions
 // it accepts, the cipher it picks, and its certificate (trust, name, expiry).
+
+import { probeTls, type TlsMode, type TlsProbeResult } from './tlsProbe.ts';
 import type { AuditEndpoint, Finding } from './types.ts';
 import { endpointLabel, findingsOf } from './types.ts';
-import { probeTls, type TlsMode, type TlsProbeResult } from './tlsProbe.ts';
 
 /** Old versions need OpenSSL's security level 0 on the client side to be tried at all. */
 const VERSIONS = [
@@ -50,7 +51,11 @@ export interface TlsFindings {
  * Runs the TLS checks. `starttlsOffered` comes from the plain capabilities (undefined
  * when not looked at: implicit endpoints, LDAP, HTTP).
  */
-export async function checkTls(ep: AuditEndpoint, starttlsOffered: boolean | undefined, opts: { timeoutMs: number; expiryWarningDays: number }): Promise<TlsFindings> {
+export async function checkTls(
+  ep: AuditEndpoint,
+  starttlsOffered: boolean | undefined,
+  opts: { timeoutMs: number; expiryWarningDays: number },
+): Promise<TlsFindings> {
   const label = endpointLabel(ep);
   const finding = findingsOf(ep.organization, label);
   const base = { host: ep.host, port: ep.port, servername: ep.servername, ca: ep.ca, timeoutMs: opts.timeoutMs };
@@ -76,11 +81,18 @@ export async function checkTls(ep: AuditEndpoint, starttlsOffered: boolean | und
     return {
       mode: undefined,
       findings: [
-        finding('tls-offered', 'fail', why, `enable TLS with a certificate (${ep.protocol === 'http' ? 'HTTPS' : 'STARTTLS or implicit TLS'}); the seed: "If you are allowing those protocols and not requiring SSL, then you are letting your users send their usernames and passwords as clear text"`),
+        finding(
+          'tls-offered',
+          'fail',
+          why,
+          `enable TLS with a certificate (${ep.protocol === 'http' ? 'HTTPS' : 'STARTTLS or implicit TLS'}); the seed: "If you are allowing those protocols and not requiring SSL, then you are letting your users send their usernames and passwords as clear text"`,
+        ),
       ],
     };
   }
-  const findings: Finding[] = [finding('tls-offered', 'pass', `${mode === 'implicit' ? 'implicit TLS' : 'STARTTLS'}, ${best.protocol ?? '?'}`)];
+  const findings: Finding[] = [
+    finding('tls-offered', 'pass', `${mode === 'implicit' ? 'implicit TLS' : 'STARTTLS'}, ${best.protocol ?? '?'}`),
+  ];
 
   const accepted: string[] = [];
   for (const v of VERSIONS) {
@@ -95,35 +107,53 @@ export async function checkTls(ep: AuditEndpoint, starttlsOffered: boolean | und
   }
   const legacy = accepted.filter((v) => v === 'TLSv1' || v === 'TLSv1.1');
   const modern = accepted.filter((v) => v === 'TLSv1.2' || v === 'TLSv1.3');
-  if (legacy.length > 0) findings.push(finding('tls-versions', 'fail', `accepts ${accepted.join(', ')}`, `refuse TLS 1.0 and 1.1 (${VERSION_FIX[ep.protocol]})`));
-  else if (modern.length === 0) findings.push(finding('tls-versions', 'fail', 'accepts neither TLS 1.2 nor TLS 1.3', 'enable TLS 1.2 and 1.3'));
+  if (legacy.length > 0)
+    findings.push(
+      finding('tls-versions', 'fail', `accepts ${accepted.join(', ')}`, `refuse TLS 1.0 and 1.1 (${VERSION_FIX[ep.protocol]})`),
+    );
+  else if (modern.length === 0)
+    findings.push(finding('tls-versions', 'fail', 'accepts neither TLS 1.2 nor TLS 1.3', 'enable TLS 1.2 and 1.3'));
   else findings.push(finding('tls-versions', 'pass', `accepts ${accepted.join(', ')}`));
 
   const aead = /GCM|CHACHA20|CCM|^TLS_AES/i.test(best.cipher);
-  findings.push(aead ? finding('cipher', 'pass', best.cipher) : finding('cipher', 'warn', `${best.cipher} (not an AEAD cipher)`, 'prefer ECDHE with AES-GCM or ChaCha20-Poly1305'));
+  findings.push(
+    aead
+      ? finding('cipher', 'pass', best.cipher)
+      : finding('cipher', 'warn', `${best.cipher} (not an AEAD cipher)`, 'prefer ECDHE with AES-GCM or ChaCha20-Poly1305'),
+  );
 
   const err = best.authorizationError ?? '';
   const cert = best.certificate;
-  if (best.authorized || NAME_ERRORS.has(err) || EXPIRY_ERRORS.has(err)) findings.push(finding('certificate-trust', 'pass', `trusted (issuer ${cert?.issuer ?? '?'})`));
+  if (best.authorized || NAME_ERRORS.has(err) || EXPIRY_ERRORS.has(err))
+    findings.push(finding('certificate-trust', 'pass', `trusted (issuer ${cert?.issuer ?? '?'})`));
   else {
     findings.push(
       finding(
         'certificate-trust',
         'warn',
         `untrusted: ${err}${cert?.selfSigned ? ' (self-signed)' : ''}, issuer ${cert?.issuer ?? '?'}`,
-        'install a certificate from a CA the clients trust; for a private CA, give its certificate as audit.caFile (or the organization\'s caFile)',
+        "install a certificate from a CA the clients trust; for a private CA, give its certificate as audit.caFile (or the organization's caFile)",
       ),
     );
   }
   if (NAME_ERRORS.has(err)) {
-    findings.push(finding('certificate-name', 'fail', `does not name ${ep.servername ?? ep.host} (${cert?.subjectAltName || cert?.subject || 'no names'})`, `the seed: "the ticket will refer to the DNS name of the server": issue one for ${ep.servername ?? ep.host}`));
+    findings.push(
+      finding(
+        'certificate-name',
+        'fail',
+        `does not name ${ep.servername ?? ep.host} (${cert?.subjectAltName || cert?.subject || 'no names'})`,
+        `the seed: "the ticket will refer to the DNS name of the server": issue one for ${ep.servername ?? ep.host}`,
+      ),
+    );
   } else {
     findings.push(finding('certificate-name', 'pass', `names ${ep.servername ?? ep.host}`));
   }
   if (cert) {
     const when = `${cert.validTo.slice(0, 10)} (${cert.daysLeft} days)`;
-    if (cert.daysLeft < 0 || EXPIRY_ERRORS.has(err)) findings.push(finding('certificate-expiry', 'fail', `expired or not yet valid: ${when}`, 'renew the certificate now'));
-    else if (cert.daysLeft < opts.expiryWarningDays) findings.push(finding('certificate-expiry', 'warn', `expires ${when}`, 'renew the certificate before it expires'));
+    if (cert.daysLeft < 0 || EXPIRY_ERRORS.has(err))
+      findings.push(finding('certificate-expiry', 'fail', `expired or not yet valid: ${when}`, 'renew the certificate now'));
+    else if (cert.daysLeft < opts.expiryWarningDays)
+      findings.push(finding('certificate-expiry', 'warn', `expires ${when}`, 'renew the certificate before it expires'));
     else findings.push(finding('certificate-expiry', 'pass', `expires ${when}`));
   }
   return { mode, findings };

@@ -2,7 +2,7 @@
 // node:tls does the handshake; only the few plaintext lines before STARTTLS are ours,
 // because no maintained client exposes the peer certificate of an upgraded socket.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from 'node:tls';
 
 export type TlsMode = 'implicit' | 'starttls-imap' | 'starttls-smtp' | 'starttls-pop3' | 'starttls-ldap';
 
@@ -85,7 +85,11 @@ export async function probeTls(opts: TlsProbeOptions): Promise<TlsProbeResult> {
 function summarize(cert: PeerCertificate): CertificateSummary {
   const validTo = new Date(cert.valid_to);
   const name = (n: PeerCertificate['subject'] | undefined) =>
-    n ? Object.entries(n).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(', ') : '';
+    n
+      ? Object.entries(n)
+          .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`)
+          .join(', ')
+      : '';
   return {
     subject: name(cert.subject),
     issuer: name(cert.issuer),

@@ -76,5 +76,12 @@ export function endpointLabel(e: Pick<AuditEndpoint, 'protocol' | 'host' | 'port
 
 /** A finding factory bound to one endpoint (or `relay policy`), so checks write one line each. */
 export function findingsOf(organization: string | undefined, endpoint: string) {
-  return (check: CheckId, status: FindingStatus, detail: string, fix = ''): Finding => ({ organization, endpoint, check, status, detail, fix });
+  return (check: CheckId, status: FindingStatus, detail: string, fix = ''): Finding => ({
+    organization,
+    endpoint,
+    check,
+    status,
+    detail,
+    fix,
+  });
 }

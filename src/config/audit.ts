@@ -31,7 +31,10 @@ export const auditSchema = z.strictObject({
   /** A certificate expiring within this many days is a warning. Default 30. */
   expiryWarningDays: z.number().int().min(0).default(30),
   /** The outside domain used in the open-relay test's MAIL FROM and RCPT TO. */
-  openRelayDomain: z.string().regex(/^[a-z0-9.-]+$/i).default('open-relay-test.invalid'),
+  openRelayDomain: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i)
+    .default('open-relay-test.invalid'),
   /** Timeout of every probe, in milliseconds. Default 5,000. */
   timeoutMs: z.number().int().min(100).default(5_000),
 });

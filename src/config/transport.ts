@@ -57,9 +57,17 @@ export const relayListenerSchema = z.strictObject({
 
 export const relayLimitsSchema = z.strictObject({
   /** Largest message accepted, in bytes (SIZE in EHLO). Default 25 MiB. */
-  maxMessageBytes: z.number().int().min(1024).default(25 * 1024 * 1024),
+  maxMessageBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(25 * 1024 * 1024),
   /** Largest header block of any MIME part, in bytes. Default 256 KiB. */
-  maxHeaderBytes: z.number().int().min(1024).default(256 * 1024),
+  maxHeaderBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024),
   /** Concurrent client connections per listener. Default 100. */
   maxConnections: z.number().int().min(1).default(100),
   /** Recipients per message. Default 100 (RFC 5321's minimum). */

@@ -48,7 +48,11 @@ function has(headers: readonly HeaderField[], ...names: string[]): string | unde
 /** The token before any `;` or comment, lower-cased: `Auto-Replied; x=y (c)` → `auto-replied`. */
 export function headerToken(value: string | undefined): string {
   if (value === undefined) return '';
-  return value.replace(/\([^)]*\)/g, ' ').split(';', 1)[0]!.trim().toLowerCase();
+  return value
+    .replace(/\([^)]*\)/g, ' ')
+    .split(';', 1)[0]!
+    .trim()
+    .toLowerCase();
 }
 
 export function classifyMessage(ev: MessageEvidence): Classification {
@@ -114,10 +118,13 @@ export function classifyMessage(ev: MessageEvidence): Classification {
     reply.push({ rule: 'precedence-reply', detail: `Precedence: ${precedence} on a reply` });
   }
   const suppress = headerValue(h, 'x-auto-response-suppress');
-  if (suppress !== undefined && (isReply || oofSubject)) reply.push({ rule: 'suppress-reply', detail: 'X-Auto-Response-Suppress on a reply' });
+  if (suppress !== undefined && (isReply || oofSubject))
+    reply.push({ rule: 'suppress-reply', detail: 'X-Auto-Response-Suppress on a reply' });
   if (reply.length > 0) {
     signals.push(...reply);
-    const oofHeader = /\b(oof|vacation|out.?of.?office)\b/i.test(`${headerValue(h, 'x-autoreply') ?? ''} ${headerValue(h, 'x-autorespond') ?? ''}`);
+    const oofHeader = /\b(oof|vacation|out.?of.?office)\b/i.test(
+      `${headerValue(h, 'x-autoreply') ?? ''} ${headerValue(h, 'x-autorespond') ?? ''}`,
+    );
     if (oofSubject || oofHeader) {
       signals.push({ rule: 'oof-subject', detail: oofSubject ? 'Out-of-office subject' : 'OOF in the autoreply header' });
       return result('outOfOffice');

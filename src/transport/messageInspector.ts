@@ -138,7 +138,10 @@ export function unfold(raw: string): string {
 }
 
 /** Runs a whole message (a file read, a test fixture) through the inspector. */
-export async function inspectBuffer(raw: Buffer, opts: InspectOptions): Promise<{ evidence: MessageEvidence; stripped: string[]; output: Buffer }> {
+export async function inspectBuffer(
+  raw: Buffer,
+  opts: InspectOptions,
+): Promise<{ evidence: MessageEvidence; stripped: string[]; output: Buffer }> {
   const insp = inspectMessage(opts);
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve, reject) => {

@@ -3,8 +3,8 @@
 // resolves, so the next hop's acceptance is the relay's acceptance: no queue of our own.
 import type { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
-import type { RelayListenerConfig } from '../config/transport.ts';
 import { readReferencedFile } from '../config/secret.ts';
+import type { RelayListenerConfig } from '../config/transport.ts';
 import { SmtpReplyError } from './errors.ts';
 
 export interface NextHop {
@@ -21,10 +21,15 @@ export interface HandOffEnvelope {
   size: number;
 }
 
-export function createNextHop(listener: RelayListenerConfig, opts: { baseDir: string; timeoutMs: number; hostname: string; maxConnections: number }): NextHop {
+export function createNextHop(
+  listener: RelayListenerConfig,
+  opts: { baseDir: string; timeoutMs: number; hostname: string; maxConnections: number },
+): NextHop {
   const hop = listener.nextHop;
   const tlsMode = hop.tls.mode;
-  const ca = hop.tls.caFile ? readReferencedFile(hop.tls.caFile, opts.baseDir, `transport.listeners.${listener.name}.nextHop.tls.caFile`) : undefined;
+  const ca = hop.tls.caFile
+    ? readReferencedFile(hop.tls.caFile, opts.baseDir, `transport.listeners.${listener.name}.nextHop.tls.caFile`)
+    : undefined;
   const transport = nodemailer.createTransport({
     host: hop.host,
     port: hop.port,
@@ -72,5 +77,8 @@ function toReply(err: unknown, where: string): SmtpReplyError {
   if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600) {
     return new SmtpReplyError(e.responseCode === 552 ? 552 : 554, `5.0.0 next hop ${where} refused: ${said}`);
   }
-  return new SmtpReplyError(451, `4.4.0 next hop ${where} did not accept (${e.code ?? e.responseCode ?? 'error'}): ${said}; try again later`);
+  return new SmtpReplyError(
+    451,
+    `4.4.0 next hop ${where} did not accept (${e.code ?? e.responseCode ?? 'error'}): ${said}; try again later`,
+  );
 }

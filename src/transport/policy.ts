@@ -1,7 +1,7 @@
 // Per remote-domain policy: the seed's "Default `*` domain" plus "specific format rules
 // for specific domains". Pure: config in, decisions out.
 import type { DomainPolicyConfig, TransportConfig } from '../config/transport.ts';
-import { POLICY_KINDS, type Classification, type Direction, type EffectivePolicy, type PolicyKind, type RelayDecision } from './types.ts';
+import { type Classification, type Direction, type EffectivePolicy, POLICY_KINDS, type PolicyKind, type RelayDecision } from './types.ts';
 
 /** The seed's defaults: block OOF, auto-replies and auto-forwards to the Internet; allow NDRs and delivery reports. */
 export const SEED_DEFAULTS: EffectivePolicy = {
@@ -29,7 +29,10 @@ export interface PolicyTable {
   entries: ReadonlyMap<string, DomainPolicyConfig>;
 }
 
-export function policyTable(transport: Pick<TransportConfig, 'internalDomains' | 'policy'> | undefined, orgDomains: readonly string[]): PolicyTable {
+export function policyTable(
+  transport: Pick<TransportConfig, 'internalDomains' | 'policy'> | undefined,
+  orgDomains: readonly string[],
+): PolicyTable {
   const internal = [...orgDomains, ...(transport?.internalDomains ?? [])].map((d) => d.toLowerCase());
   const entries = new Map(Object.entries(transport?.policy ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const));
   return { internal, entries };
@@ -38,7 +41,12 @@ export function policyTable(transport: Pick<TransportConfig, 'internalDomains' |
 /** The domain of an address, lower-cased; '' for the null sender or a bare local part. */
 export function domainOf(address: string): string {
   const at = address.lastIndexOf('@');
-  return at < 0 ? '' : address.slice(at + 1).replace(/\.$/, '').toLowerCase();
+  return at < 0
+    ? ''
+    : address
+        .slice(at + 1)
+        .replace(/\.$/, '')
+        .toLowerCase();
 }
 
 function within(domain: string, key: string): boolean {

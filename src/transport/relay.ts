@@ -3,8 +3,8 @@
 import type { LoadedProject } from '../config/load.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
-import { policyTable, type PolicyTable } from './policy.ts';
-import { startRelayListener, type RelayListenerHandle } from './relayListener.ts';
+import { type PolicyTable, policyTable } from './policy.ts';
+import { type RelayListenerHandle, startRelayListener } from './relayListener.ts';
 
 export interface Relay {
   listeners: RelayListenerHandle[];
@@ -39,7 +39,14 @@ export async function startRelay(project: LoadedProject, opts: { only?: string[]
   try {
     for (const listener of chosen) {
       listeners.push(
-        await startRelayListener({ listener, limits: transport.limits, table, hostname: transport.hostname, baseDir: project.baseDir, logger: opts.logger }),
+        await startRelayListener({
+          listener,
+          limits: transport.limits,
+          table,
+          hostname: transport.hostname,
+          baseDir: project.baseDir,
+          logger: opts.logger,
+        }),
       );
     }
   } catch (err) {

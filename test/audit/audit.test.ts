@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startPostfix, stopPostfix, type PostfixInstance } from '../../lab/postfix/postfix.ts';
+import { type PostfixInstance, startPostfix, stopPostfix } from '../../lab/postfix/postfix.ts';
 import { auditEndpoints } from '../../src/audit/audit.ts';
 import { parseTarget } from '../../src/audit/endpoints.ts';
 import type { AuditReport, Finding } from '../../src/audit/types.ts';
@@ -33,7 +33,14 @@ describe('audit (live)', { timeout: 120_000 }, () => {
     const common = { mailDomain: 'forest-a.test', relayhost: '[127.0.0.1]:9', tls };
     [closed, open] = await Promise.all([
       startPostfix({ ...common, name: 'audit-closed', dir: join(labDir, 'postfix-audit-closed'), smtpPort: 2535, submissionPort: 5881 }),
-      startPostfix({ ...common, name: 'audit-open', dir: join(labDir, 'postfix-audit-open'), smtpPort: 2536, submissionPort: 5882, openRelay: true }),
+      startPostfix({
+        ...common,
+        name: 'audit-open',
+        dir: join(labDir, 'postfix-audit-open'),
+        smtpPort: 2536,
+        submissionPort: 5882,
+        openRelay: true,
+      }),
     ]);
   });
   after(async () => {
@@ -70,7 +77,11 @@ describe('audit (live)', { timeout: 120_000 }, () => {
   });
 
   it('flags the open-relay Postfix and passes the closed one', async () => {
-    const report = await auditEndpoints([parseTarget('smtp://127.0.0.1:2535', undefined), parseTarget('smtp://127.0.0.1:2536', undefined)], undefined, opts);
+    const report = await auditEndpoints(
+      [parseTarget('smtp://127.0.0.1:2535', undefined), parseTarget('smtp://127.0.0.1:2536', undefined)],
+      undefined,
+      opts,
+    );
     const closedRelay = pick(report, 'smtp 127.0.0.1:2535', 'open-relay');
     assert.equal(closedRelay.status, 'pass');
     assert.match(closedRelay.detail, /Relay access denied/);
@@ -93,12 +104,20 @@ describe('audit (live)', { timeout: 120_000 }, () => {
     const without = labProject(labDir);
     const r1 = await auditEndpoints([], without, opts);
     assert.equal(r1.findings.find((f) => f.check === 'auto-replies-blocked')?.status, 'fail');
-    const leaky = labProject(labDir, (t) => `${t}\ntransport:\n  policy:\n    '*': { outOfOffice: allow }\n  listeners:\n    - { name: out, direction: outbound, listen: { port: 10099 }, nextHop: { host: 127.0.0.1, port: 25 } }\n`);
+    const leaky = labProject(
+      labDir,
+      (t) =>
+        `${t}\ntransport:\n  policy:\n    '*': { outOfOffice: allow }\n  listeners:\n    - { name: out, direction: outbound, listen: { port: 10099 }, nextHop: { host: 127.0.0.1, port: 25 } }\n`,
+    );
     const r2 = await auditEndpoints([], leaky, opts);
     const f2 = r2.findings.find((f) => f.check === 'auto-replies-blocked')!;
     assert.equal(f2.status, 'fail');
     assert.match(f2.fix, /outOfOffice: block/);
-    const good = labProject(labDir, (t) => `${t}\ntransport:\n  listeners:\n    - { name: out, direction: outbound, listen: { port: 10099 }, nextHop: { host: 127.0.0.1, port: 25 } }\n    - { name: in, direction: inbound, listen: { port: 10098 }, nextHop: { host: 127.0.0.1, port: 25 } }\n`);
+    const good = labProject(
+      labDir,
+      (t) =>
+        `${t}\ntransport:\n  listeners:\n    - { name: out, direction: outbound, listen: { port: 10099 }, nextHop: { host: 127.0.0.1, port: 25 } }\n    - { name: in, direction: inbound, listen: { port: 10098 }, nextHop: { host: 127.0.0.1, port: 25 } }\n`,
+    );
     const r3 = await auditEndpoints([], good, opts);
     assert.deepEqual(
       r3.findings.map((f) => [f.check, f.status]),

@@ -44,14 +44,20 @@ describe('detection rules', () => {
 
   it('tells out-of-office replies from other automatic replies', async () => {
     assert.equal(await kindOf(msg('Subject: Out of Office: budget\r\nAuto-Submitted: auto-replied\r\n')), 'outOfOffice');
-    assert.equal(await kindOf(msg('Subject: =?UTF-8?Q?Automatische_Antwort:_Abwesenheit?=\r\nAuto-Submitted: auto-replied (vacation)\r\n')), 'autoReply');
+    assert.equal(
+      await kindOf(msg('Subject: =?UTF-8?Q?Automatische_Antwort:_Abwesenheit?=\r\nAuto-Submitted: auto-replied (vacation)\r\n')),
+      'autoReply',
+    );
     assert.equal(await kindOf(msg('Subject: =?UTF-8?Q?Abwesenheitsnotiz?=\r\nAuto-Submitted: auto-replied\r\n')), 'outOfOffice');
     assert.equal(await kindOf(msg('Subject: Auto: budget\r\nAuto-Submitted: Auto-Replied\r\n')), 'outOfOffice');
     assert.equal(await kindOf(msg('Subject: Thanks for your order\r\nAuto-Submitted: auto-replied\r\n')), 'autoReply');
     assert.equal(await kindOf(msg('Subject: Re: order\r\nX-Autorespond: yes\r\n')), 'autoReply');
     assert.equal(await kindOf(msg('Subject: Re: order\r\nX-Autoreply: vacation\r\n')), 'outOfOffice');
     // Exchange OOF to the Internet: null sender, X-Auto-Response-Suppress, reply subject.
-    assert.equal(await kindOf(msg('Subject: Automatic reply: budget\r\nX-Auto-Response-Suppress: All\r\nIn-Reply-To: <a@b>\r\n'), ''), 'outOfOffice');
+    assert.equal(
+      await kindOf(msg('Subject: Automatic reply: budget\r\nX-Auto-Response-Suppress: All\r\nIn-Reply-To: <a@b>\r\n'), ''),
+      'outOfOffice',
+    );
     assert.equal(await kindOf(msg('Subject: Re: budget\r\nPrecedence: junk\r\nIn-Reply-To: <a@b>\r\n')), 'autoReply');
   });
 
@@ -91,7 +97,10 @@ describe('inspector on hostile input', () => {
   it('strips read-receipt requests (any case, folded) and keeps every other byte', async () => {
     const head = 'Received: from x\r\n\tby y; Sat, 1 Jan 2026\r\nSubject: Hi\r\nX-Other: keep\r\n';
     const body = '--not a boundary\r\n\xff\xfe binary-ish \r\n.\r\n\r\n';
-    const raw = Buffer.from(`${head}DISPOSITION-NOTIFICATION-TO: a@b\r\nread-receipt-to:\r\n  <a@b>\r\nReturn-Receipt-To: a@b\r\n\r\n${body}`, 'latin1');
+    const raw = Buffer.from(
+      `${head}DISPOSITION-NOTIFICATION-TO: a@b\r\nread-receipt-to:\r\n  <a@b>\r\nReturn-Receipt-To: a@b\r\n\r\n${body}`,
+      'latin1',
+    );
     const r = await inspectBuffer(raw, { mailFrom: 'a@b', stripHeaders: READ_RECEIPT_HEADERS, maxHeaderBytes: MAX });
     assert.deepEqual(r.stripped, ['disposition-notification-to', 'read-receipt-to', 'return-receipt-to']);
     assert.deepEqual(r.output, Buffer.from(`${head}\r\n${body}`, 'latin1'));

@@ -45,7 +45,8 @@ describe('policy', () => {
   });
 
   it('never blocks between the organizations', () => {
-    for (const d of ['forest-a.test', 'forest-b.test', 'sub.forest-b.test', 'corp.test']) assert.equal(policyFor(table, d).matched, 'internal');
+    for (const d of ['forest-a.test', 'forest-b.test', 'sub.forest-b.test', 'corp.test'])
+      assert.equal(policyFor(table, d).matched, 'internal');
     const d = decide(table, 'outbound', ['x@forest-b.test', 'y@internet.test', 'z@partner.test'], cls('outOfOffice'), []);
     assert.deepEqual(d.allowed, ['x@forest-b.test', 'z@partner.test']);
     assert.deepEqual(d.blocked, [{ recipient: 'y@internet.test', policy: '*' }]);

@@ -3,20 +3,20 @@
 //   outbound: client ─▶ Postfix A submission 5871 ─relayhost─▶ relay 10025 ─▶ sink
 //   inbound:  client ─▶ relay 10125 ─▶ Postfix A MX 2525 ─▶ .lab/postfix-a/mail/inbox
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
-import { POSTFIX_LAB, startPostfix, labPostfixSpec, stopPostfix, type PostfixInstance } from '../../lab/postfix/postfix.ts';
-import { startRelay, type Relay } from '../../src/transport/relay.ts';
+import { labPostfixSpec, POSTFIX_LAB, type PostfixInstance, startPostfix, stopPostfix } from '../../lab/postfix/postfix.ts';
+import { type Relay, startRelay } from '../../src/transport/relay.ts';
 import type { RelayOutcome } from '../../src/transport/relayListener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { ensureLab } from '../helpers/lab.ts';
 import { labProject } from '../helpers/project.ts';
-import { maildirMessages, startSink, withoutTrace, type Sink } from './sink.ts';
+import { maildirMessages, type Sink, startSink, withoutTrace } from './sink.ts';
 
 const A = POSTFIX_LAB.a;
 let sink: Sink;
@@ -72,9 +72,13 @@ async function send(port: number, from: string, to: string[], raw: string | Buff
 
 /** `crossforest relay --listener a-outbound` as a child process; resolves once it listens. */
 async function spawnRelay(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(process.cwd(), 'bin', 'crossforest.js'), '-c', project.path, 'relay', '--listener', 'a-outbound'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(process.cwd(), 'bin', 'crossforest.js'), '-c', project.path, 'relay', '--listener', 'a-outbound'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let err = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -116,7 +120,11 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     const outside = uid('oof-outside');
     const partner = uid('oof-partner');
     const oof = (id: string, to: string) =>
-      message(id, `From: José Müller <jmuller@forest-a.test>\r\nTo: ${to}\r\nSubject: Out of Office AutoReply: Need V1agra?\r\nAuto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\nIn-Reply-To: <spam@spammer.test>\r\n`, 'I will be out of the office until June 5.\r\n');
+      message(
+        id,
+        `From: José Müller <jmuller@forest-a.test>\r\nTo: ${to}\r\nSubject: Out of Office AutoReply: Need V1agra?\r\nAuto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\nIn-Reply-To: <spam@spammer.test>\r\n`,
+        'I will be out of the office until June 5.\r\n',
+      );
     await send(A.submissionPort, '', ['victim@internet.test'], oof(outside, 'victim@internet.test'));
     await send(A.submissionPort, '', ['colleague@partner.test'], oof(partner, 'colleague@partner.test'));
     const blocked = await outcomeFor(outside);
@@ -165,7 +173,11 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
 
   it('passes ordinary outbound mail byte for byte (8-bit body, UTF-8 headers)', async () => {
     const id = uid('plain-out');
-    const raw = message(id, 'From: Zoë Ångström <zangstrom@forest-a.test>\r\nTo: buyer@internet.test\r\nSubject: Angebot für Q3 – 日本語\r\n', 'Grüße aus Zürich.\r\n.leading dot line\r\n\r\n');
+    const raw = message(
+      id,
+      'From: Zoë Ångström <zangstrom@forest-a.test>\r\nTo: buyer@internet.test\r\nSubject: Angebot für Q3 – 日本語\r\n',
+      'Grüße aus Zürich.\r\n.leading dot line\r\n\r\n',
+    );
     await send(A.submissionPort, 'zangstrom@forest-a.test', ['buyer@internet.test'], Buffer.from(raw, 'utf8'));
     const arrived = await sink.waitFor(id);
     assert.deepEqual(withoutTrace(arrived.raw), Buffer.from(raw, 'utf8'));
@@ -196,7 +208,10 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
 
   it('keeps read-receipt requests from a partner (policy) and inbound mail arrives unchanged', async () => {
     const id = uid('dnt-partner');
-    const raw = message(id, 'From: Partner <p@partner.test>\r\nTo: jmuller@forest-a.test\r\nSubject: Contract\r\nDisposition-Notification-To: p@partner.test\r\n');
+    const raw = message(
+      id,
+      'From: Partner <p@partner.test>\r\nTo: jmuller@forest-a.test\r\nSubject: Contract\r\nDisposition-Notification-To: p@partner.test\r\n',
+    );
     await send(A.relayInboundPort, 'p@partner.test', ['jmuller@forest-a.test'], raw);
     const end = Date.now() + 20_000;
     let got: Buffer[] = [];
@@ -214,7 +229,12 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     const ids = Array.from({ length: 30 }, (_, i) => uid(`restart-${i}`));
     const sending = (async () => {
       for (const id of ids) {
-        await send(A.submissionPort, 'lwisniewski@forest-a.test', ['list@internet.test'], message(id, 'From: lwisniewski@forest-a.test\r\nTo: list@internet.test\r\nSubject: batch\r\n'));
+        await send(
+          A.submissionPort,
+          'lwisniewski@forest-a.test',
+          ['list@internet.test'],
+          message(id, 'From: lwisniewski@forest-a.test\r\nTo: list@internet.test\r\nSubject: batch\r\n'),
+        );
       }
     })();
     await sink.waitFor(ids[3]!);
@@ -229,7 +249,10 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
       await once(child, 'exit');
     }
     const counts = ids.map((id) => sink.messages().filter((m) => m.raw.includes(id)).length);
-    assert.ok(counts.every((c) => c >= 1), 'every message arrived');
+    assert.ok(
+      counts.every((c) => c >= 1),
+      'every message arrived',
+    );
     relay = await startRelayWatched();
   });
 });

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { relayLimitsSchema, relayListenerSchema } from '../../src/config/transport.ts';
 import { policyTable } from '../../src/transport/policy.ts';
-import { startRelayListener, type RelayListenerHandle } from '../../src/transport/relayListener.ts';
+import { type RelayListenerHandle, startRelayListener } from '../../src/transport/relayListener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { rawSmtp, type RawSmtp } from './smtpClient.ts';
-import { startSink, type Sink } from './sink.ts';
+import { type Sink, startSink } from './sink.ts';
+import { type RawSmtp, rawSmtp } from './smtpClient.ts';
 
 let sink: Sink;
 let out: RelayListenerHandle;
@@ -20,11 +20,22 @@ let dead: RelayListenerHandle;
 const MAX = 64 * 1024;
 
 const table = policyTable({ internalDomains: [], policy: { 'partner.test': { partner: true } } }, ['forest-a.test']);
-const limits = relayLimitsSchema.parse({ maxMessageBytes: MAX, maxHeaderBytes: 8 * 1024, maxConnections: 4, socketTimeoutMs: 1_500, nextHopTimeoutMs: 5_000 });
+const limits = relayLimitsSchema.parse({
+  maxMessageBytes: MAX,
+  maxHeaderBytes: 8 * 1024,
+  maxConnections: 4,
+  socketTimeoutMs: 1_500,
+  nextHopTimeoutMs: 5_000,
+});
 
 function listener(name: string, direction: 'inbound' | 'outbound', hopPort: number) {
   return startRelayListener({
-    listener: relayListenerSchema.parse({ name, direction, listen: { host: '127.0.0.1', port: 0 }, nextHop: { host: '127.0.0.1', port: hopPort } }),
+    listener: relayListenerSchema.parse({
+      name,
+      direction,
+      listen: { host: '127.0.0.1', port: 0 },
+      nextHop: { host: '127.0.0.1', port: hopPort },
+    }),
     limits,
     table,
     hostname: 'relay.test',
@@ -35,7 +46,8 @@ function listener(name: string, direction: 'inbound' | 'outbound', hopPort: numb
 
 let n = 0;
 const mid = (tag: string) => `${tag}.${process.pid}.${n++}@robust.test`;
-const plain = (id: string, extra = '') => `Message-ID: <${id}>\r\nFrom: a@forest-a.test\r\nTo: b@internet.test\r\nSubject: t\r\n${extra}\r\nbody\r\n`;
+const plain = (id: string, extra = '') =>
+  `Message-ID: <${id}>\r\nFrom: a@forest-a.test\r\nTo: b@internet.test\r\nSubject: t\r\n${extra}\r\nbody\r\n`;
 
 /** Connects, greets, and opens one transaction up to the 354 of DATA. */
 async function openData(port: number, from = 'a@forest-a.test', to = 'b@internet.test'): Promise<RawSmtp> {

@@ -34,7 +34,10 @@ export async function startSink(dir: string, port = 0): Promise<Sink> {
       stream.on('end', () => {
         const base = `${Date.now()}-${process.pid}-${n++}`;
         writeFileSync(join(dir, `${base}.eml`), Buffer.concat(chunks));
-        const env = { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', recipients: session.envelope.rcptTo.map((r) => r.address) };
+        const env = {
+          mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          recipients: session.envelope.rcptTo.map((r) => r.address),
+        };
         writeFileSync(join(dir, `${base}.json`), JSON.stringify(env));
         cb(null, `sunk as ${base}`);
       });

@@ -22,7 +22,9 @@ export async function rawSmtp(port: number): Promise<RawSmtp> {
   let buf = '';
   let ended = false;
   const waiters: (() => void)[] = [];
-  const wake = () => waiters.splice(0).forEach((w) => w());
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
   socket.on('data', (c: Buffer) => {
     buf += c.toString('utf8');
     wake();

@@ -3,10 +3,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { auditSchema } from '../../config/audit.ts';
-import { readReferencedFile } from '../../config/secret.ts';
 import { auditEndpoints } from '../../audit/audit.ts';
 import { parseTarget, projectEndpoints } from '../../audit/endpoints.ts';
+import { auditSchema } from '../../config/audit.ts';
+import { readReferencedFile } from '../../config/secret.ts';
 import { createLogger } from '../../util/logger.ts';
 import { commandContext, globals } from '../context.ts';
 import { printJson, printTable, progress } from '../output.ts';
@@ -14,7 +14,9 @@ import { printJson, printTable, progress } from '../output.ts';
 export function registerAudit(program: Command<[], Record<string, unknown>>): void {
   program
     .command('audit')
-    .description('audit TLS, certificates, clear-text authentication and open relay on every endpoint of both organizations (and any host:port given)')
+    .description(
+      'audit TLS, certificates, clear-text authentication and open relay on every endpoint of both organizations (and any host:port given)',
+    )
     .argument('[targets...]', 'more endpoints: host:port or protocol://host:port (smtp, submission, imap, pop3, ldap, http)')
     .option('--targets-only', 'audit only the targets given, not the project file endpoints')
     .action(async (targets, opts, cmd) => {

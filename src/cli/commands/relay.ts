@@ -5,17 +5,19 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import { classifyMessage } from '../../transport/detectRules.ts';
+import { RelayError } from '../../transport/errors.ts';
 import { inspectBuffer } from '../../transport/messageInspector.ts';
 import { decide, headersToStrip } from '../../transport/policy.ts';
 import { projectPolicyTable, startRelay } from '../../transport/relay.ts';
-import { RelayError } from '../../transport/errors.ts';
 import { commandContext } from '../context.ts';
 import { printJson, printTable, progress } from '../output.ts';
 
 export function registerRelay(program: Command<[], Record<string, unknown>>): void {
   const relay = program
     .command('relay')
-    .description('run the SMTP mail-flow policy relay: block OOF/auto-replies/auto-forwards to the Internet, strip read-receipt requests inbound')
+    .description(
+      'run the SMTP mail-flow policy relay: block OOF/auto-replies/auto-forwards to the Internet, strip read-receipt requests inbound',
+    )
     .option('-l, --listener <name...>', 'run only these listeners of transport.listeners')
     .action(async (opts, cmd) => {
       const ctx = commandContext(cmd);
@@ -24,7 +26,9 @@ export function registerRelay(program: Command<[], Record<string, unknown>>): vo
         l.on('message', (o) => {
           const kind = o.decision?.classification.kind ?? '-';
           const stripped = o.decision?.stripHeaders.length ? ` stripped=${o.decision.stripHeaders.join(',')}` : '';
-          progress(`${l.name} ${o.result} kind=${kind} from=<${o.mailFrom}> to=${o.recipients.length} bytes=${o.bytes}${stripped} reply="${o.reply}"`);
+          progress(
+            `${l.name} ${o.result} kind=${kind} from=<${o.mailFrom}> to=${o.recipients.length} bytes=${o.bytes}${stripped} reply="${o.reply}"`,
+          );
         });
       }
       const info = r.listeners.map((l) => ({ listener: l.name, port: l.port }));
