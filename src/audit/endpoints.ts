@@ -53,6 +53,22 @@ export function projectEndpoints(project: LoadedProject): AuditEndpoint[] {
       source: `organizations.${id}.directory`,
     });
   }
+  // The coexistence service (`crossforest serve`) is an HTTP endpoint of ours too.
+  const coex = config.coexistence;
+  if (coex) {
+    out.push({
+      organization: undefined,
+      protocol: 'http',
+      // A wildcard listen address is reached on loopback from here.
+      host: coex.listen.host === '0.0.0.0' || coex.listen.host === '::' ? '127.0.0.1' : coex.listen.host,
+      port: coex.listen.port,
+      tls: coex.tls ? 'implicit' : 'none',
+      openRelayTest: false,
+      servername: coex.publicHost,
+      ca: defaultCa,
+      source: 'coexistence.listen',
+    });
+  }
   (audit?.endpoints ?? []).forEach((e, i) => {
     if (e.organization !== undefined && !(e.organization in config.organizations)) {
       throw new ConfigError(`audit.endpoints[${i}].organization: no organization "${e.organization}"`, {

@@ -19,7 +19,7 @@ import { readReferencedFile } from '../config/secret.ts';
 import type { RelayLimits, RelayListenerConfig } from '../config/transport.ts';
 import type { Logger } from '../util/logger.ts';
 import { classifyMessage, headerValue } from './detectRules.ts';
-import { SmtpReplyError } from './errors.ts';
+import { RelayError, SmtpReplyError } from './errors.ts';
 import { inspectMessage, type MessageInspection } from './messageInspector.ts';
 import { createNextHop } from './nextHop.ts';
 import { decide, headersToStrip, type PolicyTable } from './policy.ts';
@@ -184,13 +184,30 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
     events.emit('message', o);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listener.listen.port, listener.listen.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listener.listen.port, listener.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    nextHop.close();
+    await rm(spool, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RelayError(
+      `relay listener ${listener.name} cannot listen on ${listener.listen.host}:${listener.listen.port}: ${code ?? (err as Error).message}`,
+      {
+        object: `transport.listeners.${listener.name}.listen`,
+        hint:
+          code === 'EADDRINUSE'
+            ? 'another process (a relay already running?) holds the port: stop it or pick another port'
+            : 'check the listen host and port',
+        cause: err,
+      },
+    );
+  }
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : listener.listen.port;
   log.info({ host: listener.listen.host, port, nextHop: `${listener.nextHop.host}:${listener.nextHop.port}` }, 'relay listening');
