@@ -92,6 +92,18 @@ describe('audit (live)', { timeout: 120_000 }, () => {
     assert.equal(pick(report, 'smtp 127.0.0.1:2535', 'cleartext-auth').status, 'pass');
   });
 
+  it('audits LDAP: StartTLS on 3891 (the lab slapd), ldaps on 6362', async () => {
+    const report = await auditEndpoints(
+      [parseTarget('ldap://127.0.0.1:3891', undefined), parseTarget('ldap://127.0.0.1:6362', undefined)],
+      undefined,
+      opts,
+    );
+    assert.match(pick(report, 'ldap 127.0.0.1:3891', 'tls-offered').detail, /^STARTTLS, TLSv1\.[23]$/);
+    assert.match(pick(report, 'ldap 127.0.0.1:6362', 'tls-offered').detail, /^implicit TLS, TLSv1\.[23]$/);
+    // Whatever the lab's slapd accepts, the versions finding names them all.
+    assert.match(pick(report, 'ldap 127.0.0.1:6362', 'tls-versions').detail, /TLSv1\.2/);
+  });
+
   it('never probes a host that is not loopback or owned', async () => {
     const report = await auditEndpoints([parseTarget('smtp://192.0.2.25:25', undefined)], undefined, opts);
     assert.deepEqual(
