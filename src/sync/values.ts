@@ -42,13 +42,19 @@ export function uniqueValues(attribute: string, values: readonly string[]): stri
   return out;
 }
 
+const lowerKeys = new WeakMap<AttributeValues, Map<string, string[]>>();
+
 /** Case-insensitive attribute lookup (directories spell names as they like). */
 export function getValues(attrs: AttributeValues, name: string): string[] {
   const direct = attrs[name];
   if (direct) return direct;
-  const lower = name.toLowerCase();
-  for (const [k, v] of Object.entries(attrs)) if (k.toLowerCase() === lower) return v;
-  return [];
+  let byLower = lowerKeys.get(attrs);
+  if (!byLower) {
+    // Attribute sets are not changed after they are built: index their names once.
+    byLower = new Map(Object.entries(attrs).map(([k, v]) => [k.toLowerCase(), v]));
+    lowerKeys.set(attrs, byLower);
+  }
+  return byLower.get(name.toLowerCase()) ?? [];
 }
 
 /** The addresses an object answers to, for conflict detection: `smtp:x`, `x500:y` …, lowercased. */

@@ -62,6 +62,18 @@ describe('RFC 4514 DN values', () => {
     assert.ok(isWithin('cn=a,ou=GAL Contacts,dc=x', 'OU=gal contacts, DC=X'));
     assert.ok(!isWithin('cn=a,ou=GAL Contacts2,dc=x', 'ou=GAL Contacts,dc=x'));
   });
+  it('the fast normalization agrees with the full parse', () => {
+    const full = (dn: string) => formatDn(parseDn(dn).map((r) => ({ attribute: r.attribute.toLowerCase(), value: r.value.toLowerCase() })));
+    for (const dn of [
+      'CN=José Müller ,OU=Sites, DC=X',
+      'cn=a+sn=b,dc=x',
+      'cn=#1 =x,dc=y',
+      'cn=山田 太郎,ou=GAL Contacts,dc=forest-b,dc=test',
+      ' cn = Spaces  ,  dc = x ',
+    ]) {
+      assert.equal(normalizeDn(dn), full(dn), dn);
+    }
+  });
   it('refuses what is not a DN', () => {
     assert.throws(() => parseDn('no equals sign'), SyntaxError);
     assert.throws(() => parseDn('cn=dangling\\'), SyntaxError);
