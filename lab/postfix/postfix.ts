@@ -47,6 +47,11 @@ export function labPostfixSpec(labDir: string, org: 'a' | 'b'): PostfixSpec {
   };
 }
 
+/** True when the instance in `spec.dir` runs (whoever started it). */
+export function postfixRunning(spec: PostfixSpec): boolean {
+  return masterPid(spec) !== null;
+}
+
 function masterPid(spec: PostfixSpec): number | null {
   const pid = readPidFile(join(spec.dir, 'queue', 'pid', 'master.pid'));
   return pid !== null && isAlive(pid) && pidOwnedBy(pid, 'master') ? pid : null;

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
-import { labPostfixSpec, POSTFIX_LAB, type PostfixInstance, startPostfix, stopPostfix } from '../../lab/postfix/postfix.ts';
+import { labPostfixSpec, POSTFIX_LAB, type PostfixInstance, postfixRunning, startPostfix, stopPostfix } from '../../lab/postfix/postfix.ts';
 import { type Relay, startRelay } from '../../src/transport/relay.ts';
 import type { RelayOutcome } from '../../src/transport/relayListener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
@@ -23,10 +23,11 @@ let sink: Sink;
 let relay: Relay;
 let postfix: PostfixInstance;
 let startedPostfix = false;
+let labDir: string;
 let project: ReturnType<typeof labProject>;
 const outcomes: RelayOutcome[] = [];
 
-function transportSection(sinkPort: number): string {
+function transportSection(sinkPort: number, labDir: string): string {
   return `
 transport:
   policy:
@@ -41,6 +42,11 @@ transport:
       direction: inbound
       listen: { host: 127.0.0.1, port: ${A.relayInboundPort} }
       nextHop: { host: 127.0.0.1, port: ${A.smtpPort} }
+    - name: a-inbound-tls
+      direction: inbound
+      listen: { host: 127.0.0.1, port: 0 }
+      tls: { certFile: ${labDir}/tls/server.crt, keyFile: ${labDir}/tls/server.key }
+      nextHop: { host: 127.0.0.1, port: ${A.smtpPort}, tls: { mode: starttls, caFile: ${labDir}/tls/ca.crt } }
 `;
 }
 
@@ -103,10 +109,12 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
   before(async () => {
     const lab = await ensureLab();
     const spec = labPostfixSpec(lab.labDir, 'a');
+    // Stopped afterwards only if this file started it (the lab may run it for others).
+    startedPostfix = !postfixRunning(spec);
     postfix = await startPostfix(spec);
-    startedPostfix = true;
+    labDir = lab.labDir;
     sink = await startSink(mkdtempSync(join(tmpdir(), 'cf-sink-')));
-    project = labProject(lab.labDir, (t) => t + transportSection(sink.port));
+    project = labProject(lab.labDir, (t) => t + transportSection(sink.port, lab.labDir));
     relay = await startRelayWatched();
   });
 
@@ -220,6 +228,36 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
       if (got.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
     assert.deepEqual(withoutTrace(got[0]!), Buffer.from(raw.replaceAll('\r\n', '\n')));
+  });
+
+  it('takes STARTTLS from clients and uses STARTTLS (verified against the lab CA) to the next hop', async () => {
+    const id = uid('tls-in');
+    const raw = message(
+      id,
+      'From: o@internet.test\r\nTo: jmuller@forest-a.test\r\nSubject: over TLS\r\nDisposition-Notification-To: o@internet.test\r\n',
+    );
+    const port = relay.listeners.find((l) => l.name === 'a-inbound-tls')!.port;
+    const t = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port,
+      requireTLS: true,
+      tls: { ca: readFileSync(join(labDir, 'tls', 'ca.crt')), servername: 'localhost' },
+    });
+    try {
+      await t.sendMail({ envelope: { from: 'o@internet.test', to: ['jmuller@forest-a.test'] } as never, raw });
+    } finally {
+      t.close();
+    }
+    const end = Date.now() + 20_000;
+    let got: Buffer[] = [];
+    while (got.length === 0 && Date.now() < end) {
+      got = maildirMessages(postfix.maildir, id);
+      if (got.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(got.length, 1);
+    // Postfix records that the relay came in over TLS ("ESMTPS").
+    assert.match(got[0]!.toString('latin1'), /with ESMTPS id /);
+    assert.doesNotMatch(got[0]!.toString('latin1'), /Disposition-Notification-To/);
   });
 
   it('loses nothing when the relay process is killed (SIGKILL) mid-stream and started again', async () => {
