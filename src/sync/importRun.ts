@@ -117,7 +117,8 @@ function storeBatch(
         cs.replaceAddresses(store, existing.id, agentId, addressKeys(attrs));
         run.counts.importUpdates++;
       }
-      if (existing.exported) confirm(store, agentId, existing.id, e.dn, existing.exported, attrs, run);
+      // Only a changed entry can confirm (or contradict) an export: boundary re-reads are not news.
+      if (existing.exported && changed) confirm(store, agentId, existing.id, e.dn, existing.exported, attrs, run);
     }
   });
 }

@@ -346,3 +346,40 @@ describe('GAL sync deprovisioning by disconnect', () => {
     assert.equal((await fx.list(fx.b, fx.galB)).length, 1);
   });
 });
+
+describe('GAL sync when the directory re-spells an exported value', () => {
+  let fx: SyncFixture;
+  before(async () => {
+    fx = await syncFixture({ scope: 'own' });
+  });
+  after(async () => {
+    await fx?.cleanup();
+  });
+
+  it('is reported once as exported-change-not-reimported and not exported again until the source changes', async () => {
+    const { Attribute, Change } = await import('ldapts');
+    const replace = (type: string, value: string) =>
+      new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) });
+    const source = await fx.addUser(fx.a, fx.sitesA, 'Lee Respelled', {
+      mail: `lee.${fx.tag}@forest-a.test`,
+      displayName: 'Lee Respelled',
+    });
+    await fx.run('full-import');
+    await fx.run('full-sync');
+    await fx.run('b:export');
+    // Before the confirming import, the directory holds another spelling (a server rule, an editor…).
+    const contact = `cn=Lee Respelled,${fx.galB}`;
+    await fx.b.modify(contact, replace('displayName', 'Lee R.'));
+    const confirm = await fx.run('delta-cycle');
+    const errors = runErrors(fx.store, confirm.id).filter((e) => e.code === 'exported-change-not-reimported');
+    assert.equal(errors.length, 1, JSON.stringify(runErrors(fx.store, confirm.id)));
+    assert.match(errors[0]?.reason ?? '', /displayName: exported \[Lee Respelled\] but the directory holds \[Lee R\.\]/);
+    const quiet = await fx.run('delta-cycle');
+    assert.equal(quiet.counts.exportUpdates, 0, 'no loop');
+    assert.equal(runErrors(fx.store, quiet.id).length, 0);
+    // A real change at the source flows again.
+    await fx.a.modify(source, replace('displayName', 'Lee Spelled'));
+    await fx.run('delta-cycle');
+    assert.deepEqual(values(await fx.read(fx.b, contact, ['displayName']), 'displayName'), ['Lee Spelled']);
+  });
+});
