@@ -6,7 +6,7 @@ import type { MailCopyOptions } from '../config/mail.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Logger } from '../util/logger.ts';
 import { completeFolder, deleteUids, folderState, recordUid, resetUidMap, setTargetUidValidity, uidRows, updateFlags, type UidRow } from './copyState.ts';
-import { MailStoreError } from './errors.ts';
+import { TransientFolderError } from './retry.ts';
 import { FingerprintHasher, fingerprintOf, headerBlock, headerFingerprint, matchFingerprints, messageIdOf, subjectOf } from './fingerprint.ts';
 import { flagKey, mapFlags, type FlagPolicy } from './flags.ts';
 import { createAppender, type AppendResult } from './rawAppend.ts';
@@ -49,8 +49,6 @@ interface SourceMeta {
 
 const FETCH_CHUNK = 500;
 
-/** Server-side transient trouble inside a folder: the caller reconnects and retries. */
-export class TransientFolderError extends MailStoreError {}
 
 async function listSource(c: ImapFlow, changedSince?: bigint): Promise<SourceMeta[]> {
   const out: SourceMeta[] = [];

@@ -14,31 +14,21 @@ import type { ImapFlow, ListResponse } from 'imapflow';
 import type { StateStore } from '../state/store.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
 import { copyFolderAcl } from './acl.ts';
-import { copyFolder, TransientFolderError, type FolderWorker } from './copyFolder.ts';
+import { copyFolder, type FolderWorker } from './copyFolder.ts';
+import { CopyLimitError, withRetries } from './retry.ts';
 import { finishRun, folderStates, skippedCounts, startRun, type FolderState } from './copyState.ts';
 import { MailStoreError, toMailStoreError } from './errors.ts';
 import { mapFolders, mapOptionsFrom, type FolderMapping, type Namespace } from './folderMap.ts';
 import { buildReport, emptyFolderReport } from './report.ts';
 import { Throttle } from './throttle.ts';
 import type { AclReport, CopyMailboxInput, CopyReport, FolderReport, MailEndpoint, SkippedItem } from './types.ts';
-import { unbindWire, WireClosedError } from './wire.ts';
+import { unbindWire } from './wire.ts';
 
 const LEASE_TTL_MS = 60_000;
+const DEAD_HOLDER_SETTLE_MS = 3_000;
 const STATUS_QUERY = { messages: true, uidNext: true, uidValidity: true, highestModseq: true, size: true } as const;
 
-export class CopyLimitError extends MailStoreError {}
-
 export const leaseName = (targetMailbox: string): string => `mail-copy:${targetMailbox.toLowerCase()}`;
-
-/** Dropped connections, timeouts, BYE, NO [UNAVAILABLE]-like answers: worth a retry. */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof CopyLimitError) return false;
-  if (err instanceof WireClosedError || err instanceof TransientFolderError) return true;
-  const e = err as { code?: string; serverResponseCode?: string; message?: string; imapResponse?: string };
-  if (e.code && /^(CF_ERR_IMAP_UNREACHABLE|CF_ERR_IMAP_DROPPED|CF_ERR_IMAP_TRANSIENT|NoConnection|EConnectionClosed|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|CONNECT_TIMEOUT|ETIMEOUT)$/.test(e.code)) return true;
-  if (e.serverResponseCode && /^(UNAVAILABLE|LIMIT|INUSE|SERVERBUG)$/i.test(e.serverResponseCode)) return true;
-  return /\b(BYE|UNAVAILABLE|connection (closed|dropped|not available)|socket|timed? ?out)\b/i.test(`${e.message ?? ''} ${e.imapResponse ?? ''}`);
-}
 
 async function safeLogout(c: ImapFlow | undefined): Promise<void> {
   if (!c) return;
@@ -127,7 +117,8 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   const logger = (input.logger ?? silentLogger).child({ scope: 'mail-copy', source: input.sourceMailbox, target: input.targetMailbox });
   const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
   const lease = leaseName(input.targetMailbox);
-  if (!store.acquireLease(lease, holder, LEASE_TTL_MS) && !takeOverFromDeadHolder(store, lease, holder, logger)) {
+  let tookOver = false;
+  if (!store.acquireLease(lease, holder, LEASE_TTL_MS) && !(tookOver = takeOverFromDeadHolder(store, lease, holder, logger))) {
     const h = store.leaseHolder(lease);
     throw new MailStoreError('CF_ERR_MAIL_LOCKED', `another copy into ${input.targetMailbox} is running (held by ${h?.holder ?? 'unknown'} until ${h?.expiresAt ?? '?'})`, {
       object: input.targetMailbox,
@@ -140,6 +131,12 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   }, LEASE_TTL_MS / 3);
   renew.unref();
 
+  if (tookOver) {
+    // The dead copy's last APPEND may still be in the server's hands (it reads the whole
+    // command before it notices the client is gone) and land after our first look at the
+    // target: give it time, so the fingerprint check sees it instead of copying it again.
+    await new Promise((r) => setTimeout(r, DEAD_HOLDER_SETTLE_MS));
+  }
   const startedAt = new Date();
   const runId = startRun(store, input.sourceMailbox, input.targetMailbox);
   const folders: FolderReport[] = [];
@@ -155,9 +152,11 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   let failure: unknown;
   try {
     // ---- prepare: list, map, create, subscribe, ACLs (control sessions closed afterwards)
-    let srcList: ListResponse[];
-    let tgtList: ListResponse[];
-    {
+    const prepare = async (): Promise<{ srcList: ListResponse[]; tgtList: ListResponse[] }> => {
+      warnings.length = 0;
+      acls.length = 0;
+      let srcList: ListResponse[];
+      let tgtList: ListResponse[];
       let srcMain: ImapFlow | undefined;
       let tgtMain: ImapFlow | undefined;
       try {
@@ -199,7 +198,12 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
       } finally {
         await Promise.all([safeLogout(srcMain), safeLogout(tgtMain)]);
       }
-    }
+      return { srcList, tgtList };
+    };
+    const { srcList, tgtList } = await withRetries(prepare, options, (err, attempt, waitMs) => {
+      retries++;
+      logger.warn({ attempt, waitMs, err: (err as Error).message }, 'transient failure while listing folders: reconnecting');
+    });
 
     // ---- decide: unchanged folders are reported from the listing alone
     const states = new Map(folderStates(store, input.sourceMailbox, input.targetMailbox).map((s) => [s.sourceFolder, s]));
@@ -248,21 +252,22 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
       try {
         for (let job = queue.shift(); job && !stop; job = queue.shift()) {
           if (leaseLost) throw new MailStoreError('CF_ERR_MAIL_LOCKED', `lost the lease on ${input.targetMailbox}`, { object: input.targetMailbox });
-          for (let attempt = 0; ; attempt++) {
-            try {
-              w ??= await openWorker(source, target);
-              folders.push(await copyFolder(ctx, w, job));
-              break;
-            } catch (err) {
-              await closeWorker(w);
-              w = undefined;
-              if (!isTransient(err) || attempt >= options.retries) throw err;
-              retries++;
-              const wait = options.retryIntervalMs * 2 ** attempt;
-              logger.warn({ folder: job.source, attempt: attempt + 1, waitMs: wait, err: (err as Error).message }, 'transient failure: reconnecting');
-              await new Promise((r) => setTimeout(r, wait));
-            }
-          }
+          const j = job;
+          folders.push(
+            await withRetries(
+              async () => {
+                w ??= await openWorker(source, target);
+                return copyFolder(ctx, w, j);
+              },
+              options,
+              async (err, attempt, waitMs) => {
+                await closeWorker(w);
+                w = undefined;
+                retries++;
+                logger.warn({ folder: j.source, attempt, waitMs, err: (err as Error).message }, 'transient failure: reconnecting');
+              },
+            ),
+          );
         }
       } catch (err) {
         stop ??= err;

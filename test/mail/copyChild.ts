@@ -1,0 +1,16 @@
+// Runs one copy in its own process for the kill -9 test (not a test file itself):
+// `node --import tsx test/mail/copyChild.ts <source> <target> <state.sqlite> <msgs/s>`.
+// Prints "copied N" lines so the parent knows when to kill it.
+import { copyMailbox } from '../../src/mail/copyMailbox.ts';
+import { openStateStore } from '../../src/state/store.ts';
+import { copyInput, mailLab } from './fixtures.ts';
+
+const [source, target, statePath, rate] = process.argv.slice(2) as [string, string, string, string];
+const lab = await mailLab();
+const store = openStateStore(statePath);
+await copyMailbox({
+  ...copyInput(lab, store, source, target, { maxMessagesPerSecond: Number(rate), concurrency: 1 }),
+  onProgress: (p) => process.stdout.write(`copied ${p.copiedMessages}\n`),
+});
+process.stdout.write('done\n');
+store.close();
