@@ -16,7 +16,7 @@ import type { RelayOutcome } from '../../src/transport/relayListener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { ensureLab } from '../helpers/lab.ts';
 import { labProject } from '../helpers/project.ts';
-import { maildirMessages, type Sink, startSink, withoutTrace } from './sink.ts';
+import { type Sink, startSink, waitForMaildir, withoutTrace } from './sink.ts';
 
 const A = POSTFIX_LAB.a;
 let sink: Sink;
@@ -168,12 +168,7 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     assert.equal(o.result, 'rejected');
     assert.equal(o.decision?.classification.kind, 'autoForward');
     // Postfix turns the 550 into a bounce to the user, delivered in forest A.
-    const end = Date.now() + 20_000;
-    let bounce: Buffer[] = [];
-    while (bounce.length === 0 && Date.now() < end) {
-      bounce = maildirMessages(postfix.maildir, id).filter((m) => m.includes('5.7.1'));
-      if (bounce.length === 0) await new Promise((r) => setTimeout(r, 200));
-    }
+    const bounce = await waitForMaildir(postfix.maildir, id, (m) => m.includes('5.7.1'));
     assert.equal(bounce.length, 1, 'the forwarding user is told why');
     assert.match(bounce[0]!.toString('latin1'), /automatic forward to freemail\.test blocked by policy/);
     assert.equal(sink.messages().filter((m) => m.raw.includes(id)).length, 0);
@@ -203,12 +198,7 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     await send(A.relayInboundPort, 'someone@internet.test', ['jmuller@forest-a.test'], Buffer.from(withRequests, 'utf8'));
     const o = await outcomeFor(id);
     assert.deepEqual(o.decision?.stripHeaders, ['disposition-notification-to', 'read-receipt-to', 'return-receipt-to']);
-    const end = Date.now() + 20_000;
-    let got: Buffer[] = [];
-    while (got.length === 0 && Date.now() < end) {
-      got = maildirMessages(postfix.maildir, id);
-      if (got.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
+    const got = await waitForMaildir(postfix.maildir, id);
     assert.equal(got.length, 1);
     // Maildir stores LF line ends; that is the mailbox format, not a change by the relay.
     assert.deepEqual(withoutTrace(got[0]!), Buffer.from(keep.replaceAll('\r\n', '\n'), 'utf8'));
@@ -221,12 +211,7 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
       'From: Partner <p@partner.test>\r\nTo: jmuller@forest-a.test\r\nSubject: Contract\r\nDisposition-Notification-To: p@partner.test\r\n',
     );
     await send(A.relayInboundPort, 'p@partner.test', ['jmuller@forest-a.test'], raw);
-    const end = Date.now() + 20_000;
-    let got: Buffer[] = [];
-    while (got.length === 0 && Date.now() < end) {
-      got = maildirMessages(postfix.maildir, id);
-      if (got.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
+    const got = await waitForMaildir(postfix.maildir, id);
     assert.deepEqual(withoutTrace(got[0]!), Buffer.from(raw.replaceAll('\r\n', '\n')));
   });
 
@@ -248,12 +233,7 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     } finally {
       t.close();
     }
-    const end = Date.now() + 20_000;
-    let got: Buffer[] = [];
-    while (got.length === 0 && Date.now() < end) {
-      got = maildirMessages(postfix.maildir, id);
-      if (got.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
+    const got = await waitForMaildir(postfix.maildir, id);
     assert.equal(got.length, 1);
     // Postfix records that the relay came in over TLS ("ESMTPS").
     assert.match(got[0]!.toString('latin1'), /with ESMTPS id /);

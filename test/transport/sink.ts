@@ -91,6 +91,16 @@ export function maildirMessages(maildir: string, needle: string): Buffer[] {
   return out;
 }
 
+/** Polls a Maildir until messages with `needle` (and passing `keep`) are there; [] after 20 s. */
+export async function waitForMaildir(maildir: string, needle: string, keep: (m: Buffer) => boolean = () => true): Promise<Buffer[]> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const got = maildirMessages(maildir, needle).filter(keep);
+    if (got.length > 0 || Date.now() > end) return got;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Removes the trace header fields an MTA prepends (Return-Path, Delivered-To, X-Original-To, Received). */
 export function withoutTrace(raw: Buffer): Buffer {
   let text = raw.toString('latin1');
