@@ -33,6 +33,7 @@ transport:
   policy:
     '*': { onBlock: reject }
     partner.test: { partner: true }
+    quiet.test: { onBlock: drop }
   listeners:
     - name: a-outbound
       direction: outbound
@@ -143,6 +144,23 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     assert.deepEqual(passed.recipients, ['colleague@partner.test']);
     assert.equal(passed.mailFrom, '');
     assert.equal(sink.messages().filter((m) => m.raw.includes(outside)).length, 0, 'the blocked OOF never reached the Internet');
+  });
+
+  it('splits a mixed OOF: the partner gets it, the outside recipient is withheld; drop mode answers 250', async () => {
+    const mixed = uid('oof-mixed');
+    const quiet = uid('oof-quiet');
+    const oof = (id: string) =>
+      message(id, 'From: jmuller@forest-a.test\r\nTo: many\r\nSubject: Out of Office: away\r\nAuto-Submitted: auto-replied\r\n');
+    await send(A.submissionPort, '', ['x@internet.test', 'y@partner.test'], oof(mixed));
+    await send(A.submissionPort, '', ['z@quiet.test'], oof(quiet));
+    const m = await outcomeFor(mixed);
+    assert.equal(m.result, 'forwarded');
+    assert.deepEqual(m.decision?.allowed, ['y@partner.test']);
+    assert.deepEqual(m.decision?.blocked, [{ recipient: 'x@internet.test', policy: '*' }]);
+    assert.deepEqual((await sink.waitFor(mixed)).recipients, ['y@partner.test']);
+    const q = await outcomeFor(quiet);
+    assert.equal(q.result, 'dropped');
+    assert.equal(sink.messages().filter((x) => x.raw.includes(quiet)).length, 0);
   });
 
   it('passes a non-delivery report to an outside domain', async () => {
