@@ -33,7 +33,8 @@ export const leaseName = (targetMailbox: string): string => `mail-copy:${targetM
 async function safeLogout(c: ImapFlow | undefined): Promise<void> {
   if (!c) return;
   try {
-    await Promise.race([c.logout(), new Promise((r) => setTimeout(r, 2_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([c.logout(), new Promise((r) => (timer = setTimeout(r, 2_000)))]).finally(() => clearTimeout(timer));
   } catch {
     /* already gone */
   }

@@ -1,0 +1,123 @@
+// Mailbox copy benchmark: crossforest vs mbsync vs `doveadm backup` (imapc), same data,
+// same run. Scenarios: one 3,000-message mailbox, and 20 mailboxes × 1,000 messages
+// (4 copies at a time per tool). For each: first pass (msg/s, MB/s, wall, peak RSS), a
+// no-change re-run, and a small delta (10 new messages + 10 flag changes). Figures are
+// printed, never asserted.
+//   node --import tsx bench/copy.ts [--only single|multi] [--mailboxes 20]
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pLimit from 'p-limit';
+import { ensureCorpus, ensureUser, freshTarget, sourceFolders } from './peers/labUsers.ts';
+import { runTool, TOOLS, type RunResult, type Tool, type ToolEnv } from './peers/tools.ts';
+import { mailLab, message, populate, session, type MailLab } from '../test/mail/fixtures.ts';
+
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const nMailboxes = args.includes('--mailboxes') ? Number(args[args.indexOf('--mailboxes') + 1]) : 20;
+
+interface Row {
+  scenario: string;
+  tool: Tool;
+  messages: number;
+  bytes: number;
+  first: number;
+  rss: number;
+  noChange: number;
+  delta: number;
+  failures: number;
+}
+
+async function mutate(lab: MailLab, upn: string): Promise<void> {
+  await populate(lab, 'a', upn, 'INBOX', Array.from({ length: 10 }, () => ({ raw: message({ size: 4000, subject: 'bench delta' }) })));
+  const c = await session(lab, 'a', upn);
+  await c.mailboxOpen('INBOX');
+  await c.messageFlagsAdd('1:10', ['\\Flagged'], { uid: false });
+  await c.logout();
+}
+
+/** Puts the source back as it was (delta messages expunged, flags cleared) so runs compare. */
+async function restore(lab: MailLab, upn: string): Promise<void> {
+  const c = await session(lab, 'a', upn);
+  await c.mailboxOpen('INBOX');
+  const uids = (await c.search({ subject: 'bench delta' }, { uid: true })) || [];
+  if (uids.length) await c.messageDelete(uids, { uid: true });
+  await c.messageFlagsRemove('1:10', ['\\Flagged'], { uid: false });
+  await c.logout();
+}
+
+async function scenario(lab: MailLab, env: ToolEnv, name: string, sources: { upn: string; messages: number; bytes: number }[], parallel: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const targets = new Map<string, string>();
+  const folders = new Map<string, string[]>();
+  for (const s of sources) folders.set(s.upn, await sourceFolders(lab, s.upn));
+  const pass = async (tool: Tool): Promise<{ wall: number; rss: number; failures: number }> => {
+    const limit = pLimit(parallel);
+    const t0 = Date.now();
+    const results: RunResult[] = await Promise.all(
+      sources.map((s) => limit(async () => {
+        const key = `${tool}:${s.upn}`;
+        if (!targets.has(key)) targets.set(key, await freshTarget(env.info, tool.slice(0, 3)));
+        return runTool(tool, env, s.upn, targets.get(key) as string, folders.get(s.upn) as string[]);
+      })),
+    );
+    const failures = results.filter((r) => !r.ok);
+    for (const f of failures.slice(0, 2)) process.stderr.write(`  ${tool} failed: ${f.output.slice(-400)}\n`);
+    return { wall: (Date.now() - t0) / 1000, rss: Math.max(...results.map((r) => r.peakRssKb)), failures: failures.length };
+  };
+  const first = new Map<Tool, { wall: number; rss: number; failures: number }>();
+  for (const tool of TOOLS) {
+    process.stderr.write(`${name}: ${tool} first pass…\n`);
+    first.set(tool, await pass(tool));
+  }
+  const noChange = new Map<Tool, number>();
+  for (const tool of TOOLS) noChange.set(tool, (await pass(tool)).wall);
+  for (const s of sources) await mutate(lab, s.upn);
+  const delta = new Map<Tool, number>();
+  try {
+    for (const tool of TOOLS) delta.set(tool, (await pass(tool)).wall);
+  } finally {
+    for (const s of sources) await restore(lab, s.upn);
+  }
+  const messages = sources.reduce((a, s) => a + s.messages, 0);
+  const bytes = sources.reduce((a, s) => a + s.bytes, 0);
+  for (const tool of TOOLS) {
+    const f = first.get(tool) as { wall: number; rss: number; failures: number };
+    rows.push({ scenario: name, tool, messages, bytes, first: f.wall, rss: f.rss, noChange: noChange.get(tool) as number, delta: delta.get(tool) as number, failures: f.failures });
+  }
+  return rows;
+}
+
+function print(rows: Row[]): void {
+  const fmt = (n: number, d = 1): string => n.toFixed(d);
+  const lines = ['scenario | tool | messages | MB | first pass s | msg/s | MB/s | peak RSS MB | no-change s | delta s | first pass vs mbsync | vs doveadm | failed runs'];
+  for (const r of rows) {
+    const peer = (t: Tool): number => rows.find((x) => x.scenario === r.scenario && x.tool === t)?.first ?? Number.NaN;
+    lines.push([r.scenario, r.tool, r.messages, fmt(r.bytes / 1e6), fmt(r.first, 2), fmt(r.messages / r.first, 0), fmt(r.bytes / 1e6 / r.first, 1), fmt(r.rss / 1024, 0), fmt(r.noChange, 2), fmt(r.delta, 2), `${fmt(peer('mbsync') / r.first, 2)}×`, `${fmt(peer('doveadm') / r.first, 2)}×`, r.failures].join(' | '));
+  }
+  process.stdout.write(`${lines.join('\n')}\n(speed ratio > 1 means faster than the peer; wall times include process start-up: ~0.7 s of Node + tsx for crossforest)\n`);
+}
+
+const lab = await mailLab();
+const env: ToolEnv = { info: lab.info, projectFile: lab.project.path, workDir: mkdtempSync(join(tmpdir(), 'cf-bench-')), repo: resolve(import.meta.dirname, '..') };
+process.stderr.write(`bench work dir ${env.workDir}\n`);
+// Warm-up (LAB-NOTES: the first doveadm run after a start is ~3× slower): one small copy per tool.
+const warm = await ensureUser(lab.info, 'a', 'cfbench-warm');
+await ensureCorpus(lab, warm, 100, 8000);
+for (const tool of TOOLS) await runTool(tool, env, warm, await freshTarget(lab.info, 'warm'), await sourceFolders(lab, warm));
+
+const rows: Row[] = [];
+if (!only || only === 'single') {
+  const upn = await ensureUser(lab.info, 'a', 'cfbench-big');
+  const c = await ensureCorpus(lab, upn, 3000, 9300);
+  rows.push(...(await scenario(lab, env, '1 × 3,000', [{ upn, ...c }], 1)));
+}
+if (!only || only === 'multi') {
+  const sources = [];
+  for (let i = 1; i <= nMailboxes; i++) {
+    const upn = await ensureUser(lab.info, 'a', `cfbench-${String(i).padStart(2, '0')}`);
+    sources.push({ upn, ...(await ensureCorpus(lab, upn, 1000, 9300)) });
+  }
+  rows.push(...(await scenario(lab, env, `${nMailboxes} × 1,000 (4 at a time)`, sources, 4)));
+}
+print(rows);
