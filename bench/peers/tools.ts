@@ -2,7 +2,7 @@
 // under /usr/bin/time (wall seconds, peak RSS): crossforest (the CLI), mbsync (Debian
 // isync), and `doveadm backup -R` with the imapc backend run by the target Dovecot.
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabInfo } from '../../lab/lab.ts';
 
@@ -37,9 +37,7 @@ const secret = (info: LabInfo, name: string): string => join(info.labDir, 'secre
 
 /** One copy (or re-run) of source → target with a tool. `key` names the tool's own state (mbsync). */
 export function runTool(tool: Tool, env: ToolEnv, source: string, target: string, folders: string[]): Promise<RunResult> {
-  if (tool === 'crossforest') {
-    return timed(process.execPath, [join(env.repo, 'bin/crossforest.js'), '-c', env.projectFile, 'mailbox', 'copy', source, target], { cwd: env.repo });
-  }
+  if (tool === 'crossforest') return runCrossforest(env, [[source, target]], 1);
   if (tool === 'mbsync') {
     const dir = join(env.workDir, 'mbsync', target);
     mkdirSync(join(dir, 'state'), { recursive: true });
@@ -64,7 +62,11 @@ export function runTool(tool: Tool, env: ToolEnv, source: string, target: string
   ]);
 }
 
-import { readFileSync } from 'node:fs';
+/** crossforest copies a batch in one process (as the migration pipeline will), `parallel` mailboxes at a time. */
+export function runCrossforest(env: ToolEnv, pairs: [string, string][], parallel: number): Promise<RunResult> {
+  return timed(process.execPath, ['--import', 'tsx', join(env.repo, 'bench/peers/crossforestRun.ts'), env.projectFile, String(parallel), ...pairs.map(([s, t]) => `${s}=${t}`)], { cwd: env.repo });
+}
+
 function readPw(path: string): string {
   return readFileSync(path, 'utf8').trim();
 }

@@ -46,7 +46,8 @@ export function messageIdOf(header: Buffer | string): string | undefined {
 export function subjectOf(header: Buffer): string | undefined {
   const raw = headerField(header.toString('utf8'), 'subject');
   if (raw === undefined) return undefined;
-  return raw.replace(/=\?([^?]+)\?([bq])\?([^?]*)\?=/gi, (all, cs: string, enc: string, text: string) => {
+  // RFC 2047: whitespace between two encoded words is not part of the text.
+  return raw.replace(/(\?=)\s+(?==\?)/g, '$1').replace(/=\?([^?]+)\?([bq])\?([^?]*)\?=/gi, (all, cs: string, enc: string, text: string) => {
     const charset = cs.toLowerCase().replace(/\*.*$/, '');
     if (charset !== 'utf-8' && charset !== 'us-ascii' && charset !== 'iso-8859-1' && charset !== 'latin1') return all;
     const bytes = enc.toLowerCase() === 'b' ? Buffer.from(text, 'base64') : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');

@@ -131,6 +131,29 @@ describe('mailbox copy (lab)', () => {
     assert.equal(quiet.totals.copied + quiet.totals.flagsUpdated, 0);
   });
 
+  it('a source UIDVALIDITY change (folder recreated) rebuilds the map by fingerprint: only the new message is copied', async () => {
+    const source = await createMailboxUser(lab, 'a', 'uidv');
+    const target = await createMailboxUser(lab, 'b', 'uidv');
+    const msgs = Array.from({ length: 6 }, (_, i) => ({ raw: message({ messageId: i === 2 ? null : undefined }), flags: ['\\Seen'] }));
+    await populate(lab, 'a', source, 'INBOX.Reports', msgs);
+    const st = store();
+    assert.equal((await copyMailbox(copyInput(lab, st, source, target))).totals.copied, 6);
+    const a = await session(lab, 'a', source);
+    await a.mailboxDelete('INBOX.Reports');
+    await a.logout();
+    await populate(lab, 'a', source, 'INBOX.Reports', [...msgs, { raw: message({ subject: 'after the reset' }), flags: [] }]);
+    const again = await copyMailbox(copyInput(lab, st, source, target));
+    const f = again.folders.find((x) => x.source === 'INBOX.Reports');
+    assert.equal(f?.matched, 6);
+    assert.equal(f?.copied, 1);
+    const [sa, tb] = await Promise.all([session(lab, 'a', source), session(lab, 'b', target)]);
+    try {
+      assert.deepEqual(contentKey(await readFolder(tb, 'Reports')), contentKey(await readFolder(sa, 'INBOX.Reports')));
+    } finally {
+      await Promise.all([sa.logout(), tb.logout()]);
+    }
+  });
+
   it('merges into a target that already holds part of the mail: nothing twice, two different messages sharing a Message-ID both kept, exact duplicates both kept', async () => {
     const source = await createMailboxUser(lab, 'a', 'merge');
     const target = await createMailboxUser(lab, 'b', 'merge');
