@@ -16,6 +16,7 @@ import { ORGANIZATION_VERSION, type OrganizationCounts } from './org/organizatio
 import { DEFAULT_SEED, DEFAULT_SIZE } from './org/people.ts';
 import { defaultLabDir } from './paths.ts';
 import { portOpen } from './process.ts';
+import { postfixDown, postfixLabStatus, postfixUp } from './postfix/postfix.ts';
 import { radicaleDown, radicaleStatus, radicaleUp } from './radicale/radicale.ts';
 import { sambaDown, sambaStatus, sambaUp, type SambaStatus } from './samba/index.ts';
 import { ensureSecrets, readSecret, secretPaths, type LabSecretPaths } from './secrets.ts';
@@ -211,6 +212,12 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       mailStores = await hooks.mailStoresUp(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
     }
     if (opts.mailStores !== false) mailStores.push(...(await radicaleUp(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
+    if (hooks) {
+      // Postfix routes by the directory and delivers to Dovecot over LMTP: after the mail stores.
+      progress('postfix: starting');
+      await postfixUp(labDir);
+      mailStores.push(...postfixLabStatus(labDir));
+    }
     let samba: SambaStatus[] | undefined;
     const sambaCtx = context(labDir, size, seed, tls, log.child({ scope: 'samba' }));
     if (opts.directory === 'samba' || (opts.directory === undefined && previous?.samba?.length)) {
@@ -251,6 +258,7 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
       await hooks.mailStoresDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'mailstore' })));
       stopped.push('mail stores');
     }
+    if (opts.mailStores !== false) await postfixDown(labDir);
     if (opts.mailStores !== false) await radicaleDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'radicale' })));
     stopped.push(...(await sambaDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'samba' })))));
     for (const id of FOREST_IDS) {
@@ -282,6 +290,7 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
     try {
       mailStores = await hooks.mailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
       mailStores.push(...(await radicaleStatus(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
+      mailStores.push(...postfixLabStatus(labDir));
     } catch (err) {
       mailStoresError = err instanceof Error ? err.message : String(err);
     }

@@ -47,7 +47,7 @@ export function dovecotConfig(i: DovecotConfigInput): string {
     `log_path = ${paths.logFile}`,
     `info_log_path = ${paths.logFile}`,
     `debug_log_path = ${paths.logFile}`,
-    'protocols = imap',
+    'protocols = imap lmtp',
     `listen = ${store.host}`,
     // Lab restarts must not wait for clients; nothing shuts down gracefully here.
     'shutdown_clients = yes',
@@ -157,6 +157,15 @@ export function dovecotConfig(i: DovecotConfigInput): string {
     'service imap {',
     '  process_limit = 1024',
     '}',
+    // Postfix delivers here (lab/postfix): the recipient is the login name (UPN) that
+    // Postfix's directory lookup produced; mailbox-enabled users only, like IMAP.
+    'service lmtp {',
+    '  inet_listener lmtp {',
+    `    address = ${store.host}`,
+    `    port = ${store.lmtpPort}`,
+    '  }',
+    '}',
+
     'service auth {',
     '  client_limit = 4096',
     '}',

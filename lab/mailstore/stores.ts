@@ -15,6 +15,8 @@ export interface StoreDef {
   host: '127.0.0.1';
   imapPort: number;
   imapsPort: number;
+  /** LMTP port Postfix delivers to (loopback only). */
+  lmtpPort: number;
   format: 'maildir' | 'sdbox';
   separator: '.' | '/';
   /** Personal namespace prefix as clients see it (`INBOX.` or empty). */
@@ -32,6 +34,7 @@ export const STORES: Record<ForestId, StoreDef> = {
     host: '127.0.0.1',
     imapPort: 1431,
     imapsPort: 9931,
+    lmtpPort: 2401,
     format: 'maildir',
     separator: '.',
     prefix: 'INBOX.',
@@ -50,6 +53,7 @@ export const STORES: Record<ForestId, StoreDef> = {
     host: '127.0.0.1',
     imapPort: 1432,
     imapsPort: 9932,
+    lmtpPort: 2402,
     format: 'sdbox',
     separator: '/',
     prefix: '',

@@ -6,12 +6,16 @@
 // Lab topology (lab/README.md, "Postfix"): the policy relay is the smart host.
 //   user ─▶ submission 587x ─▶ Postfix ─relayhost─▶ relay outbound 1002x ─▶ the Internet (a test sink)
 //   the Internet ─▶ relay inbound 1012x ─▶ Postfix MX 252x ─▶ <dir>/mail/inbox/ (Maildir)
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../src/util/errors.ts';
 import { run } from '../proc.ts';
 import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
-import { mainCf, masterCf, type PostfixSpec } from './postfixConfig.ts';
+import type { MailStoreStatus } from '../context.ts';
+import { FORESTS } from '../forests.ts';
+import { readSecret } from '../secrets.ts';
+import { STORES } from '../mailstore/stores.ts';
+import { directoryMaps, mainCf, masterCf, type PostfixSpec } from './postfixConfig.ts';
 
 export type { PostfixSpec } from './postfixConfig.ts';
 
@@ -34,6 +38,7 @@ export interface PostfixInstance extends PostfixSpec {
 
 export function labPostfixSpec(labDir: string, org: 'a' | 'b'): PostfixSpec {
   const f = POSTFIX_LAB[org];
+  const other = org === 'a' ? 'b' : 'a';
   return {
     name: org,
     dir: join(labDir, `postfix-${org}`),
@@ -41,6 +46,14 @@ export function labPostfixSpec(labDir: string, org: 'a' | 'b'): PostfixSpec {
     smtpPort: f.smtpPort,
     submissionPort: f.submissionPort,
     relayhost: `[127.0.0.1]:${f.relayOutboundPort}`,
+    routing: {
+      ldapUrl: FORESTS[org].ldapUrl,
+      baseDn: FORESTS[org].suffix,
+      bindDn: FORESTS[org].galsyncDn,
+      bindPw: readSecret(labDir, `forest-${org}-galsync.pw`),
+      lmtp: `inet:127.0.0.1:${STORES[org].lmtpPort}`,
+      peers: { [POSTFIX_LAB[other].mailDomain]: `smtp:[127.0.0.1]:${POSTFIX_LAB[other].smtpPort}` },
+    },
     tls: existsSync(join(labDir, 'tls', 'server.crt'))
       ? { certFile: join(labDir, 'tls', 'server.crt'), keyFile: join(labDir, 'tls', 'server.key') }
       : undefined,
@@ -57,9 +70,13 @@ function masterPid(spec: PostfixSpec): number | null {
   return pid !== null && isAlive(pid) && pidOwnedBy(pid, 'master') ? pid : null;
 }
 
-function writeIfChanged(path: string, text: string): boolean {
+function writeIfChanged(path: string, text: string, secret = false): boolean {
   if (existsSync(path) && readFileSync(path, 'utf8') === text) return false;
-  writeFileSync(path, text);
+  writeFileSync(path, text, { mode: secret ? 0o640 : 0o644 });
+  if (secret) {
+    chmodSync(path, 0o640);
+    chownSync(path, 0, POSTFIX_GID);
+  }
   return true;
 }
 
@@ -69,9 +86,13 @@ export async function startPostfix(spec: PostfixSpec): Promise<PostfixInstance> 
   for (const sub of ['conf', 'queue', 'data', 'mail']) mkdirSync(join(spec.dir, sub), { recursive: true });
   chownSync(join(spec.dir, 'data'), POSTFIX_UID, POSTFIX_GID);
   chownSync(join(spec.dir, 'mail'), MAIL_UID, MAIL_UID);
-  const changed = [writeIfChanged(join(conf, 'main.cf'), mainCf(spec)), writeIfChanged(join(conf, 'master.cf'), masterCf(spec))].some(
-    Boolean,
-  );
+  const files: [string, string][] = [
+    ['main.cf', mainCf(spec)],
+    ['master.cf', masterCf(spec)],
+    ...Object.entries(spec.routing ? directoryMaps(spec.routing) : {}),
+  ];
+  // Map files carry the directory password: readable by root and the postfix group only.
+  const changed = files.map(([name, text]) => writeIfChanged(join(conf, name), text, name.endsWith('.cf') && name !== 'main.cf' && name !== 'master.cf')).some(Boolean);
   const running = masterPid(spec);
   if (running !== null && !changed) return instance(spec, running);
   if (running !== null) await stopPostfix(spec.dir);
@@ -119,4 +140,20 @@ export async function postfixUp(labDir: string): Promise<Record<'a' | 'b', Postf
 
 export async function postfixDown(labDir: string): Promise<void> {
   await Promise.all([stopPostfix(join(labDir, 'postfix-a')), stopPostfix(join(labDir, 'postfix-b'))]);
+}
+
+/** What `lab status` shows for both organizations' Postfix. */
+export function postfixLabStatus(labDir: string): MailStoreStatus[] {
+  return (['a', 'b'] as const).map((org) => {
+    const spec = labPostfixSpec(labDir, org);
+    const pid = masterPid(spec);
+    return {
+      name: `postfix-${org}`,
+      forest: org,
+      endpoints: { smtp: `127.0.0.1:${spec.smtpPort}`, submission: `127.0.0.1:${spec.submissionPort}` },
+      pid,
+      alive: pid !== null,
+      dataDir: spec.dir,
+    };
+  });
 }

@@ -19,6 +19,44 @@ export interface PostfixSpec {
   tls?: { certFile: string; keyFile: string };
   /** The classic misconfiguration for the audit test: every client is "mynetworks". */
   openRelay?: boolean;
+  /** Route by the directory, as Exchange does (see directoryMaps below); absent: catch-all only. */
+  routing?: DirectoryRouting;
+}
+
+/**
+ * Directory routing of one organization, the way Exchange routes a merged pair:
+ * - an address (mail or any smtp: proxy) of a mailbox-enabled user is rewritten to the
+ *   user's login name (UPN) and delivered to the organization's Dovecot over LMTP;
+ * - an address of a mail-enabled user or contact (targetAddress, no mailbox) is rewritten
+ *   to its targetAddress, "SMTP:" prefix removed: that is how mail to a migrated user's
+ *   old address reaches the new mailbox after cutover;
+ * - the other organization's domain goes straight to its Postfix (org-to-org traffic
+ *   does not leave through the policy relay, which treats both as internal anyway);
+ * - any other local address falls to the lab's catch-all Maildir (the relay tests' sink).
+ */
+export interface DirectoryRouting {
+  ldapUrl: string;
+  baseDn: string;
+  bindDn: string;
+  /** Read at `lab up` from the lab secrets; written only into 0640 root:postfix map files. */
+  bindPw: string;
+  /** Dovecot's LMTP listener, `inet:127.0.0.1:2401`. */
+  lmtp: string;
+  /** Other organizations' mail domains and their Postfix, `smtp:[127.0.0.1]:2526`. */
+  peers: Record<string, string>;
+}
+
+/** The map files of directory routing: file name → content. */
+export function directoryMaps(r: DirectoryRouting): Record<string, string> {
+  const common = [`server_host = ${r.ldapUrl}`, `search_base = ${r.baseDn}`, 'scope = sub', 'version = 3', 'bind = yes', `bind_dn = ${r.bindDn}`, `bind_pw = ${r.bindPw}`];
+  const byAddress = '(|(mail=%s)(proxyAddresses=smtp:%s))';
+  return {
+    'ldap-mailbox.cf': [...common, `query_filter = (&${byAddress}(homeMDB=*))`, 'result_attribute = userPrincipalName', ''].join('\n'),
+    'ldap-forward.cf': [...common, `query_filter = (&${byAddress}(targetAddress=*)(!(homeMDB=*)))`, 'result_attribute = targetAddress', ''].join('\n'),
+    'ldap-lmtp.cf': [...common, '# Delivery is by login name: only mailbox-enabled users get LMTP.', `query_filter = (&(userPrincipalName=%s)(homeMDB=*))`, 'result_attribute = userPrincipalName', `result_format = lmtp:${r.lmtp}`, ''].join('\n'),
+    // targetAddress values are "SMTP:user@domain" (as in AD): strip the type (via pipemap above).
+    'strip-address-type.regexp': '/^smtp:(.+)$/ ${1}\n', // Postfix regexp tables are case-insensitive by default (a trailing i would turn that off)
+  };
 }
 
 export function mainCf(spec: PostfixSpec): string {
@@ -68,6 +106,14 @@ export function mainCf(spec: PostfixSpec): string {
     'biff = no',
     'smtputf8_enable = yes',
   ];
+  if (spec.routing) {
+    const d = `${spec.dir}/conf`;
+    lines.push(
+      // pipemap feeds the targetAddress into the regexp that strips its SMTP: type.
+      `virtual_alias_maps = ldap:${d}/ldap-mailbox.cf, pipemap:{ldap:${d}/ldap-forward.cf, regexp:${d}/strip-address-type.regexp}`,
+      `transport_maps = ldap:${d}/ldap-lmtp.cf${Object.keys(spec.routing.peers).length > 0 ? `, inline:{${Object.entries(spec.routing.peers).map(([dom, next]) => `${dom}=${next}`).join(', ')}}` : ''}`,
+    );
+  }
   if (spec.tls) {
     lines.push(`smtpd_tls_cert_file = ${spec.tls.certFile}`, `smtpd_tls_key_file = ${spec.tls.keyFile}`, 'smtpd_tls_security_level = may');
   }

@@ -2,6 +2,8 @@
 // Postfix A on either side and a sink standing in for the Internet.
 //   outbound: client ─▶ Postfix A submission 5871 ─relayhost─▶ relay 10025 ─▶ sink
 //   inbound:  client ─▶ relay 10125 ─▶ Postfix A MX 2525 ─▶ .lab/postfix-a/mail/inbox
+//   Recipients are addresses the directory does not know (relay.tester@…): the lab's
+//   Postfix delivers directory addresses to the real Dovecot mailboxes, others to the sink Maildir.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -131,7 +133,7 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     const oof = (id: string, to: string) =>
       message(
         id,
-        `From: José Müller <jmuller@forest-a.test>\r\nTo: ${to}\r\nSubject: Out of Office AutoReply: Need V1agra?\r\nAuto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\nIn-Reply-To: <spam@spammer.test>\r\n`,
+        `From: José Müller <relay.tester@forest-a.test>\r\nTo: ${to}\r\nSubject: Out of Office AutoReply: Need V1agra?\r\nAuto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\nIn-Reply-To: <spam@spammer.test>\r\n`,
         'I will be out of the office until June 5.\r\n',
       );
     await send(A.submissionPort, '', ['victim@internet.test'], oof(outside, 'victim@internet.test'));
@@ -150,7 +152,7 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     const mixed = uid('oof-mixed');
     const quiet = uid('oof-quiet');
     const oof = (id: string) =>
-      message(id, 'From: jmuller@forest-a.test\r\nTo: many\r\nSubject: Out of Office: away\r\nAuto-Submitted: auto-replied\r\n');
+      message(id, 'From: relay.tester@forest-a.test\r\nTo: many\r\nSubject: Out of Office: away\r\nAuto-Submitted: auto-replied\r\n');
     await send(A.submissionPort, '', ['x@internet.test', 'y@partner.test'], oof(mixed));
     await send(A.submissionPort, '', ['z@quiet.test'], oof(quiet));
     const m = await outcomeFor(mixed);
@@ -179,9 +181,9 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     const id = uid('fwd');
     const raw = message(
       id,
-      'From: Partner <someone@partner.test>\r\nTo: jmuller@forest-a.test\r\nSubject: Q3 numbers (confidential)\r\nX-MS-Exchange-Inbox-Rules-Loop: jmuller@forest-a.test\r\nResent-From: jmuller@forest-a.test\r\nResent-To: private.account@freemail.test\r\n',
+      'From: Partner <someone@partner.test>\r\nTo: relay.tester@forest-a.test\r\nSubject: Q3 numbers (confidential)\r\nX-MS-Exchange-Inbox-Rules-Loop: relay.tester@forest-a.test\r\nResent-From: relay.tester@forest-a.test\r\nResent-To: private.account@freemail.test\r\n',
     );
-    await send(A.submissionPort, 'jmuller@forest-a.test', ['private.account@freemail.test'], raw);
+    await send(A.submissionPort, 'relay.tester@forest-a.test', ['private.account@freemail.test'], raw);
     const o = await outcomeFor(id);
     assert.equal(o.result, 'rejected');
     assert.equal(o.decision?.classification.kind, 'autoForward');
@@ -196,10 +198,10 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     const id = uid('plain-out');
     const raw = message(
       id,
-      'From: Zoë Ångström <zangstrom@forest-a.test>\r\nTo: buyer@internet.test\r\nSubject: Angebot für Q3 – 日本語\r\n',
+      'From: Zoë Ångström <relay.tester2@forest-a.test>\r\nTo: buyer@internet.test\r\nSubject: Angebot für Q3 – 日本語\r\n',
       'Grüße aus Zürich.\r\n.leading dot line\r\n\r\n',
     );
-    await send(A.submissionPort, 'zangstrom@forest-a.test', ['buyer@internet.test'], Buffer.from(raw, 'utf8'));
+    await send(A.submissionPort, 'relay.tester2@forest-a.test', ['buyer@internet.test'], Buffer.from(raw, 'utf8'));
     const arrived = await sink.waitFor(id);
     assert.deepEqual(withoutTrace(arrived.raw), Buffer.from(raw, 'utf8'));
   });
@@ -208,12 +210,12 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     const id = uid('dnt-in');
     const keep = message(
       id,
-      'From: Outsider <someone@internet.test>\r\nTo: jmuller@forest-a.test\r\nSubject: Please confirm\r\nX-Folded: one\r\n  two\r\n',
+      'From: Outsider <someone@internet.test>\r\nTo: relay.tester@forest-a.test\r\nSubject: Please confirm\r\nX-Folded: one\r\n  two\r\n',
       'Body line 1\r\nBody line 2 with ümlaut\r\n',
     );
     const [head, body] = keep.split('\r\n\r\n') as [string, string];
     const withRequests = `${head}\r\nDisposition-Notification-To: someone@internet.test\r\nRead-Receipt-To: someone@internet.test\r\nReturn-Receipt-To: <someone@internet.test>\r\n\r\n${body}`;
-    await send(A.relayInboundPort, 'someone@internet.test', ['jmuller@forest-a.test'], Buffer.from(withRequests, 'utf8'));
+    await send(A.relayInboundPort, 'someone@internet.test', ['relay.tester@forest-a.test'], Buffer.from(withRequests, 'utf8'));
     const o = await outcomeFor(id);
     assert.deepEqual(o.decision?.stripHeaders, ['disposition-notification-to', 'read-receipt-to', 'return-receipt-to']);
     const got = await waitForMaildir(postfix.maildir, id);
@@ -226,9 +228,9 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     const id = uid('dnt-partner');
     const raw = message(
       id,
-      'From: Partner <p@partner.test>\r\nTo: jmuller@forest-a.test\r\nSubject: Contract\r\nDisposition-Notification-To: p@partner.test\r\n',
+      'From: Partner <p@partner.test>\r\nTo: relay.tester@forest-a.test\r\nSubject: Contract\r\nDisposition-Notification-To: p@partner.test\r\n',
     );
-    await send(A.relayInboundPort, 'p@partner.test', ['jmuller@forest-a.test'], raw);
+    await send(A.relayInboundPort, 'p@partner.test', ['relay.tester@forest-a.test'], raw);
     const got = await waitForMaildir(postfix.maildir, id);
     assert.deepEqual(withoutTrace(got[0]!), Buffer.from(raw.replaceAll('\r\n', '\n')));
   });
@@ -237,7 +239,7 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     const id = uid('tls-in');
     const raw = message(
       id,
-      'From: o@internet.test\r\nTo: jmuller@forest-a.test\r\nSubject: over TLS\r\nDisposition-Notification-To: o@internet.test\r\n',
+      'From: o@internet.test\r\nTo: relay.tester@forest-a.test\r\nSubject: over TLS\r\nDisposition-Notification-To: o@internet.test\r\n',
     );
     const port = relay.listeners.find((l) => l.name === 'a-inbound-tls')!.port;
     const t = nodemailer.createTransport({
@@ -247,7 +249,7 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
       tls: { ca: readFileSync(join(labDir, 'tls', 'ca.crt')), servername: 'localhost' },
     });
     try {
-      await t.sendMail({ envelope: { from: 'o@internet.test', to: ['jmuller@forest-a.test'] } as never, raw });
+      await t.sendMail({ envelope: { from: 'o@internet.test', to: ['relay.tester@forest-a.test'] } as never, raw });
     } finally {
       t.close();
     }
