@@ -3,14 +3,14 @@
 // (4 copies at a time per tool). For each: first pass (msg/s, MB/s, wall, peak RSS), a
 // no-change re-run, and a small delta (10 new messages + 10 flag changes). Figures are
 // printed, never asserted.
-//   node --import tsx bench/copy.ts [--only single|multi] [--mailboxes 20]
+//   node --import tsx bench/copy.ts [--only single|multi|large] [--mailboxes 20] [--keep]
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { ensureCorpus, ensureUser, freshTarget, sourceFolders } from './peers/labUsers.ts';
 import { runCrossforest, runTool, TOOLS, type RunResult, type Tool, type ToolEnv } from './peers/tools.ts';
-import { mailLab, message, populate, session, type MailLab } from '../test/mail/fixtures.ts';
+import { mailLab, message, populate, removeUsers, session, type MailLab } from '../test/mail/fixtures.ts';
 
 const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
@@ -54,6 +54,7 @@ async function scenario(lab: MailLab, env: ToolEnv, name: string, sources: { upn
   const targetOf = async (tool: Tool, upn: string): Promise<string> => {
     const key = `${tool}:${upn}`;
     if (!targets.has(key)) targets.set(key, await freshTarget(env.info, tool.slice(0, 3)));
+    allTargets.add(targets.get(key) as string);
     return targets.get(key) as string;
   };
   const pass = async (tool: Tool): Promise<{ wall: number; rss: number; failures: number }> => {
@@ -107,17 +108,25 @@ function print(rows: Row[]): void {
   process.stdout.write(`${lines.join('\n')}\n(speed ratio > 1 means faster than the peer; wall times include process start-up, ~0.5 s of Node + tsx for crossforest; crossforest runs a batch in one process, mbsync and doveadm one process per mailbox, both 4 at a time; peak RSS is per process)\n`);
 }
 
+const allTargets = new Set<string>();
+const allSources = new Set<string>();
 const lab = await mailLab();
 const env: ToolEnv = { info: lab.info, projectFile: lab.project.path, workDir: mkdtempSync(join(tmpdir(), 'cf-bench-')), repo: resolve(import.meta.dirname, '..') };
 process.stderr.write(`bench work dir ${env.workDir}\n`);
 // Warm-up (LAB-NOTES: the first doveadm run after a start is ~3× slower): one small copy per tool.
 const warm = await ensureUser(lab.info, 'a', 'cfbench-warm');
 await ensureCorpus(lab, warm, 100, 8000);
-for (const tool of TOOLS) await runTool(tool, env, warm, await freshTarget(lab.info, 'warm'), await sourceFolders(lab, warm));
+allSources.add(warm);
+for (const tool of TOOLS) {
+  const t = await freshTarget(lab.info, 'warm');
+  allTargets.add(t);
+  await runTool(tool, env, warm, t, await sourceFolders(lab, warm));
+}
 
 const rows: Row[] = [];
 if (!only || only === 'single') {
   const upn = await ensureUser(lab.info, 'a', 'cfbench-big');
+  allSources.add(upn);
   const c = await ensureCorpus(lab, upn, 3000, 9300);
   rows.push(...(await scenario(lab, env, '1 × 3,000', [{ upn, ...c }], 1)));
 }
@@ -125,6 +134,7 @@ if (!only || only === 'multi') {
   const sources = [];
   for (let i = 1; i <= nMailboxes; i++) {
     const upn = await ensureUser(lab.info, 'a', `cfbench-${String(i).padStart(2, '0')}`);
+    allSources.add(upn);
     sources.push({ upn, ...(await ensureCorpus(lab, upn, 1000, 9300)) });
   }
   rows.push(...(await scenario(lab, env, `${nMailboxes} × 1,000 (4 at a time)`, sources, 4)));
@@ -132,13 +142,19 @@ if (!only || only === 'multi') {
 if (!only || only === 'large') {
   // Memory with a 50 MB message: the copy streams it (compare peak RSS with the no-change run's).
   const upn = await ensureUser(lab.info, 'a', 'cfbench-large');
+  allSources.add(upn);
   const c = await session(lab, 'a', upn);
   const st = await c.status('INBOX', { messages: true });
   await c.logout();
-  if (!st || !st.messages) await populate(lab, 'a', upn, 'INBOX', [{ raw: message({ size: 50_000_000, subject: 'large' }) }]);
+  if (!st || !st.messages) await populate(lab, 'a', upn, 'INBOX', [{ raw: message({ size: 45_000_000, subject: 'large' }) }]);
   const c2 = await session(lab, 'a', upn);
   const s2 = await c2.status('INBOX', { messages: true, size: true });
   await c2.logout();
   rows.push(...(await scenario(lab, env, '1 × one 50 MB message', [{ upn, messages: s2 ? (s2.messages ?? 0) : 0, bytes: Number((s2 as { size?: number }).size ?? 0) }], 1)));
 }
 print(rows);
+// Leave the lab's directory as we found it: every target user goes; the generated source
+// mailboxes too unless --keep (re-filling them takes ~30 s).
+const sam = (upn: string): string => upn.slice(0, upn.indexOf('@'));
+await removeUsers(lab, 'b', [...allTargets].map(sam));
+if (!args.includes('--keep')) await removeUsers(lab, 'a', [...allSources].map(sam));

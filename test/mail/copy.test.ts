@@ -8,7 +8,7 @@ import { getAcl } from '../../src/mail/acl.ts';
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import { verifyMailbox } from '../../src/mail/verify.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { contentKey, copyInput, createMailboxUser, folderPaths, freshStore, mailLab, message, populate, readFolder, session, type MailLab } from './fixtures.ts';
+import { contentKey, copyInput, createMailboxUser, removeCreatedUsers, folderPaths, freshStore, mailLab, message, populate, readFolder, session, type MailLab } from './fixtures.ts';
 
 let lab: MailLab;
 const stores: StateStore[] = [];
@@ -21,8 +21,9 @@ const store = (): StateStore => {
 before(async () => {
   lab = await mailLab();
 });
-after(() => {
+after(async () => {
   for (const s of stores) s.close();
+  await removeCreatedUsers(lab);
 });
 
 /** Every mapped folder's content (bytes, flags, dates) on the target equals the source's. */

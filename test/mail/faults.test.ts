@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import type { CopyReport } from '../../src/mail/types.ts';
 import { openStateStore, type StateStore } from '../../src/state/store.ts';
-import { contentKey, copyInput, createMailboxUser, freshStore, kick, mailLab, message, populate, readFolder, session, type MailLab } from './fixtures.ts';
+import { contentKey, copyInput, createMailboxUser, removeCreatedUsers, freshStore, kick, mailLab, message, populate, readFolder, session, type MailLab } from './fixtures.ts';
 
 let lab: MailLab;
 const stores: StateStore[] = [];
@@ -20,8 +20,9 @@ const store = (s = freshStore()): StateStore => {
 before(async () => {
   lab = await mailLab();
 });
-after(() => {
+after(async () => {
   for (const s of stores) s.close();
+  await removeCreatedUsers(lab);
 });
 
 async function assertSame(source: string, target: string, folders: [string, string][]): Promise<void> {

@@ -4,7 +4,7 @@
 // server (every message hashed), independent of the copy state.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -55,7 +55,39 @@ export async function createMailboxUser(lab: MailLab, org: 'a' | 'b', tag: strin
   } finally {
     await client.unbind();
   }
+  created.push({ org, sam, upn });
   return upn;
+}
+
+const created: { org: 'a' | 'b'; sam: string; upn: string }[] = [];
+
+/**
+ * Removes the users this process created (directory entry and mail home), so the lab's
+ * directory keeps only its sample organization for the other capabilities' tests.
+ */
+export async function removeCreatedUsers(lab: MailLab): Promise<void> {
+  for (const org of ['a', 'b'] as const) {
+    const mine = created.filter((u) => u.org === org);
+    if (!mine.length) continue;
+    await removeUsers(lab, org, mine.map((u) => u.sam));
+  }
+  created.length = 0;
+}
+
+/** Deletes users by sAMAccountName (only names this code creates: cft-*, cfb-*, cfbench-*). */
+export async function removeUsers(lab: MailLab, org: 'a' | 'b', sams: string[]): Promise<void> {
+  const f = lab.info.forests[org];
+  const client = new Client({ url: f.ldapUrl, timeout: 10_000, connectTimeout: 10_000 });
+  try {
+    await client.bind(f.adminDn, labSecret(lab.info, `forest-${org}-admin.pw`));
+    for (const sam of sams) {
+      if (!/^(cft|cfb|cfbench|cftest)-[a-z0-9-]+$/.test(sam)) throw new Error(`refusing to remove ${sam}: not a copy-engine test user`);
+      await client.del(`cn=${sam},${f.sitesDn}`).catch(() => {});
+      rmSync(join(lab.info.labDir, `mail-${org}`, `${sam}@${f.mailDomain}`), { recursive: true, force: true });
+    }
+  } finally {
+    await client.unbind();
+  }
 }
 
 export function session(lab: MailLab, org: 'a' | 'b', user: string): Promise<ImapFlow> {
