@@ -5,6 +5,11 @@ import { CrossforestError, describeError } from '../util/errors.ts';
 
 export async function runCli(program: Command<[], Record<string, unknown>>): Promise<void> {
   program.exitOverride();
+  // `crossforest sync preview | head`: a reader that went away is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
