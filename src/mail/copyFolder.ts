@@ -33,7 +33,7 @@ export interface FolderContext {
   sourceMailbox: string;
   targetMailbox: string;
   options: MailCopyOptions;
-  throttle: Throttle;
+  throttle: Pick<Throttle, 'take'>;
   logger: Logger;
   /** Called for every skipped item; throws when a limit is passed. */
   onSkipped(item: SkippedItem): void;

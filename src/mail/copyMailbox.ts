@@ -149,7 +149,13 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   let retries = 0;
   const prior = skippedCounts(store, input.sourceMailbox, input.targetMailbox);
   const counts = { ...prior };
-  const throttle = new Throttle(options.maxMessagesPerSecond, options.maxBytesPerSecond);
+  const own = new Throttle(options.maxMessagesPerSecond, options.maxBytesPerSecond);
+  const throttles = [own, ...(input.sharedThrottles ?? [])];
+  const throttle = {
+    async take(bytes: number): Promise<void> {
+      for (const t of throttles) await t.take(bytes);
+    },
+  };
   let failure: unknown;
   try {
     // ---- prepare: list, map, create, subscribe, ACLs (control sessions closed afterwards)

@@ -19,6 +19,7 @@ import type { ImapFlow } from 'imapflow';
 import type { StateStore } from '../state/store.ts';
 import type { Logger } from '../util/logger.ts';
 import type { MailCopyOptions } from '../config/mail.ts';
+import type { Throttle } from './throttle.ts';
 
 /** Where one side of a copy lives: a logged-in session factory for one mailbox. */
 export interface MailEndpoint {
@@ -52,6 +53,8 @@ export interface CopyMailboxInput {
   identityMap?: IdentityMap;
   logger?: Logger;
   onProgress?: (p: CopyProgress) => void;
+  /** Throttles shared with other copies (e.g. one per server), taken on top of the mailbox's own. */
+  sharedThrottles?: Throttle[];
 }
 
 /** One skipped message, as the report lists it. */
