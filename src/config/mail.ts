@@ -31,6 +31,8 @@ export const mailCopySchema = z.strictObject({
   maxBytesPerSecond: z.number().min(0).default(0),
   /** Folders copied at once, each on its own pair of connections. Default 4. */
   concurrency: z.number().int().min(1).max(32).default(4),
+  /** Data connection pairs for one large folder, copied in UID ranges (400+ new messages per extra pair). Default 2. */
+  rangeConnections: z.number().int().min(1).max(16).default(2),
   /** APPEND commands kept in flight per connection. Default 8. */
   pipelineDepth: z.number().int().min(1).max(512).default(8),
   /** Messages per APPEND command when the target has MULTIAPPEND (one transaction each on Dovecot). Default 50; 1 disables. */

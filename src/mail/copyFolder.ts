@@ -16,11 +16,17 @@ import type { FolderReport, SkippedItem } from './types.ts';
 import { packUids } from './uidSet.ts';
 import type { RawWire } from './wire.ts';
 
-export interface FolderWorker {
-  srcCtl: ImapFlow;
-  tgtCtl: ImapFlow;
+export interface DataLane {
   srcWire: RawWire;
   tgtWire: RawWire;
+}
+
+export interface FolderWorker extends DataLane {
+  srcCtl: ImapFlow;
+  tgtCtl: ImapFlow;
+  /** More data lanes for one large folder in ranges, opened on first need and kept. */
+  extra: DataLane[];
+  openLane(): Promise<DataLane>;
 }
 
 export interface FolderJob {
@@ -48,6 +54,8 @@ interface SourceMeta {
 }
 
 const FETCH_CHUNK = 500;
+/** Pending messages per extra lane before a folder is split in ranges. */
+const RANGE_MIN = 400;
 
 
 async function listSource(c: ImapFlow, changedSince?: bigint): Promise<SourceMeta[]> {
@@ -201,10 +209,24 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   // 5. Stream the rest: source literal → target APPEND (LITERAL+, MULTIAPPEND batches),
   //    each answer recorded as it comes. A refused batch is re-sent one message per command.
   if (pending.length) {
-    await examine(w.srcWire, job.source);
     const meta = new Map(pending.map((m) => [m.uid, m]));
-    let retrySingly = await streamMessages(ctx, w, job, state.id, meta, pending.map((m) => m.uid), options.multiAppendBatch, targetFlags, report);
-    if (retrySingly.length) retrySingly = await streamMessages(ctx, w, job, state.id, meta, retrySingly, 1, targetFlags, report);
+    // A large folder goes in contiguous UID ranges over several lanes: the target takes
+    // parallel APPENDs into one mailbox (its per-command commit is what bounds one lane).
+    const lanesWanted = Math.max(1, Math.min(options.rangeConnections, Math.floor(pending.length / RANGE_MIN)));
+    while (w.extra.length < lanesWanted - 1) w.extra.push(await w.openLane());
+    const lanes: DataLane[] = [w, ...w.extra.slice(0, lanesWanted - 1)];
+    const uids = pending.map((m) => m.uid);
+    const per = Math.ceil(uids.length / lanes.length);
+    const refused = await Promise.all(
+      lanes.map(async (lane, i) => {
+        const part = uids.slice(i * per, (i + 1) * per);
+        if (!part.length) return [];
+        await examine(lane.srcWire, job.source);
+        return streamMessages(ctx, { ...w, ...lane }, job, state.id, meta, part, options.multiAppendBatch, targetFlags, report);
+      }),
+    );
+    const retrySingly = refused.flat().sort((a, b) => a - b);
+    if (retrySingly.length) await streamMessages(ctx, w, job, state.id, meta, retrySingly, 1, targetFlags, report);
   }
 
   // 6. Snapshot both sides for the next run's fast path.

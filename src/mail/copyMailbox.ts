@@ -14,7 +14,7 @@ import type { ImapFlow, ListResponse } from 'imapflow';
 import type { StateStore } from '../state/store.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
 import { copyFolderAcl } from './acl.ts';
-import { copyFolder, type FolderWorker } from './copyFolder.ts';
+import { copyFolder, type DataLane, type FolderWorker } from './copyFolder.ts';
 import { CopyLimitError, withRetries } from './retry.ts';
 import { finishRun, folderStates, skippedCounts, startRun, type FolderState } from './copyState.ts';
 import { MailStoreError, toMailStoreError } from './errors.ts';
@@ -41,29 +41,35 @@ async function safeLogout(c: ImapFlow | undefined): Promise<void> {
   c.close();
 }
 
-async function openWorker(source: MailEndpoint, target: MailEndpoint): Promise<FolderWorker> {
-  const opened: ImapFlow[] = [];
-  try {
-    const [srcCtl, tgtCtl, srcData, tgtData] = await Promise.all([source.open(), target.open(), source.open(), target.open()]).then((all) => {
-      opened.push(...all);
-      return all;
-    });
-    return {
-      srcCtl: srcCtl as ImapFlow,
-      tgtCtl: tgtCtl as ImapFlow,
-      srcWire: unbindWire(srcData as ImapFlow, source.address, source.timeoutMs),
-      tgtWire: unbindWire(tgtData as ImapFlow, target.address, target.timeoutMs),
-    };
-  } catch (err) {
-    for (const c of opened) c.close();
-    throw err;
+async function openLane(source: MailEndpoint, target: MailEndpoint): Promise<DataLane> {
+  const [s, t] = await Promise.allSettled([source.open(), target.open()]);
+  if (s.status === 'rejected' || t.status === 'rejected') {
+    if (s.status === 'fulfilled') s.value.close();
+    if (t.status === 'fulfilled') t.value.close();
+    throw s.status === 'rejected' ? s.reason : (t as PromiseRejectedResult).reason;
   }
+  return { srcWire: unbindWire(s.value, source.address, source.timeoutMs), tgtWire: unbindWire(t.value, target.address, target.timeoutMs) };
+}
+
+async function openWorker(source: MailEndpoint, target: MailEndpoint): Promise<FolderWorker> {
+  const [ctl, lane] = await Promise.allSettled([Promise.all([source.open(), target.open()]), openLane(source, target)]);
+  if (ctl.status === 'rejected' || lane.status === 'rejected') {
+    if (ctl.status === 'fulfilled') for (const c of ctl.value) c.close();
+    if (lane.status === 'fulfilled') closeLane(lane.value);
+    throw ctl.status === 'rejected' ? ctl.reason : (lane as PromiseRejectedResult).reason;
+  }
+  const [srcCtl, tgtCtl] = ctl.value;
+  return { srcCtl, tgtCtl, ...lane.value, extra: [], openLane: () => openLane(source, target) };
+}
+
+function closeLane(l: DataLane): void {
+  l.srcWire.close();
+  l.tgtWire.close();
 }
 
 async function closeWorker(w: FolderWorker | undefined): Promise<void> {
   if (!w) return;
-  w.srcWire.close();
-  w.tgtWire.close();
+  for (const l of [w, ...w.extra]) closeLane(l);
   await Promise.all([safeLogout(w.srcCtl), safeLogout(w.tgtCtl)]);
 }
 
