@@ -2,6 +2,7 @@
 // ./commands/<name>.ts and exports `register(program)`; nothing else happens here.
 import { Command } from '@commander-js/extra-typings';
 import { registerAudit } from './commands/audit.ts';
+import { registerBatch } from './commands/batch.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInventory } from './commands/inventory.ts';
@@ -28,5 +29,6 @@ registerRelay(program);
 registerAudit(program);
 registerServe(program);
 registerSync(program);
+registerBatch(program);
 
 await runCli(program);

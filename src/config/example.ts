@@ -56,6 +56,20 @@ ${probe('b')}${exampleSyncSection()}mail:                               # \`cros
   concurrency: 4                    # folders at once, each on its own connections
   maxMessagesPerSecond: 0           # 0 = unlimited; maxBytesPerSecond likewise
   deleteOnTarget: false             # report source deletions, do not apply them
+migration:                          # \`crossforest batch\`: migration batches (pre-stage, copy, cutover, clean-up, verify, report)
+  directoryAccounts:                # accounts that may write users (galsync writes only its GAL contacts)
+    a: { bindDn: "cn=admin,dc=forest-a,dc=test", password: { file: .lab/secrets/forest-a-admin.pw } }
+    b: { bindDn: "cn=admin,dc=forest-b,dc=test", password: { file: .lab/secrets/forest-b-admin.pw } }
+  targetContainer: ou=Sites,dc=forest-b,dc=test   # where pre-staged users are created
+  targetLegacyExchangeDnPrefix: "/o=ForestB/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn="
+  targetStores:                     # --target-store <name>
+    store-b:
+      organization: b
+      homeMDB: "CN=Mailbox Store B,CN=First Storage Group,CN=InformationStore,CN=MAIL-B,CN=Servers,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,CN=ForestB,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=forest-b,DC=test"
+      maxConcurrentMailboxes: 4
+  maxConcurrentPerSourceStore: 8
+  reportsDir: reports
+  defaults: { retryIntervalSeconds: 5, badItemLimit: 10, largeItemLimit: 0, allowMerge: true, concurrency: 4, cutover: immediate }
 coexistence:                        # \`crossforest serve\`: GAL find, free/busy, client autoconfiguration
   listen: { host: 127.0.0.1, port: 8443 }   # one port, TLS only
   tls: { certFile: .lab/tls/server.crt, keyFile: .lab/tls/server.key }

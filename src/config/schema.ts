@@ -8,6 +8,7 @@ import { coexistenceSchema } from './coexistence.ts';
 import { transportSchema } from './transport.ts';
 import { auditSchema } from './audit.ts';
 import { mailCopySchema } from './mail.ts';
+import { migrationSchema } from './migration.ts';
 
 export const projectSchema = z
   .strictObject({
@@ -33,6 +34,8 @@ export const projectSchema = z
     audit: auditSchema.optional(),
     /** Mailbox copy (`crossforest mailbox copy`): folders, limits, retries, throttles (src/config/mail.ts). */
     mail: mailCopySchema.optional(),
+    /** Migration batches (`crossforest batch`): pre-stage, copy, cutover, clean-up, verify (src/config/migration.ts). */
+    migration: migrationSchema.optional(),
   });
 
 export type ProjectConfig = z.infer<typeof projectSchema>;

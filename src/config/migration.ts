@@ -1,0 +1,68 @@
+// The `migration` section of the project file: migration batches (issue 5) in the seed's
+// Move-Mailbox terms (target database, retry interval, bad/large item limits, merge),
+// plus what the pre- and post-scripts needed (accounts that may write users, where the
+// target users go, how legacy identities are recognised).
+import { z } from 'zod';
+import { secretRef } from './secret.ts';
+
+const orgId = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'an organization id such as a, b');
+
+/** An account allowed to modify users (the GAL-sync account writes only its contacts container). */
+export const directoryAccountSchema = z.strictObject({
+  bindDn: z.string().min(3),
+  password: secretRef,
+});
+
+/** A mail store of the target organization that batches move mailboxes to (`--target-store <name>`). */
+export const targetStoreSchema = z.strictObject({
+  /** The organization whose mail store serves it. */
+  organization: orgId,
+  /** The homeMDB value that mailbox-enables a user on this store (the Exchange database DN). */
+  homeMDB: z.string().min(3),
+  /** Mailboxes copied into this store at once, over every batch. Default 4. */
+  maxConcurrentMailboxes: z.number().int().min(1).max(256).default(4),
+});
+
+export const batchDefaultsSchema = z.strictObject({
+  /** Wait between polls while the target store does not yet serve a new mailbox, and between retries. Seconds; default 60 (the seed's "will retry in 60 seconds"). */
+  retryIntervalSeconds: z.number().min(0.1).max(3600).default(60),
+  /** How long pre-stage waits for the target store before the mailbox fails. Seconds; default 1,800. */
+  mailboxReadyTimeoutSeconds: z.number().min(1).default(1800),
+  badItemLimit: z.number().int().min(0).default(0),
+  largeItemLimit: z.number().int().min(0).default(0),
+  /** Copy into a target mailbox that already holds mail (Move-Mailbox -AllowMerge). Default true. */
+  allowMerge: z.boolean().default(true),
+  /** Mailboxes of one batch in flight at once. Default 4. */
+  concurrency: z.number().int().min(1).max(256).default(4),
+  /** immediate: cutover right after the copy; complete-after: at a time; manual: `batch complete`. */
+  cutover: z.enum(['immediate', 'complete-after', 'manual']).default('immediate'),
+});
+
+export const migrationSchema = z.strictObject({
+  /** Organization whose mailboxes move (default: the one with role source). */
+  source: orgId.optional(),
+  /** Organization they move to (default: the one with role target). */
+  target: orgId.optional(),
+  /** Per organization id: the account the migration writes users with (pre-stage, cutover, rollback). */
+  directoryAccounts: z.record(orgId, directoryAccountSchema),
+  /** Container of the target organization where pre-staged users are created. */
+  targetContainer: z.string().min(3).regex(/=/, 'a DN such as ou=Migrated,dc=example,dc=com'),
+  /** The target's legacyExchangeDN for a new user is this prefix + the user's alias. */
+  targetLegacyExchangeDnPrefix: z.string().min(1),
+  /** Target stores by name. */
+  targetStores: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a short store name such as store-b'), targetStoreSchema),
+  /** Mailboxes read from one source store at once, over every batch. Default 8. */
+  maxConcurrentPerSourceStore: z.number().int().min(1).max(256).default(8),
+  /**
+   * ACL identifiers removed from target mailboxes at clean-up (the seed's LEGACYDOMAIN\*):
+   * globs, `*` any text. Default: anything `@` the source mail domain.
+   */
+  legacyAclIdentities: z.array(z.string().min(1)).optional(),
+  /** Folder for batch reports, relative to the project file. Default `reports`. */
+  reportsDir: z.string().min(1).default('reports'),
+  defaults: batchDefaultsSchema.default(batchDefaultsSchema.parse({})),
+});
+
+export type MigrationConfig = z.infer<typeof migrationSchema>;
+export type BatchDefaults = z.infer<typeof batchDefaultsSchema>;
+export type TargetStoreConfig = z.infer<typeof targetStoreSchema>;

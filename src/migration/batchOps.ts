@@ -1,0 +1,56 @@
+// Batch operations besides running: suspend, resume preparation, complete, remove,
+// rollback of one mailbox's cutover.
+import type { StateStore } from '../state/store.ts';
+import { deleteBatch, mailboxesByLogin, mailboxesOf, setBatchOptions, setCompleteRequested, setRolledBack } from './batchStore.ts';
+import { rollback } from './cutover.ts';
+import { batchOrThrow } from './runner.ts';
+import { MigrationError, type MigrationSetup } from './setup.ts';
+import type { MailboxRow } from './types.ts';
+import { windowState } from './window.ts';
+
+/** Closes the batch's window now: a running batch suspends after the current steps. */
+export function suspendBatch(store: StateStore, name: string): void {
+  const b = batchOrThrow(store, name);
+  setBatchOptions(store, b.id, { ...b.options, windowStop: new Date().toISOString() });
+}
+
+/** Re-opens a window closed by suspend or elapsed, so `resume` can go on. */
+export function reopenWindow(store: StateStore, name: string): void {
+  const b = batchOrThrow(store, name);
+  if (windowState(b.options, new Date()).state === 'after') setBatchOptions(store, b.id, { ...b.options, windowStop: undefined });
+}
+
+export function requestComplete(store: StateStore, name: string): void {
+  setCompleteRequested(store, batchOrThrow(store, name).id);
+}
+
+const MIDWAY = new Set(['prestaged', 'copied', 'cutover', 'cleaned', 'verified']);
+
+export function removeBatch(store: StateStore, name: string, force: boolean): MailboxRow[] {
+  const b = batchOrThrow(store, name);
+  const mid = mailboxesOf(store, b.id).filter((m) => MIDWAY.has(m.state) || (m.resumeState !== null && MIDWAY.has(m.resumeState)));
+  if (mid.length && !force) {
+    throw new MigrationError('CF_ERR_BATCH_BUSY', `batch ${name} has ${mid.length} mailboxes between pre-stage and done (${mid.slice(0, 5).map((m) => `${m.sourceLogin}: ${m.state}`).join(', ')})`, {
+      object: name,
+      hint: 'finish or roll them back first; --force forgets the batch and leaves the directory objects as they are',
+    });
+  }
+  deleteBatch(store, b.id);
+  return mid;
+}
+
+/** Rolls back the cutover of a mailbox that has not been cleaned up. */
+export async function rollbackMailbox(setup: MigrationSetup, store: StateStore, login: string): Promise<MailboxRow & { batchName: string }> {
+  const rows = mailboxesByLogin(store, login);
+  const m = rows.find((r) => r.state === 'cutover' || ((r.state === 'failed' || r.state === 'suspended') && r.resumeState === 'cutover'));
+  if (!m) {
+    const where = rows.map((r) => `${r.batchName}: ${r.state}${r.resumeState ? ` at ${r.resumeState}` : ''}`).join(', ') || 'in no batch';
+    throw new MigrationError('CF_ERR_ROLLBACK', `${login} has no cutover to roll back (${where})`, {
+      object: login,
+      hint: 'only a cutover that has not been cleaned up can be rolled back',
+    });
+  }
+  await rollback({ setup }, m);
+  setRolledBack(store, m.id);
+  return m;
+}

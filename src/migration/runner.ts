@@ -1,0 +1,146 @@
+// Runs a batch: every mailbox is pre-staged first (the seed's "AD work ahead of
+// schedule"), then mailboxes go through copy → cutover → clean-up → verify → report,
+// `concurrency` at a time, each holding one slot of its source store and one of its
+// target store. When the window closes nothing new starts and each mailbox suspends
+// after its current step; `batch resume` continues from the last completed step.
+import pLimit from 'p-limit';
+import type { StateStore } from '../state/store.ts';
+import { silentLogger, type Logger } from '../util/logger.ts';
+import { addSample, batchByName, closeDanglingSteps, mailboxesOf, setBatchStatus, unpark } from './batchStore.ts';
+import { runMailbox } from './pipeline.ts';
+import { writeBatchReport } from './report.ts';
+import { MigrationError, targetStoreOf, type MigrationSetup } from './setup.ts';
+import { takeSlots } from './slots.ts';
+import { sleep, type StepContext } from './stepContext.ts';
+import type { Batch, BatchStatus, MailboxState, RunEvent } from './types.ts';
+import { windowState } from './window.ts';
+
+export interface RunOptions {
+  logger?: Logger;
+  emit?: (e: RunEvent) => void;
+  /** Also continue failed mailboxes (batch retry-failed). */
+  retryFailed?: boolean;
+  /** Stop asking for more work (worker shutdown): treated like a closing window. */
+  stopRequested?: () => boolean;
+}
+
+export interface RunResult {
+  batch: Batch;
+  status: BatchStatus;
+  states: Record<string, number>;
+  reportHtml: string;
+}
+
+export function batchOrThrow(store: StateStore, name: string): Batch {
+  const b = batchByName(store, name);
+  if (!b) throw new MigrationError('CF_ERR_BATCH_UNKNOWN', `no batch named ${name}`, { object: name, hint: 'crossforest batch list shows the batches' });
+  return b;
+}
+
+export function finalStatus(states: MailboxState[], manualWaiting: boolean): BatchStatus {
+  if (states.some((s) => s === 'suspended')) return 'suspended';
+  if (states.some((s) => s !== 'done' && s !== 'failed')) return manualWaiting ? 'synced' : 'suspended';
+  return states.some((s) => s === 'failed') ? 'completed-with-errors' : 'completed';
+}
+
+export async function runBatch(setup: MigrationSetup, store: StateStore, name: string, opts: RunOptions = {}): Promise<RunResult> {
+  let batch = batchOrThrow(store, name);
+  const logger = (opts.logger ?? silentLogger).child({ scope: 'batch', batch: name });
+  const emit = opts.emit ?? (() => {});
+  const targetStore = targetStoreOf(setup, batch.targetStore);
+  closeDanglingSteps(store, batch.id);
+  for (const m of mailboxesOf(store, batch.id)) if (m.state === 'suspended' || (opts.retryFailed && m.state === 'failed')) unpark(store, m.id);
+
+  // Not yet open: wait for the window (the worker starts batches this way too).
+  for (let w = windowState(batch.options, new Date()); w.state === 'before'; w = windowState(batch.options, new Date())) {
+    emit({ type: 'wait', mailbox: '*', what: `the window opens at ${batch.options.windowStart}`, nextPollSeconds: Math.ceil(w.msUntilChange / 1000) });
+    await sleep(Math.min(w.msUntilChange, 30_000));
+    if (opts.stopRequested?.()) break;
+  }
+  setBatchStatus(store, batch.id, 'running');
+  emit({ type: 'batch', batch: name, status: 'running' });
+  batch = batchOrThrow(store, name);
+
+  let copiedMsgs = 0;
+  let copiedBytes = 0;
+  const sampler = setInterval(() => {
+    if (copiedMsgs || copiedBytes) addSample(store, batch.id, copiedMsgs, copiedBytes);
+    copiedMsgs = 0;
+    copiedBytes = 0;
+  }, 1000);
+  // Read again each time: `batch suspend` from another process closes the window now.
+  const closed = (): boolean => windowState(batchOrThrow(store, name).options, new Date()).state === 'after' || Boolean(opts.stopRequested?.());
+  let announced = false;
+  const shouldSuspend = (): boolean => {
+    const c = closed();
+    if (c && !announced) {
+      announced = true;
+      emit({ type: 'window-closed', batch: name });
+      logger.warn('the window closed: mailboxes suspend after their current step');
+    }
+    return c;
+  };
+  const cutoverAllowed = (): boolean => {
+    const o = batchOrThrow(store, name);
+    if (o.completeRequested) return true;
+    if (o.options.cutover === 'immediate') return true;
+    return o.options.cutover === 'complete-after' && Boolean(o.options.completeAfter) && Date.now() >= Date.parse(o.options.completeAfter as string);
+  };
+  const ctx: StepContext = {
+    setup, store, batch, targetStore, logger, emit,
+    onCopied(m, b) {
+      copiedMsgs += m;
+      copiedBytes += b;
+    },
+  };
+  const limit = pLimit(batch.options.concurrency);
+  const pools = [
+    { name: `source:${setup.sourceId}`, size: setup.config.maxConcurrentPerSourceStore },
+    { name: `target:${batch.targetStore}`, size: targetStore.maxConcurrentMailboxes },
+  ];
+  const inSlots = async (login: string, fn: () => Promise<MailboxState>): Promise<MailboxState | undefined> => {
+    const held = await takeSlots(store, pools, {
+      cancelled: shouldSuspend,
+      onWait: () => emit({ type: 'wait', mailbox: login, what: 'store concurrency limit reached', nextPollSeconds: 0.25 }),
+    });
+    if (!held) return undefined;
+    try {
+      return await fn();
+    } finally {
+      held.release();
+    }
+  };
+  try {
+    // Phase 1: pre-stage everyone.
+    const queued = mailboxesOf(store, batch.id).filter((m) => m.state === 'queued');
+    await Promise.all(queued.map((m) => limit(() => inSlots(m.sourceLogin, () => runMailbox({ ...ctx, logger: logger.child({ mailbox: m.sourceLogin }) }, m.id, { stopAfterPrestage: true, shouldSuspend, cutoverAllowed })))));
+    // Phase 2: the rest of the pipeline; complete-after batches keep making delta passes until their time.
+    const rest = mailboxesOf(store, batch.id).filter((m) => !['done', 'failed', 'suspended', 'queued'].includes(m.state));
+    await Promise.all(
+      rest.map((m) =>
+        limit(async () => {
+          const mctx = { ...ctx, logger: logger.child({ mailbox: m.sourceLogin }) };
+          for (;;) {
+            const s = await inSlots(m.sourceLogin, () => runMailbox(mctx, m.id, { shouldSuspend, cutoverAllowed }));
+            const waitingForTime = s === 'copied' && batchOrThrow(store, name).options.cutover === 'complete-after' && !shouldSuspend();
+            if (!waitingForTime) return;
+            await sleep(batch.options.retryIntervalSeconds * 1000);
+          }
+        }),
+      ),
+    );
+    // Whatever could not start before the window closed is suspended, not left queued.
+    if (shouldSuspend()) for (const m of mailboxesOf(store, batch.id)) if (!['done', 'failed', 'suspended'].includes(m.state)) await runMailbox(ctx, m.id, { shouldSuspend: () => true, cutoverAllowed });
+  } finally {
+    clearInterval(sampler);
+    if (copiedMsgs || copiedBytes) addSample(store, batch.id, copiedMsgs, copiedBytes);
+  }
+  const after = mailboxesOf(store, batch.id);
+  const status = finalStatus(after.map((m) => m.state), after.some((m) => m.state === 'copied') && !cutoverAllowed());
+  setBatchStatus(store, batch.id, status);
+  emit({ type: 'batch', batch: name, status });
+  const states: Record<string, number> = {};
+  for (const m of after) states[m.state] = (states[m.state] ?? 0) + 1;
+  const { html } = writeBatchReport(setup, store, batchOrThrow(store, name));
+  return { batch: batchOrThrow(store, name), status, states, reportHtml: html };
+}

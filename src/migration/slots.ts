@@ -1,0 +1,57 @@
+// Concurrency limits per source store and per target store, over every batch and every
+// process that shares the state store: a mailbox in flight holds one numbered lease of
+// each (`migration-slot:source:a:3`). Leases expire, so a killed process frees its slots.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { StateStore } from '../state/store.ts';
+import { sleep } from './stepContext.ts';
+
+const TTL_MS = 60_000;
+
+export interface SlotPool {
+  name: string;
+  size: number;
+}
+
+export interface HeldSlots {
+  release(): void;
+}
+
+function tryTake(store: StateStore, pool: SlotPool, holder: string): string | undefined {
+  for (let i = 0; i < pool.size; i++) {
+    const lease = `migration-slot:${pool.name}:${i}`;
+    if (store.acquireLease(lease, holder, TTL_MS)) return lease;
+  }
+  return undefined;
+}
+
+/** Waits until one slot of every pool is free and takes them all (all or none, no deadlock). */
+export async function takeSlots(store: StateStore, pools: SlotPool[], opts: { pollMs?: number; onWait?: () => void; cancelled?: () => boolean } = {}): Promise<HeldSlots | undefined> {
+  const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+  let waited = false;
+  for (;;) {
+    const taken: string[] = [];
+    for (const p of pools) {
+      const lease = tryTake(store, p, holder);
+      if (!lease) break;
+      taken.push(lease);
+    }
+    if (taken.length === pools.length) {
+      const timer = setInterval(() => {
+        for (const l of taken) store.renewLease(l, holder, TTL_MS);
+      }, TTL_MS / 3);
+      timer.unref();
+      return {
+        release() {
+          clearInterval(timer);
+          for (const l of taken) store.releaseLease(l, holder);
+        },
+      };
+    }
+    for (const l of taken) store.releaseLease(l, holder);
+    if (opts.cancelled?.()) return undefined;
+    if (!waited) opts.onWait?.();
+    waited = true;
+    await sleep((opts.pollMs ?? 250) + Math.floor(Math.random() * 100));
+  }
+}

@@ -1,0 +1,42 @@
+// What a pipeline step gets: the setup, the state store, the batch and its target store,
+// a logger scoped to the mailbox, and a way to report live events.
+import type { MailCopyOptions } from '../config/mail.ts';
+import { defaultMailCopyOptions } from '../config/mail.ts';
+import type { TargetStoreConfig } from '../config/migration.ts';
+import { mailEndpoint } from '../mail/endpoint.ts';
+import type { MailEndpoint } from '../mail/types.ts';
+import type { StateStore } from '../state/store.ts';
+import type { Logger } from '../util/logger.ts';
+import type { MigrationSetup } from './setup.ts';
+import type { Batch, MailboxRow, RunEvent } from './types.ts';
+
+export interface StepContext {
+  setup: MigrationSetup;
+  store: StateStore;
+  batch: Batch;
+  targetStore: TargetStoreConfig;
+  logger: Logger;
+  emit(e: RunEvent): void;
+  /** Copied messages/bytes as they happen (throughput samples). */
+  onCopied?(messages: number, bytes: number): void;
+}
+
+export function endpoints(ctx: StepContext, m: MailboxRow): { source: MailEndpoint; target: MailEndpoint } {
+  const base = ctx.setup.project.baseDir;
+  return {
+    source: mailEndpoint(ctx.setup.source.mailStore, m.sourceLogin, { baseDir: base, keyPath: `organizations.${ctx.setup.sourceId}.mailStore` }),
+    target: mailEndpoint(ctx.setup.target.mailStore, m.plan.targetLogin, { baseDir: base, keyPath: `organizations.${ctx.setup.targetId}.mailStore` }),
+  };
+}
+
+/** The project's copy options with the batch's limits and retry interval. */
+export function copyOptions(ctx: StepContext): MailCopyOptions {
+  const o = ctx.batch.options;
+  return {
+    ...(ctx.setup.project.config.mail ?? defaultMailCopyOptions()),
+    badItemLimit: o.badItemLimit,
+    largeItemLimit: o.largeItemLimit,
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,248 @@
+// Migration batches end to end on the lab: a batch of several users (one with a GAL-sync
+// contact, one a delegate of another) goes through pre-stage, copy, manual cutover,
+// clean-up, verify and report; then what is in both directories and on both stores is
+// checked, not what the code says it did. Also: refusal before anything starts, a window
+// closing mid-batch, rollback, a forced split, concurrency measured on the server.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { getAcl, setAcl } from '../../src/mail/acl.ts';
+import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
+import { reopenWindow, requestComplete, rollbackMailbox, suspendBatch } from '../../src/migration/batchOps.ts';
+import { BatchRefusedError, createBatch } from '../../src/migration/createBatch.ts';
+import { runBatch } from '../../src/migration/runner.ts';
+import type { RunEvent } from '../../src/migration/types.ts';
+import { admin, delegate, doveadmConf, entry, galContact, migLab, namesFile, removeAll, run, session, sourceUser, type MigLab } from './fixtures.ts';
+
+const labs: MigLab[] = [];
+async function lab(edit?: (t: string) => string): Promise<MigLab> {
+  const l = await migLab(edit);
+  labs.push(l);
+  return l;
+}
+after(async () => {
+  for (const l of labs) await removeAll(l);
+});
+
+const has = (list: string[] | undefined, v: string): boolean => (list ?? []).some((x) => x.toLowerCase() === v.toLowerCase());
+
+async function canLogin(l: MigLab, org: 'a' | 'b', user: string): Promise<boolean> {
+  try {
+    const c = await session(l, org, user);
+    await c.logout();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function messageCount(l: MigLab, org: 'a' | 'b', user: string): Promise<number> {
+  const c = await session(l, org, user);
+  try {
+    return (await c.list({ statusQuery: { messages: true } })).filter((x) => !x.path.startsWith('shared')).reduce((a, x) => a + (x.status?.messages ?? 0), 0);
+  } finally {
+    await c.logout();
+  }
+}
+
+describe('migration batch (lab)', () => {
+  let l: MigLab;
+  before(async () => {
+    l = await lab();
+  });
+
+  it('moves a batch end to end: addresses and X500 both ways, source disconnected but kept, delegates work, legacy ACLs removed, verify passes, reports written', async () => {
+    const owner = await sourceUser(l, 'own', 6);
+    const dlg = await sourceUser(l, 'dlg', 2);
+    const third = await sourceUser(l, 'thr', 3);
+    const contactDn = await galContact(l, owner);
+    await delegate(l, owner.upn, 'INBOX', dlg.upn);
+    const file = namesFile(l, ['# group 1', owner.sam, '', dlg.upn, third.mail]);
+    await createBatch(l.setup, l.store, { name: 'e2e', from: { file }, targetStore: 'store-b', options: { cutover: 'manual' } });
+
+    // Manual cutover: the first run pre-stages and copies, then waits for `batch complete`.
+    const first = await runBatch(l.setup, l.store, 'e2e');
+    assert.equal(first.status, 'synced');
+    assert.deepEqual(first.states, { copied: 3 });
+    const rows = mailboxesOf(l.store, batchByName(l.store, 'e2e')!.id);
+    const planOf = (login: string) => rows.find((r) => r.sourceLogin === login)!.plan;
+    const ownerB = planOf(owner.upn);
+    const dlgB = planOf(dlg.upn);
+    // Until cutover, mail for the new target user still routes to the source mailbox.
+    assert.ok(has((await entry(l, 'b', ownerB.targetDn))?.targetAddress, `SMTP:${owner.mail}`));
+    // A legacy identity's ACL entry on the target (what a data move carries over): clean-up must remove it.
+    const c = await session(l, 'b', ownerB.targetLogin);
+    await setAcl(c, 'INBOX', `ghost@${l.info.forests.a.mailDomain}`, 'lr');
+    await c.logout();
+
+    requestComplete(l.store, 'e2e');
+    const done = await runBatch(l.setup, l.store, 'e2e');
+    assert.equal(done.status, 'completed', JSON.stringify(mailboxesOf(l.store, batchByName(l.store, 'e2e')!.id).map((m) => m.error)));
+    assert.deepEqual(done.states, { done: 3 });
+
+    for (const u of [owner, dlg, third]) {
+      const p = planOf(u.upn);
+      const a = await entry(l, 'a', u.dn);
+      const b = await entry(l, 'b', p.targetDn);
+      assert.ok(a && b);
+      // Cross-pollination both ways.
+      assert.ok(has(b.proxyAddresses, `X500:/o=ForestA/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${u.sam}`), 'B carries X500 of A');
+      assert.ok(has(a.proxyAddresses, `X500:${p.targetLegacyExchangeDn}`), 'A carries X500 of B');
+      assert.ok(has(b.proxyAddresses, `smtp:${u.mail}`) && has(b.proxyAddresses, `smtp:${u.upn}`), 'B answers to every A address');
+      assert.ok(b.proxyAddresses?.includes(`SMTP:${p.targetPrimary}`));
+      // Routing at the directory level: A forwards to the B mailbox, B delivers locally.
+      assert.deepEqual(a.targetAddress, [`SMTP:${p.targetPrimary}`]);
+      assert.equal(a.homeMDB, undefined);
+      assert.equal(b.targetAddress, undefined);
+      assert.ok(b.homeMDB?.[0]?.toLowerCase().startsWith('cn=mailbox store b'));
+      // A keeps every old address (mail to them still arrives, via targetAddress).
+      for (const x of [`SMTP:${u.mail}`, `smtp:${u.upn}`]) assert.ok(has(a.proxyAddresses, x));
+      // The A mailbox cannot be logged into but its mail is still on disk; the B mailbox holds it all.
+      assert.equal(await canLogin(l, 'a', u.upn), false);
+      const cur = join(l.info.labDir, 'mail-a', u.upn.toLowerCase(), 'Maildir');
+      assert.ok(existsSync(cur) && readdirSync(join(cur, 'cur')).length + readdirSync(join(cur, 'new')).length > 0, 'source mail kept on disk');
+      assert.ok(await canLogin(l, 'b', p.targetLogin));
+    }
+    assert.equal(await messageCount(l, 'b', ownerB.targetLogin), 8);
+    assert.equal(await messageCount(l, 'b', planOf(third.upn).targetLogin), 5);
+    // The GAL-sync contact became the user, its extra address kept.
+    assert.equal(await entry(l, 'b', contactDn), undefined);
+    assert.ok(has((await entry(l, 'b', ownerB.targetDn))?.proxyAddresses, `smtp:galonly-${owner.sam}@forest-a.test`));
+
+    // Delegates work in B: the delegate's B identity reads the owner's INBOX through the translated ACL.
+    const ownerConn = await session(l, 'b', ownerB.targetLogin);
+    const acl = await getAcl(ownerConn, 'INBOX');
+    await ownerConn.logout();
+    assert.ok(acl.some((e) => e.identifier === dlgB.targetLogin && e.rights.includes('r')), JSON.stringify(acl));
+    assert.ok(!acl.some((e) => e.identifier.toLowerCase().endsWith('@forest-a.test')), `legacy entries gone: ${JSON.stringify(acl)}`);
+    const d = await session(l, 'b', dlgB.targetLogin);
+    try {
+      const st = await d.status(`shared/${ownerB.targetLogin}/INBOX`, { messages: true });
+      assert.equal(st && st.messages, 6);
+    } finally {
+      await d.logout();
+    }
+
+    // Verify passed with full fidelity; reports on disk.
+    for (const m of mailboxesOf(l.store, batchByName(l.store, 'e2e')!.id)) assert.equal(m.fidelity, 1);
+    const html = readFileSync(done.reportHtml, 'utf8');
+    assert.match(html, /<svg[^>]*>[\s\S]*<polyline/);
+    assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html), 'self-contained: no external URL');
+    const json = JSON.parse(readFileSync(join(l.project.dir, 'reports', 'e2e', 'batch.json'), 'utf8'));
+    assert.equal(json.totals.mailboxes, 3);
+    assert.equal(json.totals.byState.done, 3);
+    assert.ok(existsSync(join(l.project.dir, 'reports', 'e2e', `${owner.upn}.json`)));
+  });
+
+  it('refuses a names file with an unknown and a duplicated name, one line each, before anything starts', async () => {
+    const u = await sourceUser(l, 'ref', 0);
+    const file = namesFile(l, [u.sam, 'no-such-user-xyz', u.upn, 'cn=nobody,dc=forest-a,dc=test']);
+    await assert.rejects(createBatch(l.setup, l.store, { name: 'refused', from: { file }, targetStore: 'store-b', options: {} }), (err: unknown) => {
+      assert.ok(err instanceof BatchRefusedError);
+      assert.equal(err.problems.length, 3, err.message);
+      assert.match(err.problems[0]!, /line 2: "no-such-user-xyz": unknown/);
+      assert.match(err.problems[1]!, /line 3: .*same user as .*duplicated/);
+      assert.match(err.problems[2]!, /line 4: .*no such entry/);
+      return true;
+    });
+    assert.equal(batchByName(l.store, 'refused'), undefined);
+    // Nothing was written in the target directory.
+    const found = await admin(l, 'b', (c) => c.search(l.info.forests.b.suffix, { filter: `(sAMAccountName=${u.sam})` }));
+    assert.equal(found.searchEntries.length, 0);
+    // An already-migrated user (mail-enabled, no mailbox) is refused too.
+    await admin(l, 'a', (c) => c.modify(u.dn, [
+      { operation: 'delete', modification: { type: 'homeMDB' } } as never,
+      { operation: 'add', modification: { type: 'targetAddress', values: ['SMTP:x@forest-b.test'] } } as never,
+    ]).catch(async () => {
+      const { Attribute, Change } = await import('ldapts');
+      await c.modify(u.dn, [new Change({ operation: 'delete', modification: new Attribute({ type: 'homeMDB' }) }), new Change({ operation: 'add', modification: new Attribute({ type: 'targetAddress', values: ['SMTP:x@forest-b.test'] }) })]);
+    }));
+    await assert.rejects(createBatch(l.setup, l.store, { name: 'refused2', from: { file: namesFile(l, [u.sam]) }, targetStore: 'store-b', options: {} }), /already migrated/);
+  });
+
+  it('a window closing mid-batch suspends cleanly; resume finishes; rollback restores A login and routing', async () => {
+    const users = [await sourceUser(l, 'win1', 3), await sourceUser(l, 'win2', 3), await sourceUser(l, 'win3', 3)];
+    await createBatch(l.setup, l.store, { name: 'window', from: { file: namesFile(l, users.map((u) => u.sam)) }, targetStore: 'store-b', options: { concurrency: 1 } });
+    // The window closes as soon as the first mailbox is cut over.
+    const emit = (e: RunEvent): void => {
+      if (e.type === 'state' && e.state === 'cutover' && e.step === 'cutover') suspendBatch(l.store, 'window');
+    };
+    const r = await runBatch(l.setup, l.store, 'window', { emit });
+    assert.equal(r.status, 'suspended');
+    const states = mailboxesOf(l.store, batchByName(l.store, 'window')!.id);
+    assert.ok(states.every((m) => m.state === 'suspended'), JSON.stringify(states.map((m) => [m.state, m.error])));
+    // One at a time: the first was cut over, the others had not started copying.
+    assert.deepEqual(states.map((m) => m.resumeState), ['cutover', 'prestaged', 'prestaged']);
+    assert.ok(states.every((m) => m.error === 'the batch window closed'));
+
+    // Rollback of the cut-over mailbox (not cleaned yet): A serves and routes it again.
+    const u = users[0]!;
+    const before = await entry(l, 'a', u.dn);
+    assert.ok(before?.targetAddress && !before.homeMDB);
+    await rollbackMailbox(l.setup, l.store, u.upn);
+    const a = await entry(l, 'a', u.dn);
+    assert.equal(a?.targetAddress, undefined);
+    assert.equal(a?.homeMDB?.length, 1);
+    assert.equal(await canLogin(l, 'a', u.upn), true);
+    const p = states[0]!.plan;
+    assert.deepEqual((await entry(l, 'b', p.targetDn))?.targetAddress, [`SMTP:${u.mail}`]);
+    assert.equal(mailboxesOf(l.store, batchByName(l.store, 'window')!.id)[0]!.state, 'copied');
+
+    reopenWindow(l.store, 'window');
+    const again = await runBatch(l.setup, l.store, 'window');
+    assert.equal(again.status, 'completed', JSON.stringify(mailboxesOf(l.store, batchByName(l.store, 'window')!.id).map((m) => m.error)));
+    for (const x of users) assert.equal(await canLogin(l, 'a', x.upn), false);
+  });
+
+  it('detects a forced split: mailbox on another store, and an empty target while the source held mail', async () => {
+    const [u1, u2] = [await sourceUser(l, 'spl1', 3), await sourceUser(l, 'spl2', 3)];
+    await createBatch(l.setup, l.store, { name: 'split', from: { file: namesFile(l, [u1.sam, u2.sam]) }, targetStore: 'store-b', options: { concurrency: 1 } });
+    // Each run stops as soon as a mailbox is cleaned up (before its verify), so the test can break things there.
+    const untilCleaned = { emit: (e: RunEvent) => void (e.type === 'state' && e.state === 'cleaned' && e.step === 'cleanup' && suspendBatch(l.store, 'split')) };
+    const rows = () => mailboxesOf(l.store, batchByName(l.store, 'split')!.id);
+    await runBatch(l.setup, l.store, 'split', untilCleaned);
+    assert.deepEqual(rows().map((m) => m.resumeState), ['cleaned', 'prestaged']);
+    // u1's mailbox is now served from another store than the batch's.
+    const { Attribute, Change } = await import('ldapts');
+    await admin(l, 'b', (c) => c.modify(rows()[0]!.plan.targetDn, [new Change({ operation: 'replace', modification: new Attribute({ type: 'homeMDB', values: ['CN=Mailbox Store B2,CN=Servers,DC=forest-b,DC=test'] }) })]));
+    reopenWindow(l.store, 'split');
+    await runBatch(l.setup, l.store, 'split', untilCleaned);
+    assert.deepEqual(rows().map((m) => [m.state, m.resumeState]), [['failed', 'cleaned'], ['suspended', 'cleaned']]);
+    assert.match(rows()[0]!.error!, /SPLIT MAILBOX: .* has its mailbox on CN=Mailbox Store B2/i);
+    // u2's target mail vanished: an empty mailbox in the right store while the source held mail.
+    await run('doveadm', ['-c', doveadmConf(l, 'b'), 'expunge', '-u', rows()[1]!.plan.targetLogin, 'mailbox', '*', 'all']);
+    reopenWindow(l.store, 'split');
+    const v = await runBatch(l.setup, l.store, 'split');
+    assert.equal(v.status, 'completed-with-errors');
+    assert.deepEqual(rows().map((m) => [m.state, m.resumeState]), [['failed', 'cleaned'], ['failed', 'cleaned']]);
+    assert.match(rows()[1]!.error!, /SPLIT MAILBOX: .* is empty while the source held 5 messages/);
+  });
+});
+
+describe('concurrency limits (lab, measured on the target server)', () => {
+  it('never has more mailboxes in flight on the target store than its limit', async () => {
+    const l = await lab((t) => t.replace('maxConcurrentMailboxes: 4', 'maxConcurrentMailboxes: 2'));
+    const users = [];
+    for (let i = 0; i < 5; i++) users.push(await sourceUser(l, `cc${i}`, 20));
+    await createBatch(l.setup, l.store, { name: 'cc', from: { file: namesFile(l, users.map((u) => u.sam)) }, targetStore: 'store-b', options: { concurrency: 5 } });
+    const mine = new Set(users.map((u) => `${u.sam}@forest-b.test`));
+    let max = 0;
+    let samples = 0;
+    let stop = false;
+    const watch = (async () => {
+      while (!stop) {
+        const { stdout } = await run('doveadm', ['-c', doveadmConf(l, 'b'), 'who', '-1']).catch(() => ({ stdout: '' }));
+        const seen = new Set(stdout.split('\n').map((x) => x.trim().split(/\s+/)[0] ?? '').filter((u) => mine.has(u)));
+        max = Math.max(max, seen.size);
+        samples++;
+      }
+    })();
+    const r = await runBatch(l.setup, l.store, 'cc');
+    stop = true;
+    await watch;
+    assert.equal(r.status, 'completed');
+    assert.ok(samples > 0);
+    assert.ok(max >= 1 && max <= 2, `at most 2 target mailboxes in session at once, saw ${max} (${samples} samples)`);
+  });
+});
