@@ -32,6 +32,8 @@ export interface FolderWorker extends DataLane {
 export interface FolderJob {
   source: string;
   target: string;
+  /** The source folder's size from LIST-STATUS (the report's source bytes when only flags are read). */
+  sourceBytes?: number;
 }
 
 export interface FolderContext {
@@ -241,7 +243,7 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
     highestUid: highest,
   });
   report.sourceMessages = src.exists;
-  report.sourceBytes = flagsOnly ? 0 : listing.reduce((a, m) => a + m.size, 0);
+  report.sourceBytes = flagsOnly ? (job.sourceBytes ?? 0) : listing.reduce((a, m) => a + m.size, 0);
   report.targetMessages = ts ? (ts.messages ?? 0) : 0;
   report.targetBytes = ts ? Number((ts as { size?: number | bigint }).size ?? 0) : 0;
   report.keywordsRefused = [...refused].sort();

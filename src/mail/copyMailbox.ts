@@ -14,7 +14,7 @@ import type { ImapFlow, ListResponse } from 'imapflow';
 import type { StateStore } from '../state/store.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
 import { copyFolderAcl } from './acl.ts';
-import { copyFolder, type DataLane, type FolderWorker } from './copyFolder.ts';
+import { copyFolder, type DataLane, type FolderJob, type FolderWorker } from './copyFolder.ts';
 import { CopyLimitError, withRetries } from './retry.ts';
 import { finishRun, folderStates, skippedCounts, startRun, type FolderState } from './copyState.ts';
 import { MailStoreError, toMailStoreError } from './errors.ts';
@@ -222,13 +222,13 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
     const states = new Map(folderStates(store, input.sourceMailbox, input.targetMailbox).map((s) => [s.sourceFolder, s]));
     const srcByPath = new Map(srcList.map((l) => [l.path, l]));
     const tgtByPath = new Map(tgtList.map((l) => [l.path.toLowerCase(), l]));
-    const queue: FolderMapping[] = [];
+    const queue: (FolderMapping & FolderJob)[] = [];
     for (const m of mapping) {
       const sl = srcByPath.get(m.source) as ListResponse;
       if (sl.flags.has('\\Noselect')) continue;
       const tl = tgtByPath.get(m.target.toLowerCase());
       if (unchanged(states.get(m.source), sl, tl)) folders.push(emptyFolderReport(m, sl.status, tl?.status));
-      else queue.push(m);
+      else queue.push({ ...m, sourceBytes: Number((sl.status as { size?: number | bigint } | undefined)?.size ?? 0) });
     }
 
     // ---- copy: workers pull folders; each folder retried on transient trouble

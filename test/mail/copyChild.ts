@@ -1,6 +1,6 @@
 // Runs one copy in its own process for the kill -9 test (not a test file itself):
 // `node --import tsx test/mail/copyChild.ts <source> <target> <state.sqlite> <msgs/s>`.
-// Prints "copied N" lines so the parent knows when to kill it.
+// Prints "copied N" lines so the parent knows when to kill it, and its peak RSS (KiB) at the end.
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import { openStateStore } from '../../src/state/store.ts';
 import { copyInput, mailLab } from './fixtures.ts';
@@ -12,5 +12,6 @@ await copyMailbox({
   ...copyInput(lab, store, source, target, { maxMessagesPerSecond: Number(rate), concurrency: 1 }),
   onProgress: (p) => process.stdout.write(`copied ${p.copiedMessages}\n`),
 });
-process.stdout.write('done\n');
+// Peak resident memory of this process, for the flat-memory test.
+process.stdout.write(`maxrss ${process.resourceUsage().maxRSS}\ndone\n`);
 store.close();
