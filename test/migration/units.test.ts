@@ -1,0 +1,149 @@
+// Pure logic of migration batches: name lists (hostile input), address arithmetic,
+// windows, the live view, the batch status, the HTML report (escaping, inline SVG).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { aliasOf, demote, globMatcher, hasAll, targetProxies, withProxies } from '../../src/migration/addresses.ts';
+import { LiveStatus } from '../../src/migration/liveStatus.ts';
+import { parseNameList, splitCsvLine } from '../../src/migration/nameList.ts';
+import { escapeHtml, renderBatchHtml, throughputSvg } from '../../src/migration/reportHtml.ts';
+import type { BatchReport } from '../../src/migration/report.ts';
+import { finalStatus } from '../../src/migration/runner.ts';
+import { parseWindowTime, windowState } from '../../src/migration/window.ts';
+import { parseProject } from '../../src/config/load.ts';
+import { exampleProjectFile } from '../../src/config/example.ts';
+
+describe('name lists', () => {
+  it('reads one name a line, skipping blanks and # comments, with CRLF and a BOM', () => {
+    const r = parseNameList('\uFEFF# Group 1\r\njdoe\r\n\r\n  jane@forest-a.test  \r\ncn=John Smith (jsmith2),ou=Atlanta,dc=forest-a,dc=test\r\n', false);
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.entries.map((e) => [e.name, e.line]), [['jdoe', 2], ['jane@forest-a.test', 4], ['cn=John Smith (jsmith2),ou=Atlanta,dc=forest-a,dc=test', 5]]);
+  });
+  it('refuses control characters and absurd lengths, one problem per line', () => {
+    const r = parseNameList(`ok\nbad\u0000name\n${'x'.repeat(5000)}\n\u001b[31mred\n`, false);
+    assert.deepEqual(r.entries.map((e) => e.name), ['ok']);
+    assert.equal(r.problems.length, 3);
+    assert.match(r.problems[0]!, /^line 2: control character/);
+    assert.match(r.problems[1]!, /^line 3: name longer/);
+  });
+  it('reads a CSV with overrides and quotes; reports bad headers, cells and overrides', () => {
+    const ok = parseNameList('name,targetPrimary,targetSam\n"Smith, John",john.smith@forest-b.test,jsmith-a\njdoe,,\n', true);
+    assert.deepEqual(ok.problems, []);
+    assert.deepEqual(ok.entries[0], { name: 'Smith, John', line: 2, overrides: { targetPrimary: 'john.smith@forest-b.test', targetSam: 'jsmith-a' } });
+    assert.deepEqual(ok.entries[1]!.overrides, {});
+    const bad = parseNameList('name,colour\n"open,x\na,b,c\n,x\nq,y\n', true);
+    assert.match(bad.problems.join('\n'), /unknown column "colour"/);
+    assert.match(bad.problems.join('\n'), /line 2: unbalanced quote/);
+    assert.match(bad.problems.join('\n'), /line 3: 3 cells, the header has 2/);
+    assert.match(bad.problems.join('\n'), /line 4: empty name/);
+    const o = parseNameList('name,targetPrimary,targetSam\na,not-an-address,ok\nb,b@x.test,bad name!\n', true);
+    assert.equal(o.entries.length, 2);
+    assert.equal(o.problems.length, 2);
+    assert.match(parseNameList('', true).problems[0]!, /CSV is empty/);
+    assert.match(parseNameList('email\nx\n', true).problems[0]!, /needs a "name" column/);
+  });
+  it('splits CSV lines per RFC 4180', () => {
+    assert.deepEqual(splitCsvLine('a,"b ""c"", d",e'), ['a', 'b "c", d', 'e']);
+    assert.equal(splitCsvLine('"a'), undefined);
+    assert.deepEqual(splitCsvLine(''), ['']);
+  });
+});
+
+describe('addresses', () => {
+  it('plans the target proxies: own primary first, source primary demoted, X500, contact addresses kept, no duplicates', () => {
+    const p = targetProxies({
+      targetPrimary: 'jdoe@forest-b.test',
+      sourceProxies: ['SMTP:jdoe@forest-a.test', 'smtp:john.doe@forest-a.test', 'X400:c=US;a= ;p=A;o=Ex;s=Doe'],
+      sourceMail: 'jdoe@forest-a.test',
+      sourceLegacyExchangeDn: '/o=ForestA/ou=First/cn=Recipients/cn=jdoe',
+      existing: ['SMTP:JDOE@forest-a.test', 'X500:/o=ForestA/ou=First/cn=Recipients/cn=jdoe', 'smtp:old@forest-a.test', 'SMTP:jdoe@forest-b.test'],
+    });
+    assert.deepEqual(p, ['SMTP:jdoe@forest-b.test', 'smtp:jdoe@forest-a.test', 'smtp:john.doe@forest-a.test', 'X400:c=US;a= ;p=A;o=Ex;s=Doe', 'X500:/o=ForestA/ou=First/cn=Recipients/cn=jdoe', 'smtp:old@forest-a.test']);
+    assert.equal(p.filter((x) => x.startsWith('SMTP:')).length, 1);
+  });
+  it('helpers', () => {
+    assert.equal(demote('SMTP:a@b'), 'smtp:a@b');
+    assert.equal(demote('X500:/o=x'), 'X500:/o=x');
+    assert.deepEqual(withProxies(['a'], ['A', 'b']), ['a', 'b']);
+    assert.ok(hasAll(['SMTP:X@y'], ['smtp:x@Y']));
+    assert.ok(!hasAll([], ['x']));
+    const legacy = globMatcher(['*@forest-a.test', 'FORESTA\\*']);
+    assert.ok(legacy('tyamada@forest-a.test') && legacy('-tyamada@FOREST-A.test') && legacy('FORESTA\\jdoe'));
+    assert.ok(!legacy('tyamada@forest-b.test') && !legacy('anyone') && !legacy('x@forest-a.test.evil'));
+    assert.equal(aliasOf('José.Müller@forest-a.test'), 'Jose.Muller');
+    assert.equal(aliasOf('山田@x'), 'user');
+    assert.equal(aliasOf('Atlanta/sales@x'), 'Atlantasales');
+  });
+});
+
+describe('windows', () => {
+  const now = new Date('2026-11-28T21:00:00Z');
+  it('before, open, after', () => {
+    assert.equal(windowState({}, now).state, 'open');
+    assert.deepEqual(windowState({ windowStart: '2026-11-28T22:00:00Z' }, now), { state: 'before', msUntilChange: 3_600_000 });
+    assert.equal(windowState({ windowStart: '2026-11-28T20:00:00Z', windowStop: '2026-11-28T21:00:00Z' }, now).state, 'after');
+    assert.equal(windowState({ windowStop: '2026-11-28T21:30:00Z' }, now).msUntilChange, 1_800_000);
+  });
+  it('parses HH:MM as the next such time and ISO instants; refuses the rest', () => {
+    const at = new Date(2026, 10, 28, 21, 0, 0);
+    assert.equal(parseWindowTime('22:00', at), new Date(2026, 10, 28, 22, 0, 0).toISOString());
+    assert.equal(parseWindowTime('04:00', at), new Date(2026, 10, 29, 4, 0, 0).toISOString());
+    assert.equal(parseWindowTime('2026-11-28T22:00:00Z', at), '2026-11-28T22:00:00.000Z');
+    for (const bad of ['25:00', '12:60', 'tonight', '2026-13-45T00:00:00Z', '', '1700000000']) assert.equal(parseWindowTime(bad, at), undefined, bad);
+  });
+});
+
+describe('batch status and live view', () => {
+  it('final status', () => {
+    assert.equal(finalStatus(['done', 'done'], false), 'completed');
+    assert.equal(finalStatus(['done', 'failed'], false), 'completed-with-errors');
+    assert.equal(finalStatus(['done', 'suspended'], false), 'suspended');
+    assert.equal(finalStatus(['copied', 'done'], true), 'synced');
+  });
+  it('folds events into per-mailbox progress, rates and an ETA', () => {
+    const v = new LiveStatus([{ login: 'a@x', state: 'queued', messages: 0, bytes: 0 }, { login: 'b@x', state: 'done', messages: 10, bytes: 0 }]);
+    v.apply({ type: 'state', mailbox: 'a@x', state: 'prestaged', step: 'copy' });
+    v.apply({ type: 'progress', mailbox: 'a@x', copiedMessages: 5, copiedBytes: 5000, totalMessages: 20, totalBytes: 20000, folder: 'INBOX' } as never);
+    v.apply({ type: 'progress', mailbox: 'a@x', copiedMessages: 8, copiedBytes: 8000, totalMessages: 20, totalBytes: 20000 } as never);
+    v.apply({ type: 'wait', mailbox: 'a@x', what: 'store busy', nextPollSeconds: 1 });
+    const t = v.totals();
+    assert.equal(t.copied, 8);
+    assert.equal(t.copiedBytes, 8000);
+    assert.equal(t.done, 1);
+    const lines = v.render();
+    assert.equal(lines.length, 3);
+    assert.match(lines[0]!, /a@x .*8\/20/);
+    assert.match(lines[2]!, /1\/2 mailboxes done, 8 messages/);
+  });
+});
+
+describe('HTML report', () => {
+  const report: BatchReport = {
+    batch: '<script>x</script>', status: 'completed', sourceOrg: 'a', targetOrg: 'b', targetStore: 'store-b', options: { retryIntervalSeconds: 1, mailboxReadyTimeoutSeconds: 1, badItemLimit: 0, largeItemLimit: 0, allowMerge: true, concurrency: 1, cutover: 'immediate' },
+    createdAt: '2026-11-28T00:00:00Z', startedAt: null, finishedAt: null, generatedAt: '2026-11-28T00:00:00Z',
+    totals: { mailboxes: 1, byState: { done: 1 }, messages: 2, bytes: 3, copied: 2, copiedBytes: 3, skipped: 1, copyMs: 10, messagesPerSecond: 1, megabytesPerSecond: 0, meanFidelity: 1 },
+    mailboxes: [{ name: 'a"b', source: 'a@x', target: 'a@y', targetDn: 'cn=a', state: 'done', resumeState: null, error: null, messages: 2, bytes: 3, copied: 2, copiedBytes: 3, deltas: 0, fidelity: 1, verify: null, steps: [], copyMs: 10, messagesPerSecond: 1, megabytesPerSecond: 0,
+      skipped: [{ folder: 'INBOX', uid: 7, messageId: '<m@x>', subject: '<img src=x onerror=alert(1)>', size: 9, kind: 'bad', reason: 'NO [CORRUPT]' }] }],
+    throughput: [{ at: '2026-11-28T00:00:00.000Z', messages: 1, bytes: 1 }, { at: '2026-11-28T00:00:05.000Z', messages: 4, bytes: 1 }],
+  };
+  it('escapes everything it shows and has no script or external resource', () => {
+    const html = renderBatchHtml(report, 'p&q');
+    assert.ok(!html.includes('<script>') && !html.includes('<img'));
+    assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;') && html.includes('p&amp;q') && html.includes('a&quot;b'));
+    assert.ok(!/(src|href)=["']?https?:/.test(html));
+    assert.match(html, /<svg[\s\S]*<polyline/);
+  });
+  it('draws an empty chart message without samples and buckets otherwise', () => {
+    assert.match(throughputSvg([]), /No throughput samples/);
+    const svg = throughputSvg(report.throughput);
+    assert.match(svg, /points="[\d., ]+"/);
+    assert.equal(escapeHtml(`<&>"'`), '&lt;&amp;&gt;&quot;&#39;');
+  });
+});
+
+describe('configuration', () => {
+  it('the init example carries a valid migration section; typos are refused with their key path', () => {
+    const cfg = parseProject(exampleProjectFile());
+    assert.equal(cfg.migration?.targetStores['store-b']?.organization, 'b');
+    assert.throws(() => parseProject(exampleProjectFile().replace('  maxConcurrentPerSourceStore: 8', '  maxConcurrentPerSourceStor: 8')), /migration.*maxConcurrentPerSourceStor/s);
+  });
+});
