@@ -3,6 +3,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { registerAudit } from './commands/audit.ts';
 import { registerBatch } from './commands/batch.ts';
+import { registerPlan } from './commands/plan.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInventory } from './commands/inventory.ts';
@@ -30,5 +31,6 @@ registerAudit(program);
 registerServe(program);
 registerSync(program);
 registerBatch(program);
+registerPlan(program);
 
 await runCli(program);

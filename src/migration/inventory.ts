@@ -107,7 +107,7 @@ async function censusDirectory(project: LoadedProject, id: string, org: Organiza
   return { objectsByClass, mailEnabledUsers, logins: logins.sort() };
 }
 
-async function inventoryMailbox(project: LoadedProject, id: string, org: OrganizationConfig, login: string, logger?: Logger): Promise<MailboxInventory> {
+export async function inventoryMailbox(project: LoadedProject, id: string, org: OrganizationConfig, login: string, logger?: Logger): Promise<MailboxInventory> {
   const result: MailboxInventory = { login, folders: 0, messages: 0, bytes: 0 };
   let client: ImapFlow | undefined;
   try {

@@ -12,6 +12,7 @@ import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
 import { reopenWindow, requestComplete, rollbackMailbox, suspendBatch } from '../../src/migration/batchOps.ts';
 import { BatchRefusedError, createBatch } from '../../src/migration/createBatch.ts';
 import { runBatch } from '../../src/migration/runner.ts';
+import { capacityPlan } from '../../src/migration/plan.ts';
 import type { RunEvent } from '../../src/migration/types.ts';
 import { admin, delegate, doveadmConf, entry, galContact, migLab, namesFile, removeAll, run, session, sourceUser, type MigLab } from './fixtures.ts';
 
@@ -133,6 +134,22 @@ describe('migration batch (lab)', () => {
     assert.equal(json.totals.mailboxes, 3);
     assert.equal(json.totals.byState.done, 3);
     assert.ok(existsSync(join(l.project.dir, 'reports', 'e2e', `${owner.upn}.json`)));
+  });
+
+  it('plans capacity from the measured passes: a finished batch and a names file (sizes from the inventory)', async () => {
+    const p = await capacityPlan(l.setup, l.store, { subject: 'e2e', windowHours: 1 });
+    assert.match(p.rate.source, /measured on \d+ earlier copy passes/);
+    assert.equal(p.mailboxes.length, 3);
+    assert.equal(p.totals.messages, 8 + 4 + 5);
+    assert.equal(p.fits, true);
+    assert.equal(p.mailboxesThatFit, 3);
+    assert.ok(p.actualSeconds !== null && p.actualSeconds > 0);
+    const u = await sourceUser(l, 'pln', 4);
+    const q = await capacityPlan(l.setup, l.store, { subject: namesFile(l, [u.sam]), windowHours: 1e-9 });
+    assert.equal(q.mailboxes[0]!.messages, 6);
+    assert.ok(q.mailboxes[0]!.bytes > 0);
+    assert.equal(q.fits, false);
+    assert.equal(q.mailboxesThatFit, 0);
   });
 
   it('refuses a names file with an unknown and a duplicated name, one line each, before anything starts', async () => {

@@ -8,6 +8,7 @@ import { parseNameList, splitCsvLine } from '../../src/migration/nameList.ts';
 import { escapeHtml, renderBatchHtml, throughputSvg } from '../../src/migration/reportHtml.ts';
 import type { BatchReport } from '../../src/migration/report.ts';
 import { finalStatus } from '../../src/migration/runner.ts';
+import { makespan, predict } from '../../src/migration/plan.ts';
 import { parseWindowTime, windowState } from '../../src/migration/window.ts';
 import { parseProject } from '../../src/config/load.ts';
 import { exampleProjectFile } from '../../src/config/example.ts';
@@ -145,5 +146,18 @@ describe('configuration', () => {
     const cfg = parseProject(exampleProjectFile());
     assert.equal(cfg.migration?.targetStores['store-b']?.organization, 'b');
     assert.throws(() => parseProject(exampleProjectFile().replace('  maxConcurrentPerSourceStore: 8', '  maxConcurrentPerSourceStor: 8')), /migration.*maxConcurrentPerSourceStor/s);
+  });
+});
+
+describe('capacity planning', () => {
+  it('schedules longest first on parallel streams and counts what fits the window', () => {
+    assert.equal(makespan([], 4), 0);
+    assert.equal(makespan([5, 3, 3, 2, 2, 1], 2), 8);
+    assert.equal(makespan([10, 1, 1], 8), 10);
+    const p = predict([{ login: 'a', messages: 100, bytes: 10e6 }, { login: 'b', messages: 1000, bytes: 1e6 }, { login: 'c', messages: 10, bytes: 1e3 }], { bytesPerSecond: 1e6, messagesPerSecond: 100 }, 2, 1, 20);
+    assert.deepEqual(p.per.map((m) => m.seconds), [12, 12, 2.1]);
+    assert.equal(p.predictedSeconds, 26.1);
+    assert.equal(p.fits, false);
+    assert.equal(p.mailboxesThatFit, 1);
   });
 });

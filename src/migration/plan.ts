@@ -1,0 +1,148 @@
+// Capacity planning ("we know exactly what our migration capacity is"): predicts how long
+// a batch (or a names file) takes from throughput measured on earlier copy passes, or
+// from a given rate, fits it against the window, and says how many mailboxes fit.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import pLimit from 'p-limit';
+import type { StateStore } from '../state/store.ts';
+import { batchByName, mailboxesOf, measuredPasses, stepsOf } from './batchStore.ts';
+import { inventoryMailbox } from './inventory.ts';
+import { parseNameList } from './nameList.ts';
+import { first, resolveSourceName } from './resolve.ts';
+import { MigrationError, migrationDirectory, targetStoreOf, type MigrationSetup } from './setup.ts';
+import { windowState } from './window.ts';
+
+export interface PlanMailbox {
+  login: string;
+  messages: number;
+  bytes: number;
+  /** Predicted seconds for this mailbox alone (copy + fixed steps). */
+  seconds: number;
+}
+
+export interface CapacityPlan {
+  subject: string;
+  mailboxes: PlanMailbox[];
+  totals: { messages: number; bytes: number };
+  rate: { bytesPerSecond: number; messagesPerSecond: number; source: string };
+  /** Seconds per mailbox spent outside the copy (pre-stage, cutover, clean-up, verify), measured or assumed. */
+  overheadSeconds: number;
+  streams: number;
+  predictedSeconds: number;
+  windowSeconds: number | null;
+  fits: boolean | null;
+  /** How many of these mailboxes (in order) fit in the window. */
+  mailboxesThatFit: number | null;
+  /** For a finished batch: how long its copy really took. */
+  actualSeconds: number | null;
+}
+
+/** Throughput of one copy stream from earlier first copies (bytes and messages per second). */
+export function measuredRate(store: StateStore): { bytesPerSecond: number; messagesPerSecond: number; passes: number } | undefined {
+  const passes = measuredPasses(store).filter((p) => p.ms > 0);
+  if (passes.length === 0) return undefined;
+  const ms = passes.reduce((a, p) => a + p.ms, 0);
+  return { bytesPerSecond: (passes.reduce((a, p) => a + p.bytes, 0) / ms) * 1000, messagesPerSecond: (passes.reduce((a, p) => a + p.messages, 0) / ms) * 1000, passes: passes.length };
+}
+
+/** Longest-processing-time-first scheduling on `streams` parallel streams (pure): the makespan. */
+export function makespan(durations: readonly number[], streams: number): number {
+  const lanes = new Array<number>(Math.max(1, streams)).fill(0);
+  for (const d of [...durations].sort((a, b) => b - a)) {
+    let i = 0;
+    for (let j = 1; j < lanes.length; j++) if ((lanes[j] as number) < (lanes[i] as number)) i = j;
+    lanes[i] = (lanes[i] as number) + d;
+  }
+  return Math.max(0, ...lanes);
+}
+
+export function predict(mailboxes: { login: string; messages: number; bytes: number }[], rate: { bytesPerSecond: number; messagesPerSecond: number }, overheadSeconds: number, streams: number, windowSeconds: number | null) {
+  // A mailbox takes the longer of its bytes and its messages at the measured rates (small messages are bound by count).
+  const per = mailboxes.map((m) => ({ ...m, seconds: Math.max(m.bytes / Math.max(rate.bytesPerSecond, 1), m.messages / Math.max(rate.messagesPerSecond, 0.001)) + overheadSeconds }));
+  const predictedSeconds = makespan(per.map((m) => m.seconds), streams);
+  let fit: number | null = null;
+  if (windowSeconds !== null) {
+    fit = 0;
+    for (let n = 1; n <= per.length; n++) {
+      if (makespan(per.slice(0, n).map((m) => m.seconds), streams) > windowSeconds) break;
+      fit = n;
+    }
+  }
+  return { per, predictedSeconds, fits: windowSeconds === null ? null : predictedSeconds <= windowSeconds, mailboxesThatFit: fit };
+}
+
+export interface PlanInput {
+  /** A batch name or a names file. */
+  subject: string;
+  concurrency?: number;
+  windowHours?: number;
+  /** Override: MB/s per stream (when nothing was measured yet). */
+  rateMBps?: number;
+}
+
+const ASSUMED_MBPS = 5;
+const ASSUMED_OVERHEAD_S = 3;
+
+export async function capacityPlan(setup: MigrationSetup, store: StateStore, input: PlanInput): Promise<CapacityPlan> {
+  const batch = batchByName(store, input.subject);
+  let logins: string[];
+  let known = new Map<string, { messages: number; bytes: number }>();
+  if (batch) {
+    const rows = mailboxesOf(store, batch.id);
+    logins = rows.map((m) => m.sourceLogin);
+    known = new Map(rows.filter((m) => m.messages > 0).map((m) => [m.sourceLogin, { messages: m.messages, bytes: m.bytes }]));
+  } else {
+    let text: string;
+    try {
+      text = readFileSync(input.subject, 'utf8');
+    } catch {
+      throw new MigrationError('CF_ERR_PLAN_SUBJECT', `"${input.subject}" is neither a batch nor a readable names file`, { object: input.subject, hint: 'crossforest batch list shows the batches' });
+    }
+    const parsed = parseNameList(text, extname(input.subject).toLowerCase() === '.csv');
+    if (parsed.problems.length) throw new MigrationError('CF_ERR_BATCH_NAMES', `${input.subject}:\n${parsed.problems.map((p) => `  ✗ ${p}`).join('\n')}`, { object: input.subject });
+    const conn = await migrationDirectory(setup, 'source');
+    try {
+      logins = [];
+      const problems: string[] = [];
+      for (const e of parsed.entries) {
+        const r = await resolveSourceName(setup, conn.client, store, e.name);
+        if (typeof r === 'string') problems.push(`line ${e.line}: ${r}`);
+        else logins.push(first(r.entry, setup.source.directory.loginAttribute) ?? e.name);
+      }
+      if (problems.length) throw new MigrationError('CF_ERR_BATCH_NAMES', `${input.subject}:\n${problems.map((p) => `  ✗ ${p}`).join('\n')}`, { object: input.subject });
+    } finally {
+      await conn.close();
+    }
+  }
+  // Sizes not measured by a copy yet come from the inventory of the source store.
+  const limit = pLimit(4);
+  const mailboxes = await Promise.all(logins.map((login) => limit(async () => {
+    const k = known.get(login);
+    if (k) return { login, ...k };
+    const inv = await inventoryMailbox(setup.project, setup.sourceId, setup.source, login);
+    return { login, messages: inv.messages, bytes: inv.bytes };
+  })));
+  const measured = measuredRate(store);
+  const rate = input.rateMBps
+    ? { bytesPerSecond: input.rateMBps * 1e6, messagesPerSecond: Number.POSITIVE_INFINITY, source: `given: ${input.rateMBps} MB/s per mailbox` }
+    : measured
+      ? { ...measured, source: `measured on ${measured.passes} earlier copy passes` }
+      : { bytesPerSecond: ASSUMED_MBPS * 1e6, messagesPerSecond: Number.POSITIVE_INFINITY, source: `assumed ${ASSUMED_MBPS} MB/s per mailbox (nothing measured yet: run a trial batch, or give --rate)` };
+  // Fixed steps per mailbox from earlier batches' step timings.
+  const fixed = batch ? stepsOf(store, batch.id).filter((s) => ['prestage', 'cleanup', 'verify', 'report'].includes(s.step) && s.finishedAt && s.status === 'done') : [];
+  const overheadSeconds = fixed.length && batch ? fixed.reduce((a, s) => a + (Date.parse(s.finishedAt as string) - Date.parse(s.startedAt)), 0) / 1000 / Math.max(1, mailboxesOf(store, batch.id).length) : ASSUMED_OVERHEAD_S;
+  const storeLimit = batch ? targetStoreOf(setup, batch.targetStore).maxConcurrentMailboxes : Math.min(...Object.values(setup.config.targetStores).map((s) => s.maxConcurrentMailboxes));
+  const streams = Math.min(input.concurrency ?? batch?.options.concurrency ?? setup.config.defaults.concurrency, storeLimit, setup.config.maxConcurrentPerSourceStore);
+  let windowSeconds: number | null = input.windowHours ? input.windowHours * 3600 : null;
+  if (windowSeconds === null && batch?.options.windowStop) {
+    const w = windowState(batch.options, new Date(batch.options.windowStart ?? Date.now()));
+    windowSeconds = Number.isFinite(w.msUntilChange) ? w.msUntilChange / 1000 : null;
+  }
+  const p = predict(mailboxes, rate, overheadSeconds, streams, windowSeconds);
+  const copySteps = batch ? stepsOf(store, batch.id).filter((s) => s.finishedAt && s.status === 'done') : [];
+  const actualSeconds = batch?.finishedAt && copySteps.length ? (Math.max(...copySteps.map((s) => Date.parse(s.finishedAt as string))) - Math.min(...copySteps.map((s) => Date.parse(s.startedAt)))) / 1000 : null;
+  return {
+    subject: input.subject, mailboxes: p.per, totals: { messages: p.per.reduce((a, m) => a + m.messages, 0), bytes: p.per.reduce((a, m) => a + m.bytes, 0) },
+    rate, overheadSeconds, streams, predictedSeconds: p.predictedSeconds, windowSeconds, fits: p.fits, mailboxesThatFit: p.mailboxesThatFit, actualSeconds,
+  };
+}
