@@ -46,6 +46,8 @@ export interface FolderContext {
   /** Called for every skipped item; throws when a limit is passed. */
   onSkipped(item: SkippedItem): void;
   onCopied(folder: string, bytes: number): void;
+  /** Behave as with a target without UIDPLUS (tests; servers whose APPENDUID is known wrong). */
+  ignoreAppendUid?: boolean;
 }
 
 interface SourceMeta {
@@ -231,6 +233,20 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
     if (retrySingly.length) await streamMessages(ctx, w, job, state.id, meta, retrySingly, 1, targetFlags, report);
   }
 
+  // 5b. No APPENDUID (a target without UIDPLUS): find our copies among the target's
+  //     unmapped messages by fingerprint, so later passes can carry flags to them.
+  const unknown = uidRows(store, state.id).filter((r) => r.state === 'copied' && r.targetUid === null && r.fingerprint);
+  if (unknown.length) {
+    await w.tgtCtl.noop();
+    const mapped = new Set(uidRows(store, state.id).map((r) => r.targetUid));
+    const candidates: number[] = [];
+    for await (const m of w.tgtCtl.fetch('1:*', { uid: true }, { uid: true })) if (!mapped.has(m.uid)) candidates.push(m.uid);
+    const t = await fingerprints(w.tgtCtl, candidates);
+    const pairs = matchFingerprints(unknown.map((r) => ({ key: r, fp: r.fingerprint as string })), [...t].map(([uid, v]) => ({ key: uid, fp: v.fp })));
+    for (const p of pairs) recordUid(store, state.id, { ...p.from, targetUid: p.to }, p.to + 1);
+    if (pairs.length < unknown.length) log.warn({ unmatched: unknown.length - pairs.length }, 'copies without APPENDUID not found on the target by fingerprint');
+  }
+
   // 6. Snapshot both sides for the next run's fast path.
   // NOOP first: Dovecot answers STATUS on the selected mailbox from this session's view,
   // which has not seen the APPENDs made on the data connection yet.
@@ -291,7 +307,8 @@ async function streamMessages(
         answer
           .then((r: AppendResult) => {
             if (r.ok) {
-              recordUid(store, folderId, { sourceUid: m.uid, targetUid: r.uid ?? null, state: 'copied', fingerprint: fp, flags: flagKey(flags), size: body.size, reason: null }, r.uid !== undefined ? r.uid + 1 : undefined);
+              const tuid = ctx.ignoreAppendUid ? undefined : r.uid;
+              recordUid(store, folderId, { sourceUid: m.uid, targetUid: tuid ?? null, state: 'copied', fingerprint: fp, flags: flagKey(flags), size: body.size, reason: null }, tuid !== undefined ? tuid + 1 : undefined);
               report.copied++;
               report.copiedBytes += body.size;
               ctx.onCopied(job.source, body.size);

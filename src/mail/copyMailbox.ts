@@ -233,7 +233,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
 
     // ---- copy: workers pull folders; each folder retried on transient trouble
     const ctx = {
-      store, sourceMailbox: input.sourceMailbox, targetMailbox: input.targetMailbox, options, throttle, logger,
+      store, sourceMailbox: input.sourceMailbox, targetMailbox: input.targetMailbox, options, throttle, logger, ignoreAppendUid: input.ignoreAppendUid,
       onSkipped(item: SkippedItem) {
         skipped.push(item);
         counts[item.kind]++;

@@ -55,6 +55,8 @@ export interface CopyMailboxInput {
   onProgress?: (p: CopyProgress) => void;
   /** Throttles shared with other copies (e.g. one per server), taken on top of the mailbox's own. */
   sharedThrottles?: Throttle[];
+  /** Ignore APPENDUID as if the target lacked UIDPLUS: copies are then found by fingerprint (tests, broken servers). */
+  ignoreAppendUid?: boolean;
 }
 
 /** One skipped message, as the report lists it. */

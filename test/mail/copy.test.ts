@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { readCorpusManifest } from '../../lab/mailstore/corpus/corpus.ts';
+import { STORES } from '../../lab/mailstore/stores.ts';
 import { getAcl } from '../../src/mail/acl.ts';
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import { verifyMailbox } from '../../src/mail/verify.ts';
@@ -26,6 +28,14 @@ after(async () => {
   await removeCreatedUsers(lab);
 });
 
+/** The lab's sample user with a role (showcase, hoarder, big), from the corpus manifest. */
+function labUser(role: string): string {
+  const m = readCorpusManifest(lab.info.labDir, STORES.a);
+  const u = m?.users.find((x) => x.roles.includes(role));
+  assert.ok(u, `the lab corpus has a ${role} user (lab up with the mail stores)`);
+  return u.upn;
+}
+
 /** Every mapped folder's content (bytes, flags, dates) on the target equals the source's. */
 async function assertExactCopy(source: string, target: string, mapping: { source: string; target: string }[]): Promise<number> {
   const [a, b] = await Promise.all([session(lab, 'a', source), session(lab, 'b', target)]);
@@ -45,7 +55,7 @@ async function assertExactCopy(source: string, target: string, mapping: { source
 
 describe('mailbox copy (lab)', () => {
   it('copies a sample mailbox whole: every message, flags, keywords, dates, non-ASCII and special-use folders, subscriptions, ACLs; a re-run copies nothing', async () => {
-    const source = 'jmuller@forest-a.test'; // the showcase user: every awkward case, delegate ACLs
+    const source = labUser('showcase'); // every awkward case, delegate ACLs
     const target = await createMailboxUser(lab, 'b', 'sample');
     const ownerBefore = await session(lab, 'b', target).then(async (c) => {
       const acl = await getAcl(c, 'INBOX');
@@ -74,11 +84,17 @@ describe('mailbox copy (lab)', () => {
       const subscribedB = new Set((await b.list()).filter((l) => l.subscribed).map((l) => l.path));
       for (const f of subscribedA) assert.ok(subscribedB.has(f as string), `${f} subscribed on the target`);
       // Delegate ACLs translated to forest B identities; the owner's own rights untouched.
+      const delegations = readCorpusManifest(lab.info.labDir, STORES.a)?.acls.filter((d) => d.owner === source) ?? [];
+      assert.ok(delegations.length > 0, 'the showcase user has delegate ACLs in the lab');
+      for (const d of delegations) {
+        const folder = byName[d.folder === 'INBOX' ? 'INBOX' : `INBOX.${d.folder}`] as string;
+        const acl = await getAcl(b, folder);
+        const grantee = d.grantee.replace('@forest-a.test', '@forest-b.test');
+        const sorted = (x: string | undefined): string => (x ?? '').split('').sort().join('');
+        assert.equal(sorted(acl.find((e) => e.identifier === grantee)?.rights), sorted(d.imapRights), `${grantee} on ${folder}`);
+        assert.equal(acl.find((e) => e.identifier === target)?.rights, ownerBefore, `owner rights on ${folder} untouched`);
+      }
       const inbox = await getAcl(b, 'INBOX');
-      assert.deepEqual(inbox.find((e) => e.identifier === 'tyamada@forest-b.test')?.rights.split('').sort().join(''), 'ilrsw');
-      assert.equal(inbox.find((e) => e.identifier === target)?.rights, ownerBefore);
-      const cal = await getAcl(b, 'Calendar');
-      assert.equal(cal.find((e) => e.identifier === 'jsmith2@forest-b.test')?.rights, 'lr');
       assert.ok(!inbox.some((e) => e.identifier.endsWith('@forest-a.test')), 'no source identity left on the target');
     } finally {
       await Promise.all([a.logout(), b.logout()]);
@@ -153,6 +169,35 @@ describe('mailbox copy (lab)', () => {
     } finally {
       await Promise.all([sa.logout(), tb.logout()]);
     }
+  });
+
+  it('without APPENDUID (a target lacking UIDPLUS) finds its copies by fingerprint, so flag changes still follow', async () => {
+    const source = await createMailboxUser(lab, 'a', 'nouidplus');
+    const target = await createMailboxUser(lab, 'b', 'nouidplus');
+    await populate(lab, 'a', source, 'INBOX', [...Array.from({ length: 4 }, () => ({ raw: message() })), { raw: message({ messageId: null }) }]);
+    const st = store();
+    const first = await copyMailbox({ ...copyInput(lab, st, source, target), ignoreAppendUid: true });
+    assert.equal(first.totals.copied, 5);
+    const a = await session(lab, 'a', source);
+    await a.mailboxOpen('INBOX');
+    await a.messageFlagsAdd('1:5', ['\\Flagged'], { uid: false });
+    await a.logout();
+    const delta = await copyMailbox({ ...copyInput(lab, st, source, target), ignoreAppendUid: true });
+    assert.equal(delta.totals.flagsUpdated, 5);
+    const [sa, tb] = await Promise.all([session(lab, 'a', source), session(lab, 'b', target)]);
+    try {
+      assert.deepEqual(contentKey(await readFolder(tb, 'INBOX')), contentKey(await readFolder(sa, 'INBOX')));
+    } finally {
+      await Promise.all([sa.logout(), tb.logout()]);
+    }
+  });
+
+  it('copies the 100+ folder mailbox of the lab (hoarder) exactly', async () => {
+    const target = await createMailboxUser(lab, 'b', 'hoarder');
+    const source = labUser('hoarder');
+    const report = await copyMailbox(copyInput(lab, store(), source, target));
+    assert.ok(report.folderMapping.length > 100, `${report.folderMapping.length} folders`);
+    await assertExactCopy(source, target, report.folderMapping);
   });
 
   it('merges into a target that already holds part of the mail: nothing twice, two different messages sharing a Message-ID both kept, exact duplicates both kept', async () => {
