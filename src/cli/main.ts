@@ -4,6 +4,7 @@ import { Command } from '@commander-js/extra-typings';
 import { registerAudit } from './commands/audit.ts';
 import { registerBatch } from './commands/batch.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerWorker } from './commands/worker.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInventory } from './commands/inventory.ts';
@@ -32,5 +33,6 @@ registerServe(program);
 registerSync(program);
 registerBatch(program);
 registerPlan(program);
+registerWorker(program);
 
 await runCli(program);

@@ -14,6 +14,10 @@ import { takeSlots } from './slots.ts';
 import { sleep, type StepContext } from './stepContext.ts';
 import type { Batch, BatchStatus, MailboxState, RunEvent } from './types.ts';
 import { windowState } from './window.ts';
+import { newHolder, takeLease } from './lease.ts';
+import type { TargetStoreConfig } from '../config/migration.ts';
+
+const BATCH_LEASE_MS = 60_000;
 
 export interface RunOptions {
   logger?: Logger;
@@ -44,10 +48,30 @@ export function finalStatus(states: MailboxState[], manualWaiting: boolean): Bat
 }
 
 export async function runBatch(setup: MigrationSetup, store: StateStore, name: string, opts: RunOptions = {}): Promise<RunResult> {
-  let batch = batchOrThrow(store, name);
+  const batch = batchOrThrow(store, name);
+  const targetStore = targetStoreOf(setup, batch.targetStore);
+  // One runner per batch, over every process and host sharing the state store.
+  const lease = `migration-batch:${name}`;
+  const holder = newHolder();
+  if (!takeLease(store, lease, holder, BATCH_LEASE_MS)) {
+    throw new MigrationError('CF_ERR_BATCH_RUNNING', `batch ${name} is being run by ${store.leaseHolder(lease)?.holder ?? 'another process'}`, {
+      object: name,
+      hint: 'wait for it, or `batch suspend` it; a crashed runner on another host frees the batch within a minute',
+    });
+  }
+  const renew = setInterval(() => store.renewLease(lease, holder, BATCH_LEASE_MS), BATCH_LEASE_MS / 3);
+  renew.unref();
+  try {
+    return await runLeased(setup, store, name, batch, targetStore, opts);
+  } finally {
+    clearInterval(renew);
+    store.releaseLease(lease, holder);
+  }
+}
+
+async function runLeased(setup: MigrationSetup, store: StateStore, name: string, batch: Batch, targetStore: TargetStoreConfig, opts: RunOptions): Promise<RunResult> {
   const logger = (opts.logger ?? silentLogger).child({ scope: 'batch', batch: name });
   const emit = opts.emit ?? (() => {});
-  const targetStore = targetStoreOf(setup, batch.targetStore);
   closeDanglingSteps(store, batch.id);
   for (const m of mailboxesOf(store, batch.id)) if (m.state === 'suspended' || (opts.retryFailed && m.state === 'failed')) unpark(store, m.id);
 

@@ -1,9 +1,8 @@
 // Concurrency limits per source store and per target store, over every batch and every
 // process that shares the state store: a mailbox in flight holds one numbered lease of
 // each (`migration-slot:source:a:3`). Leases expire, so a killed process frees its slots.
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { StateStore } from '../state/store.ts';
+import { newHolder, takeLease } from './lease.ts';
 import { sleep } from './stepContext.ts';
 
 const TTL_MS = 60_000;
@@ -20,14 +19,14 @@ export interface HeldSlots {
 function tryTake(store: StateStore, pool: SlotPool, holder: string): string | undefined {
   for (let i = 0; i < pool.size; i++) {
     const lease = `migration-slot:${pool.name}:${i}`;
-    if (store.acquireLease(lease, holder, TTL_MS)) return lease;
+    if (takeLease(store, lease, holder, TTL_MS)) return lease;
   }
   return undefined;
 }
 
 /** Waits until one slot of every pool is free and takes them all (all or none, no deadlock). */
 export async function takeSlots(store: StateStore, pools: SlotPool[], opts: { pollMs?: number; onWait?: () => void; cancelled?: () => boolean } = {}): Promise<HeldSlots | undefined> {
-  const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const holder = newHolder();
   let waited = false;
   for (;;) {
     const taken: string[] = [];

@@ -13,6 +13,7 @@ import { reopenWindow, requestComplete, rollbackMailbox, suspendBatch } from '..
 import { BatchRefusedError, createBatch } from '../../src/migration/createBatch.ts';
 import { runBatch } from '../../src/migration/runner.ts';
 import { capacityPlan } from '../../src/migration/plan.ts';
+import { runWorker } from '../../src/migration/worker.ts';
 import type { RunEvent } from '../../src/migration/types.ts';
 import { admin, delegate, doveadmConf, entry, galContact, migLab, namesFile, removeAll, run, session, sourceUser, type MigLab } from './fixtures.ts';
 
@@ -234,6 +235,29 @@ describe('migration batch (lab)', () => {
     assert.equal(v.status, 'completed-with-errors');
     assert.deepEqual(rows().map((m) => [m.state, m.resumeState]), [['failed', 'cleaned'], ['failed', 'cleaned']]);
     assert.match(rows()[1]!.error!, /SPLIT MAILBOX: .* is empty while the source held 5 messages/);
+  });
+});
+
+describe('worker (lab)', () => {
+  it('runs the batches whose window is open, leaves the others alone, refuses a second runner of one batch', async () => {
+    const l = await lab();
+    const [u1, u2] = [await sourceUser(l, 'wk1', 2), await sourceUser(l, 'wk2', 2)];
+    const now = Date.now();
+    await createBatch(l.setup, l.store, { name: 'open', from: { file: namesFile(l, [u1.sam]) }, targetStore: 'store-b', options: { windowStart: new Date(now - 1000).toISOString(), windowStop: new Date(now + 3_600_000).toISOString() } });
+    await createBatch(l.setup, l.store, { name: 'later', from: { file: namesFile(l, [u2.sam]) }, targetStore: 'store-b', options: { windowStart: new Date(now + 3_600_000).toISOString() } });
+    const results: string[] = [];
+    let second: unknown;
+    await runWorker(l.setup, l.store, {
+      once: true,
+      stopRequested: () => false,
+      emit: (b, e) => {
+        if (b === 'open' && e.type === 'state' && e.step === 'copy' && !second) second = runBatch(l.setup, l.store, 'open').catch((err: unknown) => err);
+      },
+      onResult: (r) => results.push(`${r.batch.name}:${r.status}`),
+    });
+    assert.deepEqual(results, ['open:completed']);
+    assert.match(String(await second), /batch open is being run by/);
+    assert.equal(batchByName(l.store, 'later')!.status, 'created');
   });
 });
 

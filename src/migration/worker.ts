@@ -1,0 +1,47 @@
+// The worker daemon: picks up batches as their windows open and runs them, several at
+// once (the per-store slots keep the stores within their limits, across processes too).
+// A stop request (SIGTERM) closes every window: mailboxes suspend after their current step.
+import type { StateStore } from '../state/store.ts';
+import { silentLogger, type Logger } from '../util/logger.ts';
+import { allBatches } from './batchStore.ts';
+import { runBatch, type RunResult } from './runner.ts';
+import type { MigrationSetup } from './setup.ts';
+import { sleep } from './stepContext.ts';
+import type { Batch, RunEvent } from './types.ts';
+import { windowState } from './window.ts';
+
+export interface WorkerOptions {
+  logger?: Logger;
+  emit?: (batch: string, e: RunEvent) => void;
+  pollSeconds?: number;
+  /** Run what is due now, wait for it, and return (tests, cron). */
+  once?: boolean;
+  stopRequested: () => boolean;
+  onResult?: (r: RunResult) => void;
+}
+
+/** Due: a batch with a window that is open now and work left (created, running after a crash, suspended by an elapsed window is not due). */
+export function dueBatches(batches: Batch[], now: Date): Batch[] {
+  return batches.filter((b) => (b.options.windowStart || b.options.windowStop) && windowState(b.options, now).state === 'open' && ['created', 'running', 'suspended'].includes(b.status));
+}
+
+export async function runWorker(setup: MigrationSetup, store: StateStore, opts: WorkerOptions): Promise<void> {
+  const logger = (opts.logger ?? silentLogger).child({ scope: 'worker' });
+  const running = new Map<string, Promise<void>>();
+  for (;;) {
+    for (const b of dueBatches(allBatches(store), new Date())) {
+      if (running.has(b.name)) continue;
+      logger.info({ batch: b.name }, 'window open: starting the batch');
+      running.set(
+        b.name,
+        runBatch(setup, store, b.name, { logger, emit: (e) => opts.emit?.(b.name, e), stopRequested: opts.stopRequested })
+          .then((r) => opts.onResult?.(r))
+          .catch((err: unknown) => logger.error({ batch: b.name, err: (err as Error).message }, 'batch run failed'))
+          .finally(() => running.delete(b.name)),
+      );
+    }
+    if (opts.once || opts.stopRequested()) break;
+    await sleep((opts.pollSeconds ?? 30) * 1000);
+  }
+  await Promise.all(running.values());
+}
