@@ -15,7 +15,7 @@ import type { StateStore } from '../state/store.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
 import { copyFolderAcl } from './acl.ts';
 import { copyFolder, type DataLane, type FolderJob, type FolderWorker } from './copyFolder.ts';
-import { CopyLimitError, withRetries } from './retry.ts';
+import { CopyLimitError, isTransient, withRetries } from './retry.ts';
 import { finishRun, folderStates, skippedCounts, startRun, type FolderState } from './copyState.ts';
 import { MailStoreError, toMailStoreError } from './errors.ts';
 import { mapFolders, mapOptionsFrom, type FolderMapping, type Namespace } from './folderMap.ts';
@@ -201,10 +201,17 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
           }
         }
         if (options.copyAcls && srcMain.capabilities.has('ACL') && tgtMain.capabilities.has('ACL') && input.identityMap) {
+          const srcFlags = new Map(srcList.map((l) => [l.path, l.flags]));
           for (const m of mapping) {
-            const r = await copyFolderAcl(srcMain, tgtMain, m.source, m.target, { source: input.sourceMailbox, target: input.targetMailbox }, input.identityMap);
-            if (r.applied.length || r.unmapped.length) acls.push(r);
-            for (const u of r.unmapped) warnings.push(`ACL identifier ${u} on ${m.source} has no target identity: not copied`);
+            if (srcFlags.get(m.source)?.has('\\Noselect')) continue; // a bare parent: no ACL of its own
+            try {
+              const r = await copyFolderAcl(srcMain, tgtMain, m.source, m.target, { source: input.sourceMailbox, target: input.targetMailbox }, input.identityMap);
+              if (r.applied.length || r.unmapped.length) acls.push(r);
+              for (const u of r.unmapped) warnings.push(`ACL identifier ${u} on ${m.source} has no target identity: not copied`);
+            } catch (err) {
+              if (isTransient(err)) throw err;
+              warnings.push(`ACL of ${m.source} not copied: ${(err as Error).message}`);
+            }
           }
         }
         if (mapping.some((m) => !have.has(m.target.toLowerCase()))) tgtList = await tgtMain.list({ statusQuery: STATUS_QUERY });

@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { readCorpusManifest } from '../../lab/mailstore/corpus/corpus.ts';
 import { STORES } from '../../lab/mailstore/stores.ts';
 import { getAcl } from '../../src/mail/acl.ts';
+import { defaultMailCopyOptions } from '../../src/config/mail.ts';
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
+import { projectCopyEndpoints } from '../../src/mail/endpoint.ts';
 import { verifyMailbox } from '../../src/mail/verify.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { contentKey, copyInput, createMailboxUser, removeCreatedUsers, folderPaths, freshStore, mailLab, message, populate, readFolder, session, type MailLab } from './fixtures.ts';
@@ -188,6 +190,27 @@ describe('mailbox copy (lab)', () => {
     const report = await copyMailbox(copyInput(lab, store(), source, target));
     assert.ok(report.folderMapping.length > 100, `${report.folderMapping.length} folders`);
     await assertExactCopy(source, target, report.folderMapping);
+  });
+
+  it('copies the other way (/ into INBOX.): a "." inside a name is escaped, special-use still mapped by use', async () => {
+    const source = await createMailboxUser(lab, 'b', 'reverse');
+    const target = await createMailboxUser(lab, 'a', 'reverse');
+    await populate(lab, 'b', source, 'Projects/Phoenix', [{ raw: message() }]);
+    await populate(lab, 'b', source, 'v1.2 notes', [{ raw: message(), flags: ['$Forwarded'] }]);
+    await populate(lab, 'b', source, 'Sent', [{ raw: message({ subject: 'sent' }), flags: ['\\Seen'] }]);
+    const ep = projectCopyEndpoints(lab.project, source, target, { from: 'b', to: 'a' });
+    const report = await copyMailbox({ ...ep, options: defaultMailCopyOptions(), sourceMailbox: source, targetMailbox: target, store: store() });
+    const byName = Object.fromEntries(report.folderMapping.map((m) => [m.source, m.target]));
+    assert.equal(byName['Projects/Phoenix'], 'INBOX.Projects.Phoenix');
+    assert.equal(byName['v1.2 notes'], 'INBOX.v1\u20242 notes');
+    assert.equal(byName.Sent, 'INBOX.Sent Items');
+    const [b, a] = await Promise.all([session(lab, 'b', source), session(lab, 'a', target)]);
+    try {
+      const selectable = new Set(await folderPaths(b)); // "Projects" is only a parent on sdbox
+      for (const m of report.folderMapping.filter((x) => selectable.has(x.source))) assert.deepEqual(contentKey(await readFolder(a, m.target)), contentKey(await readFolder(b, m.source)), m.source);
+    } finally {
+      await Promise.all([a.logout(), b.logout()]);
+    }
   });
 
   it('merges into a target that already holds part of the mail: nothing twice, two different messages sharing a Message-ID both kept, exact duplicates both kept', async () => {
