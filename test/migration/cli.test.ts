@@ -1,0 +1,72 @@
+// The batch commands as an administrator runs them (real processes): create (and a
+// refusal with one line per problem and exit code 1), start with --json lines, show,
+// list, report, plan, and a rollback that is refused with the reason.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { migLab, namesFile, removeAll, sourceUser, type MigLab } from './fixtures.ts';
+
+const CLI = join(import.meta.dirname, '..', '..', 'bin', 'crossforest.js');
+function cf(l: MigLab, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, '-c', l.project.path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+let l: MigLab;
+after(async () => {
+  if (l) await removeAll(l);
+});
+
+describe('batch CLI (lab, real processes)', () => {
+  it('create, refuse, start --json, show, list, report, plan, rollback refused', async () => {
+    l = await migLab();
+    const u = await sourceUser(l, 'cli', 3);
+    const bad = await cf(l, ['batch', 'create', 'bad', '--from', namesFile(l, [u.sam, 'ghost-user', u.sam]), '--target-store', 'store-b']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /batch bad refused, nothing was created:\n {2}✗ line 2: "ghost-user": unknown.*\n {2}✗ line 3: .*duplicated/);
+    const typo = await cf(l, ['batch', 'create', 'x', '--from', namesFile(l, [u.sam]), '--target-store', 'store-z']);
+    assert.equal(typo.code, 1);
+    assert.match(typo.err, /unknown target store "store-z"\n {2}→ one of: store-b/);
+    const win = await cf(l, ['batch', 'create', 'x', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b', '--window-stop', 'tonight']);
+    assert.match(win.err, /--window-stop "tonight" is neither HH:MM nor an ISO time/);
+
+    const created = await cf(l, ['batch', 'create', 'c1', '--from', namesFile(l, [u.upn]), '--target-store', 'store-b', '--concurrency', '2', '--workgroup', 'finance']);
+    assert.equal(created.code, 0, created.err);
+    assert.match(created.out, /batch c1 created with 1 mailboxes/);
+    const started = await cf(l, ['--json', 'batch', 'start', 'c1']);
+    assert.equal(started.code, 0, started.err);
+    const lines = started.out.trim().split('\n').map((x) => JSON.parse(x));
+    assert.ok(lines.some((e) => e.type === 'progress' && e.copiedMessages > 0));
+    assert.deepEqual(lines.filter((e) => e.type === 'state' && e.step && e.state !== 'failed').map((e) => e.state).filter((s, i, a) => a.indexOf(s) === i), ['queued', 'prestaged', 'copied', 'cutover', 'cleaned', 'verified', 'done']);
+    const result = lines.at(-1);
+    assert.equal(result.type, 'result');
+    assert.equal(result.status, 'completed');
+    assert.ok(existsSync(result.report));
+
+    const show = await cf(l, ['batch', 'show', 'c1']);
+    assert.match(show.out, /done/);
+    assert.match(show.out, /100\.0 %/);
+    const list = JSON.parse((await cf(l, ['--json', 'batch', 'list'])).out);
+    assert.equal(list[0].name, 'c1');
+    assert.equal(list[0].done, 1);
+    assert.equal(list[0].options.workgroup, 'finance');
+    assert.match((await cf(l, ['batch', 'report', 'c1'])).out, /report: .*reports\/c1\/batch\.html/);
+    const plan = await cf(l, ['plan', 'c1', '--window-hours', '1']);
+    assert.equal(plan.code, 0, plan.err);
+    assert.match(plan.out, /measured on \d+ earlier copy passes/);
+    assert.match(plan.out, /window 1h00m00s: fits/);
+    const rb = await cf(l, ['batch', 'rollback', u.upn]);
+    assert.equal(rb.code, 1);
+    assert.match(rb.err, /has no cutover to roll back \(c1: done\)/);
+    const again = await cf(l, ['batch', 'create', 'c2', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b']);
+    assert.match(again.err, /already in batch c1 \(done\)/);
+  });
+});
