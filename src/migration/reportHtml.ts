@@ -58,7 +58,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}tr.failed td{background:
 <table class="totals"><tr><td>mailboxes</td><td>${t.mailboxes} (${Object.entries(t.byState).map(([k, v]) => `${v} ${escapeHtml(k)}`).join(', ')})</td></tr>
 <tr><td>source size</td><td>${t.messages} messages, ${mb(t.bytes)} MB</td></tr><tr><td>copied</td><td>${t.copied} messages, ${mb(t.copiedBytes)} MB in ${secs(t.copyMs)} s (${t.messagesPerSecond} msg/s, ${t.megabytesPerSecond} MB/s)</td></tr>
 <tr><td>skipped items</td><td>${t.skipped}</td></tr><tr><td>mean fidelity</td><td>${t.meanFidelity === null ? '—' : `${(t.meanFidelity * 100).toFixed(2)} %`}</td></tr>
-<tr><td>options</td><td>${escapeHtml(JSON.stringify(r.options))}</td></tr></table>
+<tr><td>options</td><td>${Object.entries(r.options).filter(([, v]) => v !== undefined).map(([k, v]) => `${escapeHtml(k)} ${escapeHtml(v)}`).join(' · ')}</td></tr></table>
 <h2>Throughput over time</h2>
 ${throughputSvg(r.throughput)}
 <h2>Mailboxes</h2>
