@@ -14,6 +14,9 @@ import { BatchRefusedError, createBatch } from '../../src/migration/createBatch.
 import { runBatch } from '../../src/migration/runner.ts';
 import { capacityPlan } from '../../src/migration/plan.ts';
 import { runWorker } from '../../src/migration/worker.ts';
+import { planTarget, resolveSourceName } from '../../src/migration/resolve.ts';
+import { createMv, updateMv } from '../../src/sync/metaverse.ts';
+import { insertCs, setJoin } from '../../src/sync/connectorSpace.ts';
 import type { RunEvent } from '../../src/migration/types.ts';
 import { admin, delegate, doveadmConf, entry, galContact, migLab, namesFile, removeAll, run, session, sourceUser, type MigLab } from './fixtures.ts';
 
@@ -177,6 +180,41 @@ describe('migration batch (lab)', () => {
       await c.modify(u.dn, [new Change({ operation: 'delete', modification: new Attribute({ type: 'homeMDB' }) }), new Change({ operation: 'add', modification: new Attribute({ type: 'targetAddress', values: ['SMTP:x@forest-b.test'] }) })]);
     }));
     await assert.rejects(createBatch(l.setup, l.store, { name: 'refused2', from: { file: namesFile(l, [u.sam]) }, targetStore: 'store-b', options: {} }), /already migrated/);
+  });
+
+  it("refuses an ambiguous name (one user's login is another's address)", async () => {
+    const u1 = await sourceUser(l, 'amb1', 0);
+    const u2 = await sourceUser(l, 'amb2', 0);
+    const { Attribute, Change } = await import('ldapts');
+    await admin(l, 'a', (c) => c.modify(u2.dn, [new Change({ operation: 'add', modification: new Attribute({ type: 'proxyAddresses', values: [`smtp:${u1.upn}`] }) })]));
+    await assert.rejects(createBatch(l.setup, l.store, { name: 'amb', from: { file: namesFile(l, [u1.upn]) }, targetStore: 'store-b', options: {} }), /line 1: ".*": ambiguous, 2 users match/);
+  });
+
+  it('resolves through the metaverse when GAL sync knows the person: the source connector and the contact to convert', async () => {
+    const u = await sourceUser(l, 'mv', 0);
+    const contact = await galContact(l, u);
+    // What a GAL sync run leaves in the state store: one metaverse object joined to the
+    // forest-A user and to the contact it provisioned in forest B.
+    const mv = createMv(l.store, 'Metaverse_Contact');
+    updateMv(l.store, mv, { mail: [u.mail], proxyAddresses: [`SMTP:${u.mail}`] }, new Set(['mail', 'proxyaddresses']));
+    for (const [agent, dn, cls] of [['a', u.dn, 'user'], ['b', contact, 'contact']] as const) {
+      const id = insertCs(l.store, { agent, anchor: `test-${agent}-${u.sam}`, dn, objectClass: cls, attributes: {}, hash: '', provisioned: agent === 'b', runId: null });
+      setJoin(l.store, id, mv);
+    }
+    const { migrationDirectory } = await import('../../src/migration/setup.ts');
+    const [src, tgt] = [await migrationDirectory(l.setup, 'source'), await migrationDirectory(l.setup, 'target')];
+    try {
+      const r = await resolveSourceName(l.setup, src.client, l.store, u.mail);
+      assert.ok(typeof r !== 'string');
+      assert.equal(r.via, 'metaverse');
+      assert.equal(r.entry.dn, u.dn);
+      const plan = await planTarget(l.setup, tgt.client, l.store, { source: r.entry, overrides: {}, taken: new Set() });
+      assert.ok(typeof plan !== 'string');
+      assert.equal(plan.contactDn?.toLowerCase(), contact.toLowerCase());
+      assert.equal(plan.targetPrimary, `${u.sam}.mail@forest-b.test`);
+    } finally {
+      await Promise.all([src.close(), tgt.close()]);
+    }
   });
 
   it('a window closing mid-batch suspends cleanly; resume finishes; rollback restores A login and routing', async () => {
