@@ -58,6 +58,12 @@ export const migrationSchema = z.strictObject({
    * globs, `*` any text. Default: anything `@` the source mail domain.
    */
   legacyAclIdentities: z.array(z.string().min(1)).optional(),
+  /**
+   * Copy the password hash (userPassword) to the target user at pre-stage, so people log
+   * in to the new mailbox with the password they know (what ADMT's password migration
+   * does). Only for directories that expose it (OpenLDAP); Active Directory never does.
+   */
+  copyPasswordHash: z.boolean().default(false),
   /** Folder for batch reports, relative to the project file. Default `reports`. */
   reportsDir: z.string().min(1).default('reports'),
   defaults: batchDefaultsSchema.default(batchDefaultsSchema.parse({})),

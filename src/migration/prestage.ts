@@ -20,7 +20,8 @@ export const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'user', 's
 /** The directory half: target user with addresses, contact gone, X500 both ways. */
 export async function prestageDirectory(ctx: StepContext, m: MailboxRow, src: Client, tgt: Client): Promise<void> {
   const p = m.plan;
-  const source = await readEntry(src, m.sourceDn, USER_ATTRIBUTES);
+  const copyPassword = ctx.setup.config.copyPasswordHash;
+  const source = await readEntry(src, m.sourceDn, copyPassword ? [...USER_ATTRIBUTES, 'userPassword'] : USER_ATTRIBUTES);
   if (!source) throw new MigrationError('CF_ERR_PRESTAGE', `source user ${m.sourceDn} is gone`, { object: m.sourceDn, hint: 'remove it from the batch (batch remove, then create the batch again)' });
   let user = await readEntry(tgt, p.targetDn, USER_ATTRIBUTES);
   const contact = p.contactDn ? await readEntry(tgt, p.contactDn, USER_ATTRIBUTES) : undefined;
@@ -40,6 +41,7 @@ export async function prestageDirectory(ctx: StepContext, m: MailboxRow, src: Cl
       proxyAddresses: proxies,
       legacyExchangeDN: [p.targetLegacyExchangeDn],
       targetAddress: routing,
+      userPassword: copyPassword ? all(source, 'userPassword') : [],
     }).catch(async (err: unknown) => {
       if ((err as { ldapCode?: number }).ldapCode !== 68) throw err; // Entry Already Exists: a concurrent or earlier run
     });
@@ -49,6 +51,7 @@ export async function prestageDirectory(ctx: StepContext, m: MailboxRow, src: Cl
   if (!hasAll(all(user, 'proxyAddresses'), proxies)) changes.push({ attribute: 'proxyAddresses', values: withProxies(proxies, all(user, 'proxyAddresses')) });
   if (!first(user, 'legacyExchangeDN')) changes.push({ attribute: 'legacyExchangeDN', values: [p.targetLegacyExchangeDn] });
   if (!first(user, 'mail')) changes.push({ attribute: 'mail', values: [p.targetPrimary] });
+  if (copyPassword && !p.existingUser && all(source, 'userPassword').length && !all(user, 'userPassword').length) changes.push({ attribute: 'userPassword', values: all(source, 'userPassword') });
   if (!p.existingUser && !all(user, 'homeMDB').length && !all(user, 'targetAddress').length) changes.push({ attribute: 'targetAddress', values: routing });
   await modifyEntry(tgt, p.targetDn, changes);
   failpoint('prestage:user');

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getAcl, setAcl } from '../../src/mail/acl.ts';
+import { openMailSession } from '../../src/mail/connection.ts';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
 import { reopenWindow, requestComplete, rollbackMailbox, suspendBatch } from '../../src/migration/batchOps.ts';
 import { BatchRefusedError, createBatch } from '../../src/migration/createBatch.ts';
@@ -108,6 +109,9 @@ describe('migration batch (lab)', () => {
       const cur = join(l.info.labDir, 'mail-a', u.upn.toLowerCase(), 'Maildir');
       assert.ok(existsSync(cur) && readdirSync(join(cur, 'cur')).length + readdirSync(join(cur, 'new')).length > 0, 'source mail kept on disk');
       assert.ok(await canLogin(l, 'b', p.targetLogin));
+      // The user logs in to the new mailbox with the password they know (copyPasswordHash).
+      const own = await openMailSession(l.project.config.organizations.b!.mailStore, p.targetLogin, { baseDir: l.project.baseDir, keyPath: 'b', ownLogin: { user: p.targetLogin, password: u.password } });
+      await own.logout();
     }
     assert.equal(await messageCount(l, 'b', ownerB.targetLogin), 8);
     assert.equal(await messageCount(l, 'b', planOf(third.upn).targetLogin), 5);

@@ -24,7 +24,7 @@ export interface MigLab {
   project: TestProject;
   setup: MigrationSetup;
   store: StateStore;
-  users: { sam: string; upn: string; mail: string; dn: string }[];
+  users: { sam: string; upn: string; mail: string; dn: string; password: string }[];
 }
 
 /** A fresh project (own state store, own reports folder) on the lab, with a fast retry interval. */
@@ -52,16 +52,17 @@ export async function sourceUser(lab: MigLab, tag: string, messages = 5): Promis
   const upn = `${sam}@${f.mailDomain}`;
   const mail = `${sam}.mail@${f.mailDomain}`;
   const dn = `cn=${sam},${f.sitesDn}`;
+  const password = randomBytes(12).toString('hex');
   await admin(lab, 'a', (c) =>
     c.add(dn, {
       objectClass: ['top', 'person', 'organizationalPerson', 'user', 'securityPrincipal', 'crossforestMailRecipient'],
       cn: sam, sn: tag, givenName: 'Test', displayName: `Test ${tag}`, sAMAccountName: sam, userPrincipalName: upn, mail,
       proxyAddresses: [`SMTP:${mail}`, `smtp:${upn}`, `X400:c=US;a= ;p=ForestA;o=Exchange;s=${sam}`],
       legacyExchangeDN: `/o=ForestA/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${sam}`,
-      mailNickname: sam, homeMDB: f.mailboxStoreDn, userPassword: randomBytes(12).toString('hex'),
+      mailNickname: sam, homeMDB: f.mailboxStoreDn, userPassword: password,
     }),
   );
-  const u = { sam, upn, mail, dn };
+  const u = { sam, upn, mail, dn, password };
   lab.users.push(u);
   if (messages > 0) {
     await populate(lab as never, 'a', upn, 'INBOX', Array.from({ length: messages }, (_, i) => ({ raw: message({ subject: `${tag} ${i}` }), flags: i % 2 ? ['\\Seen'] : [] })));
