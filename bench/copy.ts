@@ -23,6 +23,7 @@ interface Row {
   bytes: number;
   first: number;
   rss: number;
+  rssNoChange: number;
   noChange: number;
   delta: number;
   failures: number;
@@ -80,8 +81,8 @@ async function scenario(lab: MailLab, env: ToolEnv, name: string, sources: { upn
     process.stderr.write(`${name}: ${tool} first pass…\n`);
     first.set(tool, await pass(tool));
   }
-  const noChange = new Map<Tool, number>();
-  for (const tool of TOOLS) noChange.set(tool, (await pass(tool)).wall);
+  const noChange = new Map<Tool, { wall: number; rss: number }>();
+  for (const tool of TOOLS) noChange.set(tool, await pass(tool));
   for (const s of sources) await mutate(lab, s.upn);
   const delta = new Map<Tool, number>();
   try {
@@ -93,17 +94,17 @@ async function scenario(lab: MailLab, env: ToolEnv, name: string, sources: { upn
   const bytes = sources.reduce((a, s) => a + s.bytes, 0);
   for (const tool of TOOLS) {
     const f = first.get(tool) as { wall: number; rss: number; failures: number };
-    rows.push({ scenario: name, tool, messages, bytes, first: f.wall, rss: f.rss, noChange: noChange.get(tool) as number, delta: delta.get(tool) as number, failures: f.failures });
+    rows.push({ scenario: name, tool, messages, bytes, first: f.wall, rss: f.rss, rssNoChange: noChange.get(tool)?.rss ?? 0, noChange: noChange.get(tool)?.wall ?? Number.NaN, delta: delta.get(tool) as number, failures: f.failures });
   }
   return rows;
 }
 
 function print(rows: Row[]): void {
   const fmt = (n: number, d = 1): string => n.toFixed(d);
-  const lines = ['scenario | tool | messages | MB | first pass s | msg/s | MB/s | peak RSS MB | no-change s | delta s | first pass vs mbsync | vs doveadm | failed runs'];
+  const lines = ['scenario | tool | messages | MB | first pass s | msg/s | MB/s | peak RSS MB (first / no-change) | no-change s | delta s | first pass vs mbsync | vs doveadm | failed runs'];
   for (const r of rows) {
     const peer = (t: Tool): number => rows.find((x) => x.scenario === r.scenario && x.tool === t)?.first ?? Number.NaN;
-    lines.push([r.scenario, r.tool, r.messages, fmt(r.bytes / 1e6), fmt(r.first, 2), fmt(r.messages / r.first, 0), fmt(r.bytes / 1e6 / r.first, 1), fmt(r.rss / 1024, 0), fmt(r.noChange, 2), fmt(r.delta, 2), `${fmt(peer('mbsync') / r.first, 2)}×`, `${fmt(peer('doveadm') / r.first, 2)}×`, r.failures].join(' | '));
+    lines.push([r.scenario, r.tool, r.messages, fmt(r.bytes / 1e6), fmt(r.first, 2), fmt(r.messages / r.first, 0), fmt(r.bytes / 1e6 / r.first, 1), `${fmt(r.rss / 1024, 0)} / ${fmt(r.rssNoChange / 1024, 0)}`, fmt(r.noChange, 2), fmt(r.delta, 2), `${fmt(peer('mbsync') / r.first, 2)}×`, `${fmt(peer('doveadm') / r.first, 2)}×`, r.failures].join(' | '));
   }
   process.stdout.write(`${lines.join('\n')}\n(speed ratio > 1 means faster than the peer; wall times include process start-up, ~0.5 s of Node + tsx for crossforest; crossforest runs a batch in one process, mbsync and doveadm one process per mailbox, both 4 at a time; peak RSS is per process)\n`);
 }
