@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import nodemailer from 'nodemailer';
+import { POSTFIX_LAB } from '../../lab/postfix/postfix.ts';
 import { getAcl, setAcl } from '../../src/mail/acl.ts';
 import { openMailSession } from '../../src/mail/connection.ts';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
@@ -142,6 +144,24 @@ describe('migration batch (lab)', () => {
     assert.equal(json.totals.mailboxes, 3);
     assert.equal(json.totals.byState.done, 3);
     assert.ok(existsSync(join(l.project.dir, 'reports', 'e2e', `${owner.upn}.json`)));
+
+    // Mail routing through the lab's Postfix: a message sent to the OLD forest-A address
+    // at forest A's MX reaches the forest-B mailbox (A forwards by targetAddress, B delivers over LMTP).
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: POSTFIX_LAB.a.smtpPort, secure: false, ignoreTLS: true });
+    const sent = await transport.sendMail({ from: 'partner@internet.test', to: owner.mail, subject: 'after the move', text: 'routed\r\n' });
+    transport.close();
+    let arrived = false;
+    for (let i = 0; i < 50 && !arrived; i++) {
+      const c = await session(l, 'b', ownerB.targetLogin);
+      try {
+        await c.mailboxOpen('INBOX', { readOnly: true });
+        arrived = ((await c.search({ header: { 'message-id': sent.messageId } }, { uid: true })) || []).length > 0;
+      } finally {
+        await c.logout();
+      }
+      if (!arrived) await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(arrived, `mail to ${owner.mail} (old address) arrived in the B mailbox ${ownerB.targetLogin}`);
   });
 
   it('plans capacity from the measured passes: a finished batch and a names file (sizes from the inventory)', async () => {
