@@ -1,7 +1,9 @@
 // The commented example written by `crossforest init`: it matches the lab (lab/README.md),
 // so `crossforest lab up && crossforest init && crossforest check` works on a fresh checkout.
-import { exampleSyncSection } from '../sync/exampleConfig.ts';
-export function exampleProjectFile(): string {
+import { exampleSyncSection, type ExampleDirectory } from '../sync/exampleConfig.ts';
+import { exampleDirectoryBlock } from './exampleDirectory.ts';
+/** `directory`: the lab's slapd forests (default) or its Samba AD DCs. */
+export function exampleProjectFile(directory: ExampleDirectory = 'openldap'): string {
   return `# crossforest project file. Secrets are never written here: each password is a
 # reference to a file ({ file: path }, relative to this file) or an environment variable ({ env: NAME }).
 project: forest-a-into-forest-b
@@ -14,13 +16,7 @@ organizations:
     displayName: Forest A
     role: source
     mailDomain: forest-a.test
-    directory:
-      url: ldap://127.0.0.1:3891
-      baseDn: dc=forest-a,dc=test
-      bindDn: cn=galsync,ou=Service Accounts,dc=forest-a,dc=test   # least privilege
-      password: { file: .lab/secrets/forest-a-galsync.pw }
-      timeoutMs: 10000
-    mailStore:
+${exampleDirectoryBlock('a', directory)}    mailStore:
       host: 127.0.0.1
       port: 1431
       tls: starttls                 # none | starttls | implicit
@@ -33,20 +29,14 @@ ${probe('a')}
     displayName: Forest B
     role: target
     mailDomain: forest-b.test
-    directory:
-      url: ldaps://127.0.0.1:6362
-      baseDn: dc=forest-b,dc=test
-      bindDn: cn=galsync,ou=Service Accounts,dc=forest-b,dc=test
-      password: { file: .lab/secrets/forest-b-galsync.pw }
-      caFile: .lab/tls/ca.crt
-    mailStore:
+${exampleDirectoryBlock('b', directory)}    mailStore:
       host: 127.0.0.1
       port: 9932
       tls: implicit
       caFile: .lab/tls/ca.crt
       masterUser: admin
       masterPassword: { file: .lab/secrets/mail-b-master.pw }
-${probe('b')}${exampleSyncSection()}mail:                               # \`crossforest mailbox copy\`: how mailboxes are copied (all optional)
+${probe('b')}${exampleSyncSection('examples/rules', directory)}mail:                               # \`crossforest mailbox copy\`: how mailboxes are copied (all optional)
   exclude: []                       # globs over source folders, segments joined by /: [Calendar, "Old Mail/**"]
   renames: []                       # [{ from: Old Mail, to: Archive/Old Mail }]; special-use folders map by use
   badItemLimit: 10                  # skipped messages allowed before the copy fails

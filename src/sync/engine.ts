@@ -50,6 +50,9 @@ export function checkSyncConfig(project: LoadedProject): SyncConfig {
     const key = `sync.agents.${id}`;
     if (!orgs.includes(a.organization))
       problems.push(`${key}.organization: no organization "${a.organization}" (have: ${orgs.join(', ')})`);
+    // AD: a DN changes with every rename or move; only objectGUID identifies an object for life.
+    if (project.config.organizations[a.organization]?.directory.kind === 'activedirectory' && a.anchor.toLowerCase() !== 'objectguid')
+      problems.push(`${key}.anchor: ${a.anchor} on an Active Directory organization; anchor on objectGUID`);
     const imported = new Set([...a.attributes, a.anchor, 'objectClass'].map((x) => x.toLowerCase()));
     a.importFlows.forEach((f, i) => {
       if (!mv.has(f.to.toLowerCase())) problems.push(`${key}.importFlows.${i}.to: ${f.to} is not a metaverse attribute`);

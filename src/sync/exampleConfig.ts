@@ -103,20 +103,24 @@ const DIRECT = [
 /** Attributes written on the contacts provisioned in the other forest. */
 const EXPORTED = [...DISPLAY, 'mail'];
 
-function agent(id: 'a' | 'b', rules: string): string {
-  const dc = `dc=forest-${id},dc=test`;
+/** openldap: the slapd forests (the default lab); samba: the Samba AD DCs (`lab up --directory samba`). */
+export type ExampleDirectory = 'openldap' | 'samba';
+
+function agent(id: 'a' | 'b', rules: string, directory: ExampleDirectory): string {
+  const ad = directory === 'samba';
+  const dc = ad ? `DC=forest${id},DC=test` : `dc=forest-${id},dc=test`;
+  const ou = ad ? 'OU' : 'ou';
   const imported = [...new Set([...DIRECT, 'mail', 'proxyAddresses', 'otherMailbox', 'objectGUID'])];
   return `    ${id}:
       organization: ${id}                 # connects with organizations.${id}.directory (the galsync account)
       containers:                     # read; the GAL container too, so exports are confirmed by import
-        - ou=Sites,${dc}
-        - ou=Groups,${dc}
-        - ou=Contacts,${dc}
-        - ou=GAL Contacts,${dc}
+        - ${ou}=Sites,${dc}
+        - ${ou}=Groups,${dc}
+        - ${ou}=Contacts,${dc}
+        - ${ou}=GAL Contacts,${dc}
       objectClasses: [user, group, contact]
       sourceObjectClasses: [user, group]   # real mailboxes and distribution lists: provisioned in the other forest
-      anchor: entryUUID               # objectGUID on Active Directory
-      attributes: [${imported.join(', ')}]
+${ad ? '      anchor: objectGUID              # kept as its GUID string: the same object across renames and moves\n' : '      anchor: entryUUID               # objectGUID on Active Directory\n'}      attributes: [${imported.join(', ')}]
       connectorFilter:                # the seed: nothing without an Internet address; hidden objects
         - { reason: no Internet address, attribute: mail, when: absent }
         - { reason: hidden from address lists, attribute: msExchHideFromAddressLists, when: equals, value: "TRUE" }
@@ -133,15 +137,19 @@ ${EXPORTED.map((a) => `        - { to: ${a}, from: ${a} }`).join('\n')}
         - { to: proxyAddresses, from: proxyAddresses, transforms: [{ keep: "^(smtp|x500):" }] }
         - { to: proxyAddresses, from: legacyExchangeDN, transforms: [{ prefix: "X500:" }] }   # replies to old mail keep working
       provisioning:
-        container: ou=GAL Contacts,${dc}
+        container: ${ou}=GAL Contacts,${dc}
         objectClasses: [top, contact]
         rdnAttribute: cn
         deprovision: delete           # or disconnect
       deleteThreshold: 500            # an export deleting more stops; --allow-deletes N to go on
-      deltaDeletes: accesslog         # OpenLDAP accesslog overlay (cn=accesslog); full-diff otherwise`;
+${
+    ad
+      ? '      # delta imports: DirSync (cookie kept in the state store), uSNChanged where DirSync is refused;\n      # deletes are tombstones (the account must read CN=Deleted Objects; else deltaDeletes: full-diff)'
+      : '      deltaDeletes: accesslog         # OpenLDAP accesslog overlay (cn=accesslog); full-diff otherwise'
+  }`;
 }
 
-export function exampleSyncSection(rules = 'examples/rules'): string {
+export function exampleSyncSection(rules = 'examples/rules', directory: ExampleDirectory = 'openldap'): string {
   return `
 # GAL sync (\`crossforest sync run full-cycle\`): the seed's MIIS setup between the two forests.
 sync:
@@ -150,8 +158,8 @@ sync:
     attributes:                       # the seed's attribute table
 ${metaverse()}
   agents:                             # management agents, in precedence order
-${agent('a', rules)}
-${agent('b', rules)}
+${agent('a', rules, directory)}
+${agent('b', rules, directory)}
   runProfiles:
     nightly:
       - { run: full-import }

@@ -11,6 +11,7 @@ import type { DirectoryEntry } from '../directory/entry.ts';
 import { ldapFilter } from '../directory/escape.ts';
 import { searchEntries, type SearchSpec } from '../directory/import.ts';
 import type { StateStore } from '../state/store.ts';
+import { runAdImport } from './adImport.ts';
 import * as cs from './connectorSpace.ts';
 import { agentOf, type SyncEngine } from './engine.ts';
 import { reportError, type RunContext } from './runContext.ts';
@@ -53,8 +54,8 @@ function hashOf(dn: string, attrs: AttributeValues): string {
   return createHash('sha1').update(dn).update('\0').update(stableJson(attrs)).digest('base64');
 }
 
-/** Records one batch of entries in one transaction. */
-function storeBatch(
+/** Records one batch of entries in one transaction (nested in the caller's, if any). */
+export function storeBatch(
   engine: SyncEngine,
   store: StateStore,
   agentId: string,
@@ -154,7 +155,7 @@ function confirm(
   else cs.recordExported(store, id, sticky, dn);
 }
 
-async function importStream(
+export async function importStream(
   engine: SyncEngine,
   store: StateStore,
   agentId: string,
@@ -186,6 +187,8 @@ export async function runImport(
   run: RunContext,
 ): Promise<void> {
   const { agent, org } = agentOrganization(engine, agentId);
+  // Active Directory: objectGUID anchors, DirSync / uSNChanged deltas, tombstones (adImport.ts).
+  if (org.directory.kind === 'activedirectory') return runAdImport(engine, store, agentId, mode, runId, run);
   const conn = await openAgentDirectory(engine, agentId);
   try {
     const watermark = getWatermark(store, agentId, 'entryCSN');
@@ -234,7 +237,7 @@ async function importDeletes(store: StateStore, client: Client, agent: AgentConf
 }
 
 /** Deletes by difference: read only the anchors of everything in scope; what is missing is gone. */
-async function fullDiffDeletes(
+export async function fullDiffDeletes(
   store: StateStore,
   client: Client,
   spec: SearchSpec,

@@ -1,6 +1,6 @@
 // `crossforest init`: writes a commented example project file that matches the lab.
 import { existsSync, writeFileSync } from 'node:fs';
-import type { Command } from '@commander-js/extra-typings';
+import { Option, type Command } from '@commander-js/extra-typings';
 import { exampleProjectFile } from '../../config/example.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { globals } from '../context.ts';
@@ -12,8 +12,9 @@ export function registerInit(program: Command<[], Record<string, unknown>>): voi
     .description('write a commented example project file (it matches the lab)')
     .option('--print', 'print it instead of writing it')
     .option('--force', 'overwrite an existing project file')
+    .addOption(new Option('--directory <kind>', 'which lab directories the example points at').choices(['openldap', 'samba'] as const).default('openldap' as const))
     .action((opts, cmd) => {
-      const text = exampleProjectFile();
+      const text = exampleProjectFile(opts.directory);
       if (opts.print) {
         process.stdout.write(text);
         return;
