@@ -24,7 +24,7 @@ function samba(org: 'a' | 'b'): string {
   const host = org === 'a' ? '127.0.0.2' : '127.0.0.3';
   return `    directory:                      # Samba AD DC FOREST${org.toUpperCase()} (crossforest lab up --directory samba)
       kind: activedirectory         # objectGUID anchors, DirSync deltas, tombstones, range retrieval
-      url: ldaps://${host}:636       # simple bind over TLS; the DC refuses simple binds in clear text
+      url: ldaps://${host}:636     # simple bind over TLS; the DC refuses simple binds in clear text
       caFile: .lab/tls/ca.crt       # the DC's certificate is verified against this CA
       baseDn: DC=forest${org},DC=test
       bindDn: galsync@forest${org}.test   # least privilege: "Replicating Directory Changes", writes only in OU=GAL Contacts
