@@ -112,7 +112,11 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   setTargetUidValidity(store, state.id, tgtValidity);
   state = folderState(store, ctx.sourceMailbox, ctx.targetMailbox, job.source, job.target);
 
-  const rows = new Map(uidRows(store, state.id).map((r) => [r.sourceUid, r]));
+  // Skipped items (bad, large) are tried again on every run, like Move-Mailbox: a raised
+  // limit or a fixed server lets them through, and each run's report lists all that remain.
+  const allRows = uidRows(store, state.id);
+  const rows = new Map(allRows.filter((r) => r.state !== 'bad' && r.state !== 'large').map((r) => [r.sourceUid, r]));
+  const hadSkipped = rows.size < allRows.length;
   const policy: FlagPolicy = { permanent: tgt.permanentFlags && tgt.permanentFlags.size ? tgt.permanentFlags : undefined, keywordMap: options.keywordMap };
   const refused = new Set<string>();
   const targetFlags = (f: string[]): string[] => {
@@ -122,7 +126,7 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   };
 
   // Flags only (CONDSTORE): nothing new and nothing gone on the source, only modseq moved.
-  const flagsOnly = state.completedAt !== null && state.sourceModseq !== null && src.highestModseq !== undefined &&
+  const flagsOnly = !hadSkipped && state.completedAt !== null && state.sourceModseq !== null && src.highestModseq !== undefined &&
     state.sourceUidNext === src.uidNext && state.sourceMessages === src.exists && state.targetUidNext === tgt.uidNext;
   const listing = await listSource(w.srcCtl, flagsOnly ? BigInt(state.sourceModseq as string) : undefined);
 

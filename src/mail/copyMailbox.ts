@@ -16,7 +16,7 @@ import { silentLogger, type Logger } from '../util/logger.ts';
 import { copyFolderAcl } from './acl.ts';
 import { copyFolder, type DataLane, type FolderJob, type FolderWorker } from './copyFolder.ts';
 import { CopyLimitError, isTransient, withRetries } from './retry.ts';
-import { finishRun, folderStates, skippedCounts, startRun, type FolderState } from './copyState.ts';
+import { finishRun, folderStates, foldersWithSkipped, startRun, type FolderState } from './copyState.ts';
 import { MailStoreError, toMailStoreError } from './errors.ts';
 import { mapFolders, mapOptionsFrom, type FolderMapping, type Namespace } from './folderMap.ts';
 import { buildReport, emptyFolderReport } from './report.ts';
@@ -153,8 +153,8 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   let mapping: FolderMapping[] = [];
   let subscribed = 0;
   let retries = 0;
-  const prior = skippedCounts(store, input.sourceMailbox, input.targetMailbox);
-  const counts = { ...prior };
+  // Counted per run: skipped items are retried each run (copyFolder), so each run meets the limits afresh.
+  const counts = { bad: 0, large: 0 };
   const own = new Throttle(options.maxMessagesPerSecond, options.maxBytesPerSecond);
   const throttles = [own, ...(input.sharedThrottles ?? [])];
   const throttle = {
@@ -227,6 +227,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
 
     // ---- decide: unchanged folders are reported from the listing alone
     const states = new Map(folderStates(store, input.sourceMailbox, input.targetMailbox).map((s) => [s.sourceFolder, s]));
+    const retry = foldersWithSkipped(store, input.sourceMailbox, input.targetMailbox);
     const srcByPath = new Map(srcList.map((l) => [l.path, l]));
     const tgtByPath = new Map(tgtList.map((l) => [l.path.toLowerCase(), l]));
     const queue: (FolderMapping & FolderJob)[] = [];
@@ -234,7 +235,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
       const sl = srcByPath.get(m.source) as ListResponse;
       if (sl.flags.has('\\Noselect')) continue;
       const tl = tgtByPath.get(m.target.toLowerCase());
-      if (unchanged(states.get(m.source), sl, tl)) folders.push(emptyFolderReport(m, sl.status, tl?.status));
+      if (unchanged(states.get(m.source), sl, tl) && !retry.has(m.source)) folders.push(emptyFolderReport(m, sl.status, tl?.status));
       else queue.push({ ...m, sourceBytes: Number((sl.status as { size?: number | bigint } | undefined)?.size ?? 0) });
     }
 

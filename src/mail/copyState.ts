@@ -116,13 +116,13 @@ export function completeFolder(store: StateStore, folderId: number, s: FolderSna
     .run(s.sourceUidNext, s.sourceMessages, s.sourceModseq, s.targetUidNext, s.targetMessages, s.targetModseq, s.highestUid, new Date().toISOString(), folderId);
 }
 
-/** Skipped items of this source → target pair so far (bad and large counted against the limits across runs). */
-export function skippedCounts(store: StateStore, sourceMailbox: string, targetMailbox: string): { bad: number; large: number } {
+/** Source folders that hold skipped (bad or large) items: every run tries them again. */
+export function foldersWithSkipped(store: StateStore, sourceMailbox: string, targetMailbox: string): Set<string> {
   const rows = store.db
-    .prepare(`SELECT m.state AS state, COUNT(*) AS n FROM mail_uid_map m JOIN mail_folder_state f ON f.id = m.folder_id
-      WHERE f.source_mailbox = ? AND f.target_mailbox = ? AND m.state IN ('bad', 'large') GROUP BY m.state`)
-    .all(sourceMailbox, targetMailbox) as { state: string; n: number }[];
-  return { bad: rows.find((r) => r.state === 'bad')?.n ?? 0, large: rows.find((r) => r.state === 'large')?.n ?? 0 };
+    .prepare(`SELECT DISTINCT f.source_folder AS folder FROM mail_uid_map m JOIN mail_folder_state f ON f.id = m.folder_id
+      WHERE f.source_mailbox = ? AND f.target_mailbox = ? AND m.state IN ('bad', 'large')`)
+    .all(sourceMailbox, targetMailbox) as { folder: string }[];
+  return new Set(rows.map((r) => r.folder));
 }
 
 export function startRun(store: StateStore, sourceMailbox: string, targetMailbox: string): number {

@@ -54,7 +54,8 @@ describe('mailbox copy faults (lab)', () => {
     chownSync(file, 8, 8); // the lab's mail_uid
     const target = await createMailboxUser(lab, 'b', 'bad');
     const opts = { maxMessageBytes: 20_000, largeItemLimit: 1, badItemLimit: 1 };
-    const report = await copyMailbox(copyInput(lab, store(), source, target, opts));
+    const st = store();
+    const report = await copyMailbox(copyInput(lab, st, source, target, opts));
     assert.equal(report.status, 'completed');
     assert.equal(report.totals.copied, 5);
     const large = report.skipped.find((s) => s.kind === 'large');
@@ -69,6 +70,14 @@ describe('mailbox copy faults (lab)', () => {
     const b = await session(lab, 'b', target);
     assert.equal((await readFolder(b, 'INBOX')).length, 5);
     await b.logout();
+    // A re-run tries the skipped items again and lists them again; nothing else moves.
+    const again = await copyMailbox(copyInput(lab, st, source, target, opts));
+    assert.equal(again.totals.copied, 0);
+    assert.deepEqual(again.skipped.map((x) => x.kind).sort(), ['bad', 'large']);
+    // Allowing bigger messages lets the large one through on the next run.
+    const bigger = await copyMailbox(copyInput(lab, st, source, target, { ...opts, maxMessageBytes: 100_000 }));
+    assert.equal(bigger.totals.copied, 1);
+    assert.deepEqual(bigger.skipped.map((x) => x.kind), ['bad']);
 
     const target2 = await createMailboxUser(lab, 'b', 'bad');
     await assert.rejects(copyMailbox(copyInput(lab, store(), source, target2, { ...opts, badItemLimit: 0 })), (err: Error & { code?: string; report?: CopyReport }) => {
