@@ -82,7 +82,7 @@ async function censusDirectory(project: LoadedProject, id: string, org: Organiza
         const classes = ([] as unknown[]).concat(entry.objectClass ?? []).map(String);
         const cls = CLASS_ORDER.find((c) => classes.some((x) => x.toLowerCase() === c.toLowerCase())) ?? 'other';
         objectsByClass[cls] = (objectsByClass[cls] ?? 0) + 1;
-        if (cls === 'user' && (entry.mail || entry.targetAddress)) usersWithAddress++;
+        if (cls === 'user' && (present(entry.mail) || present(entry.targetAddress))) usersWithAddress++;
       }
     }
     const mailboxPages = conn.client.searchPaginated(dir.baseDn, {
@@ -127,6 +127,11 @@ export async function inventoryMailbox(project: LoadedProject, id: string, org: 
     await client?.logout().catch(() => client?.close());
   }
   return result;
+}
+
+/** ldapts returns a requested attribute the entry lacks as an empty array. */
+function present(v: unknown): boolean {
+  return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== '';
 }
 
 /** Sum of RFC822.SIZE when the server has no STATUS=SIZE. */
