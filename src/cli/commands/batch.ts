@@ -43,7 +43,8 @@ async function runWithView(ctx: CommandContext, name: string, retryFailed = fals
   let last = 0;
   const draw = (force = false): void => {
     const now = Date.now();
-    if (!force && now - last < 500) return;
+    // A terminal is redrawn twice a second; a log (no TTY) gets a progress line every 5 s.
+    if (!force && now - last < (tty ? 500 : 5000)) return;
     last = now;
     const lines = view.render();
     if (tty) {
@@ -59,7 +60,7 @@ async function runWithView(ctx: CommandContext, name: string, retryFailed = fals
     }
     if (!tty && e.type === 'state') progress(`${e.mailbox}: ${e.state}${e.step ? ` (${e.step})` : ''}${e.error ? `: ${e.error}` : ''}`);
     if (!tty && (e.type === 'wait' || e.type === 'window-closed')) progress(e.type === 'wait' ? `${e.mailbox}: ${e.what}` : `batch ${e.batch}: the window closed`);
-    draw(e.type === 'state');
+    draw(tty && e.type === 'state');
   };
   try {
     const r = await runBatch(setup, store, name, { logger: ctx.logger, emit, retryFailed });
