@@ -52,6 +52,13 @@ const USN_BATCH = 500;
  * filter, so the delta searches with the agent's own filter continue from it.
  */
 const MATCH_NOTHING = '(&(objectClass=contact)(cn=crossforest-watermark-probe-no-such-object))';
+/**
+ * DirSync without OBJECT_SECURITY: it needs "Replicating Directory Changes", and an
+ * account without it is refused outright (→ uSNChanged). With OBJECT_SECURITY an account
+ * lacking the right is not refused but, on Samba, silently sees nothing: deltas would
+ * then miss every change.
+ */
+const FLAGS = 0;
 
 interface AdRun {
   engine: SyncEngine;
@@ -86,7 +93,8 @@ export const runAdImport: typeof runImport = async (engine, store, agentId, mode
 async function currentWatermark(r: AdRun): Promise<AdWatermark> {
   try {
     let cookie = '';
-    for await (const page of dirSync(r.client, { baseDn: r.baseDn, filter: MATCH_NOTHING, attributes: ['cn'] })) cookie = page.cookie;
+    for await (const page of dirSync(r.client, { baseDn: r.baseDn, filter: MATCH_NOTHING, attributes: ['cn'], flags: FLAGS }))
+      cookie = page.cookie;
     return { kind: 'dirsync', cookie };
   } catch (err) {
     if (!isDirSyncDenied(err)) throw err;
@@ -116,7 +124,7 @@ async function dirSyncDelta(r: AdRun, cookie: string): Promise<boolean> {
   let done = 0;
   r.run.progress?.(`import ${r.agentId}`, 0);
   try {
-    for await (const page of dirSync(r.client, { baseDn: r.baseDn, filter: classFilter(r.agent), attributes, cookie })) {
+    for await (const page of dirSync(r.client, { baseDn: r.baseDn, filter: classFilter(r.agent), attributes, cookie, flags: FLAGS })) {
       await applyChanges(r, page.changes, { kind: 'dirsync', cookie: page.cookie });
       done += page.changes.length;
       r.run.progress?.(`import ${r.agentId}`, done);

@@ -22,8 +22,10 @@ export function adRefusal(err: unknown): AdRefusal {
   const e = root as { code?: unknown; message?: unknown };
   const ldapCode = typeof e.code === 'number' ? e.code : err instanceof DirectoryError ? err.ldapCode : undefined;
   // ldapts messages look like "<diagnostic message>" or "Code: 0x13 Message: …": keep the diagnostic.
+  // ldapts also appends " Code: 0x15" to the diagnostic: that is the result code again, not the DC's words.
   const raw = String(e.message ?? root ?? '')
     .replace(/^Code:\s*0x[0-9a-f]+\s+Message:\s*/i, '')
+    .replace(/\s*Code:\s*0x[0-9a-f]+$/i, '')
     .trim();
   const m = PREFIX.exec(raw);
   return {
