@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { Attribute, Change } from 'ldapts';
 import { RANGE_FIXTURE_SIZE, rangeFixtureDn } from '../../lab/samba/organization.ts';
 import { sambaSkipReason } from '../../lab/samba/testing.ts';
+import { decodeUac } from '../../src/directory/ad/uac.ts';
 import { parseAdWatermark } from '../../src/sync/adWatermark.ts';
 import * as cs from '../../src/sync/connectorSpace.ts';
 import { getRun, getWatermark, runErrors } from '../../src/sync/runHistory.ts';
@@ -102,6 +103,9 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
     // Anchors are objectGUIDs; the big group's 5,000 members came by range retrieval.
     const aliceCs = cs.csByAnchor(fx.store, 'a', aliceGuid);
     assert.equal(aliceCs?.dn, alice);
+    // Alice's account is disabled (created without a password): still a GAL entry.
+    const uac = decodeUac(values(await fx.read(fx.a, alice, ['userAccountControl']), 'userAccountControl')[0] ?? '');
+    assert.equal(uac?.disabled, true);
     const groupCs = cs.csByAnchor(fx.store, 'a', await fx.guidOf(fx.a, group));
     assert.equal(values(groupCs, 'member').length, RANGE_FIXTURE_SIZE);
     // The confirming import learnt the contacts' objectGUIDs.
@@ -115,9 +119,12 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
     const contactOf = async (mail: string) => (await fx.list(fx.b, fx.gal.b)).find((e) => values(e, 'mail')[0] === mail);
     const aliceContactBefore = await contactOf(`alice.${t()}@forest-a.test`);
     assert.ok(aliceContactBefore);
-    const renamed = `CN=Alice Renamed ${t()},${fx.sites.a}`;
+    // Rename and move at once, to an RDN with an escaped comma and plus sign and non-ASCII letters.
+    const sub = `OU=sub,${fx.sites.a}`;
+    await fx.a.add(sub, { objectClass: ['top', 'organizationalUnit'], ou: 'sub' });
+    const renamed = `CN=Müller\\, Alice \\+ Ærø ${t()},${sub}`;
     await fx.a.modifyDN(alice, renamed);
-    await fx.a.modify(renamed, [replace('displayName', [`Alice Renamed ${t()}`])]);
+    await fx.a.modify(renamed, [replace('displayName', [`Alice Müller ${t()}`])]);
     await fx.a.modify(carol, [
       replace('mail', [`carol.new.${t()}@forest-a.test`]),
       replace('proxyAddresses', [`SMTP:carol.new.${t()}@forest-a.test`, `smtp:carol.${t()}@forest-a.test`]),
@@ -141,9 +148,10 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
     assert.ok(aliceCs?.mvId !== null, 'still joined');
     const aliceContact = await contactOf(`alice.${t()}@forest-a.test`);
     assert.ok(aliceContact);
-    assert.match(aliceContact.dn, new RegExp(`^CN=Alice Renamed ${t()},`), 'the contact in B was renamed');
+    assert.equal(values(aliceContact, 'cn')[0], `Müller, Alice + Ærø ${t()}`, 'the contact in B was renamed');
+    assert.match(aliceContact.dn, new RegExp(`^CN=Müller\\\\, Alice \\\\\\+ Ærø ${t()},OU=${t()},OU=GAL Contacts,`, 'i'));
     assert.equal(values(aliceContact, 'objectGUID')[0], values(aliceContactBefore, 'objectGUID')[0], 'renamed, not re-created');
-    assert.equal(values(aliceContact, 'displayName')[0], `Alice Renamed ${t()}`);
+    assert.equal(values(aliceContact, 'displayName')[0], `Alice Müller ${t()}`);
 
     // Address change: new targetAddress and proxies on the contact.
     const carolContact = await contactOf(`carol.new.${t()}@forest-a.test`);
