@@ -1,5 +1,5 @@
 // Opens a bound ldapts client for one organization's directory, as configured.
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { Client } from 'ldapts';
 import type { DirectoryConfig } from '../config/organization.ts';
 import { readReferencedFile, resolveSecret } from '../config/secret.ts';
@@ -28,6 +28,8 @@ export function tlsOptionsFor(cfg: DirectoryConfig, baseDir: string, host: strin
     rejectUnauthorized: !cfg.insecureSkipVerify,
     // An IP in the URL is checked against the certificate's IP SANs; SNI takes names only.
     servername: /^[\d.]+$/.test(host) ? undefined : host,
+    // The name or IP the certificate must match: STARTTLS (ldapts' startTLS) would otherwise check "localhost".
+    host,
   };
 }
 

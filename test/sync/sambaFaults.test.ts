@@ -159,6 +159,25 @@ describe('AD agent faults on the Samba forests', { skip }, () => {
     });
   });
 
+  describe('STARTTLS on ldap:// to the DC’s IP address', () => {
+    let fx: SambaSyncFixture;
+    before(async () => {
+      fx = await sambaSyncFixture({
+        edit: (doc) => Object.assign(doc.organizations.a?.directory ?? {}, { url: 'ldap://127.0.0.2:389', startTls: true }),
+      });
+    });
+    after(async () => {
+      await fx?.cleanup();
+    });
+
+    it('verifies the certificate’s IP address against the CA and imports', async () => {
+      await fx.addUser(fx.a, fx.sites.a, `Tls ${fx.tag}`, mailAttrs('starttls', fx.tag));
+      const run = await fx.run('a:full-import');
+      assert.equal(run.status, 'success', run.message ?? '');
+      assert.equal(cs.countObjects(fx.store, 'a'), 1);
+    });
+  });
+
   describe('ldaps with a CA that did not sign the DC certificate', () => {
     let fx: SambaSyncFixture;
     before(async () => {
