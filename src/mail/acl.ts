@@ -51,6 +51,23 @@ export async function setAcl(client: ImapFlow, path: string, identifier: string,
   }
 }
 
+/**
+ * DELETEACL (RFC 4314 §3.2): removes an entry. Clean-up needs it: Dovecot keeps
+ * `SETACL id ""` as an entry without rights instead of removing it.
+ */
+export async function deleteAcl(client: ImapFlow, path: string, identifier: string): Promise<void> {
+  const exec = (client as unknown as { exec: Exec }).exec.bind(client);
+  try {
+    const res = await exec('DELETEACL', [
+      { type: 'STRING', value: encodePath(client as never, path) },
+      { type: 'STRING', value: identifier },
+    ]);
+    res.next();
+  } catch (err) {
+    throw toMailStoreError(err, `delete the ACL entry of ${identifier} on ${path}`, path);
+  }
+}
+
 /** Plans the target entries for one folder (pure). */
 export function translateAcl(
   entries: readonly { identifier: string; rights: string }[],

@@ -8,10 +8,8 @@
 // no-change re-run) → the rest go to `concurrency` workers, each with its own four
 // connections (control + raw data per side), retried with back-off on dropped
 // connections and transient answers → report.
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { ImapFlow, ListResponse } from 'imapflow';
-import type { StateStore } from '../state/store.ts';
+import { newLeaseHolder, type StateStore } from '../state/store.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
 import { copyFolderAcl } from './acl.ts';
 import { copyFolder, type DataLane, type FolderJob, type FolderWorker } from './copyFolder.ts';
@@ -73,25 +71,6 @@ async function closeWorker(w: FolderWorker | undefined): Promise<void> {
   await Promise.all([safeLogout(w.srcCtl), safeLogout(w.tgtCtl)]);
 }
 
-/**
- * A lease held by a process of this host that no longer exists (kill -9) is taken over at
- * once instead of waiting for it to expire; a holder on another host is left alone.
- */
-function takeOverFromDeadHolder(store: StateStore, lease: string, holder: string, logger: Logger): boolean {
-  const h = store.leaseHolder(lease);
-  const m = h ? /^(.*):(\d+):[0-9a-f-]+$/.exec(h.holder) : null;
-  if (!h || !m || m[1] !== hostname()) return false;
-  try {
-    process.kill(Number(m[2]), 0);
-    return false; // alive
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') return false;
-  }
-  logger.warn({ lease, deadHolder: h.holder }, 'taking over the lease of a copy that died');
-  store.releaseLease(lease, h.holder);
-  return store.acquireLease(lease, holder, LEASE_TTL_MS);
-}
-
 const nsOf = (c: ImapFlow, list: ListResponse[]): Namespace => c.namespace ? { prefix: c.namespace.prefix ?? '', delimiter: c.namespace.delimiter ?? '/' } : { prefix: '', delimiter: list.find((l) => l.delimiter)?.delimiter ?? '/' };
 
 /** The use → path map of a side's special folders; names guessed only when the server lacks SPECIAL-USE. */
@@ -122,10 +101,12 @@ function unchanged(s: FolderState | undefined, src: ListResponse, tgt: ListRespo
 export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> {
   const { source, target, store, options } = input;
   const logger = (input.logger ?? silentLogger).child({ scope: 'mail-copy', source: input.sourceMailbox, target: input.targetMailbox });
-  const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const holder = newLeaseHolder();
   const lease = leaseName(input.targetMailbox);
-  let tookOver = false;
-  if (!store.acquireLease(lease, holder, LEASE_TTL_MS) && !(tookOver = takeOverFromDeadHolder(store, lease, holder, logger))) {
+  const taken = store.takeLease(lease, holder, LEASE_TTL_MS);
+  const tookOver = taken === 'taken-over';
+  if (tookOver) logger.warn({ lease }, 'took over the lease of a copy that died');
+  if (!taken) {
     const h = store.leaseHolder(lease);
     throw new MailStoreError('CF_ERR_MAIL_LOCKED', `another copy into ${input.targetMailbox} is running (held by ${h?.holder ?? 'unknown'} until ${h?.expiresAt ?? '?'})`, {
       object: input.targetMailbox,

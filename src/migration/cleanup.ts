@@ -2,8 +2,7 @@
 // seed's Remove-MailboxPermission / Remove-ADPermission for LEGACYDOMAIN\*). Legacy
 // identities are the configured globs, by default anything at the source mail domain.
 import type { ImapFlow } from 'imapflow';
-import { getAcl } from '../mail/acl.ts';
-import { deleteAcl } from './aclDelete.ts';
+import { deleteAcl, getAcl } from '../mail/acl.ts';
 import { folderStates } from '../mail/copyState.ts';
 import { globMatcher } from './addresses.ts';
 import { failpoint } from './failpoint.ts';

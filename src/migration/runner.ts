@@ -14,7 +14,7 @@ import { takeSlots } from './slots.ts';
 import { sleep, type StepContext } from './stepContext.ts';
 import type { Batch, BatchStatus, MailboxState, RunEvent } from './types.ts';
 import { windowState } from './window.ts';
-import { newHolder, takeLease } from './lease.ts';
+import { newLeaseHolder } from '../state/store.ts';
 import type { TargetStoreConfig } from '../config/migration.ts';
 
 const BATCH_LEASE_MS = 60_000;
@@ -52,8 +52,8 @@ export async function runBatch(setup: MigrationSetup, store: StateStore, name: s
   const targetStore = targetStoreOf(setup, batch.targetStore);
   // One runner per batch, over every process and host sharing the state store.
   const lease = `migration-batch:${name}`;
-  const holder = newHolder();
-  if (!takeLease(store, lease, holder, BATCH_LEASE_MS)) {
+  const holder = newLeaseHolder();
+  if (!store.takeLease(lease, holder, BATCH_LEASE_MS)) {
     throw new MigrationError('CF_ERR_BATCH_RUNNING', `batch ${name} is being run by ${store.leaseHolder(lease)?.holder ?? 'another process'}`, {
       object: name,
       hint: 'wait for it, or `batch suspend` it; a crashed runner on another host frees the batch within a minute',

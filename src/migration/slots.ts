@@ -2,7 +2,7 @@
 // process that shares the state store: a mailbox in flight holds one numbered lease of
 // each (`migration-slot:source:a:3`). Leases expire, so a killed process frees its slots.
 import type { StateStore } from '../state/store.ts';
-import { newHolder, takeLease } from './lease.ts';
+import { newLeaseHolder } from '../state/store.ts';
 import { sleep } from './stepContext.ts';
 
 const TTL_MS = 60_000;
@@ -19,14 +19,14 @@ export interface HeldSlots {
 function tryTake(store: StateStore, pool: SlotPool, holder: string): string | undefined {
   for (let i = 0; i < pool.size; i++) {
     const lease = `migration-slot:${pool.name}:${i}`;
-    if (takeLease(store, lease, holder, TTL_MS)) return lease;
+    if (store.takeLease(lease, holder, TTL_MS)) return lease;
   }
   return undefined;
 }
 
 /** Waits until one slot of every pool is free and takes them all (all or none, no deadlock). */
 export async function takeSlots(store: StateStore, pools: SlotPool[], opts: { pollMs?: number; onWait?: () => void; cancelled?: () => boolean } = {}): Promise<HeldSlots | undefined> {
-  const holder = newHolder();
+  const holder = newLeaseHolder();
   let waited = false;
   for (;;) {
     const taken: string[] = [];

@@ -6,7 +6,9 @@
 // takes a StateStore, and uses only `db`, `tx` and `lease` below. better-sqlite3 is
 // synchronous, which is what makes "effect bookkeeping in one transaction" cheap; a
 // PostgreSQL engine would implement this same surface (see DESIGN.md).
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StateError } from '../util/errors.ts';
@@ -21,8 +23,31 @@ export interface StateStore {
   acquireLease(name: string, holder: string, ttlMs: number): boolean;
   renewLease(name: string, holder: string, ttlMs: number): boolean;
   releaseLease(name: string, holder: string): void;
+  /**
+   * acquireLease, but a lease whose holder was a process of this host that no longer
+   * exists (kill -9 never releases) is taken over at once instead of waiting out its TTL;
+   * a holder on another host is left alone until its lease expires.
+   */
+  takeLease(name: string, holder: string, ttlMs: number): 'acquired' | 'taken-over' | false;
   leaseHolder(name: string): { holder: string; expiresAt: string } | undefined;
   close(): void;
+}
+
+/** A lease holder id, `host:pid:random`: a dead holder of this host can be recognised. */
+export function newLeaseHolder(): string {
+  return `${hostname()}:${process.pid}:${randomUUID()}`;
+}
+
+/** True only for a holder of this host whose process no longer exists. */
+export function holderIsDead(holder: string): boolean {
+  const [host, pid] = holder.split(':');
+  if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 export function openStateStore(path: string): StateStore {
@@ -71,6 +96,13 @@ export function openStateStore(path: string): StateStore {
     },
     releaseLease(name, holder) {
       release.run(name, holder);
+    },
+    takeLease(name, holder, ttlMs) {
+      if (this.acquireLease(name, holder, ttlMs)) return 'acquired';
+      const current = this.leaseHolder(name);
+      if (!current || !holderIsDead(current.holder)) return false;
+      release.run(name, current.holder);
+      return this.acquireLease(name, holder, ttlMs) ? 'taken-over' : false;
     },
     leaseHolder(name) {
       return holderOf.get(name, new Date().toISOString()) as { holder: string; expiresAt: string } | undefined;

@@ -1,9 +1,8 @@
 // Run profiles: named sequences of steps (`sync.runProfiles`), built-in cycles, and
 // single steps (`full-import`, `a:delta-import`). Each run is recorded in run history
 // with its counts, per-step rates and per-object errors; one run at a time (a lease).
-import { hostname } from 'node:os';
 import type { RunStep } from '../config/sync.ts';
-import type { StateStore } from '../state/store.ts';
+import { newLeaseHolder, type StateStore } from '../state/store.ts';
 import { CrossforestError } from '../util/errors.ts';
 import type { SyncEngine } from './engine.ts';
 import { DeleteThresholdError, runExport, type ExportOptions } from './exportRun.ts';
@@ -46,8 +45,8 @@ export interface RunOptions extends ExportOptions {
 
 export async function runProfile(engine: SyncEngine, store: StateStore, name: string, opts: RunOptions = {}): Promise<RunRecord> {
   const steps = resolveProfile(engine, name);
-  const holder = `${hostname()}:${process.pid}`;
-  if (!store.acquireLease('sync', holder, 6 * 3600_000) && !(releaseIfDead(store) && store.acquireLease('sync', holder, 6 * 3600_000))) {
+  const holder = newLeaseHolder();
+  if (!store.takeLease('sync', holder, 6 * 3600_000)) {
     const h = store.leaseHolder('sync');
     throw new CrossforestError(
       'CF_ERR_SYNC_BUSY',
@@ -113,22 +112,6 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
     store.releaseLease('sync', holder);
   }
   return getRun(store, runId) as RunRecord;
-}
-
-/** A holder on this host whose process is gone (kill -9) cannot finish: its lease is released. */
-function releaseIfDead(store: StateStore): boolean {
-  const h = store.leaseHolder('sync');
-  if (!h) return true;
-  const [host, pid] = h.holder.split(':');
-  if (host !== hostname() || !pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') return false;
-    store.releaseLease('sync', h.holder);
-    return true;
-  }
 }
 
 const syncedCount = new WeakMap<RunContext, number>();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { listMigrations } from '../../src/state/migrate.ts';
-import { openStateStore } from '../../src/state/store.ts';
+import { newLeaseHolder, openStateStore } from '../../src/state/store.ts';
 import { StateError } from '../../src/util/errors.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'cf-state-'));
@@ -74,4 +74,18 @@ test('a lease keeps a second holder out until released or expired', async () => 
   assert.equal(b.renewLease('mailbox:b/jdoe', 'worker-2', 60_000), false, 'the old holder cannot renew');
   a.close();
   b.close();
+});
+
+test('takeLease takes over from a dead holder of this host only', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { hostname } = await import('node:os');
+  const s = openStateStore(join(dir(), 'takeover.sqlite'));
+  const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number; // exited by now
+  assert.equal(s.acquireLease('batch:x', `${hostname()}:${deadPid}:old`, 60_000), true);
+  assert.equal(s.takeLease('batch:x', newLeaseHolder(), 60_000), 'taken-over');
+  assert.equal(s.takeLease('batch:x', newLeaseHolder(), 60_000), false, 'the new holder (this live process) is kept');
+  assert.equal(s.acquireLease('batch:y', `elsewhere.example:${deadPid}:old`, 60_000), true);
+  assert.equal(s.takeLease('batch:y', newLeaseHolder(), 60_000), false, 'a holder on another host waits for expiry');
+  assert.equal(s.takeLease('batch:z', newLeaseHolder(), 60_000), 'acquired');
+  s.close();
 });
