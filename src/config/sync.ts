@@ -120,7 +120,11 @@ export const agentSchema = z.strictObject({
   deleteThreshold: z.number().int().nonnegative().default(500),
   /** Paged-results page size. Default 500. */
   pageSize: z.number().int().positive().max(10_000).default(500),
-  /** Delta import: where deletes come from. accesslog (OpenLDAP overlay) or a full-import diff. */
+  /**
+   * Delta import: where deletes come from. OpenLDAP: accesslog (overlay) or a full-import diff.
+   * Active Directory: always tombstones (DirSync / Show Deleted); full-diff adds the diff for
+   * accounts that may not read CN=Deleted Objects.
+   */
   deltaDeletes: z.enum(['accesslog', 'full-diff']).default('accesslog'),
   accesslogBase: dnString.default('cn=accesslog'),
 });
