@@ -12,6 +12,7 @@ import type { LabContext, MailStoreHooks, MailStoreStatus } from './context.ts';
 import { loadForest, slapdPaths, slapdState, startSlapd, stopSlapd, writeSlapdConfig } from './directory/slapd.ts';
 import { FOREST_IDS, FORESTS, type ForestId, type ForestInfo } from './forests.ts';
 import { withLabLock } from './lock.ts';
+import { adMailStoresDown, adMailStoresStatus, adMailStoresUp } from './mailstore/adStores.ts';
 import { ORGANIZATION_VERSION, type OrganizationCounts } from './org/organization.ts';
 import { DEFAULT_SEED, DEFAULT_SIZE } from './org/people.ts';
 import { defaultLabDir } from './paths.ts';
@@ -225,7 +226,10 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       const r = await sambaUp(sambaCtx);
       actions.push(...r.actions);
       samba = r.dcs;
+      // Each DC's own Dovecot (dovecot-<x>-ad): users authenticated by the DC.
+      if (opts.mailStores !== false) mailStores.push(...(await adMailStoresUp({ ...sambaCtx, log: log.child({ scope: 'mailstore' }) })));
     } else if (opts.directory === 'openldap') {
+      actions.push(...(await adMailStoresDown(sambaCtx)).map((d) => `stopped ${d}`));
       actions.push(...(await sambaDown(sambaCtx)).map((d) => `stopped ${d}`));
     }
     const info: LabInfo = {
@@ -260,6 +264,7 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
     }
     if (opts.mailStores !== false) await postfixDown(labDir);
     if (opts.mailStores !== false) await radicaleDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'radicale' })));
+    stopped.push(...(await adMailStoresDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'mailstore' })))));
     stopped.push(...(await sambaDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'samba' })))));
     for (const id of FOREST_IDS) {
       const f = FORESTS[id];
@@ -291,6 +296,7 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
       mailStores = await hooks.mailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
       mailStores.push(...(await radicaleStatus(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
       mailStores.push(...postfixLabStatus(labDir));
+      if (previous?.samba?.length) mailStores.push(...adMailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }))));
     } catch (err) {
       mailStoresError = err instanceof Error ? err.message : String(err);
     }

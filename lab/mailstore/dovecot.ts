@@ -8,24 +8,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { LabError } from '../../src/util/errors.ts';
-import type { ForestInfo } from '../forests.ts';
 import { run, type RunOptions, type RunResult } from '../proc.ts';
 import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
 import type { LabCertificates } from '../tls.ts';
 import { dovecotConfig } from './dovecotConfig.ts';
-import { ldapConfig } from './ldapConfig.ts';
+import { type AuthDirectory, ldapConfig } from './ldapConfig.ts';
 import { storePaths, type StoreDef, type StorePaths } from './stores.ts';
 import { systemUser } from './systemUser.ts';
 
 export interface DovecotSecrets {
   /** Password of the master user `admin`. */
   masterPassword: string;
-  /** Password of the forest's galsync account, for the LDAP search bind. */
+  /** Password of the directory's galsync account, for the LDAP search bind. */
   searchPassword: string;
 }
 
 function label(store: StoreDef): string {
-  return `dovecot store ${store.id.toUpperCase()}`;
+  return `dovecot store ${store.key.toUpperCase()}`;
 }
 
 /** Our PID file (the child we spawned), beside the config. */
@@ -55,8 +54,8 @@ function startedWith(paths: StorePaths): string {
   return join(paths.dir, 'started-with.sha256');
 }
 
-export async function writeDovecotConfig(labDir: string, store: StoreDef, forest: ForestInfo, tls: LabCertificates, secrets: DovecotSecrets): Promise<WrittenConfig> {
-  const paths = resolveBaseDir(storePaths(labDir, store.id));
+export async function writeDovecotConfig(labDir: string, store: StoreDef, directory: AuthDirectory, tls: LabCertificates, secrets: DovecotSecrets): Promise<WrittenConfig> {
+  const paths = resolveBaseDir(storePaths(labDir, store.key));
   const mail = systemUser('mail');
   const dovecot = systemUser('dovecot');
   // 0711: the auth process (user `dovecot`) must reach master-users; listing stays closed.
@@ -66,11 +65,19 @@ export async function writeDovecotConfig(labDir: string, store: StoreDef, forest
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o750 });
   mkdirSync(paths.mailRoot, { recursive: true, mode: 0o750 });
   chownSync(paths.mailRoot, mail.uid, mail.gid);
-  writeFileSync(paths.ldapConf, ldapConfig({ forest, paths, searchPassword: secrets.searchPassword, mailUid: mail.uid, mailGid: mail.gid }), { mode: 0o600 });
+  // The auth process (user `dovecot`) opens the CA file itself and cannot enter .lab/tls/
+  // (0700): it gets a world-readable copy of the certificate (public) beside the config.
+  if (directory.caFile) {
+    const ca = join(paths.dir, 'ldap-ca.crt');
+    writeFileSync(ca, readFileSync(directory.caFile), { mode: 0o644 });
+    chmodSync(ca, 0o644);
+    directory = { ...directory, caFile: ca };
+  }
+  writeFileSync(paths.ldapConf, ldapConfig({ directory, paths, searchPassword: secrets.searchPassword, mailUid: mail.uid, mailGid: mail.gid }), { mode: 0o600 });
   // Read by the auth process, which runs as the `dovecot` user: owned by it, 0600.
   writeFileSync(paths.masterUsers, `admin:{PLAIN}${secrets.masterPassword}\n`, { mode: 0o600 });
   chownSync(paths.masterUsers, dovecot.uid, dovecot.gid);
-  writeFileSync(paths.conf, dovecotConfig({ store, forest, paths, tls, mailUid: mail.uid, mailGid: mail.gid }), { mode: 0o600 });
+  writeFileSync(paths.conf, dovecotConfig({ store, paths, tls, mailUid: mail.uid, mailGid: mail.gid }), { mode: 0o600 });
   const fingerprint = createHash('sha256').update(readFileSync(paths.conf)).update(readFileSync(paths.ldapConf)).update(readFileSync(paths.masterUsers)).digest('hex');
   const check = await run('doveconf', ['-c', paths.conf, '-n'], { allowFailure: true, what: label(store) });
   if (check.code !== 0) {

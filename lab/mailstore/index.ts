@@ -4,11 +4,12 @@
 import type { LabContext, MailStoreStatus } from '../context.ts';
 import { FOREST_IDS } from '../forests.ts';
 import { readSecret } from '../secrets.ts';
-import { dovecotState, resolveBaseDir, startDovecot, stopDovecot, writeDovecotConfig } from './dovecot.ts';
+import { type DovecotSecrets, dovecotState, resolveBaseDir, startDovecot, stopDovecot, writeDovecotConfig } from './dovecot.ts';
 import { ensureCorpus } from './corpus/corpus.ts';
+import { type AuthDirectory, authDirectoryOfForest } from './ldapConfig.ts';
 import { STORES, storePaths, type StoreDef, type StorePaths } from './stores.ts';
 
-function status(store: StoreDef, paths: StorePaths, details: Record<string, unknown> = {}): MailStoreStatus {
+export function storeStatus(store: StoreDef, paths: StorePaths, details: Record<string, unknown> = {}): MailStoreStatus {
   const state = dovecotState(paths);
   return {
     name: store.name,
@@ -21,34 +22,43 @@ function status(store: StoreDef, paths: StorePaths, details: Record<string, unkn
   };
 }
 
+/** Writes one store's config and (re)starts it when it is down or its config changed. */
+export async function upStore(ctx: LabContext, store: StoreDef, directory: AuthDirectory, secrets: DovecotSecrets): Promise<StorePaths> {
+  // Configs are rewritten every time (secrets, TLS paths or this code may have
+  // changed); Dovecot reads the LDAP conf only at start, so a change means a restart.
+  const { paths, changed } = await writeDovecotConfig(ctx.labDir, store, directory, ctx.tls, secrets);
+  const running = dovecotState(paths).alive;
+  if (running && changed) {
+    ctx.log.info({ store: store.name }, 'config changed: restarting dovecot');
+    await stopDovecot(store, paths, ctx.log);
+  }
+  if (!running || changed) await startDovecot(store, paths, ctx.log);
+  return paths;
+}
+
+/** The running-or-not paths of a store (base_dir resolved as at `up`). */
+export function pathsOf(ctx: LabContext, store: StoreDef): StorePaths {
+  return resolveBaseDir(storePaths(ctx.labDir, store.key));
+}
+
 export async function mailStoresUp(ctx: LabContext): Promise<MailStoreStatus[]> {
   const out: MailStoreStatus[] = [];
   for (const id of FOREST_IDS) {
     const store = STORES[id];
-    // Configs are rewritten every time (secrets, TLS paths or this code may have
-    // changed); Dovecot reads the LDAP conf only at start, so a change means a restart.
-    const { paths, changed } = await writeDovecotConfig(ctx.labDir, store, ctx.forests[id], ctx.tls, {
+    const paths = await upStore(ctx, store, authDirectoryOfForest(ctx.forests[id]), {
       masterPassword: readSecret(ctx.labDir, `mail-${id}-master.pw`),
       searchPassword: readSecret(ctx.labDir, `forest-${id}-galsync.pw`),
     });
-    const running = dovecotState(paths).alive;
-    if (running && changed) {
-      ctx.log.info({ store: store.name }, 'config changed: restarting dovecot');
-      await stopDovecot(store, paths, ctx.log);
-    }
-    if (!running || changed) await startDovecot(store, paths, ctx.log);
     const corpus = await ensureCorpus(ctx, store, paths);
-    out.push(status(store, paths, corpus));
+    out.push(storeStatus(store, paths, corpus));
   }
   return out;
 }
 
 export async function mailStoresDown(ctx: LabContext): Promise<void> {
-  for (const id of FOREST_IDS) {
-    await stopDovecot(STORES[id], resolveBaseDir(storePaths(ctx.labDir, id)), ctx.log);
-  }
+  for (const id of FOREST_IDS) await stopDovecot(STORES[id], pathsOf(ctx, STORES[id]), ctx.log);
 }
 
 export async function mailStoresStatus(ctx: LabContext): Promise<MailStoreStatus[]> {
-  return FOREST_IDS.map((id) => status(STORES[id], resolveBaseDir(storePaths(ctx.labDir, id))));
+  return FOREST_IDS.map((id) => storeStatus(STORES[id], pathsOf(ctx, STORES[id])));
 }

@@ -12,6 +12,11 @@ export interface StoreDef {
   id: ForestId;
   /** Process/instance name, also the `name` reported to lab.json. */
   name: string;
+  /**
+   * Folder key under the lab dir (`dovecot/<key>/`, `mail-<key>/`) and Dovecot's
+   * instance_name suffix: `a`/`b`, or `a-ad`/`b-ad` for the stores of the Samba DCs.
+   */
+  key: string;
   host: '127.0.0.1';
   imapPort: number;
   imapsPort: number;
@@ -31,6 +36,7 @@ export const STORES: Record<ForestId, StoreDef> = {
   a: {
     id: 'a',
     name: 'dovecot-a',
+    key: 'a',
     host: '127.0.0.1',
     imapPort: 1431,
     imapsPort: 9931,
@@ -50,6 +56,7 @@ export const STORES: Record<ForestId, StoreDef> = {
   b: {
     id: 'b',
     name: 'dovecot-b',
+    key: 'b',
     host: '127.0.0.1',
     imapPort: 1432,
     imapsPort: 9932,
@@ -66,6 +73,16 @@ export const STORES: Record<ForestId, StoreDef> = {
     },
     extraFolders: [],
   },
+};
+
+/**
+ * The stores of `lab up --directory samba`: the same mailbox layout as the forest's
+ * store, their own ports and folders, users authenticated by the forest's Samba DC
+ * (lab/mailstore/adStores.ts). No corpus: a mailbox is created on first login.
+ */
+export const AD_STORES: Record<ForestId, StoreDef> = {
+  a: { ...STORES.a, name: 'dovecot-a-ad', key: 'a-ad', imapPort: 1441, imapsPort: 9941, lmtpPort: 2411 },
+  b: { ...STORES.b, name: 'dovecot-b-ad', key: 'b-ad', imapPort: 1442, imapsPort: 9942, lmtpPort: 2412 },
 };
 
 export interface StorePaths {
@@ -86,7 +103,8 @@ export interface StorePaths {
   sharedDict: string;
 }
 
-export function storePaths(labDir: string, id: ForestId): StorePaths {
+/** `id` is a forest (its OpenLDAP store) or any StoreDef `key` (`a-ad` …). */
+export function storePaths(labDir: string, id: ForestId | string): StorePaths {
   const dir = join(labDir, 'dovecot', id);
   return {
     dir,
