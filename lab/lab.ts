@@ -72,6 +72,11 @@ export interface LabInfo {
   mailStoresError?: string;
   /** The Samba AD DCs, when the lab runs them (`lab up --directory samba`). */
   samba?: SambaStatus[];
+  /**
+   * With the DCs: their Dovecot stores (dovecot-a-ad, dovecot-b-ad; lab/mailstore/adStores.ts).
+   * Kept apart from `mailStores`, whose consumers expect one Dovecot per forest.
+   */
+  adMailStores?: MailStoreStatus[];
   secrets: LabSecretPaths;
   tls: LabCertificates;
 }
@@ -220,6 +225,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       mailStores.push(...postfixLabStatus(labDir));
     }
     let samba: SambaStatus[] | undefined;
+    let adMailStores: MailStoreStatus[] | undefined;
     const sambaCtx = context(labDir, size, seed, tls, log.child({ scope: 'samba' }));
     if (opts.directory === 'samba' || (opts.directory === undefined && previous?.samba?.length)) {
       progress('Samba AD DCs: starting');
@@ -227,7 +233,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       actions.push(...r.actions);
       samba = r.dcs;
       // Each DC's own Dovecot (dovecot-<x>-ad): users authenticated by the DC.
-      if (opts.mailStores !== false) mailStores.push(...(await adMailStoresUp({ ...sambaCtx, log: log.child({ scope: 'mailstore' }) })));
+      if (opts.mailStores !== false) adMailStores = await adMailStoresUp({ ...sambaCtx, log: log.child({ scope: 'mailstore' }) });
     } else if (opts.directory === 'openldap') {
       actions.push(...(await adMailStoresDown(sambaCtx)).map((d) => `stopped ${d}`));
       actions.push(...(await sambaDown(sambaCtx)).map((d) => `stopped ${d}`));
@@ -241,6 +247,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       forests: { a: forestRecord(labDir, FORESTS.a), b: forestRecord(labDir, FORESTS.b) },
       mailStores,
       ...(samba ? { samba } : {}),
+      ...(adMailStores ? { adMailStores } : {}),
       secrets,
       tls,
     };
@@ -296,7 +303,6 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
       mailStores = await hooks.mailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
       mailStores.push(...(await radicaleStatus(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
       mailStores.push(...postfixLabStatus(labDir));
-      if (previous?.samba?.length) mailStores.push(...adMailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }))));
     } catch (err) {
       mailStoresError = err instanceof Error ? err.message : String(err);
     }
@@ -311,6 +317,7 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
     mailStores,
     ...(mailStoresError ? { mailStoresError } : {}),
     ...(previous?.samba?.length ? { samba: await sambaStatus(context(labDir, size, seed, tls, log.child({ scope: 'samba' }))) } : {}),
+    ...(previous?.adMailStores?.length ? { adMailStores: adMailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }))) } : {}),
     secrets: secretPaths(labDir),
     tls,
   };

@@ -21,7 +21,11 @@ export function authDirectoryOfDc(forest: ForestId, caFile: string): AuthDirecto
 }
 
 function details(ctx: LabContext, forest: ForestId): Record<string, unknown> {
-  return { directory: SAMBA_DCS[forest].ldapsUrl, realm: SAMBA_DCS[forest].realm, masterSecretFile: join(ctx.labDir, 'secrets', `mail-${forest}-master.pw`) };
+  return {
+    directory: SAMBA_DCS[forest].ldapsUrl,
+    realm: SAMBA_DCS[forest].realm,
+    masterSecretFile: join(ctx.labDir, 'secrets', `mail-${forest}-master.pw`),
+  };
 }
 
 /**

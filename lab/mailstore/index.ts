@@ -4,10 +4,10 @@
 import type { LabContext, MailStoreStatus } from '../context.ts';
 import { FOREST_IDS } from '../forests.ts';
 import { readSecret } from '../secrets.ts';
-import { type DovecotSecrets, dovecotState, resolveBaseDir, startDovecot, stopDovecot, writeDovecotConfig } from './dovecot.ts';
 import { ensureCorpus } from './corpus/corpus.ts';
+import { type DovecotSecrets, dovecotState, resolveBaseDir, startDovecot, stopDovecot, writeDovecotConfig } from './dovecot.ts';
 import { type AuthDirectory, authDirectoryOfForest } from './ldapConfig.ts';
-import { STORES, storePaths, type StoreDef, type StorePaths } from './stores.ts';
+import { STORES, type StoreDef, type StorePaths, storePaths } from './stores.ts';
 
 export function storeStatus(store: StoreDef, paths: StorePaths, details: Record<string, unknown> = {}): MailStoreStatus {
   const state = dovecotState(paths);

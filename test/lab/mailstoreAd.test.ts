@@ -1,0 +1,155 @@
+// Live tests of the Samba-mode mail stores (dovecot-a-ad, dovecot-b-ad): each forest's
+// Dovecot authenticates its users against its AD DC (ldaps, lab CA) by binding as the
+// user; homeMDB on the DC decides who has a mailbox, at once (no auth cache).
+// Brings the DCs up through the lab's own functions (ensureSamba, adMailStoresUp).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import { Attribute, Change, type Client } from 'ldapts';
+import type { ForestId } from '../../lab/forests.ts';
+import { adMailStoresStatus, adMailStoresUp } from '../../lab/mailstore/adStores.ts';
+import { AD_STORES } from '../../lab/mailstore/stores.ts';
+import { ensureSamba, type SambaLab, sambaSkipReason } from '../../lab/samba/testing.ts';
+import { readSecret } from '../../lab/secrets.ts';
+import { adminClient } from '../sync/sambaFixture.ts';
+
+const skip = sambaSkipReason();
+let lab: SambaLab;
+const open: ImapFlow[] = [];
+const ldap: Client[] = [];
+
+async function imap(forest: ForestId, user: string, pass: string, imaps = false): Promise<ImapFlow> {
+  const s = AD_STORES[forest];
+  const client = new ImapFlow({
+    host: s.host,
+    port: imaps ? s.imapsPort : s.imapPort,
+    secure: imaps,
+    doSTARTTLS: imaps ? undefined : true,
+    tls: { ca: readFileSync(lab.caFile), servername: 'localhost' },
+    auth: { user, pass },
+    logger: false,
+    connectionTimeout: 10_000,
+  });
+  // Without a listener a failed connection's 'error' event would crash the test process.
+  client.on('error', () => {});
+  open.push(client);
+  await client.connect();
+  return client;
+}
+
+/** The login itself is refused (AUTHENTICATIONFAILED), not the connection or TLS. */
+async function refused(login: Promise<ImapFlow>, why: string): Promise<void> {
+  await assert.rejects(login, (err: { authenticationFailed?: boolean }) => err.authenticationFailed === true, why);
+}
+
+const master = (forest: ForestId): string => readSecret(lab.ctx.labDir, `mail-${forest}-master.pw`);
+
+async function admin(forest: ForestId): Promise<Client> {
+  const c = await adminClient(lab, forest);
+  ldap.push(c);
+  return c;
+}
+
+/** DN and UPN of an enabled FORESTB user that is mail-enabled only (targetAddress, no homeMDB). */
+async function mailEnabledOnlyUser(c: Client): Promise<{ dn: string; upn: string }> {
+  const { searchEntries } = await c.search(lab.dc.b.sitesDn, {
+    scope: 'sub',
+    // userAccountControl:1.2.840.113556.1.4.803:=2 is ACCOUNTDISABLE: a disabled account could not log in anyway.
+    filter: '(&(objectClass=user)(userPrincipalName=*)(targetAddress=*)(!(homeMDB=*))(!(userAccountControl:1.2.840.113556.1.4.803:=2)))',
+    attributes: ['userPrincipalName'],
+    timeLimit: 30,
+  });
+  const e = searchEntries[0];
+  assert.ok(e, 'the sample organization has mail-enabled-only users in FORESTB');
+  return { dn: e.dn, upn: String(e.userPrincipalName) };
+}
+
+/** FORESTB's homeMDB value, as the loaded mailbox users carry it (it must name an existing object in AD). */
+async function mailboxStoreDn(c: Client): Promise<string> {
+  const { searchEntries } = await c.search(lab.dc.b.sitesDn, {
+    scope: 'sub',
+    filter: '(&(objectClass=user)(homeMDB=*))',
+    attributes: ['homeMDB'],
+    sizeLimit: 1,
+  });
+  const v = searchEntries[0]?.homeMDB;
+  assert.ok(typeof v === 'string' && v.length > 0, 'FORESTB has mailbox users');
+  return v;
+}
+
+describe('mail stores on the Samba AD forests (dovecot-a-ad, dovecot-b-ad)', { skip }, () => {
+  before(async () => {
+    lab = await ensureSamba();
+    await adMailStoresUp(lab.ctx);
+  });
+  after(async () => {
+    await Promise.all(open.map((c) => c.logout().catch(() => c.close())));
+    await Promise.all(ldap.map((c) => c.unbind().catch(() => {})));
+  });
+
+  test('both stores run, reported with their ports and their DC', () => {
+    const st = adMailStoresStatus(lab.ctx);
+    assert.deepEqual(
+      st.map((s) => [s.name, s.alive, s.endpoints.imap, s.details?.directory]),
+      [
+        ['dovecot-a-ad', true, '127.0.0.1:1441', 'ldaps://127.0.0.2:636'],
+        ['dovecot-b-ad', true, '127.0.0.1:1442', 'ldaps://127.0.0.3:636'],
+      ],
+    );
+  });
+
+  test('a FORESTA user logs in with the DC password (STARTTLS and imaps) and selects INBOX', async () => {
+    const c = await imap('a', 'jmuller@forest-a.test', lab.usersPassword);
+    const box = await c.mailboxOpen('INBOX');
+    assert.equal(box.path, 'INBOX');
+    // Store A's layout: `.` separator, `INBOX.` prefix, Exchange special-use names.
+    const list = await c.list();
+    assert.ok(
+      list.some((m) => m.path === 'INBOX.Sent Items' && m.specialUse === '\\Sent'),
+      JSON.stringify(list.map((m) => m.path)),
+    );
+    const s = await imap('a', 'JMuller@Forest-A.test', lab.usersPassword, true);
+    assert.equal((await s.mailboxOpen('INBOX')).path, 'INBOX', 'login name in another case: the DC matches UPNs case-insensitively');
+  });
+
+  test('a wrong password is refused', async () => {
+    await refused(imap('a', 'jmuller@forest-a.test', `${lab.usersPassword}x`), 'wrong password');
+    await refused(imap('a', 'nobody@forest-a.test', lab.usersPassword), 'unknown user');
+  });
+
+  test('master login user*admin works on both stores; a wrong master password does not', async () => {
+    const a = await imap('a', 'jmuller@forest-a.test*admin', master('a'));
+    assert.equal((await a.mailboxOpen('INBOX')).path, 'INBOX');
+    const bUser = (
+      await (
+        await admin('b')
+      ).search(lab.dc.b.sitesDn, {
+        scope: 'sub',
+        filter: '(&(objectClass=user)(homeMDB=*)(userPrincipalName=*))',
+        attributes: ['userPrincipalName'],
+        sizeLimit: 1,
+      })
+    ).searchEntries[0];
+    assert.ok(bUser);
+    const b = await imap('b', `${String(bUser.userPrincipalName)}*admin`, master('b'));
+    assert.equal((await b.mailboxOpen('INBOX')).path, 'INBOX');
+    await refused(imap('a', 'jmuller@forest-a.test*admin', `${master('a')}x`), 'wrong master password');
+  });
+
+  test('a FORESTB user without homeMDB cannot log in; setting homeMDB on the DC lets them in at once', async () => {
+    const c = await admin('b');
+    const user = await mailEnabledOnlyUser(c);
+    const storeDn = await mailboxStoreDn(c);
+    await refused(imap('b', user.upn, lab.usersPassword), 'no homeMDB: no login');
+    await refused(imap('b', `${user.upn}*admin`, master('b')), 'no homeMDB: not even as master');
+    try {
+      await c.modify(user.dn, new Change({ operation: 'add', modification: new Attribute({ type: 'homeMDB', values: [storeDn] }) }));
+      const s = await imap('b', user.upn, lab.usersPassword);
+      assert.equal((await s.mailboxOpen('INBOX')).path, 'INBOX', 'homeMDB set: an (empty) mailbox on first login');
+    } finally {
+      await c.modify(user.dn, new Change({ operation: 'delete', modification: new Attribute({ type: 'homeMDB', values: [] }) }));
+    }
+    await refused(imap('b', user.upn, lab.usersPassword), 'homeMDB removed: no login again');
+  });
+});
