@@ -3,6 +3,7 @@
 // plus what the pre- and post-scripts needed (accounts that may write users, where the
 // target users go, how legacy identities are recognised).
 import { z } from 'zod';
+import { noticesSchema } from './notices.ts';
 import { secretRef } from './secret.ts';
 
 const orgId = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'an organization id such as a, b');
@@ -67,6 +68,8 @@ export const migrationSchema = z.strictObject({
   /** Folder for batch reports, relative to the project file. Default `reports`. */
   reportsDir: z.string().min(1).default('reports'),
   defaults: batchDefaultsSchema.default(batchDefaultsSchema.parse({})),
+  /** User notices before and after the move (src/config/notices.ts). */
+  notices: noticesSchema.optional(),
 });
 
 export type MigrationConfig = z.infer<typeof migrationSchema>;

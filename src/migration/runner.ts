@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import type { StateStore } from '../state/store.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
 import { addSample, batchByName, closeDanglingSteps, mailboxesOf, setBatchStatus, unpark } from './batchStore.ts';
+import { sendNotices } from './notices.ts';
 import { runMailbox } from './pipeline.ts';
 import { writeBatchReport } from './report.ts';
 import { MigrationError, targetStoreOf, type MigrationSetup } from './setup.ts';
@@ -134,6 +135,8 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
       held.release();
     }
   };
+  // The before-notices go out before pre-stage changes how the target routes old addresses (notices.ts).
+  await sendNotices(ctx, 'before');
   try {
     // Phase 1: pre-stage everyone.
     const queued = mailboxesOf(store, batch.id).filter((m) => m.state === 'queued');
@@ -147,7 +150,10 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
           for (;;) {
             const s = await inSlots(m.sourceLogin, () => runMailbox(mctx, m.id, { shouldSuspend, cutoverAllowed }));
             const waitingForTime = s === 'copied' && batchOrThrow(store, name).options.cutover === 'complete-after' && !shouldSuspend();
-            if (!waitingForTime) return;
+            if (!waitingForTime) {
+              if (s === 'done') await sendNotices(mctx, 'after', m.id);
+              return;
+            }
             await sleep(batch.options.retryIntervalSeconds * 1000);
           }
         }),
@@ -159,6 +165,8 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
     clearInterval(sampler);
     if (copiedMsgs || copiedBytes) addSample(store, batch.id, copiedMsgs, copiedBytes);
   }
+  // Retries of earlier runs' failed after-notices (a send failure never fails the move).
+  await sendNotices(ctx, 'after');
   const after = mailboxesOf(store, batch.id);
   const status = finalStatus(after.map((m) => m.state), after.some((m) => m.state === 'copied') && !cutoverAllowed());
   setBatchStatus(store, batch.id, status);

@@ -1,0 +1,147 @@
+// User notices: the seed's expectations e-mail, sent to each user of a batch through the
+// target organization's SMTP (`migration.notices`).
+//
+// - before: at batch start, before pre-stage, to the source address. Before pre-stage the
+//   target organization still routes the old address to the source organization (the
+//   GAL-sync contact's targetAddress), so the user reads it in the mailbox they use today.
+//   Once pre-staged, the target user carries every old address and the target's own
+//   routing would deliver it into the new, not yet used mailbox; a before-notice retried
+//   then still goes out (it is waiting there at cutover), one not sent by cutover is missed.
+// - after: once the mailbox is done, to the target address (the new INBOX).
+//
+// Exactly once: a row is committed `sending` before the SMTP transaction and `sent` after
+// it. A run killed inside the transaction leaves `sending`; the next run marks it
+// `unknown` (a warning) and never sends it again: a duplicate notice is worse than a
+// missing one we report. A refused or unreachable SMTP is a warning on the mailbox, never
+// a failed move, and is retried on the next run.
+import nodemailer from 'nodemailer';
+import { readReferencedFile, resolveSecret } from '../config/secret.ts';
+import type { NoticesConfig } from '../config/notices.ts';
+import { describeError } from '../util/errors.ts';
+import type { Logger } from '../util/logger.ts';
+import type { StateStore } from '../state/store.ts';
+import { mailboxesOf } from './batchStore.ts';
+import { markNotice, markSending, noticeOf, type NoticeKind } from './noticeStore.ts';
+import { DEFAULT_NOTICES, render, renderSubject, type NoticeValues } from './noticeTemplate.ts';
+import type { MigrationSetup } from './setup.ts';
+import type { Batch, MailboxRow, PipelineState } from './types.ts';
+
+const TIMEOUT_MS = 15_000;
+const BEFORE_CUTOVER: PipelineState[] = ['queued', 'prestaged', 'copied'];
+
+export interface NoticeContext {
+  setup: MigrationSetup;
+  store: StateStore;
+  batch: Batch;
+  logger: Logger;
+}
+
+export interface NoticeOutcome {
+  mailbox: string;
+  kind: NoticeKind;
+  status: 'sent' | 'failed' | 'missed' | 'unknown';
+  warning?: string;
+}
+
+/** Where the pipeline stands, for a parked mailbox the state it resumes from. */
+const stage = (m: MailboxRow): PipelineState | null => (m.state === 'failed' || m.state === 'suspended' ? m.resumeState : m.state);
+
+/** Is the notice due now (true), not yet (false), or too late to send ('missed')? */
+export function noticeDue(kind: NoticeKind, m: MailboxRow): boolean | 'missed' {
+  const s = stage(m);
+  if (kind === 'after') return m.state === 'done';
+  return s !== null && BEFORE_CUTOVER.includes(s) ? true : s === null ? false : 'missed';
+}
+
+function windowText(b: Batch): string {
+  const fmt = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+  const o = b.options;
+  if (o.windowStart && o.windowStop) return `${fmt(o.windowStart)} to ${fmt(o.windowStop)}`;
+  if (o.windowStop) return `until ${fmt(o.windowStop)}`;
+  if (o.windowStart) return `from ${fmt(o.windowStart)}`;
+  return 'as soon as possible';
+}
+
+export function noticeValues(b: Batch, m: MailboxRow): NoticeValues {
+  const d = m.plan.display;
+  return {
+    displayName: d.displayName?.[0] ?? d.cn?.[0] ?? m.sourceLogin,
+    sourceAddress: m.sourceMail,
+    targetAddress: m.plan.targetPrimary,
+    batch: b.name,
+    workgroup: b.options.workgroup ?? '-',
+    window: windowText(b),
+  };
+}
+
+function transport(cfg: NoticesConfig, baseDir: string) {
+  const key = 'migration.notices.smtp';
+  const s = cfg.smtp;
+  return nodemailer.createTransport({
+    host: s.host,
+    port: s.port,
+    secure: s.tls === 'implicit',
+    requireTLS: s.tls === 'starttls',
+    ignoreTLS: s.tls === 'none',
+    tls: { ...(s.caFile ? { ca: readReferencedFile(s.caFile, baseDir, `${key}.caFile`) } : {}), rejectUnauthorized: true },
+    ...(s.user && s.password ? { auth: { user: s.user, pass: resolveSecret(s.password, baseDir, `${key}.password`) } } : {}),
+    connectionTimeout: TIMEOUT_MS,
+    greetingTimeout: TIMEOUT_MS,
+    socketTimeout: TIMEOUT_MS,
+  });
+}
+
+/** Sends every due notice of `kind` for the batch (or only `only`); returns what happened. */
+export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: number): Promise<NoticeOutcome[]> {
+  const cfg = ctx.setup.config.notices;
+  if (!cfg || !(kind === 'before' ? cfg.sendBefore : cfg.sendAfter)) return [];
+  const log = ctx.logger.child({ scope: 'notices', kind });
+  const out: NoticeOutcome[] = [];
+  let t: ReturnType<typeof transport> | undefined;
+  try {
+    for (const m of mailboxesOf(ctx.store, ctx.batch.id)) {
+      if (only !== undefined && m.id !== only) continue;
+      const row = noticeOf(ctx.store, m.id, kind);
+      if (row && row.status !== 'failed' && row.status !== 'sending') continue;
+      if (row?.status === 'sending') {
+        const warning = `${kind}-notice to ${row.recipient}: a run stopped while sending it; not sent again (look for Message-ID ${row.messageId} in that mailbox)`;
+        markNotice(ctx.store, m.id, kind, 'unknown', warning, row.recipient, row.messageId);
+        log.warn({ mailbox: m.sourceLogin }, warning);
+        out.push({ mailbox: m.sourceLogin, kind, status: 'unknown', warning });
+        continue;
+      }
+      const due = noticeDue(kind, m);
+      if (due === false) continue;
+      if (due === 'missed') {
+        const warning = `${kind}-notice not sent: the mailbox was cut over first${row?.warning ? ` (last attempt: ${row.warning})` : ''}`;
+        markNotice(ctx.store, m.id, kind, 'missed', warning, row?.recipient, row?.messageId);
+        out.push({ mailbox: m.sourceLogin, kind, status: 'missed', warning });
+        continue;
+      }
+      const recipient = kind === 'before' ? m.sourceMail : m.plan.targetPrimary;
+      const domain = cfg.from.replace(/^.*@/, '').replace(/[>\s].*$/, '') || 'crossforest.invalid';
+      const messageId = `<crossforest-notice.${ctx.batch.id}.${m.id}.${kind}@${domain}>`;
+      const tpl = cfg[kind] ?? DEFAULT_NOTICES[kind];
+      const values = noticeValues(ctx.batch, m);
+      markSending(ctx.store, m.id, kind, recipient, messageId);
+      try {
+        t ??= transport(cfg, ctx.setup.project.baseDir);
+        await t.sendMail({
+          from: cfg.from, to: recipient, subject: renderSubject(tpl.subject, values), text: render(tpl.body, values), messageId,
+          headers: { 'Auto-Submitted': 'auto-generated', 'X-Crossforest-Batch': ctx.batch.name },
+        });
+        markNotice(ctx.store, m.id, kind, 'sent', null, recipient, messageId);
+        log.info({ mailbox: m.sourceLogin, to: recipient }, 'notice sent');
+        out.push({ mailbox: m.sourceLogin, kind, status: 'sent' });
+      } catch (err) {
+        const warning = `${kind}-notice to ${recipient} via ${cfg.smtp.host}:${cfg.smtp.port} failed (retried on the next run): ${describeError(err)}`;
+        markNotice(ctx.store, m.id, kind, 'failed', warning, recipient, messageId);
+        log.warn({ mailbox: m.sourceLogin }, warning);
+        out.push({ mailbox: m.sourceLogin, kind, status: 'failed', warning });
+      }
+    }
+  } finally {
+    t?.close();
+  }
+  return out;
+}
