@@ -61,6 +61,10 @@ migration:                          # \`crossforest batch\`: migration batches (
   copyPasswordHash: true            # OpenLDAP only: users keep their password in the new mailbox
   reportsDir: reports
   defaults: { retryIntervalSeconds: 5, badItemLimit: 10, largeItemLimit: 0, allowMerge: true, concurrency: 4, cutover: immediate }
+  # notices:                        # user notices (the seed's expectations e-mail) via the target org's SMTP
+  #   smtp: { host: 127.0.0.1, port: 5872, tls: none }   # the lab: Postfix B's submission port (trusts loopback)
+  #   from: "Migration Team <migration@forest-b.test>"
+  #   after: { subject: "Welcome to {targetAddress}", body: "Hello {displayName}, ..." }   # default: the built-in text
 coexistence:                        # \`crossforest serve\`: GAL find, free/busy, client autoconfiguration
   listen: { host: 127.0.0.1, port: 8443 }   # one port, TLS only
   tls: { certFile: .lab/tls/server.crt, keyFile: .lab/tls/server.key }
