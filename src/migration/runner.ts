@@ -137,6 +137,8 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
   };
   // The before-notices go out before pre-stage changes how the target routes old addresses (notices.ts).
   await sendNotices(ctx, 'before');
+  // Mailboxes already done: after-notices an earlier run failed to send (never fails the move).
+  await sendNotices(ctx, 'after');
   try {
     // Phase 1: pre-stage everyone.
     const queued = mailboxesOf(store, batch.id).filter((m) => m.state === 'queued');
@@ -165,8 +167,6 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
     clearInterval(sampler);
     if (copiedMsgs || copiedBytes) addSample(store, batch.id, copiedMsgs, copiedBytes);
   }
-  // Retries of earlier runs' failed after-notices (a send failure never fails the move).
-  await sendNotices(ctx, 'after');
   const after = mailboxesOf(store, batch.id);
   const status = finalStatus(after.map((m) => m.state), after.some((m) => m.state === 'copied') && !cutoverAllowed());
   setBatchStatus(store, batch.id, status);

@@ -1,0 +1,134 @@
+// User notices on the lab: the before-notice (sent through forest B's submission port to
+// the old forest-A address) arrives in the user's A INBOX, the after-notice in the new B
+// INBOX, placeholders filled; re-runs send nothing twice; an unreachable SMTP is a warning
+// on the mailbox, the move still completes, and the next run sends what is still due.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { simpleParser } from 'mailparser';
+import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
+import { createBatch } from '../../src/migration/createBatch.ts';
+import { markSending, noticeOf, noticesOfBatch } from '../../src/migration/noticeStore.ts';
+import { sendNotices, type NoticeContext } from '../../src/migration/notices.ts';
+import { runBatch } from '../../src/migration/runner.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+import { galContact, migLab, namesFile, removeAll, session, sourceUser, type MigLab } from './fixtures.ts';
+
+/** The example's commented notices block, enabled (`port` overrides the lab's 5872). */
+const enableNotices = (port = 5872) => (t: string): string =>
+  t
+    .replace(/^ {2}# notices:.*$/m, '  notices:')
+    .replace(/^ {2}# {3}smtp:.*$/m, `    smtp: { host: 127.0.0.1, port: ${port}, tls: none }`)
+    .replace(/^ {2}# {3}from:/m, '    from:')
+    .replace(/^ {2}# {3}after:.*$/m, '    after: { subject: "Moved: {displayName} is now {targetAddress}", body: "Hello {displayName}, batch {batch} ({workgroup}) moved {sourceAddress} to {targetAddress}." }');
+
+const labs: MigLab[] = [];
+after(async () => {
+  for (const l of labs) await removeAll(l);
+});
+
+/** The messages carrying `messageId` in the INBOX (read as master), polled until `want` arrived. */
+async function inbox(l: MigLab, org: 'a' | 'b', login: string, messageId: string, want = 1): Promise<{ subject: string; body: string }[]> {
+  for (let i = 0; ; i++) {
+    const c = await session(l, org, login);
+    try {
+      await c.mailboxOpen('INBOX', { readOnly: true });
+      const uids = (await c.search({ header: { 'message-id': messageId } }, { uid: true })) || [];
+      if (uids.length >= want || i >= 60) {
+        const out: { subject: string; body: string }[] = [];
+        for (const uid of uids) {
+          const m = await c.fetchOne(String(uid), { envelope: true, source: true }, { uid: true });
+          if (m && m.source) out.push({ subject: m.envelope?.subject ?? '', body: (await simpleParser(m.source)).text ?? '' });
+        }
+        return out;
+      }
+    } finally {
+      await c.logout();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const ctxOf = (l: MigLab, name: string): NoticeContext => ({ setup: l.setup, store: l.store, batch: batchByName(l.store, name)!, logger: silentLogger });
+
+describe('user notices (lab)', () => {
+  let l: MigLab;
+  before(async () => {
+    l = await migLab(enableNotices());
+    labs.push(l);
+  });
+
+  it('before-notice in the A INBOX, after-notice in the B INBOX, placeholders filled, nothing sent twice', async () => {
+    const u1 = await sourceUser(l, 'ntc', 1);
+    const u2 = await sourceUser(l, 'ntd', 1);
+    await galContact(l, u1); // B routes u1's old address by the contact; u2's by domain
+    await createBatch(l.setup, l.store, { name: 'notices', from: { file: namesFile(l, [u1.sam, u2.sam]) }, targetStore: 'store-b', options: { workgroup: 'Sales' } });
+
+    // The runner's first act, on its own, so the A INBOX can be read while A still serves it.
+    const sent = await sendNotices(ctxOf(l, 'notices'), 'before');
+    assert.deepEqual(sent.map((s) => s.status), ['sent', 'sent']);
+    for (const [u, m] of [u1, u2].map((u) => [u, mailboxesOf(l.store, batchByName(l.store, 'notices')!.id).find((x) => x.sourceLogin === u.upn)!] as const)) {
+      const row = noticeOf(l.store, m.id, 'before')!;
+      assert.equal(row.recipient, u.mail);
+      const got = await inbox(l, 'a', u.upn, row.messageId);
+      assert.equal(got.length, 1, `before-notice in ${u.upn}'s A INBOX`);
+      assert.equal(got[0]!.subject, `Your mailbox moves to ${m.plan.targetPrimary} (as soon as possible)`);
+      assert.match(got[0]!.body, /For the first week please choose recipients from the Global Address List/);
+      assert.match(got[0]!.body, new RegExp(`Hello Test ${u.sam.slice(4, 7)}`));
+      assert.match(got[0]!.body, /workgroup Sales/);
+      assert.doesNotMatch(got[0]!.body, /\{(displayName|sourceAddress|targetAddress|batch|workgroup|window)\}/);
+    }
+
+    const r = await runBatch(l.setup, l.store, 'notices');
+    assert.equal(r.status, 'completed');
+    const batchId = batchByName(l.store, 'notices')!.id;
+    for (const m of mailboxesOf(l.store, batchId)) {
+      const b = noticeOf(l.store, m.id, 'before')!;
+      assert.equal(b.attempts, 1, 'the run did not send the before-notice again');
+      const a = noticeOf(l.store, m.id, 'after')!;
+      assert.equal(a.status, 'sent');
+      assert.equal(a.recipient, m.plan.targetPrimary);
+      const got = await inbox(l, 'b', m.plan.targetLogin, a.messageId);
+      assert.equal(got.length, 1, `after-notice in ${m.plan.targetLogin}'s B INBOX`);
+      assert.equal(got[0]!.subject, `Moved: ${m.plan.display.displayName?.[0]} is now ${m.plan.targetPrimary}`);
+      assert.match(got[0]!.body, new RegExp(`batch notices \\(Sales\\) moved ${m.sourceMail.replace('.', '\\.')}`));
+    }
+
+    // Re-run (resume of a finished batch): nothing due, nothing sent.
+    await runBatch(l.setup, l.store, 'notices');
+    assert.deepEqual(noticesOfBatch(l.store, batchId).map((n) => [n.kind, n.status, n.attempts]), [['after', 'sent', 1], ['before', 'sent', 1], ['after', 'sent', 1], ['before', 'sent', 1]]);
+    const m0 = mailboxesOf(l.store, batchId)[0]!;
+    assert.equal((await inbox(l, 'b', m0.plan.targetLogin, noticeOf(l.store, m0.id, 'after')!.messageId)).length, 1, 'still one after-notice');
+
+    // A run killed inside the SMTP transaction: the notice is reported, never sent again.
+    markSending(l.store, m0.id, 'after', m0.plan.targetPrimary, noticeOf(l.store, m0.id, 'after')!.messageId);
+    const again = await sendNotices(ctxOf(l, 'notices'), 'after');
+    assert.deepEqual(again.map((o) => o.status), ['unknown']);
+    assert.match(again[0]!.warning!, /not sent again/);
+    assert.deepEqual(await sendNotices(ctxOf(l, 'notices'), 'after'), []);
+  });
+
+  it('an unreachable SMTP is a warning: the mailbox reaches done, the next run sends the after-notice', async () => {
+    const l2 = await migLab(enableNotices(1));
+    labs.push(l2);
+    const u = await sourceUser(l2, 'ntu', 1);
+    await createBatch(l2.setup, l2.store, { name: 'nosmtp', from: { file: namesFile(l2, [u.sam]) }, targetStore: 'store-b', options: {} });
+    const r = await runBatch(l2.setup, l2.store, 'nosmtp');
+    assert.equal(r.status, 'completed');
+    const m = mailboxesOf(l2.store, batchByName(l2.store, 'nosmtp')!.id)[0]!;
+    assert.equal(m.state, 'done');
+    for (const kind of ['before', 'after'] as const) {
+      const n = noticeOf(l2.store, m.id, kind)!;
+      assert.equal(n.status, 'failed');
+      assert.match(n.warning!, /127\.0\.0\.1:1 failed \(retried on the next run\).*ECONNREFUSED/s);
+    }
+    // The SMTP is back: the after-notice goes out; the before-notice is too late and says so.
+    l2.setup.config.notices!.smtp.port = 5872;
+    await runBatch(l2.setup, l2.store, 'nosmtp');
+    assert.equal(noticeOf(l2.store, m.id, 'before')!.status, 'missed');
+    assert.match(noticeOf(l2.store, m.id, 'before')!.warning!, /cut over first \(last attempt: .*ECONNREFUSED/s);
+    const a = noticeOf(l2.store, m.id, 'after')!;
+    assert.equal(a.status, 'sent');
+    assert.equal(a.attempts, 2);
+    assert.equal((await inbox(l2, 'b', m.plan.targetLogin, a.messageId)).length, 1);
+  });
+});
