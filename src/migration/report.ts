@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { StateStore } from '../state/store.ts';
 import { mailboxesOf, samplesOf, setReportPath, stepsOf } from './batchStore.ts';
 import { failpoint } from './failpoint.ts';
+import { noticesOfBatch } from './noticeStore.ts';
 import { renderBatchHtml } from './reportHtml.ts';
 import type { MigrationSetup } from './setup.ts';
 import type { StepContext } from './stepContext.ts';
@@ -48,6 +49,8 @@ export interface BatchReport {
   mailboxes: MailboxReport[];
   /** Messages and bytes copied per interval, for the throughput chart. */
   throughput: { at: string; messages: number; bytes: number }[];
+  /** User notices (migration.notices): one line per mailbox and kind; warnings say what was not sent. */
+  notices?: { mailbox: string; kind: string; status: string; recipient: string; attempts: number; sentAt: string | null; warning: string | null }[];
 }
 
 const ms = (s: StepRecord): number | null => (s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : null);
@@ -69,7 +72,8 @@ export function mailboxReport(m: MailboxRow, steps: StepRecord[]): MailboxReport
 
 export function buildBatchReport(store: StateStore, batch: Batch): BatchReport {
   const steps = stepsOf(store, batch.id);
-  const mailboxes = mailboxesOf(store, batch.id).map((m) => mailboxReport(m, steps));
+  const rows = mailboxesOf(store, batch.id);
+  const mailboxes = rows.map((m) => mailboxReport(m, steps));
   const byState: Record<string, number> = {};
   for (const m of mailboxes) byState[m.state] = (byState[m.state] ?? 0) + 1;
   const sum = (f: (m: MailboxReport) => number): number => mailboxes.reduce((a, m) => a + f(m), 0);
@@ -89,6 +93,10 @@ export function buildBatchReport(store: StateStore, batch: Batch): BatchReport {
     },
     mailboxes,
     throughput: samplesOf(store, batch.id),
+    notices: noticesOfBatch(store, batch.id).map((n) => ({
+      mailbox: rows.find((m) => m.id === n.mailboxId)?.sourceLogin ?? String(n.mailboxId),
+      kind: n.kind, status: n.status, recipient: n.recipient, attempts: n.attempts, sentAt: n.sentAt, warning: n.warning,
+    })),
   };
 }
 

@@ -67,6 +67,7 @@ ${rows}</table>
 ${problems ? `<h2>Problems</h2><ul>${problems}</ul>` : ''}
 <h2>Skipped items</h2>
 ${skipped.length ? `<table><tr><th>mailbox</th><th>folder</th><th>UID</th><th>Message-ID</th><th>subject</th><th>bytes</th><th>kind</th><th>reason</th></tr>${skippedRows}</table>` : '<p>None.</p>'}
+${r.notices?.length ? `<h2>User notices</h2><table><tr><th>mailbox</th><th>notice</th><th>status</th><th>to</th><th>attempts</th><th>sent</th><th>warning</th></tr>${r.notices.map((n) => `<tr><td>${escapeHtml(n.mailbox)}</td><td>${escapeHtml(n.kind)}</td><td>${escapeHtml(n.status)}</td><td>${escapeHtml(n.recipient)}</td><td class="n">${n.attempts}</td><td>${escapeHtml(n.sentAt ?? '')}</td><td>${escapeHtml(n.warning ?? '')}</td></tr>`).join('\n')}</table>` : ''}
 <h2>Timings (seconds per step)</h2>
 <table><tr><th>mailbox</th><th>pre-stage</th><th>copy</th><th>delta</th><th>cutover</th><th>clean-up</th><th>verify</th><th>report</th></tr>${timings}</table>
 </body></html>

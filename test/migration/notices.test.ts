@@ -3,6 +3,7 @@
 // INBOX, placeholders filled; re-runs send nothing twice; an unreachable SMTP is a warning
 // on the mailbox, the move still completes, and the next run sends what is still due.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
@@ -121,6 +122,10 @@ describe('user notices (lab)', () => {
       assert.equal(n.status, 'failed');
       assert.match(n.warning!, /127\.0\.0\.1:1 failed \(retried on the next run\).*ECONNREFUSED/s);
     }
+    // The warnings are in the batch report (JSON and HTML).
+    const json = JSON.parse(readFileSync(r.reportHtml.replace(/batch\.html$/, 'batch.json'), 'utf8')) as { notices: { kind: string; status: string; warning: string }[] };
+    assert.deepEqual(json.notices.map((n) => [n.kind, n.status]), [['after', 'failed'], ['before', 'failed']]);
+    assert.match(readFileSync(r.reportHtml, 'utf8'), /<h2>User notices<\/h2>[\s\S]*ECONNREFUSED/);
     // The SMTP is back: the after-notice goes out; the before-notice is too late and says so.
     l2.setup.config.notices!.smtp.port = 5872;
     await runBatch(l2.setup, l2.store, 'nosmtp');
