@@ -2,7 +2,7 @@
 // TLS with the configured certificate (the seed's locked-down design: 443 only). Routes:
 // client autoconfiguration (no login, as clients expect), GAL find and free/busy (HTTP
 // Basic checked by an LDAP bind against the caller's own forest), a health check, and
-// a placeholder for the operator dashboard (issue 5's batches do not exist yet).
+// the operator dashboard (batches and sync runs, behind an operator login).
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { LoadedProject } from '../config/load.ts';
 import { readReferencedFile } from '../config/secret.ts';
@@ -14,12 +14,16 @@ import { freeBusyXml, galFindXml } from './seedXml.ts';
 import { autoconfigQuery, BadRequestError, emailAddress, freeBusyQuery, freeBusyWindow, galQuery, parseOr400 } from './requestSchemas.ts';
 import type { Caller } from './types.ts';
 import { parseBasicAuth } from './userAuthenticator.ts';
+import { registerDashboard } from './dashboard/dashboardRoutes.ts';
+import type { StateStore } from '../state/store.ts';
 import { autodiscoverEmail } from './xml.ts';
 
 export interface ServerOptions {
   logger: Logger;
   /** Built from the project file when absent (tests may pass their own). */
   coexistence?: Coexistence;
+  /** The state store the dashboard reads; opened from the project file when absent. */
+  state?: StateStore;
 }
 
 class HttpError extends CrossforestError {
@@ -148,10 +152,8 @@ export async function buildServer(project: LoadedProject, opts: ServerOptions): 
     throw new BadRequestError('bad request: Cmd must be galfind or freebusy');
   });
 
-  // --- operator dashboard: placeholder until migration batches (issue 5) exist --------
-  app.get('/dashboard', async (_req, reply) =>
-    reply.code(501).send({ error: 'CF_ERR_NOT_IMPLEMENTED', message: 'the operator dashboard needs migration batches (issue 5), which do not exist yet' }),
-  );
+  // --- operator dashboard (its own login; src/coexistence/dashboard) ------------------
+  await registerDashboard(app, { project, config: cfg, logger: opts.logger, state: opts.state });
 
   return app;
 }

@@ -75,6 +75,30 @@ export const coexistenceSchema = z.strictObject({
       windowSeconds: z.number().int().min(1).default(300),
     })
     .default({ perIp: 20, perUser: 5, windowSeconds: 300 }),
+  /**
+   * The operator dashboard (`/dashboard`): its own logins, not directory users, so it still
+   * opens when a directory is the thing that is down. Each password is a secret reference
+   * like every other password in the project file. Without this section /dashboard is off.
+   */
+  dashboard: z
+    .strictObject({
+      operators: z
+        .array(
+          z.strictObject({
+            name: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a login name of letters, digits and . _ @ -'),
+            password: secretRef,
+          }),
+        )
+        .min(1),
+      /** A session ends this long after login, in minutes. */
+      sessionMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 60)
+        .default(480),
+    })
+    .optional(),
   /** Keyed like `organizations` (a, b): the servers clients of that organization use. */
   organizations: z.record(z.string(), coexistenceOrgSchema),
 });
@@ -83,3 +107,4 @@ export type CoexistenceConfig = z.infer<typeof coexistenceSchema>;
 export type CoexistenceOrgConfig = z.infer<typeof coexistenceOrgSchema>;
 export type CaldavConfig = z.infer<typeof caldavSchema>;
 export type MailServerConfig = z.infer<typeof mailServer>;
+export type DashboardConfig = NonNullable<CoexistenceConfig['dashboard']>;

@@ -1,0 +1,208 @@
+// Everything the dashboard reads from the state store, in one place: the migration
+// batches (issue 5) and the GAL sync runs (issue 3). Full rows come through their own
+// exported repository functions; the few aggregate reads the dashboard polls every few
+// seconds (state counts per batch, the last minute of samples, the first N errors of a
+// run) are plain SQL here, so a 600-mailbox batch is not parsed row by row per refresh.
+// This module is the only coupling to those tables: a change there is a change here.
+import { allBatches, batchByName, mailboxesOf, samplesOf } from '../../migration/batchStore.ts';
+import { type Batch, type MailboxRow, PIPELINE } from '../../migration/types.ts';
+import { windowState } from '../../migration/window.ts';
+import type { StateStore } from '../../state/store.ts';
+import { listRuns } from '../../sync/runHistory.ts';
+import { eta, RECENT_MS, type Sample } from './eta.ts';
+import type { BatchDetail, BatchSummary, ErrorView, MailboxView, SyncRunView } from './types.ts';
+
+interface StateCount {
+  state: string;
+  resume_state: string | null;
+  n: number;
+  messages: number;
+  bytes: number;
+  copied: number;
+  copied_bytes: number;
+  failed: number;
+  skipped: number;
+  problems: number;
+}
+
+function stateCounts(s: StateStore, batchId: number): StateCount[] {
+  return s.db
+    .prepare(`SELECT state, resume_state, count(*) AS n, sum(messages) AS messages, sum(bytes) AS bytes,
+        sum(min(copied, messages)) AS copied, sum(min(copied_bytes, bytes)) AS copied_bytes,
+        sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed,
+        sum(json_array_length(skipped)) AS skipped,
+        sum(CASE WHEN verify IS NOT NULL THEN json_array_length(verify, '$.problems') ELSE 0 END) AS problems
+      FROM migration_mailbox WHERE batch_id = ? GROUP BY state, resume_state`)
+    .all(batchId) as StateCount[];
+}
+
+function recentSamples(s: StateStore, batchId: number, since: string): Sample[] {
+  return s.db
+    .prepare('SELECT at, messages, bytes FROM migration_sample WHERE batch_id = ? AND at > ? ORDER BY at')
+    .all(batchId, since) as Sample[];
+}
+
+function runErrorsPage(s: StateStore, runId: number, limit: number): { agent: string; dn: string; code: string; reason: string }[] {
+  return s.db.prepare('SELECT agent, dn, code, reason FROM sync_run_error WHERE run_id = ? ORDER BY id LIMIT ?').all(runId, limit) as {
+    agent: string;
+    dn: string;
+    code: string;
+    reason: string;
+  }[];
+}
+
+function runErrorCount(s: StateStore, runId: number): number {
+  return (s.db.prepare('SELECT count(*) AS n FROM sync_run_error WHERE run_id = ?').get(runId) as { n: number }).n;
+}
+
+const LAST = PIPELINE.length - 1;
+const stageOf = (state: string, resume: string | null): number => {
+  const i = PIPELINE.indexOf((state === 'failed' || state === 'suspended' ? (resume ?? 'queued') : state) as (typeof PIPELINE)[number]);
+  return Math.max(i, 0);
+};
+
+export interface ReportLinker {
+  /** The URL of a report file on this service, or null when it is not under the reports folder. */
+  urlOf(batch: string, absolutePath: string | null): string | null;
+}
+
+function summarize(s: StateStore, b: Batch, links: ReportLinker, now: number): BatchSummary {
+  const counts = stateCounts(s, b.id);
+  const byState: Record<string, number> = {};
+  let mailboxes = 0;
+  let stages = 0;
+  let messages = 0;
+  let bytes = 0;
+  let copied = 0;
+  let copiedBytes = 0;
+  let errors = 0;
+  for (const c of counts) {
+    byState[c.state] = (byState[c.state] ?? 0) + c.n;
+    mailboxes += c.n;
+    stages += stageOf(c.state, c.resume_state) * c.n;
+    messages += c.messages ?? 0;
+    bytes += c.bytes ?? 0;
+    copied += c.copied ?? 0;
+    copiedBytes += c.copied_bytes ?? 0;
+    errors += (c.failed ?? 0) + (c.skipped ?? 0) + (c.problems ?? 0);
+  }
+  const w = windowState(b.options, new Date(now));
+  // Only a running batch has a rate worth projecting; the others show what they reached.
+  const samples = b.status === 'running' ? recentSamples(s, b.id, new Date(now - RECENT_MS).toISOString()) : [];
+  return {
+    name: b.name,
+    status: b.status,
+    sourceOrg: b.sourceOrg,
+    targetOrg: b.targetOrg,
+    targetStore: b.targetStore,
+    workgroup: b.options.workgroup ?? null,
+    cutover: b.options.cutover,
+    createdAt: b.createdAt,
+    startedAt: b.startedAt,
+    finishedAt: b.finishedAt,
+    window: { start: b.options.windowStart ?? null, stop: b.options.windowStop ?? null, state: w.state },
+    mailboxes,
+    byState,
+    messages,
+    bytes,
+    copiedMessages: copied,
+    copiedBytes,
+    copyProgress: messages > 0 ? copied / messages : mailboxes > 0 && stages >= mailboxes * PIPELINE.indexOf('copied') ? 1 : 0,
+    pipelineProgress: mailboxes > 0 ? stages / (mailboxes * LAST) : 0,
+    errors,
+    eta: eta(samples, messages - copied, b.options.windowStop ?? null, now),
+    reportUrl: links.urlOf(b.name, b.reportPath),
+  };
+}
+
+export function batchSummaries(s: StateStore, links: ReportLinker, now = Date.now()): BatchSummary[] {
+  return allBatches(s).map((b) => summarize(s, b, links, now));
+}
+
+function mailboxView(m: MailboxRow): MailboxView {
+  return {
+    name: m.name,
+    source: m.sourceLogin,
+    target: m.plan.targetLogin,
+    state: m.state,
+    resumeState: m.resumeState,
+    messages: m.messages,
+    copied: Math.min(m.copied, m.messages),
+    bytes: m.bytes,
+    copiedBytes: Math.min(m.copiedBytes, m.bytes),
+    deltas: m.deltas,
+    skipped: m.skipped.length,
+    fidelity: m.fidelity,
+    error: m.error,
+    updatedAt: m.updatedAt,
+  };
+}
+
+/** Every reason a mailbox is not clean, in the pipeline's own words. */
+export function mailboxErrors(m: MailboxRow): ErrorView[] {
+  const out: ErrorView[] = [];
+  if (m.error) out.push({ mailbox: m.sourceLogin, kind: 'failed', reason: m.error });
+  for (const k of m.skipped) {
+    const what = [k.folder, k.subject ? `"${k.subject}"` : `uid ${k.uid}`].join(' ');
+    out.push({ mailbox: m.sourceLogin, kind: 'skipped', reason: `${what}: ${k.reason} (${k.kind}, ${k.size} bytes)` });
+  }
+  for (const p of m.verify?.problems ?? []) out.push({ mailbox: m.sourceLogin, kind: 'verify', reason: p });
+  return out;
+}
+
+/** Most points the throughput chart gets: longer runs are summed into wider buckets. */
+export const MAX_CHART_POINTS = 600;
+
+export function downsample(samples: readonly Sample[], max = MAX_CHART_POINTS): Sample[] {
+  if (samples.length <= max) return [...samples];
+  const per = Math.ceil(samples.length / max);
+  const out: Sample[] = [];
+  for (let i = 0; i < samples.length; i += per) {
+    const chunk = samples.slice(i, i + per);
+    // Stamped at the chunk's last sample; the page divides by the bucket's width.
+    out.push({
+      at: (chunk[chunk.length - 1] as Sample).at,
+      messages: chunk.reduce((a, c) => a + c.messages, 0),
+      bytes: chunk.reduce((a, c) => a + c.bytes, 0),
+    });
+  }
+  return out;
+}
+
+export function batchDetail(
+  s: StateStore,
+  name: string,
+  links: ReportLinker & { list(batch: string): { name: string; url: string }[] },
+  now = Date.now(),
+): BatchDetail | undefined {
+  const b = batchByName(s, name);
+  if (!b) return undefined;
+  const rows = mailboxesOf(s, b.id);
+  return {
+    ...summarize(s, b, links, now),
+    mailboxList: rows.map(mailboxView),
+    errorList: rows.flatMap(mailboxErrors),
+    throughput: downsample(samplesOf(s, b.id)),
+    reports: links.list(b.name),
+  };
+}
+
+/** The latest GAL sync runs, newest first, each with its first `errorsPerRun` per-object errors. */
+export function syncRuns(s: StateStore, limit: number, errorsPerRun = 20): SyncRunView[] {
+  return listRuns(s, limit).map((r) => {
+    const errors = runErrorsPage(s, r.id, errorsPerRun);
+    const total = errors.length < errorsPerRun ? errors.length : runErrorCount(s, r.id);
+    return {
+      id: r.id,
+      profile: r.profile,
+      status: r.status,
+      startedAt: r.startedAt,
+      endedAt: r.endedAt,
+      seconds: r.endedAt ? (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000 : null,
+      counts: Object.fromEntries(Object.entries(r.counts).filter((e): e is [string, number] => typeof e[1] === 'number')),
+      message: r.message,
+      errors,
+      moreErrors: total - errors.length,
+    };
+  });
+}
