@@ -72,6 +72,10 @@ coexistence:                        # \`crossforest serve\`: GAL find, free/busy
   mailboxCacheSeconds: 60           # "which org holds this mailbox" answers are reused this long
   freeBusy: { maxSlots: 2000, maxAddresses: 50 }
   loginFailures: { perIp: 20, perUser: 5, windowSeconds: 300 }
+  # dashboard:                      # /dashboard: the operators' migration view (its own logins, not directory users)
+  #   operators:
+  #     - { name: ops, password: { file: .lab/secrets/dashboard-ops.pw } }
+  #   sessionMinutes: 480
   organizations:                    # what clients are pointed at, per organization
     a:
       imap: { host: 127.0.0.1, port: 9931, socketType: SSL }
