@@ -49,11 +49,13 @@ const PAGE_CSP =
 const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; sandbox";
 const SYNC_RUNS = 10;
 
+// same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on the
+// login form's POST, and the foreign-origin check below could not tell it from an attack.
 const hardening = (reply: FastifyReply, csp = PAGE_CSP): FastifyReply =>
   reply.headers({
     'content-security-policy': csp,
     'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
+    'referrer-policy': 'same-origin',
     'cache-control': 'no-store',
     'x-frame-options': 'DENY',
   });
@@ -285,7 +287,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 function loginPage(message: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>crossforest: operator login</title><link rel="stylesheet" href="/dashboard/static/dashboard.css"></head>
+<title>crossforest: operator login</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/dashboard/static/dashboard.css"></head>
 <body class="login"><main>
 <h1>crossforest</h1><p>Migration dashboard: operator login</p>
 ${message ? `<p class="error" role="alert">${escapeXml(message)}</p>` : ''}

@@ -157,6 +157,11 @@
     );
   }
 
+  // A phone turned sideways, a laptop window narrowed: the chart follows its box.
+  window.addEventListener('resize', () => {
+    if (chart) chart.setSize({ width: Math.max(280, $('#chart').clientWidth - 16), height: 220 });
+  });
+
   function renderDetail(d) {
     $('#detail').hidden = false;
     $('#detail-name').textContent = d.name;
