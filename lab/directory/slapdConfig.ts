@@ -82,8 +82,13 @@ export function slapdConfig(input: SlapdConfigInput): string {
     'index objectClass eq',
     'index entryUUID,entryCSN eq',
     'index modifyTimestamp eq',
-    'index mail,proxyAddresses,sAMAccountName,userPrincipalName eq,sub',
-    'index cn,displayName,sn,givenName eq,sub',
+    // Equality only: the sync's filters and join lookups need nothing more, and the
+    // address-book prefix search scans its OU anyway. Substring keys of values that share
+    // long prefixes/suffixes (smtp:, X500:/o=…, @forest-a.test) land in every entry's ID
+    // list, which made each add 4–10× slower and slower still as the forest grew
+    // (10,000 users: ~2,300 contact adds/s without them, ~100–270/s with them).
+    'index mail,proxyAddresses,sAMAccountName,userPrincipalName eq',
+    'index cn,displayName,sn,givenName eq',
     'index legacyExchangeDN,targetAddress,mailNickname,objectGUID,member eq',
     'index homeMDB pres,eq',
     `limits ${galsync} size=unlimited time=unlimited`,
