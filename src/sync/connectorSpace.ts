@@ -195,6 +195,20 @@ export function pendingExports(s: StateStore, agent: string): CsObject[] {
   );
 }
 
+/** Ids of an agent's pending exports in id order: export holds only these and reads each object as it goes. */
+export function pendingExportIds(s: StateStore, agent: string): number[] {
+  const rows = sql(s, 'SELECT id FROM sync_cs_object WHERE agent = ? AND pending_op IS NOT NULL ORDER BY id').all(agent) as { id: number }[];
+  return rows.map((r) => r.id);
+}
+
+/** How many exports are pending for the agent, and how many of them are deletes. */
+export function countPendingExports(s: StateStore, agent: string): { total: number; deletes: number } {
+  return sql(
+    s,
+    "SELECT count(*) AS total, coalesce(sum(pending_op = 'delete'), 0) AS deletes FROM sync_cs_object WHERE agent = ? AND pending_op IS NOT NULL",
+  ).get(agent) as { total: number; deletes: number };
+}
+
 export function countObjects(s: StateStore, agent: string): number {
   return (sql(s, "SELECT count(*) AS n FROM sync_cs_object WHERE agent = ? AND state <> 'deleted'").get(agent) as { n: number }).n;
 }

@@ -1,10 +1,10 @@
 // Export of one agent's pending exports to its directory. Idempotent: an add first looks
 // for its DN (a cut-off earlier export may have written it: then it is adopted, never
 // added twice); a rename whose old DN is gone but new DN exists counts as done; a delete
-// of what is already gone succeeds. Each object's outcome is recorded in its own
-// transaction right after the server answered, so kill -9 loses at most the record of
-// one write, which the next run's DN lookup (or the confirming import) recovers.
-import pLimit from 'p-limit';
+// of what is already gone succeeds. Outcomes are recorded in batched transactions (one
+// per RECORD_BATCH answers, and at the end): kill -9 loses at most the records of one
+// batch of writes, which the next run's DN lookup (or the confirming import) recovers.
+// Only the pending ids are held in memory; each object is read when its turn comes.
 import { DirectoryError } from '../directory/errors.ts';
 import { addEntry, deleteEntry, modifyEntry, renameEntry, type AttributeChange } from '../directory/export.ts';
 import { readEntry } from '../directory/import.ts';
@@ -13,7 +13,6 @@ import type { StateStore } from '../state/store.ts';
 import { CrossforestError } from '../util/errors.ts';
 import * as cs from './connectorSpace.ts';
 import { agentOf, type SyncEngine } from './engine.ts';
-import { exportFailureReason } from './exportFailure.ts';
 import { openAgentDirectory } from './importRun.ts';
 import { reportError, type RunContext } from './runContext.ts';
 import type { AttributeValues, CsObject } from './types.ts';
@@ -36,8 +35,10 @@ export class DeleteThresholdError extends CrossforestError {
   }
 }
 
-/** Directory operations in flight per agent during an export. */
-const EXPORT_CONCURRENCY = 8;
+/** Directory operations in flight per agent during an export (LDAP message ids on one connection). */
+const EXPORT_WINDOW = 8;
+/** Outcomes recorded per state-store transaction. */
+const RECORD_BATCH = 200;
 
 export interface ExportOptions {
   /** Overrides the agent's delete threshold for this run. */
@@ -51,15 +52,9 @@ function maybeCrash(): void {
   if (crashAfter > 0 && ++writes >= crashAfter) process.kill(process.pid, 'SIGKILL');
 }
 
-export function checkDeleteThreshold(
-  engine: SyncEngine,
-  store: StateStore,
-  agentId: string,
-  pending: CsObject[],
-  opts: ExportOptions,
-): void {
+export function checkDeleteThreshold(engine: SyncEngine, store: StateStore, agentId: string, opts: ExportOptions): void {
   const agent = agentOf(engine, agentId);
-  const deletes = pending.filter((c) => c.pendingOp === 'delete').length;
+  const { deletes } = cs.countPendingExports(store, agentId);
   const threshold = opts.allowDeletes ?? agent.deleteThreshold;
   if (deletes > threshold) throw new DeleteThresholdError(agentId, deletes, threshold, cs.countObjects(store, agentId));
 }
@@ -71,48 +66,65 @@ export async function runExport(
   run: RunContext,
   opts: ExportOptions = {},
 ): Promise<void> {
-  const pending = cs.pendingExports(store, agentId);
-  if (pending.length === 0) return;
-  checkDeleteThreshold(engine, store, agentId, pending, opts);
+  const ids = cs.pendingExportIds(store, agentId);
+  if (ids.length === 0) return;
+  checkDeleteThreshold(engine, store, agentId, opts);
   const conn = await openAgentDirectory(engine, agentId);
-  // Several operations in flight on one connection (LDAP allows it): the round trip, not
-  // the server, is what limits an export of one object at a time.
-  const limit = pLimit(EXPORT_CONCURRENCY);
+  // Several operations in flight on one connection (ldapts matches answers by message
+  // id): the round trip, not the server, is what limits an export of one object at a time.
+  const records: Array<() => void> = [];
+  const flush = () => {
+    if (records.length > 0) store.tx(() => records.splice(0).forEach((r) => r()));
+  };
   let done = 0;
-  run.progress?.(`export ${agentId}`, 0, pending.length);
+  run.progress?.(`export ${agentId}`, 0, ids.length);
   let fatal: unknown;
+  const one = async (id: number) => {
+    const c = cs.csById(store, id);
+    if (!c || c.pendingOp === null) return; // dealt with since the ids were read
+    try {
+      records.push(await exportOne(engine, store, conn, c, run));
+    } catch (err) {
+      const e = err instanceof DirectoryError ? err : undefined;
+      // The server is gone: stop, the rest stays pending for the next run.
+      if (e && (e.code === 'CF_ERR_LDAP_UNREACHABLE' || e.code === 'CF_ERR_LDAP_TIMEOUT')) fatal ??= err;
+      else reportError(run, { agent: agentId, dn: c.dn, code: 'export-failed', reason: (err as Error).message });
+    }
+    if (records.length >= RECORD_BATCH) flush();
+    run.progress?.(`export ${agentId}`, ++done, ids.length);
+  };
   try {
-    await Promise.all(
-      pending.map((c) =>
-        limit(async () => {
-          if (fatal) return;
-          try {
-            await exportOne(engine, store, conn, c, run);
-          } catch (err) {
-            const e = err instanceof DirectoryError ? err : undefined;
-            // The server is gone: stop, the rest stays pending for the next run.
-            if (e && (e.code === 'CF_ERR_LDAP_UNREACHABLE' || e.code === 'CF_ERR_LDAP_TIMEOUT')) fatal ??= err;
-            else reportError(run, { agent: agentId, dn: c.dn, code: 'export-failed', reason: exportFailureReason(engine, c, err) });
-          }
-          run.progress?.(`export ${agentId}`, ++done, pending.length);
-        }),
-      ),
-    );
+    // A sliding window of EXPORT_WINDOW operations: a new one starts as soon as any ends.
+    const inFlight = new Set<Promise<void>>();
+    for (const id of ids) {
+      if (fatal) break;
+      const p: Promise<void> = one(id).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= EXPORT_WINDOW) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
     if (fatal) throw fatal;
   } finally {
+    flush();
     await conn.close();
   }
 }
 
-async function exportOne(engine: SyncEngine, store: StateStore, conn: DirectoryConnection, c: CsObject, run: RunContext): Promise<void> {
+/** Writes one pending export; returns what to record in the state store once it is done. */
+async function exportOne(
+  engine: SyncEngine,
+  store: StateStore,
+  conn: DirectoryConnection,
+  c: CsObject,
+  run: RunContext,
+): Promise<() => void> {
   const agent = agentOf(engine, c.agent);
   const client = conn.client;
   if (c.pendingOp === 'delete') {
     await deleteEntry(client, c.dn);
     maybeCrash();
-    store.tx(() => cs.deleteCs(store, c.id));
     run.counts.exportDeletes++;
-    return;
+    return () => cs.deleteCs(store, c.id);
   }
   if (c.pendingOp === 'add') {
     const attrs = c.pendingAttributes ?? {};
@@ -141,12 +153,11 @@ async function exportOne(engine: SyncEngine, store: StateStore, conn: DirectoryC
       );
     }
     // The anchor (entryUUID) is learnt from the confirming import, which adopts the entry by DN.
-    store.tx(() => {
+    run.counts.exportAdds++;
+    return () => {
       cs.recordExported(store, c.id, attrs, c.dn);
       cs.setSyncPending(store, c.id, false);
-    });
-    run.counts.exportAdds++;
-    return;
+    };
   }
   // modify, with or without a rename
   let dn = c.dn;
@@ -166,8 +177,8 @@ async function exportOne(engine: SyncEngine, store: StateStore, conn: DirectoryC
   const changes = Object.entries(c.pendingAttributes ?? {}).map(([attribute, values]) => ({ attribute, values }));
   await modifyEntry(client, dn, changes);
   if (changes.length > 0) maybeCrash();
-  store.tx(() => cs.recordExported(store, c.id, { ...(c.exported ?? {}), ...(c.pendingAttributes ?? {}) }, dn));
   if (changes.length > 0) run.counts.exportUpdates++;
+  return () => cs.recordExported(store, c.id, { ...(c.exported ?? {}), ...(c.pendingAttributes ?? {}) }, dn);
 }
 
 /** Is the entry at our DN the one we meant to add? Same targetAddress (or mail when there is none). */
