@@ -5,6 +5,11 @@
 // is asserted. Usage:
 //   node --import tsx bench/sync.ts [--size 10000] [--changes 100] [--keep] [--json]
 // --keep leaves the two bench slapds running afterwards (to look at what was written).
+// Measured (2 cores; lab slapd with equality indexes only; export streamed, window 8):
+//   10,000/forest: full cycle 23.7 s (import 3.7k/s, sync 3.0k/s, export 1.3k adds/s,
+//     confirming import 2.5k/s), delta cycle after 100 changes 0.2 s, peak RSS 255 MB.
+//   100,000/forest: full cycle 331 s (export 0.8–1.0k adds/s, sync 2.2k/s), delta cycle
+//     after 100 changes 0.4 s, peak RSS 273 MB (948 MB when export held every pending object).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
