@@ -13,6 +13,7 @@ import type { StateStore } from '../state/store.ts';
 import { CrossforestError } from '../util/errors.ts';
 import * as cs from './connectorSpace.ts';
 import { agentOf, type SyncEngine } from './engine.ts';
+import { exportFailureReason } from './exportFailure.ts';
 import { openAgentDirectory } from './importRun.ts';
 import { reportError, type RunContext } from './runContext.ts';
 import type { AttributeValues, CsObject } from './types.ts';
@@ -88,7 +89,7 @@ export async function runExport(
       const e = err instanceof DirectoryError ? err : undefined;
       // The server is gone: stop, the rest stays pending for the next run.
       if (e && (e.code === 'CF_ERR_LDAP_UNREACHABLE' || e.code === 'CF_ERR_LDAP_TIMEOUT')) fatal ??= err;
-      else reportError(run, { agent: agentId, dn: c.dn, code: 'export-failed', reason: (err as Error).message });
+      else reportError(run, { agent: agentId, dn: c.dn, code: 'export-failed', reason: exportFailureReason(engine, c, err) });
     }
     if (records.length >= RECORD_BATCH) flush();
     run.progress?.(`export ${agentId}`, ++done, ids.length);
