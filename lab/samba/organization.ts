@@ -9,8 +9,8 @@ import type { LdifEntry, LdifValue } from '../directory/ldif.ts';
 import { newCounts, sampleOrganization, type OrganizationCounts } from '../org/organization.ts';
 import { SAMBA_DCS, toSambaDn } from './dcs.ts';
 
-/** Bump when the mapping changes: part of the provisioning cache key. */
-export const AD_LOADER_VERSION = 2;
+/** Bump when the mapping or the provisioning changes: part of the provisioning cache key (3: galsync reads CN=Deleted Objects). */
+export const AD_LOADER_VERSION = 3;
 
 /**
  * Forest A only: 5,000 mail-less contacts in their own OU, so a test can build (and

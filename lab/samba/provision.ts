@@ -1,6 +1,6 @@
 // Building one DC folder from nothing: `samba-tool domain provision`, a private start
 // with schema updates allowed, the Exchange attributes, the sample organization, the
-// galsync account's rights, stop. The result goes into the provisioning cache.
+// galsync account's rights (read on CN=Deleted Objects after the stop), stop. The result goes into the provisioning cache.
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Attribute, Change, type Client } from 'ldapts';
@@ -13,6 +13,7 @@ import { newCounts, type OrganizationCounts } from '../org/organization.ts';
 import { FORESTS } from '../forests.ts';
 import { cacheEntryDir, ensureCacheRoot } from './cache.ts';
 import { sambaPathsIn, type SambaDc } from './dcs.ts';
+import { grantDeletedObjectsRead } from './deletedObjects.ts';
 import { startSamba, stopSamba } from './daemon.ts';
 import { LOAD_CONCURRENCY, loadEntries, sambaAdminClient } from './load.ts';
 import { adOrganization } from './organization.ts';
@@ -105,6 +106,8 @@ export async function buildDc(input: BuildInput): Promise<BuildResult> {
     }
     await stopSamba(dc, paths, log);
     started = false;
+    // Tombstones for DirSync/Show Deleted: only writable through sam.ldb, so with the DC stopped.
+    await grantDeletedObjectsRead({ samLdb: paths.samLdb, smbConf: paths.smbConf, baseDn: dc.baseDn, account: 'galsync', realm: dc.realm });
     // Per-lab-folder and runtime pieces stay out of the cache.
     for (const sub of ['tls', 'log', 'run']) rmSync(join(dir, sub), { recursive: true, force: true });
     const target = cacheEntryDir(dc.forest, input.key);

@@ -3,16 +3,15 @@
 // store, the agents pointed at containers of their own (OU=<tag> under each forest's
 // OU=Sites and OU=GAL Contacts), Administrator clients (over verified ldaps) to set up and
 // inspect the DCs, and clean-up of everything created.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Client } from 'ldapts';
 import { parse, stringify } from 'yaml';
 import type { ForestId } from '../../lab/forests.ts';
 import { sambaPaths } from '../../lab/samba/dcs.ts';
+import { grantDeletedObjectsRead as grantOnDc } from '../../lab/samba/deletedObjects.ts';
 import { ensureSamba, type SambaLab } from '../../lab/samba/testing.ts';
 import { exampleProjectFile } from '../../src/config/example.ts';
 import { loadProject } from '../../src/config/load.ts';
@@ -25,7 +24,6 @@ import { runProfile } from '../../src/sync/profiles.ts';
 import type { SyncFixture } from './fixture.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const run = promisify(execFile);
 
 export interface AgentDoc {
   organization: string;
@@ -71,40 +69,10 @@ export async function adminClient(lab: SambaLab, forest: ForestId): Promise<Clie
   return c;
 }
 
-/**
- * Lets `account` list and read CN=Deleted Objects, so that its DirSync and Show Deleted
- * searches see tombstones: Samba (unlike Windows) hides them from a non-administrator
- * even with "Replicating Directory Changes" — the documented `dsacls "CN=Deleted
- * Objects,…" /G account:LCRP` step of AD sync setups. The container's security descriptor
- * is readable only by SYSTEM, so this writes through the DC's sam.ldb (as samba-tool
- * does). Idempotent. The lab does not grant it yet (lab/samba/provision.ts grantGalsync).
- */
+/** The lab grants galsync at provisioning; tests grant other accounts on the running DC the same way. */
 export async function grantDeletedObjectsRead(lab: SambaLab, forest: ForestId, account: string): Promise<void> {
-  const dc = lab.dc[forest];
   const p = sambaPaths(lab.ctx.labDir, forest);
-  const script = `
-import sys, ldb
-from samba.samdb import SamDB
-from samba.param import LoadParm
-from samba.auth import system_session
-from samba.ndr import ndr_unpack, ndr_pack
-from samba.dcerpc import security
-url, conf, dn, account = sys.argv[1:5]
-lp = LoadParm(); lp.load(conf)
-db = SamDB(url=url, session_info=system_session(), lp=lp)
-sid = security.dom_sid(db.get_domain_sid())
-acct = db.search(base=db.domain_dn(), expression='(sAMAccountName=%s)' % ldb.binary_encode(account), attrs=['objectSid'])
-asid = str(ndr_unpack(security.dom_sid, acct[0]['objectSid'][0]))
-res = db.search(base=dn, scope=ldb.SCOPE_BASE, attrs=['nTSecurityDescriptor'], controls=['show_deleted:1'])
-sddl = ndr_unpack(security.descriptor, res[0]['nTSecurityDescriptor'][0]).as_sddl(sid)
-ace = '(A;;LCRP;;;%s)' % asid
-if ace not in sddl:
-    new = sddl.replace('S:', ace + 'S:', 1) if 'S:' in sddl else sddl + ace
-    m = ldb.Message(); m.dn = ldb.Dn(db, dn)
-    m['nTSecurityDescriptor'] = ldb.MessageElement(ndr_pack(security.descriptor.from_sddl(new, sid)), ldb.FLAG_MOD_REPLACE, 'nTSecurityDescriptor')
-    db.modify(m, controls=['show_deleted:1'])
-`;
-  await run('/usr/bin/python3', ['-c', script, p.samLdb, p.smbConf, `CN=Deleted Objects,${dc.baseDn}`, account], { timeout: 60_000 });
+  await grantOnDc({ samLdb: p.samLdb, smbConf: p.smbConf, baseDn: lab.dc[forest].baseDn, account, realm: lab.dc[forest].realm });
 }
 
 export interface SambaFixtureOptions {
@@ -114,8 +82,6 @@ export interface SambaFixtureOptions {
 
 export async function sambaSyncFixture(opts: SambaFixtureOptions = {}): Promise<SambaSyncFixture> {
   const lab = await ensureSamba();
-  await grantDeletedObjectsRead(lab, 'a', 'galsync');
-  await grantDeletedObjectsRead(lab, 'b', 'galsync');
   const tag = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const sites = { a: `OU=${tag},${lab.dc.a.sitesDn}`, b: `OU=${tag},${lab.dc.b.sitesDn}` };
   const gal = { a: `OU=${tag},${lab.dc.a.galContactsDn}`, b: `OU=${tag},${lab.dc.b.galContactsDn}` };

@@ -27,7 +27,8 @@ function endpointRows(info: LabInfo): EndpointRow[] {
     rows.push({ daemon: `samba ${d.forest.toUpperCase()}`, endpoint: d.endpoints.ldap, pid: d.pid, alive: d.alive, detail: `${d.realm}: ${data}` });
     rows.push({ daemon: `samba ${d.forest.toUpperCase()}`, endpoint: d.endpoints.ldaps, pid: d.pid, alive: d.alive, detail: 'TLS (lab CA)' });
   }
-  for (const m of info.mailStores) {
+  // The Samba-mode Dovecots (adMailStores) are listed too: status says everything that runs.
+  for (const m of [...info.mailStores, ...(info.adMailStores ?? [])]) {
     for (const [proto, addr] of Object.entries(m.endpoints)) {
       rows.push({ daemon: m.name, endpoint: `${proto}://${addr}`, pid: m.pid, alive: m.alive, detail: m.dataDir ?? '' });
     }
@@ -101,7 +102,7 @@ export function registerLab(program: Command<[], Record<string, unknown>>): void
       const c = common(cmd);
       const info = await labStatus({ log: c.log });
       printInfo(info, c.json);
-      const down = [info.forests.a, info.forests.b, ...(info.samba ?? [])].filter((f) => !f.alive).length + info.mailStores.filter((m) => !m.alive).length;
+      const down = [info.forests.a, info.forests.b, ...(info.samba ?? [])].filter((f) => !f.alive).length + [...info.mailStores, ...(info.adMailStores ?? [])].filter((m) => !m.alive).length;
       if (down > 0) process.exitCode = 1;
     });
 
