@@ -24,6 +24,8 @@ ${exampleDirectoryBlock('a', directory)}    mailStore:
       masterUser: admin
       masterPassword: { file: .lab/secrets/mail-a-master.pw }
       impersonation: separator      # user*admin (Dovecot); authzid for Cyrus/Exchange
+      maxMessagesPerSecond: 0       # this store's limit for all copies at once (reads and appends count); 0 = unlimited
+      maxBytesPerSecond: 0          # likewise in message bytes per second
 ${probe('a')}
   b:                                # the target
     displayName: Forest B
@@ -36,6 +38,7 @@ ${exampleDirectoryBlock('b', directory)}    mailStore:
       caFile: .lab/tls/ca.crt
       masterUser: admin
       masterPassword: { file: .lab/secrets/mail-b-master.pw }
+      maxMessagesPerSecond: 0       # as for a (and maxBytesPerSecond): 0 = unlimited
 ${probe('b')}${exampleSyncSection('examples/rules', directory)}mail:                               # \`crossforest mailbox copy\`: how mailboxes are copied (all optional)
   exclude: []                       # globs over source folders, segments joined by /: [Calendar, "Old Mail/**"]
   renames: []                       # [{ from: Old Mail, to: Archive/Old Mail }]; special-use folders map by use

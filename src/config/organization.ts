@@ -53,6 +53,13 @@ export const mailStoreSchema = z.strictObject({
   probeMailbox: z.string().min(1).optional(),
   /** Timeout of every IMAP operation, in milliseconds. Default 30,000. */
   timeoutMs: z.number().int().positive().default(30_000),
+  /**
+   * Max messages per second this store serves to all copies in the process together
+   * (source reads and target appends both count). 0 = unlimited (the default).
+   */
+  maxMessagesPerSecond: z.number().min(0).default(0),
+  /** Max message bytes per second this store serves to all copies in the process together. 0 = unlimited (the default). */
+  maxBytesPerSecond: z.number().min(0).default(0),
 });
 
 export const organizationSchema = z.strictObject({

@@ -7,7 +7,9 @@
 // STATUS matches the state of the last pass are skipped without a SELECT (the
 // no-change re-run) → the rest go to `concurrency` workers, each with its own four
 // connections (control + raw data per side), retried with back-off on dropped
-// connections and transient answers → report.
+// connections and transient answers → report. Every message first waits for the
+// mailbox's throttle and for its two stores' (storeThrottle.ts: shared by every copy in
+// the process, from the endpoints' storeLimits), so callers pass nothing for them.
 import type { ImapFlow, ListResponse } from 'imapflow';
 import { newLeaseHolder, type StateStore } from '../state/store.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
@@ -18,7 +20,7 @@ import { finishRun, folderStates, foldersWithSkipped, startRun, type FolderState
 import { MailStoreError, toMailStoreError } from './errors.ts';
 import { mapFolders, mapOptionsFrom, type FolderMapping, type Namespace } from './folderMap.ts';
 import { buildReport, emptyFolderReport } from './report.ts';
-import { Throttle } from './throttle.ts';
+import { copyThrottle } from './storeThrottle.ts';
 import type { AclReport, CopyMailboxInput, CopyReport, FolderReport, MailEndpoint, SkippedItem } from './types.ts';
 import { unbindWire } from './wire.ts';
 
@@ -136,13 +138,8 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   let retries = 0;
   // Counted per run: skipped items are retried each run (copyFolder), so each run meets the limits afresh.
   const counts = { bad: 0, large: 0 };
-  const own = new Throttle(options.maxMessagesPerSecond, options.maxBytesPerSecond);
-  const throttles = [own, ...(input.sharedThrottles ?? [])];
-  const throttle = {
-    async take(bytes: number): Promise<void> {
-      for (const t of throttles) await t.take(bytes);
-    },
-  };
+  // The mailbox's own limit, and its two stores' shared by every copy in this process.
+  const throttle = copyThrottle(input);
   let failure: unknown;
   try {
     // ---- prepare: list, map, create, subscribe, ACLs (control sessions closed afterwards)
@@ -283,9 +280,10 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
     failure = err;
   } finally {
     clearInterval(renew);
+    throttle.release();
     store.releaseLease(lease, holder);
   }
-  const report = buildReport({ input, startedAt, folders, skipped, acls, warnings, mapping, subscribed, retries, failure });
+  const report = buildReport({ input, startedAt, folders, skipped, acls, warnings, mapping, subscribed, retries, throttles: throttle.report(), failure });
   finishRun(store, runId, report.status, report);
   if (failure) {
     const err = failure instanceof MailStoreError ? failure : toMailStoreError(failure, `copy ${input.sourceMailbox}`, input.sourceMailbox);

@@ -6,12 +6,14 @@ import type { MailStoreConfig, OrganizationConfig } from '../config/organization
 import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { openMailSession, storeAddress } from './connection.ts';
+import { storeLimitsOf } from './storeThrottle.ts';
 import type { IdentityMap, MailEndpoint } from './types.ts';
 
 export function mailEndpoint(cfg: MailStoreConfig, mailbox: string, opts: { baseDir: string; keyPath: string; logger?: Logger }): MailEndpoint {
   return {
     address: storeAddress(cfg),
     timeoutMs: Math.max(cfg.timeoutMs, 60_000),
+    storeLimits: storeLimitsOf(cfg),
     // imapflow's own logger stays off for bulk sessions (it logs every command at debug).
     open: () => openMailSession(cfg, mailbox, { baseDir: opts.baseDir, keyPath: opts.keyPath }),
   };

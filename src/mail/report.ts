@@ -3,7 +3,7 @@
 import type { StatusObject } from 'imapflow';
 import { describeError } from '../util/errors.ts';
 import type { FolderMapping } from './folderMap.ts';
-import type { AclReport, CopyMailboxInput, CopyReport, FolderReport, SkippedItem } from './types.ts';
+import type { AclReport, CopyMailboxInput, CopyReport, FolderReport, SkippedItem, ThrottleReport } from './types.ts';
 
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0);
 
@@ -27,6 +27,7 @@ export function buildReport(r: {
   mapping: FolderMapping[];
   subscribed: number;
   retries: number;
+  throttles: ThrottleReport[];
   failure: unknown;
 }): CopyReport {
   const finished = new Date();
@@ -49,6 +50,7 @@ export function buildReport(r: {
     acls: r.acls,
     subscriptions: { subscribed: r.subscribed },
     retries: r.retries,
+    throttles: r.throttles,
     folderMapping: r.mapping.map((m) => ({ source: m.source, target: m.target, reason: m.reason })),
     warnings: r.warnings,
     totals: {

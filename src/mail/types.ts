@@ -19,6 +19,7 @@ import type { ImapFlow } from 'imapflow';
 import type { StateStore } from '../state/store.ts';
 import type { Logger } from '../util/logger.ts';
 import type { MailCopyOptions } from '../config/mail.ts';
+import type { StoreLimits } from './storeThrottle.ts';
 import type { Throttle } from './throttle.ts';
 
 /** Where one side of a copy lives: a logged-in session factory for one mailbox. */
@@ -29,6 +30,12 @@ export interface MailEndpoint {
   open(): Promise<ImapFlow>;
   /** Timeout of one network wait on this store, in ms. */
   timeoutMs: number;
+  /**
+   * The store's identity and its limit shared by every copy in the process
+   * (mailStore.maxMessagesPerSecond / maxBytesPerSecond); copyMailbox takes it from
+   * the process-wide registry (storeThrottle.ts). Absent: the store is not throttled.
+   */
+  storeLimits?: StoreLimits;
 }
 
 /** Maps a source ACL identifier (user login or group) to the target's, or undefined if unknown. */
@@ -53,10 +60,26 @@ export interface CopyMailboxInput {
   identityMap?: IdentityMap;
   logger?: Logger;
   onProgress?: (p: CopyProgress) => void;
-  /** Throttles shared with other copies (e.g. one per server), taken on top of the mailbox's own. */
+  /** More throttles shared with other copies, taken on top of the mailbox's own and the stores' (endpoint.storeLimits). */
   sharedThrottles?: Throttle[];
   /** Ignore APPENDUID as if the target lacked UIDPLUS: copies are then found by fingerprint (tests, broken servers). */
   ignoreAppendUid?: boolean;
+}
+
+/** A limit this copy ran under (only limits that are set are reported). */
+export interface ThrottleReport {
+  /**
+   * `mailbox`: mail.maxMessagesPerSecond / maxBytesPerSecond; `source store` / `target store`:
+   * the store's limit shared by every copy in the process; `shared`: a caller's sharedThrottles.
+   */
+  scope: 'mailbox' | 'source store' | 'target store' | 'shared';
+  /** The store's address (store scopes). */
+  store?: string;
+  /** The effective limit when the copy started; 0 = unlimited. */
+  maxMessagesPerSecond: number;
+  maxBytesPerSecond: number;
+  /** Wall-clock time during which at least one of this copy's messages waited for this limit, ms. */
+  waitedMs: number;
 }
 
 /** One skipped message, as the report lists it. */
@@ -112,6 +135,8 @@ export interface CopyReport {
   subscriptions: { subscribed: number };
   /** Folder attempts repeated after a dropped connection or a transient answer. */
   retries: number;
+  /** The throttles this copy ran under (empty: unlimited). */
+  throttles: ThrottleReport[];
   folderMapping: { source: string; target: string; reason: string }[];
   warnings: string[];
   totals: { messages: number; bytes: number; copied: number; copiedBytes: number; skipped: number; flagsUpdated: number; messagesPerSecond: number; megabytesPerSecond: number };

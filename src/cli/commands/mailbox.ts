@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import { copyMailbox } from '../../mail/copyMailbox.ts';
 import { projectCopyEndpoints } from '../../mail/endpoint.ts';
-import type { CopyReport } from '../../mail/types.ts';
+import { configuredLimits } from '../../mail/storeThrottle.ts';
+import type { CopyReport, ThrottleReport } from '../../mail/types.ts';
 import { verifyMailbox } from '../../mail/verify.ts';
 import { commandContext } from '../context.ts';
 import { formatBytes, printJson, printTable, progress } from '../output.ts';
@@ -22,6 +23,7 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
     .action(async (sourceUser, targetUser, opts, cmd) => {
       const ctx = commandContext(cmd);
       const ep = projectCopyEndpoints(ctx.project, sourceUser, targetUser, { from: opts.from, to: opts.to, logger: ctx.logger });
+      for (const l of configuredLimits(ep.source, ep.target, ep.options)) progress(`throttle ${describeLimit(l)}`);
       const started = Date.now();
       let last = 0;
       const store = ctx.state();
@@ -62,6 +64,7 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
       ]);
       const t = report.totals;
       process.stdout.write(`${t.copied} messages (${formatBytes(t.copiedBytes)}) copied in ${(report.durationMs / 1000).toFixed(2)} s: ${t.messagesPerSecond} msg/s, ${t.megabytesPerSecond} MB/s; ${t.skipped} skipped, ${t.flagsUpdated} flag updates\n`);
+      for (const l of report.throttles) process.stdout.write(`throttled by ${describeLimit(l)}: waited ${(l.waitedMs / 1000).toFixed(1)} s\n`);
       for (const w of report.warnings) process.stderr.write(`! ${w}\n`);
       for (const s of report.skipped) process.stderr.write(`✗ skipped ${s.folder} UID ${s.uid} ${s.messageId ?? '(no Message-ID)'} "${s.subject ?? ''}" ${s.size} bytes: ${s.reason}\n`);
     });
@@ -98,4 +101,10 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
       process.stdout.write(`fidelity ${(r.fidelity * 100).toFixed(2)} % (${r.intact}/${r.sourceMessages} intact, ${r.differences.length} differences)\n`);
       if (r.fidelity < 1) process.exitCode = 1;
     });
+}
+
+/** `source store imap://127.0.0.1:1431: 20 msg/s, 1.0 MB/s (every copy against it together)`. */
+function describeLimit(l: Pick<ThrottleReport, 'scope' | 'store' | 'maxMessagesPerSecond' | 'maxBytesPerSecond'>): string {
+  const rates = [l.maxMessagesPerSecond > 0 ? `${l.maxMessagesPerSecond} msg/s` : '', l.maxBytesPerSecond > 0 ? `${formatBytes(l.maxBytesPerSecond)}/s` : ''].filter(Boolean).join(', ');
+  return `${l.scope}${l.store ? ` ${l.store}` : ''}: ${rates || 'unlimited'}${l.store ? ' (every copy against it together)' : ''}`;
 }
