@@ -25,13 +25,19 @@ export interface PostfixSpec {
 
 /**
  * Directory routing of one organization, the way Exchange routes a merged pair:
- * - an address (mail or any smtp: proxy) of a mailbox-enabled user is rewritten to the
- *   user's login name (UPN) and delivered to the organization's Dovecot over LMTP;
- * - an address of a mail-enabled user or contact (targetAddress, no mailbox) is rewritten
- *   to its targetAddress, "SMTP:" prefix removed: that is how mail to a migrated user's
- *   old address reaches the new mailbox after cutover;
+ * - an address (mail or any smtp: proxy) of an object with a targetAddress is rewritten
+ *   to that targetAddress, "SMTP:" prefix removed, whether or not the object also has a
+ *   mailbox here: targetAddress wins. That is how mail to a migrated user's old address
+ *   reaches the new mailbox after cutover, and how a pre-staged target user (mailbox
+ *   ready, targetAddress still pointing at the source) keeps sending mail to the mailbox
+ *   the user reads today until cutover clears it;
+ * - an address of a mailbox-enabled user without targetAddress is rewritten to the user's
+ *   login name (UPN) and delivered to the organization's Dovecot over LMTP;
  * - the other organization's domain goes straight to its Postfix (org-to-org traffic
- *   does not leave through the policy relay, which treats both as internal anyway);
+ *   does not leave through the policy relay, which treats both as internal anyway), and
+ *   the MX port accepts it too, as an internal relay domain (Exchange's shared address
+ *   space of a merged pair): it is routed by this directory first, so mail sent here to
+ *   an old address reaches whatever mailbox this organization's objects point at;
  * - any other local address falls to the lab's catch-all Maildir (the relay tests' sink).
  */
 export interface DirectoryRouting {
@@ -51,8 +57,11 @@ export function directoryMaps(r: DirectoryRouting): Record<string, string> {
   const common = [`server_host = ${r.ldapUrl}`, `search_base = ${r.baseDn}`, 'scope = sub', 'version = 3', 'bind = yes', `bind_dn = ${r.bindDn}`, `bind_pw = ${r.bindPw}`];
   const byAddress = '(|(mail=%s)(proxyAddresses=smtp:%s))';
   return {
-    'ldap-mailbox.cf': [...common, `query_filter = (&${byAddress}(homeMDB=*))`, 'result_attribute = userPrincipalName', ''].join('\n'),
-    'ldap-forward.cf': [...common, `query_filter = (&${byAddress}(targetAddress=*)(!(homeMDB=*)))`, 'result_attribute = targetAddress', ''].join('\n'),
+    'ldap-mailbox.cf': [...common, '# targetAddress takes precedence: only a mailbox that routes nowhere else is delivered here.', `query_filter = (&${byAddress}(homeMDB=*)(!(targetAddress=*)))`, 'result_attribute = userPrincipalName', ''].join('\n'),
+    'ldap-forward.cf': [...common, `query_filter = (&${byAddress}(targetAddress=*))`, 'result_attribute = targetAddress', ''].join('\n'),
+    // Not filtered on targetAddress: a message already rewritten to the login name (accepted
+    // before a cutover set targetAddress) still goes to the mailbox it was resolved to, which
+    // the cutover's final delta then carries over; only a mailbox that is gone (no homeMDB) is not.
     'ldap-lmtp.cf': [...common, '# Delivery is by login name: only mailbox-enabled users get LMTP.', `query_filter = (&(userPrincipalName=%s)(homeMDB=*))`, 'result_attribute = userPrincipalName', `result_format = lmtp:${r.lmtp}`, ''].join('\n'),
     // targetAddress values are "SMTP:user@domain" (as in AD): strip the type (via pipemap above).
     'strip-address-type.regexp': '/^smtp:(.+)$/ ${1}\n', // Postfix regexp tables are case-insensitive by default (a trailing i would turn that off)
@@ -111,6 +120,7 @@ export function mainCf(spec: PostfixSpec): string {
     lines.push(
       // pipemap feeds the targetAddress into the regexp that strips its SMTP: type.
       `virtual_alias_maps = ldap:${d}/ldap-mailbox.cf, pipemap:{ldap:${d}/ldap-forward.cf, regexp:${d}/strip-address-type.regexp}`,
+      `relay_domains = ${Object.keys(spec.routing.peers).join(', ')}`,
       `transport_maps = ldap:${d}/ldap-lmtp.cf${Object.keys(spec.routing.peers).length > 0 ? `, inline:{${Object.entries(spec.routing.peers).map(([dom, next]) => `${dom}=${next}`).join(', ')}}` : ''}`,
     );
   }

@@ -5,7 +5,7 @@ import { deleteBatch, mailboxesByLogin, mailboxesOf, setBatchOptions, setComplet
 import { rollback } from './cutover.ts';
 import { batchOrThrow } from './runner.ts';
 import { MigrationError, type MigrationSetup } from './setup.ts';
-import type { MailboxRow } from './types.ts';
+import { pipelineStage, type MailboxRow } from './types.ts';
 import { windowState } from './window.ts';
 
 /** Closes the batch's window now: a running batch suspends after the current steps. */
@@ -39,10 +39,13 @@ export function removeBatch(store: StateStore, name: string, force: boolean): Ma
   return mid;
 }
 
+/** Cut over and not cleaned up, or a cutover stopped half-way (pre-cutover state saved, still at copied). */
+const canRollBack = (m: MailboxRow): boolean => pipelineStage(m) === 'cutover' || (pipelineStage(m) === 'copied' && m.saved !== null);
+
 /** Rolls back the cutover of a mailbox that has not been cleaned up. */
 export async function rollbackMailbox(setup: MigrationSetup, store: StateStore, login: string): Promise<MailboxRow & { batchName: string }> {
   const rows = mailboxesByLogin(store, login);
-  const m = rows.find((r) => r.state === 'cutover' || ((r.state === 'failed' || r.state === 'suspended') && r.resumeState === 'cutover'));
+  const m = rows.find(canRollBack);
   if (!m) {
     const where = rows.map((r) => `${r.batchName}: ${r.state}${r.resumeState ? ` at ${r.resumeState}` : ''}`).join(', ') || 'in no batch';
     throw new MigrationError('CF_ERR_ROLLBACK', `${login} has no cutover to roll back (${where})`, {

@@ -1,20 +1,44 @@
-// Cutover: a final delta, the mailbox compared while the source still serves it, then
-// the directory switch: the target user loses its targetAddress (mail is delivered to
-// the new mailbox), the source user becomes mail-enabled (targetAddress = the target's
-// primary address, homeMDB removed so it can no longer log in; every address kept; the
-// mailbox itself is never deleted: "do not delete in case you need to reconnect later").
-// What the source had is saved first, so rollback and a re-run after a crash both know it.
+// Cutover, ordered so that no mail is stranded in the source mailbox (what Exchange's move
+// does by queueing delivery during the switch):
+//   save  what the source object had (once, before anything changes: rollback and a re-run
+//         after a crash both need the pre-cutover state, never a half-switched one);
+//   (a)   the target user loses its targetAddress: mail reaching the target organization
+//         is delivered to the new mailbox;
+//   (b)   the source user gets targetAddress = the target's primary address: new mail for
+//         the old addresses now flows to the new mailbox (routing honours targetAddress
+//         before homeMDB);
+//   (c)   a short settle for mail already resolved to the source mailbox and still being
+//         delivered there (the batch's cutoverSettleSeconds);
+//   (d)   the final delta, while the source mailbox still serves the master user;
+//   (e)   the mailbox compared (verifyMailbox), recorded for verify;
+//   (f)   the source user loses homeMDB: no more login, the mailbox kept on disk ("do not
+//         delete in case you need to reconnect later"), every address kept.
+// Each step is a replace computed from what the directory holds now, so a re-run after a
+// crash anywhere converges. (a) comes before (b) because the other order would, for a
+// moment, have each object route to the other: a loop.
 import type { Client } from 'ldapts';
 import { modifyEntry } from '../directory/export.ts';
 import { readEntry } from '../directory/import.ts';
+import type { CopyReport } from '../mail/types.ts';
 import { verifyMailbox } from '../mail/verify.ts';
 import { lower } from './addresses.ts';
 import { mailboxById, recordSaved, recordVerify } from './batchStore.ts';
 import { failpoint } from './failpoint.ts';
 import { all } from './resolve.ts';
 import { MigrationError, withDirectories } from './setup.ts';
-import { copyOptions, endpoints, type StepContext } from './stepContext.ts';
-import type { MailboxRow, SavedSource, VerifyOutcome } from './types.ts';
+import { copyOptions, endpoints, sleep, type StepContext } from './stepContext.ts';
+import type { BatchOptions, MailboxRow, SavedSource, VerifyOutcome } from './types.ts';
+
+/**
+ * Seconds between the routing switch and the final delta. Mail the transport resolved to
+ * the source mailbox just before (b) is still being handed over; the lab's Postfix passes
+ * its active queue to LMTP within about a second (queue_run_delay 1 s), so 5 s covers it
+ * a few times over while costing little per mailbox. Where the transport reads directory
+ * replicas (Active Directory across domain controllers), set it to the replication delay.
+ */
+export const DEFAULT_CUTOVER_SETTLE_SECONDS = 5;
+
+export const settleSeconds = (o: BatchOptions): number => o.cutoverSettleSeconds ?? DEFAULT_CUTOVER_SETTLE_SECONDS;
 
 /** The mailbox compared (copy engine's verify) before the source is disconnected. */
 export async function mailboxSnapshot(ctx: StepContext, m: MailboxRow): Promise<VerifyOutcome> {
@@ -33,42 +57,65 @@ export async function mailboxSnapshot(ctx: StepContext, m: MailboxRow): Promise<
   };
 }
 
-export async function switchDirectory(ctx: StepContext, m: MailboxRow, src: Client, tgt: Client): Promise<SavedSource> {
+/** Save, (a) and (b): the pre-cutover state recorded, then new mail routed to the target. Returns the saved state and whether the source still has its mailbox. */
+export async function routeToTarget(ctx: StepContext, m: MailboxRow, src: Client, tgt: Client): Promise<{ saved: SavedSource; sourceServes: boolean }> {
   const source = await readEntry(src, m.sourceDn, ['homeMDB', 'targetAddress']);
   if (!source) throw new MigrationError('CF_ERR_CUTOVER', `source user ${m.sourceDn} is gone`, { object: m.sourceDn });
-  // Saved once, before anything changes: a re-run after a crash must not save the half-switched state.
+  const target = await readEntry(tgt, m.plan.targetDn, ['homeMDB', 'targetAddress']);
+  if (!target || !all(target, 'homeMDB').length) throw new MigrationError('CF_ERR_CUTOVER', `target user ${m.plan.targetDn} has no mailbox`, { object: m.plan.targetDn, hint: 'pre-stage did not finish: batch retry-failed' });
+  // Saved once: a re-run after a crash must not save the half-switched state.
   let saved = mailboxById(ctx.store, m.id)?.saved ?? null;
   if (!saved) {
     saved = { homeMDB: all(source, 'homeMDB'), targetAddress: all(source, 'targetAddress') };
     recordSaved(ctx.store, m.id, saved);
   }
-  const target = await readEntry(tgt, m.plan.targetDn, ['homeMDB', 'targetAddress']);
-  if (!target || !all(target, 'homeMDB').length) throw new MigrationError('CF_ERR_CUTOVER', `target user ${m.plan.targetDn} has no mailbox`, { object: m.plan.targetDn, hint: 'pre-stage did not finish: batch retry-failed' });
   if (all(target, 'targetAddress').length) await modifyEntry(tgt, m.plan.targetDn, [{ attribute: 'targetAddress', values: [] }]);
   failpoint('cutover:target');
   const route = `SMTP:${m.plan.targetPrimary}`;
-  const changes = [];
-  if (!all(source, 'targetAddress').some((t) => lower(t) === lower(route))) changes.push({ attribute: 'targetAddress', values: [route] });
-  if (all(source, 'homeMDB').length) changes.push({ attribute: 'homeMDB', values: [] });
-  await modifyEntry(src, m.sourceDn, changes);
+  if (!all(source, 'targetAddress').some((t) => lower(t) === lower(route))) await modifyEntry(src, m.sourceDn, [{ attribute: 'targetAddress', values: [route] }]);
+  failpoint('cutover:routed');
+  return { saved, sourceServes: all(source, 'homeMDB').length > 0 };
+}
+
+/** (f): the source can no longer log in; its mail stays on disk, its addresses stay. */
+export async function disconnectSource(m: MailboxRow, src: Client): Promise<void> {
+  const source = await readEntry(src, m.sourceDn, ['homeMDB']);
+  if (all(source, 'homeMDB').length) await modifyEntry(src, m.sourceDn, [{ attribute: 'homeMDB', values: [] }]);
   failpoint('cutover:source');
-  return saved;
 }
 
-export async function cutover(ctx: StepContext, m: MailboxRow): Promise<{ snapshot: VerifyOutcome | null; saved: SavedSource }> {
-  // After a crash past the switch the source no longer serves the mailbox: the snapshot
-  // taken before it stands (a null here keeps the recorded one).
-  let snapshot: VerifyOutcome | null = null;
-  const already = mailboxById(ctx.store, m.id)?.saved;
-  if (!already) {
-    snapshot = await mailboxSnapshot(ctx, m);
-    recordVerify(ctx.store, m.id, snapshot);
+export interface CutoverOutcome {
+  /** The final delta's report; null when a crashed run had already disconnected the source. */
+  final: CopyReport | null;
+  /** The comparison taken now; null keeps the one recorded before the crash. */
+  snapshot: VerifyOutcome | null;
+  saved: SavedSource;
+  settleSeconds: number;
+}
+
+/** The whole cutover; `finalDelta` runs the delta pass and records it (pipeline.ts). */
+export async function cutover(ctx: StepContext, m: MailboxRow, finalDelta: () => Promise<CopyReport>): Promise<CutoverOutcome> {
+  const { saved, sourceServes } = await withDirectories(ctx.setup, (src, tgt) => routeToTarget(ctx, m, src.client, tgt.client));
+  const settle = settleSeconds(ctx.batch.options);
+  // Past (f) in a crashed run the source no longer serves the mailbox: the comparison recorded then stands.
+  if (!sourceServes) return { final: null, snapshot: null, saved, settleSeconds: 0 };
+  if (settle > 0) {
+    ctx.emit({ type: 'wait', mailbox: m.sourceLogin, what: `cutover: new mail routes to ${m.plan.targetPrimary}; letting mail in flight reach the source first`, nextPollSeconds: settle });
+    await sleep(settle * 1000);
   }
-  const saved = await withDirectories(ctx.setup, (src, tgt) => switchDirectory(ctx, m, src.client, tgt.client));
-  return { snapshot, saved };
+  const final = await finalDelta();
+  const snapshot = await mailboxSnapshot(ctx, m);
+  recordVerify(ctx.store, m.id, snapshot);
+  failpoint('cutover:compared');
+  await withDirectories(ctx.setup, (src) => disconnectSource(m, src.client));
+  return { final, snapshot, saved, settleSeconds: settle };
 }
 
-/** Reverses a cutover that has not been cleaned up: the source serves the mailbox again, mail routes back to it. */
+/**
+ * Reverses a cutover (finished, or stopped half-way) that has not been cleaned up: the
+ * source serves the mailbox again and mail routes back to it. The source is restored
+ * before the target regains its targetAddress, so the two never route to each other.
+ */
 export async function rollback(ctx: Pick<StepContext, 'setup'>, m: MailboxRow): Promise<void> {
   if (!m.saved) throw new MigrationError('CF_ERR_ROLLBACK', `${m.sourceLogin} has no saved pre-cutover state`, { object: m.sourceLogin });
   const saved = m.saved;

@@ -1,12 +1,12 @@
 // User notices: the seed's expectations e-mail, sent to each user of a batch through the
 // target organization's SMTP (`migration.notices`).
 //
-// - before: at batch start, before pre-stage, to the source address. Before pre-stage the
-//   target organization still routes the old address to the source organization (the
-//   GAL-sync contact's targetAddress), so the user reads it in the mailbox they use today.
-//   Once pre-staged, the target user carries every old address and the target's own
-//   routing would deliver it into the new, not yet used mailbox; a before-notice retried
-//   then still goes out (it is waiting there at cutover), one not sent by cutover is missed.
+// - before: at batch start, before pre-stage, to the source address. Until cutover the
+//   target organization routes the old address to the source organization: before
+//   pre-stage by the GAL-sync contact's targetAddress (or the domain route), after it by
+//   the pre-staged user's targetAddress, which routing honours before its new mailbox.
+//   So a before-notice, first or retried, lands in the mailbox the user reads today (and
+//   the cutover's final delta carries it over); one not sent by cutover is missed.
 // - after: once the mailbox is done, to the target address (the new INBOX).
 //
 // Exactly once: a row is committed `sending` before the SMTP transaction and `sent` after
@@ -24,7 +24,7 @@ import { mailboxesOf } from './batchStore.ts';
 import { markNotice, markSending, noticeOf, type NoticeKind } from './noticeStore.ts';
 import { DEFAULT_NOTICES, render, renderSubject, type NoticeValues } from './noticeTemplate.ts';
 import type { MigrationSetup } from './setup.ts';
-import type { Batch, MailboxRow, PipelineState } from './types.ts';
+import { pipelineStage, type Batch, type MailboxRow, type PipelineState } from './types.ts';
 
 const TIMEOUT_MS = 15_000;
 const BEFORE_CUTOVER: PipelineState[] = ['queued', 'prestaged', 'copied'];
@@ -43,12 +43,9 @@ export interface NoticeOutcome {
   warning?: string;
 }
 
-/** Where the pipeline stands, for a parked mailbox the state it resumes from. */
-const stage = (m: MailboxRow): PipelineState | null => (m.state === 'failed' || m.state === 'suspended' ? m.resumeState : m.state);
-
 /** Is the notice due now (true), not yet (false), or too late to send ('missed')? */
 export function noticeDue(kind: NoticeKind, m: MailboxRow): boolean | 'missed' {
-  const s = stage(m);
+  const s = pipelineStage(m);
   if (kind === 'after') return m.state === 'done';
   return s !== null && BEFORE_CUTOVER.includes(s) ? true : s === null ? false : 'missed';
 }

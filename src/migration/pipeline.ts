@@ -95,12 +95,12 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
           }));
           return mailboxById(ctx.store, id)?.state ?? 'copied';
         }
-        next = await step(ctx, m, 'cutover', async () => {
-          // The final delta, unless a crashed cutover already disconnected the source.
-          const final = m.saved ? null : await copyPass(ctx, m, 'delta');
-          if (final) ctx.store.tx(() => recordCopy(ctx.store, m.id, copyCounts(final, true)));
-          return { final, ...(await cutover(ctx, m)) };
-        }, (r) => ({ next: 'cutover', messages: r.final?.totals.copied ?? 0, bytes: r.final?.totals.copiedBytes ?? 0, detail: { finalDelta: r.final?.totals ?? null, saved: r.saved, snapshot: r.snapshot } }));
+        next = await step(ctx, m, 'cutover', () => cutover(ctx, m, async () => {
+          // The final delta runs inside cutover, after new mail was routed to the target.
+          const final = await copyPass(ctx, m, 'delta');
+          ctx.store.tx(() => recordCopy(ctx.store, m.id, copyCounts(final, true)));
+          return final;
+        }), (r) => ({ next: 'cutover', messages: r.final?.totals.copied ?? 0, bytes: r.final?.totals.copiedBytes ?? 0, detail: { finalDelta: r.final?.totals ?? null, saved: r.saved, snapshot: r.snapshot, settleSeconds: r.settleSeconds } }));
         break;
       case 'cutover':
         next = await step(ctx, m, 'cleanup', () => cleanup(ctx, m), (r) => ({ next: 'cleaned', detail: r }));

@@ -135,7 +135,7 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
       held.release();
     }
   };
-  // The before-notices go out before pre-stage changes how the target routes old addresses (notices.ts).
+  // The before-notices go out first, before anything of the move changes (notices.ts).
   await sendNotices(ctx, 'before');
   // Mailboxes already done: after-notices an earlier run failed to send (never fails the move).
   await sendNotices(ctx, 'after');

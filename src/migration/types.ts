@@ -11,9 +11,10 @@
 //   (cross-pollination); then it is mailbox-enabled on the target store and we WAIT until
 //   the store serves it ("Failed to set basic mailbox information, will retry in 60 seconds").
 // - copy / delta: the data move (src/mail/copyMailbox); a delta pass copies what changed.
-// - cutover: a final delta, then the source user becomes mail-enabled (targetAddress =
-//   the target mailbox), its mailbox disconnected from login, never deleted ("do not
-//   delete in case you need to reconnect later"). Rollback reverses it until clean-up.
+// - cutover: mail is routed to the target first, then a final delta while the source
+//   still serves it, then the source user becomes mail-enabled only (targetAddress = the
+//   target mailbox), its mailbox disconnected from login, never deleted ("do not delete
+//   in case you need to reconnect later"). Rollback reverses it until clean-up.
 // - clean-up: the target mailbox loses the ACL entries of legacy identities (the seed's
 //   Remove-MailboxPermission for LEGACYDOMAIN\*).
 // - verify: "another script to compare the object to make sure it is correct": the
@@ -54,6 +55,8 @@ export interface BatchOptions {
   cutover: CutoverMode;
   /** For cutover complete-after: the ISO instant after which cutover may run. */
   completeAfter?: string | undefined;
+  /** Seconds cutover waits between routing new mail to the target and the final delta (cutover.ts); absent in batches made before it existed: the default. */
+  cutoverSettleSeconds?: number | undefined;
   workgroup?: string | undefined;
 }
 
@@ -117,6 +120,9 @@ export interface MailboxRow {
   verify: VerifyOutcome | null;
   updatedAt: string;
 }
+
+/** Where the pipeline stands: for a parked (failed / suspended) mailbox, the state it resumes from. */
+export const pipelineStage = (m: Pick<MailboxRow, 'state' | 'resumeState'>): PipelineState | null => (m.state === 'failed' || m.state === 'suspended' ? m.resumeState : m.state);
 
 /** What cutover removed from the source object, so rollback can put it back. */
 export interface SavedSource {

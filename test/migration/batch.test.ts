@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import nodemailer from 'nodemailer';
 import { POSTFIX_LAB } from '../../lab/postfix/postfix.ts';
 import { getAcl, setAcl } from '../../src/mail/acl.ts';
 import { openMailSession } from '../../src/mail/connection.ts';
@@ -21,7 +20,7 @@ import { planTarget, resolveSourceName } from '../../src/migration/resolve.ts';
 import { createMv, updateMv } from '../../src/sync/metaverse.ts';
 import { insertCs, setJoin } from '../../src/sync/connectorSpace.ts';
 import type { RunEvent } from '../../src/migration/types.ts';
-import { admin, delegate, doveadmConf, entry, galContact, migLab, namesFile, removeAll, run, session, sourceUser, type MigLab } from './fixtures.ts';
+import { admin, delegate, doveadmConf, entry, galContact, messageCount, migLab, namesFile, removeAll, run, sendMessage, session, sourceUser, waitForMessage, type MigLab } from './fixtures.ts';
 
 const labs: MigLab[] = [];
 async function lab(edit?: (t: string) => string): Promise<MigLab> {
@@ -42,15 +41,6 @@ async function canLogin(l: MigLab, org: 'a' | 'b', user: string): Promise<boolea
     return true;
   } catch {
     return false;
-  }
-}
-
-async function messageCount(l: MigLab, org: 'a' | 'b', user: string): Promise<number> {
-  const c = await session(l, org, user);
-  try {
-    return (await c.list({ statusQuery: { messages: true } })).filter((x) => !x.path.startsWith('shared')).reduce((a, x) => a + (x.status?.messages ?? 0), 0);
-  } finally {
-    await c.logout();
   }
 }
 
@@ -147,21 +137,8 @@ describe('migration batch (lab)', () => {
 
     // Mail routing through the lab's Postfix: a message sent to the OLD forest-A address
     // at forest A's MX reaches the forest-B mailbox (A forwards by targetAddress, B delivers over LMTP).
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: POSTFIX_LAB.a.smtpPort, secure: false, ignoreTLS: true });
-    const sent = await transport.sendMail({ from: 'partner@internet.test', to: owner.mail, subject: 'after the move', text: 'routed\r\n' });
-    transport.close();
-    let arrived = false;
-    for (let i = 0; i < 50 && !arrived; i++) {
-      const c = await session(l, 'b', ownerB.targetLogin);
-      try {
-        await c.mailboxOpen('INBOX', { readOnly: true });
-        arrived = ((await c.search({ header: { 'message-id': sent.messageId } }, { uid: true })) || []).length > 0;
-      } finally {
-        await c.logout();
-      }
-      if (!arrived) await new Promise((r) => setTimeout(r, 300));
-    }
-    assert.ok(arrived, `mail to ${owner.mail} (old address) arrived in the B mailbox ${ownerB.targetLogin}`);
+    const sent = await sendMessage(POSTFIX_LAB.a.smtpPort, owner.mail, 'after the move');
+    assert.equal(await waitForMessage(l, 'b', ownerB.targetLogin, sent), 1, `mail to ${owner.mail} (old address) arrived in the B mailbox ${ownerB.targetLogin}`);
   });
 
   it('plans capacity from the measured passes: a finished batch and a names file (sizes from the inventory)', async () => {

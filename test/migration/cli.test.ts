@@ -2,23 +2,11 @@
 // refusal with one line per problem and exit code 1), start with --json lines, show,
 // list, report, plan, and a rollback that is refused with the reason.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { migLab, namesFile, removeAll, sourceUser, type MigLab } from './fixtures.ts';
+import { cli, migLab, namesFile, removeAll, sourceUser, type MigLab } from './fixtures.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'crossforest.js');
-function cf(l: MigLab, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, '-c', l.project.path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const cf = (l: MigLab, args: string[]) => cli(l, args);
 
 let l: MigLab;
 after(async () => {
@@ -37,6 +25,9 @@ describe('batch CLI (lab, real processes)', () => {
     assert.match(typo.err, /unknown target store "store-z"\n {2}→ one of: store-b/);
     const win = await cf(l, ['batch', 'create', 'x', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b', '--window-stop', 'tonight']);
     assert.match(win.err, /--window-stop "tonight" is neither HH:MM nor an ISO time/);
+    const settle = await cf(l, ['batch', 'create', 'x', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b', '--cutover-settle', '-1']);
+    assert.equal(settle.code, 1);
+    assert.match(settle.err, /the cutover settle must be 0 to 600 seconds, not "-1"/);
 
     const created = await cf(l, ['batch', 'create', 'c1', '--from', namesFile(l, [u.upn]), '--target-store', 'store-b', '--concurrency', '2', '--workgroup', 'finance']);
     assert.equal(created.code, 0, created.err);

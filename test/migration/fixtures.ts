@@ -2,13 +2,14 @@
 // (sAMAccountName cfm-*, so the sample users stay untouched), a GAL-sync-like contact in
 // forest B, a project file on the lab with its own state store and reports folder, and
 // clean-up of everything created (both forests, both mail homes).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'ldapts';
+import nodemailer from 'nodemailer';
 import type { LabInfo } from '../../lab/lab.ts';
 import { setAcl } from '../../src/mail/acl.ts';
 import { migrationSetup, type MigrationSetup } from '../../src/migration/setup.ts';
@@ -142,3 +143,58 @@ export async function removeAll(lab: MigLab): Promise<void> {
 }
 
 export const tmp = (): string => mkdtempSync(join(tmpdir(), 'cf-mig-'));
+
+const CLI = join(import.meta.dirname, '..', '..', 'bin', 'crossforest.js');
+
+/** Runs `crossforest -c <project> …` as a real process (env added to this one's). */
+export function cli(l: MigLab, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, '-c', l.project.path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code, signal) => resolve({ code, signal, out, err }));
+  });
+}
+
+/** Sends a short message to `to` over SMTP at a lab Postfix port, or with `lmtp` straight into a Dovecot (mail already routed to that store); returns its Message-ID. */
+export async function sendMessage(port: number, to: string, subject: string, opts: { lmtp?: boolean } = {}): Promise<string> {
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, lmtp: Boolean(opts.lmtp) });
+  try {
+    return (await t.sendMail({ from: 'partner@internet.test', to, subject, text: `${subject}\r\n` })).messageId;
+  } finally {
+    t.close();
+  }
+}
+
+/** Messages in every personal folder of `user` (read as the master user). */
+export async function messageCount(l: MigLab, org: 'a' | 'b', user: string): Promise<number> {
+  const c = await session(l, org, user);
+  try {
+    return (await c.list({ statusQuery: { messages: true } })).filter((x) => !x.path.startsWith('shared')).reduce((a, x) => a + (x.status?.messages ?? 0), 0);
+  } finally {
+    await c.logout();
+  }
+}
+
+/** Copies of the message with this Message-ID in the INBOX of `login` (read as the master user). */
+export async function inboxCopies(l: MigLab, org: 'a' | 'b', login: string, messageId: string): Promise<number> {
+  const c = await session(l, org, login);
+  try {
+    await c.mailboxOpen('INBOX', { readOnly: true });
+    return ((await c.search({ header: { 'message-id': messageId } }, { uid: true })) || []).length;
+  } finally {
+    await c.logout();
+  }
+}
+
+/** Waits (15 s at most) until the message is in the INBOX; returns the copies there then (0: it never came). */
+export async function waitForMessage(l: MigLab, org: 'a' | 'b', login: string, messageId: string, timeoutMs = 15_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = await inboxCopies(l, org, login, messageId);
+    if (n > 0 || Date.now() > deadline) return n;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

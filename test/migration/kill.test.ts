@@ -3,36 +3,14 @@
 // CROSSFOREST_FAILPOINT), then `crossforest batch resume` must end correctly: every
 // mailbox done, nothing copied twice, directory objects as they must be.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pLimit from 'p-limit';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
 import { openStateStore } from '../../src/state/store.ts';
-import { entry, migLab, namesFile, removeAll, session, sourceUser, type MigLab } from './fixtures.ts';
+import { cli, entry, messageCount, migLab, namesFile, removeAll, sourceUser, type MigLab } from './fixtures.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'crossforest.js');
-const POINTS = ['prestage:user', 'prestage:enabled', 'copy:copy', 'copy:delta', 'cutover:target', 'cutover:source', 'cleanup:removed', 'verify:checked', 'report:written'];
-
-function cli(l: MigLab, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, '-c', l.project.path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code, signal) => resolve({ code, signal, out, err }));
-  });
-}
-
-async function count(l: MigLab, org: 'a' | 'b', user: string): Promise<number> {
-  const c = await session(l, org, user);
-  try {
-    return (await c.list({ statusQuery: { messages: true } })).filter((x) => !x.path.startsWith('shared')).reduce((a, x) => a + (x.status?.messages ?? 0), 0);
-  } finally {
-    await c.logout();
-  }
-}
+const POINTS = ['prestage:user', 'prestage:enabled', 'copy:copy', 'copy:delta', 'cutover:target', 'cutover:routed', 'cutover:compared', 'cutover:source', 'cleanup:removed', 'verify:checked', 'report:written'];
 
 const labs: MigLab[] = [];
 after(async () => {
@@ -63,7 +41,7 @@ describe('kill -9 at each pipeline step, then resume (lab, real processes)', () 
             assert.equal(m.state, 'done', `${point}: ${m.error}`);
             assert.equal(m.fidelity, 1, point);
             // Nothing twice, nothing lost: 3 INBOX + 2 Projects on the target.
-            assert.equal(await count(l, 'b', m.plan.targetLogin), 5, point);
+            assert.equal(await messageCount(l, 'b', m.plan.targetLogin), 5, point);
             const a = await entry(l, 'a', u.dn);
             const b = await entry(l, 'b', m.plan.targetDn);
             assert.equal(a?.homeMDB, undefined, point);

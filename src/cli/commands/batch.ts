@@ -94,6 +94,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .option('--window-stop <time>', 'HH:MM (next after the start) or ISO time: nothing new starts after; mailboxes suspend')
     .option('--cutover <mode>', 'immediate | complete-after | manual')
     .option('--complete-after <time>', 'with --cutover complete-after: HH:MM or ISO time')
+    .option('--cutover-settle <seconds>', 'at cutover, wait between routing new mail to the target and the final delta, for mail in flight (default 5)', Number)
     .option('--workgroup <label>', 'a label grouping batches')
     .action(async (name, opts, cmd) => {
       const ctx = commandContext(cmd);
@@ -105,6 +106,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
         retryIntervalSeconds: opts.retryInterval, mailboxReadyTimeoutSeconds: opts.mailboxReadyTimeout, badItemLimit: opts.badItemLimit, largeItemLimit: opts.largeItemLimit,
         allowMerge: opts.allowMerge, concurrency: opts.concurrency, windowStart, windowStop: time('--window-stop', opts.windowStop, windowStart ? new Date(windowStart) : new Date()),
         cutover: opts.cutover as BatchOptions['cutover'] | undefined, completeAfter: time('--complete-after', opts.completeAfter), workgroup: opts.workgroup,
+        cutoverSettleSeconds: opts.cutoverSettle,
       };
       for (const k of Object.keys(options) as (keyof BatchOptions)[]) if (options[k] === undefined) delete options[k];
       const store = ctx.state();
