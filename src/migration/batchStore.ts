@@ -167,11 +167,20 @@ export function closeDanglingSteps(s: StateStore, batchId: number): void {
   s.db.prepare("UPDATE migration_step SET status = 'failed', finished_at = ?, detail = '\"interrupted\"' WHERE status = 'running' AND mailbox_id IN (SELECT id FROM migration_mailbox WHERE batch_id = ?)").run(now(), batchId);
 }
 
-/** Copy passes (copy, delta, final delta) measured anywhere: messages, bytes, milliseconds. */
-export function measuredPasses(s: StateStore): { messages: number; bytes: number; ms: number }[] {
+/** Copy and delta passes measured in any batch (but `exceptBatch`): messages, bytes, milliseconds. */
+export function measuredPasses(s: StateStore, exceptBatch?: number): { messages: number; bytes: number; ms: number }[] {
   return (
-    s.db.prepare("SELECT messages, bytes, started_at, finished_at FROM migration_step WHERE step IN ('copy', 'delta') AND status = 'done' AND messages > 0").all() as { messages: number; bytes: number; started_at: string; finished_at: string }[]
+    s.db.prepare(`SELECT st.messages, st.bytes, st.started_at, st.finished_at FROM migration_step st JOIN migration_mailbox m ON m.id = st.mailbox_id
+        WHERE st.step IN ('copy', 'delta') AND st.status = 'done' AND st.messages > 0 AND m.batch_id IS NOT ?`).all(exceptBatch ?? null) as { messages: number; bytes: number; started_at: string; finished_at: string }[]
   ).map((r) => ({ messages: r.messages, bytes: r.bytes, ms: Date.parse(r.finished_at) - Date.parse(r.started_at) }));
+}
+
+/** Finished steps of the given kinds in any batch (but `exceptBatch`): which mailbox, which step, milliseconds. */
+export function measuredSteps(s: StateStore, steps: readonly string[], exceptBatch?: number): { mailboxId: number; step: string; ms: number }[] {
+  return (
+    s.db.prepare(`SELECT st.mailbox_id, st.step, st.started_at, st.finished_at FROM migration_step st JOIN migration_mailbox m ON m.id = st.mailbox_id
+        WHERE st.status = 'done' AND st.step IN (SELECT value FROM json_each(?)) AND m.batch_id IS NOT ?`).all(JSON.stringify(steps), exceptBatch ?? null) as { mailbox_id: number; step: string; started_at: string; finished_at: string }[]
+  ).map((r) => ({ mailboxId: r.mailbox_id, step: r.step, ms: Date.parse(r.finished_at) - Date.parse(r.started_at) }));
 }
 
 export function addSample(s: StateStore, batchId: number, messages: number, bytes: number): void {

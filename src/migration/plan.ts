@@ -5,11 +5,13 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import pLimit from 'p-limit';
 import type { StateStore } from '../state/store.ts';
-import { batchByName, mailboxesOf, measuredPasses, stepsOf } from './batchStore.ts';
+import { batchByName, mailboxesOf, measuredPasses, measuredSteps, stepsOf } from './batchStore.ts';
+import { DEFAULT_CUTOVER_SETTLE_SECONDS, settleSeconds } from './cutover.ts';
 import { inventoryMailbox } from './inventory.ts';
 import { parseNameList } from './nameList.ts';
 import { first, resolveSourceName } from './resolve.ts';
 import { MigrationError, migrationDirectory, targetStoreOf, type MigrationSetup } from './setup.ts';
+import type { StepRecord } from './types.ts';
 import { windowState } from './window.ts';
 
 export interface PlanMailbox {
@@ -33,16 +35,50 @@ export interface CapacityPlan {
   fits: boolean | null;
   /** How many of these mailboxes (in order) fit in the window. */
   mailboxesThatFit: number | null;
-  /** For a finished batch: how long its copy really took. */
+  /** For a finished batch: how long it really worked (workSeconds). */
   actualSeconds: number | null;
 }
 
-/** Throughput of one copy stream from earlier first copies (bytes and messages per second). */
-export function measuredRate(store: StateStore): { bytesPerSecond: number; messagesPerSecond: number; passes: number } | undefined {
-  const passes = measuredPasses(store).filter((p) => p.ms > 0);
+/** Throughput of one copy stream from earlier copy and delta passes (bytes and messages per second), those of `exceptBatch` left out. */
+export function measuredRate(store: StateStore, exceptBatch?: number): { bytesPerSecond: number; messagesPerSecond: number; passes: number } | undefined {
+  const passes = measuredPasses(store, exceptBatch).filter((p) => p.ms > 0);
   if (passes.length === 0) return undefined;
   const ms = passes.reduce((a, p) => a + p.ms, 0);
   return { bytesPerSecond: (passes.reduce((a, p) => a + p.bytes, 0) / ms) * 1000, messagesPerSecond: (passes.reduce((a, p) => a + p.messages, 0) / ms) * 1000, passes: passes.length };
+}
+
+/** The steps besides the copy that every mailbox goes through (cutover's settle and comparison included). */
+const FIXED_STEPS = ['prestage', 'cutover', 'cleanup', 'verify', 'report'] as const;
+
+/** Seconds per mailbox outside the copy, from earlier batches: the mean time of each fixed step per mailbox, summed over the steps. */
+export function measuredOverhead(store: StateStore, exceptBatch?: number): number | undefined {
+  const steps = measuredSteps(store, FIXED_STEPS, exceptBatch);
+  if (steps.length === 0) return undefined;
+  let seconds = 0;
+  for (const kind of FIXED_STEPS) {
+    const mine = steps.filter((x) => x.step === kind);
+    if (mine.length) seconds += mine.reduce((a, x) => a + x.ms, 0) / 1000 / new Set(mine.map((x) => x.mailboxId)).size;
+  }
+  return seconds;
+}
+
+/**
+ * How long a batch really worked: the time during which at least one of its steps ran
+ * (overlapping steps counted once). Waiting for `batch complete`, for a window to open
+ * again or for a resume is not work, so a batch run in two sittings is not charged for the night between.
+ */
+export function workSeconds(steps: readonly Pick<StepRecord, 'startedAt' | 'finishedAt'>[]): number | null {
+  const spans = steps.filter((x) => x.finishedAt).map((x) => [Date.parse(x.startedAt), Date.parse(x.finishedAt as string)] as const).sort((a, b) => a[0] - b[0]);
+  if (spans.length === 0) return null;
+  let total = 0;
+  let [from, to] = spans[0]!;
+  for (const [a, b] of spans.slice(1)) {
+    if (a > to) {
+      total += to - from;
+      [from, to] = [a, b];
+    } else to = Math.max(to, b);
+  }
+  return (total + (to - from)) / 1000;
 }
 
 /** Longest-processing-time-first scheduling on `streams` parallel streams (pure): the makespan. */
@@ -78,6 +114,8 @@ export interface PlanInput {
   windowHours?: number;
   /** Override: MB/s per stream (when nothing was measured yet). */
   rateMBps?: number;
+  /** The prediction recorded when a batch starts: nothing measured on the batch itself counts. */
+  excludeOwnPasses?: boolean;
 }
 
 const ASSUMED_MBPS = 5;
@@ -122,15 +160,15 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
     const inv = await inventoryMailbox(setup.project, setup.sourceId, setup.source, login);
     return { login, messages: inv.messages, bytes: inv.bytes };
   })));
-  const measured = measuredRate(store);
+  const except = input.excludeOwnPasses && batch ? batch.id : undefined;
+  const measured = measuredRate(store, except);
   const rate = input.rateMBps
     ? { bytesPerSecond: input.rateMBps * 1e6, messagesPerSecond: Number.POSITIVE_INFINITY, source: `given: ${input.rateMBps} MB/s per mailbox` }
     : measured
       ? { ...measured, source: `measured on ${measured.passes} earlier copy passes` }
       : { bytesPerSecond: ASSUMED_MBPS * 1e6, messagesPerSecond: Number.POSITIVE_INFINITY, source: `assumed ${ASSUMED_MBPS} MB/s per mailbox (nothing measured yet: run a trial batch, or give --rate)` };
-  // Fixed steps per mailbox from earlier batches' step timings.
-  const fixed = batch ? stepsOf(store, batch.id).filter((s) => ['prestage', 'cleanup', 'verify', 'report'].includes(s.step) && s.finishedAt && s.status === 'done') : [];
-  const overheadSeconds = fixed.length && batch ? fixed.reduce((a, s) => a + (Date.parse(s.finishedAt as string) - Date.parse(s.startedAt)), 0) / 1000 / Math.max(1, mailboxesOf(store, batch.id).length) : ASSUMED_OVERHEAD_S;
+  // Fixed steps per mailbox from the step timings of every batch so far; before any, a guess that includes cutover's settle.
+  const overheadSeconds = measuredOverhead(store, except) ?? ASSUMED_OVERHEAD_S + (batch ? settleSeconds(batch.options) : DEFAULT_CUTOVER_SETTLE_SECONDS);
   const storeLimit = batch ? targetStoreOf(setup, batch.targetStore).maxConcurrentMailboxes : Math.min(...Object.values(setup.config.targetStores).map((s) => s.maxConcurrentMailboxes));
   const streams = Math.min(input.concurrency ?? batch?.options.concurrency ?? setup.config.defaults.concurrency, storeLimit, setup.config.maxConcurrentPerSourceStore);
   let windowSeconds: number | null = input.windowHours ? input.windowHours * 3600 : null;
@@ -139,8 +177,7 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
     windowSeconds = Number.isFinite(w.msUntilChange) ? w.msUntilChange / 1000 : null;
   }
   const p = predict(mailboxes, rate, overheadSeconds, streams, windowSeconds);
-  const copySteps = batch ? stepsOf(store, batch.id).filter((s) => s.finishedAt && s.status === 'done') : [];
-  const actualSeconds = batch?.finishedAt && copySteps.length ? (Math.max(...copySteps.map((s) => Date.parse(s.finishedAt as string))) - Math.min(...copySteps.map((s) => Date.parse(s.startedAt)))) / 1000 : null;
+  const actualSeconds = batch?.finishedAt ? workSeconds(stepsOf(store, batch.id)) : null;
   return {
     subject: input.subject, mailboxes: p.per, totals: { messages: p.per.reduce((a, m) => a + m.messages, 0), bytes: p.per.reduce((a, m) => a + m.bytes, 0) },
     rate, overheadSeconds, streams, predictedSeconds: p.predictedSeconds, windowSeconds, fits: p.fits, mailboxesThatFit: p.mailboxesThatFit, actualSeconds,

@@ -7,6 +7,8 @@ import type { StateStore } from '../state/store.ts';
 import { mailboxesOf, samplesOf, setReportPath, stepsOf } from './batchStore.ts';
 import { failpoint } from './failpoint.ts';
 import { noticesOfBatch } from './noticeStore.ts';
+import { comparePrediction, type PredictionReport } from './prediction.ts';
+import { predictionOf } from './predictionStore.ts';
 import { renderBatchHtml } from './reportHtml.ts';
 import type { MigrationSetup } from './setup.ts';
 import type { StepContext } from './stepContext.ts';
@@ -49,6 +51,8 @@ export interface BatchReport {
   mailboxes: MailboxReport[];
   /** Messages and bytes copied per interval, for the throughput chart. */
   throughput: { at: string; messages: number; bytes: number }[];
+  /** The duration predicted when the batch first started, its basis, and how long it really worked. */
+  prediction: PredictionReport;
   /** User notices (migration.notices): one line per mailbox and kind; warnings say what was not sent. */
   notices?: { mailbox: string; kind: string; status: string; recipient: string; attempts: number; sentAt: string | null; warning: string | null }[];
 }
@@ -93,6 +97,7 @@ export function buildBatchReport(store: StateStore, batch: Batch): BatchReport {
     },
     mailboxes,
     throughput: samplesOf(store, batch.id),
+    prediction: comparePrediction(predictionOf(store, batch.id), steps, batch),
     notices: noticesOfBatch(store, batch.id).map((n) => ({
       mailbox: rows.find((m) => m.id === n.mailboxId)?.sourceLogin ?? String(n.mailboxId),
       kind: n.kind, status: n.status, recipient: n.recipient, attempts: n.attempts, sentAt: n.sentAt, warning: n.warning,

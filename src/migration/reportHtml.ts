@@ -1,5 +1,6 @@
 // The batch report as one self-contained HTML page: inline CSS, an inline SVG chart of
 // throughput over time, no script and no CDN (it is mailed around and opened offline).
+import { humanDuration } from './prediction.ts';
 import type { BatchReport } from './report.ts';
 
 export const escapeHtml = (s: unknown): string =>
@@ -37,6 +38,23 @@ export function throughputSvg(samples: BatchReport['throughput'], width = 720, h
 <text x="${pad + 6}" y="22" font-size="12">messages/s (${bucketMs / 1000} s buckets)</text></svg>`;
 }
 
+/** "Predicted and actual": the figures side by side, then the same in sentences (pure). */
+export function predictionHtml(p: BatchReport['prediction']): string {
+  const rows: [string, string][] = [];
+  if (p.predicted) {
+    const w = p.predicted.windowSeconds;
+    rows.push(
+      ['predicted duration', humanDuration(p.predicted.predictedSeconds)],
+      ['basis', `${(p.predicted.rate.bytesPerSecond / 1e6).toFixed(2)} MB/s per mailbox — ${p.predicted.rate.source}; ${p.predicted.streams} at a time; window ${w === null ? 'none' : humanDuration(w)}`],
+    );
+  }
+  rows.push(['actual duration (work)', p.actualSeconds === null ? '—' : `${humanDuration(p.actualSeconds)}${p.finished ? '' : ' so far'}`]);
+  if (p.ratio !== null) rows.push(['actual ÷ predicted', p.ratio.toFixed(2)]);
+  if (p.fittedWindow !== null) rows.push(['fitted the window', p.fittedWindow ? 'yes' : 'NO']);
+  return `<table class="prediction">${rows.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
+${p.summary.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}`;
+}
+
 export function renderBatchHtml(r: BatchReport, project: string): string {
   const t = r.totals;
   const rows = r.mailboxes
@@ -52,13 +70,15 @@ export function renderBatchHtml(r: BatchReport, project: string): string {
 <html lang="en"><head><meta charset="utf-8"><title>Batch ${escapeHtml(r.batch)} — ${escapeHtml(project)}</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}tr.failed td{background:#fde2e2}tr.suspended td{background:#fff4d6}tr.done td:nth-child(4){color:#1a7f37}
-.totals td:first-child{font-weight:bold}h1{font-size:1.4em}</style></head><body>
+.totals td:first-child,.prediction td:first-child{font-weight:bold}h1{font-size:1.4em}</style></head><body>
 <h1>Migration batch ${escapeHtml(r.batch)}</h1>
 <p>${escapeHtml(project)}: ${escapeHtml(r.sourceOrg)} → ${escapeHtml(r.targetOrg)} (store ${escapeHtml(r.targetStore)}), status <b>${escapeHtml(r.status)}</b>; created ${escapeHtml(r.createdAt)}, started ${escapeHtml(r.startedAt ?? '—')}, finished ${escapeHtml(r.finishedAt ?? '—')}; report generated ${escapeHtml(r.generatedAt)}.</p>
 <table class="totals"><tr><td>mailboxes</td><td>${t.mailboxes} (${Object.entries(t.byState).map(([k, v]) => `${v} ${escapeHtml(k)}`).join(', ')})</td></tr>
 <tr><td>source size</td><td>${t.messages} messages, ${mb(t.bytes)} MB</td></tr><tr><td>copied</td><td>${t.copied} messages, ${mb(t.copiedBytes)} MB in ${secs(t.copyMs)} s (${t.messagesPerSecond} msg/s, ${t.megabytesPerSecond} MB/s)</td></tr>
 <tr><td>skipped items</td><td>${t.skipped}</td></tr><tr><td>mean fidelity</td><td>${t.meanFidelity === null ? '—' : `${(t.meanFidelity * 100).toFixed(2)} %`}</td></tr>
 <tr><td>options</td><td>${Object.entries(r.options).filter(([, v]) => v !== undefined).map(([k, v]) => `${escapeHtml(k)} ${escapeHtml(v)}`).join(' · ')}</td></tr></table>
+<h2>Predicted and actual duration</h2>
+${predictionHtml(r.prediction)}
 <h2>Throughput over time</h2>
 ${throughputSvg(r.throughput)}
 <h2>Mailboxes</h2>

@@ -9,6 +9,7 @@ import { silentLogger, type Logger } from '../util/logger.ts';
 import { addSample, batchByName, closeDanglingSteps, mailboxesOf, setBatchStatus, unpark } from './batchStore.ts';
 import { sendNotices } from './notices.ts';
 import { runMailbox } from './pipeline.ts';
+import { predictAtFirstStart } from './prediction.ts';
 import { writeBatchReport } from './report.ts';
 import { MigrationError, targetStoreOf, type MigrationSetup } from './setup.ts';
 import { takeSlots } from './slots.ts';
@@ -82,6 +83,8 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
     await sleep(Math.min(w.msUntilChange, 30_000));
     if (opts.stopRequested?.()) break;
   }
+  // Before anything of this batch has run: what it should take, for the report to hold against reality.
+  await predictAtFirstStart(setup, store, batch, logger);
   setBatchStatus(store, batch.id, 'running');
   emit({ type: 'batch', batch: name, status: 'running' });
   batch = batchOrThrow(store, name);

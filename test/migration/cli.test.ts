@@ -1,6 +1,7 @@
 // The batch commands as an administrator runs them (real processes): create (and a
 // refusal with one line per problem and exit code 1), start with --json lines, show,
-// list, report, plan, and a rollback that is refused with the reason.
+// list, report, plan, and a rollback that is refused with the reason; show sets the
+// duration predicted at the start against the actual one.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -45,6 +46,11 @@ describe('batch CLI (lab, real processes)', () => {
     const show = await cf(l, ['batch', 'show', 'c1']);
     assert.match(show.out, /done/);
     assert.match(show.out, /100\.0 %/);
+    assert.match(show.out, /predicted and actual duration:\n {2}Predicted when the batch started \(.*\): \d+ s for 1 mailboxes/);
+    assert.match(show.out, /\n {2}It took \d+ s of work: .*× the prediction\)\./);
+    const shown = JSON.parse((await cf(l, ['--json', 'batch', 'show', 'c1'])).out);
+    assert.equal(shown.prediction.status, 'made');
+    assert.ok(shown.prediction.predicted.predictedSeconds > 0 && shown.prediction.actualSeconds > 0);
     const list = JSON.parse((await cf(l, ['--json', 'batch', 'list'])).out);
     assert.equal(list[0].name, 'c1');
     assert.equal(list[0].done, 1);

@@ -8,7 +8,10 @@ import { parseNameList, splitCsvLine } from '../../src/migration/nameList.ts';
 import { escapeHtml, renderBatchHtml, throughputSvg } from '../../src/migration/reportHtml.ts';
 import type { BatchReport } from '../../src/migration/report.ts';
 import { finalStatus } from '../../src/migration/runner.ts';
-import { makespan, predict } from '../../src/migration/plan.ts';
+import { makespan, predict, workSeconds } from '../../src/migration/plan.ts';
+import { comparePrediction, humanDuration } from '../../src/migration/prediction.ts';
+import type { PredictedPlan } from '../../src/migration/predictionStore.ts';
+import type { StepRecord } from '../../src/migration/types.ts';
 import { parseWindowTime, windowState } from '../../src/migration/window.ts';
 import { parseProject } from '../../src/config/load.ts';
 import { exampleProjectFile } from '../../src/config/example.ts';
@@ -125,12 +128,14 @@ describe('HTML report', () => {
     mailboxes: [{ name: 'a"b', source: 'a@x', target: 'a@y', targetDn: 'cn=a', state: 'done', resumeState: null, error: null, messages: 2, bytes: 3, copied: 2, copiedBytes: 3, deltas: 0, fidelity: 1, verify: null, steps: [], copyMs: 10, messagesPerSecond: 1, megabytesPerSecond: 0,
       skipped: [{ folder: 'INBOX', uid: 7, messageId: '<m@x>', subject: '<img src=x onerror=alert(1)>', size: 9, kind: 'bad', reason: 'NO [CORRUPT]' }] }],
     throughput: [{ at: '2026-11-28T00:00:00.000Z', messages: 1, bytes: 1 }, { at: '2026-11-28T00:00:05.000Z', messages: 4, bytes: 1 }],
+    prediction: comparePrediction({ madeAt: '2026-11-28T00:00:00Z', status: 'failed', warning: '<b>store down</b>' }, [], { status: 'completed' }),
   };
   it('escapes everything it shows and has no script or external resource', () => {
     const html = renderBatchHtml(report, 'p&q');
     assert.ok(!html.includes('<script>') && !html.includes('<img'));
     assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;') && html.includes('p&amp;q') && html.includes('a&quot;b'));
     assert.ok(!/(src|href)=["']?https?:/.test(html));
+    assert.match(html, /<h2>Predicted and actual duration<\/h2>[\s\S]*the capacity plan could not be made when the batch started \(&lt;b&gt;store down&lt;\/b&gt;\)/);
     assert.match(html, /<svg[\s\S]*<polyline/);
   });
   it('draws an empty chart message without samples and buckets otherwise', () => {
@@ -159,5 +164,60 @@ describe('capacity planning', () => {
     assert.equal(p.predictedSeconds, 26.1);
     assert.equal(p.fits, false);
     assert.equal(p.mailboxesThatFit, 1);
+  });
+});
+
+describe('prediction against reality', () => {
+  const step = (startedAt: string, finishedAt: string | null): StepRecord => ({ mailboxId: 1, step: 'copy', startedAt, finishedAt, status: 'done', messages: 0, bytes: 0, detail: null });
+  const plan = (predictedSeconds: number, windowSeconds: number | null): PredictedPlan => ({
+    predictedSeconds, windowSeconds, fits: windowSeconds === null ? null : predictedSeconds <= windowSeconds, mailboxesThatFit: null, streams: 4,
+    rate: { source: 'measured on 12 earlier copy passes', bytesPerSecond: 2.5e6, messagesPerSecond: 120 }, overheadSeconds: 8,
+    totals: { mailboxes: 3, messages: 17, bytes: 1.2e6 }, mailboxes: [],
+  });
+  it('counts the time steps ran, overlaps once, and not the idle time between two sittings', () => {
+    assert.equal(workSeconds([]), null);
+    assert.equal(workSeconds([step('2026-11-28T00:00:00Z', null)]), null);
+    // Two mailboxes in parallel (0–10 s and 5–20 s), then a pause until `batch complete` at 1 h, 30 s more.
+    assert.equal(workSeconds([step('2026-11-28T00:00:05Z', '2026-11-28T00:00:20Z'), step('2026-11-28T00:00:00Z', '2026-11-28T00:00:10Z'), step('2026-11-28T01:00:00Z', '2026-11-28T01:00:30Z')]), 50);
+  });
+  it('writes durations as people read them', () => {
+    assert.equal(humanDuration(12.4), '12 s');
+    assert.equal(humanDuration(250), '4 min 10 s');
+    assert.equal(humanDuration(7500), '2 h 05 min');
+  });
+  it('a finished batch: predicted, actual, ratio, window, and the basis in words', () => {
+    const r = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 3600) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:02:01Z')], { status: 'completed' });
+    assert.equal(r.actualSeconds, 121);
+    assert.equal(r.ratio, 1.21);
+    assert.equal(r.fittedWindow, true);
+    const text = r.summary.join('\n');
+    assert.match(text, /Predicted when the batch started \(2026-11-28 22:00 UTC\): 1 min 40 s for 3 mailboxes/);
+    assert.match(text, /Basis: copy speed 2\.50 MB\/s and 120 messages\/s per mailbox — measured on 12 earlier copy passes; 4 mailboxes at a time/);
+    assert.match(text, /Window: 1 h 00 min; the prediction said the batch fits\./);
+    assert.match(text, /It took 2 min 01 s of work: 21 % longer than predicted \(1\.21 × the prediction\)\./);
+    assert.match(text, /It finished within its 1 h 00 min window\./);
+    const fast = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 60) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:01:30Z')], { status: 'completed-with-errors' });
+    assert.equal(fast.fittedWindow, false);
+    assert.match(fast.summary.join('\n'), /10 % faster than predicted[\s\S]*It did NOT fit its 1 min 00 s window: it needed 1 min 30 s\./);
+    const same = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, null) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:01:42Z')], { status: 'completed' });
+    assert.equal(same.fittedWindow, null);
+    assert.match(same.summary.join('\n'), /No window was set\.[\s\S]*about as predicted \(1\.02 ×/);
+  });
+  it('an unfinished batch: work so far, no ratio yet; suspended by its window: did not fit', () => {
+    const r = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 3600) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:00:50Z')], { status: 'synced' });
+    assert.equal(r.ratio, null);
+    assert.equal(r.fittedWindow, null);
+    assert.match(r.summary.join('\n'), /Not finished \(waiting for `batch complete`\): 50 s of work so far, 50 % of the prediction\./);
+    const s = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 3600) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:00:50Z')], { status: 'suspended' });
+    assert.equal(s.fittedWindow, false);
+    assert.match(s.summary.join('\n'), /It did NOT finish in its 1 h 00 min window\./);
+  });
+  it('says plainly when there is no prediction, and why', () => {
+    const none = comparePrediction(undefined, [step('2026-11-28T22:00:00Z', '2026-11-28T22:00:10Z')], { status: 'completed' });
+    assert.equal(none.status, 'none');
+    assert.deepEqual(none.summary, ['No prediction was recorded: this batch started before crossforest recorded predictions.', 'It took 10 s.']);
+    const failed = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'failed', warning: 'IMAP timeout' }, [], { status: 'running' });
+    assert.equal(failed.status, 'failed');
+    assert.deepEqual(failed.summary, ['No prediction: the capacity plan could not be made when the batch started (IMAP timeout).', 'Nothing has run yet.']);
   });
 });

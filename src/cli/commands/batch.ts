@@ -8,6 +8,8 @@ import { createBatch } from '../../migration/createBatch.ts';
 import { LiveStatus } from '../../migration/liveStatus.ts';
 import { mailboxReport, writeBatchReport } from '../../migration/report.ts';
 import { batchOrThrow, runBatch, type RunResult } from '../../migration/runner.ts';
+import { comparePrediction } from '../../migration/prediction.ts';
+import { predictionOf } from '../../migration/predictionStore.ts';
 import { MigrationError, migrationSetup } from '../../migration/setup.ts';
 import type { BatchOptions, RunEvent } from '../../migration/types.ts';
 import { parseWindowTime } from '../../migration/window.ts';
@@ -156,7 +158,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     });
   batch
     .command('show')
-    .description('per mailbox: state, items, bytes, throughput, errors')
+    .description('per mailbox: state, items, bytes, throughput, errors; the predicted duration against the actual one')
     .argument('<name>')
     .action((name, _o, cmd) => {
       const ctx = commandContext(cmd);
@@ -165,7 +167,8 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
         const b = batchOrThrow(store, name);
         const steps = stepsOf(store, b.id);
         const rows = mailboxesOf(store, b.id).map((m) => mailboxReport(m, steps));
-        if (ctx.json) return printJson({ batch: b, mailboxes: rows });
+        const prediction = comparePrediction(predictionOf(store, b.id), steps, b);
+        if (ctx.json) return printJson({ batch: b, mailboxes: rows, prediction });
         process.stdout.write(`batch ${b.name}: ${b.status}; ${b.sourceOrg} → ${b.targetOrg} store ${b.targetStore}; options ${JSON.stringify(b.options)}\n`);
         printTable(rows, [
           { header: 'source', value: (m) => m.source },
@@ -180,6 +183,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
           { header: 'fidelity', value: (m) => (m.fidelity === null ? '' : `${(m.fidelity * 100).toFixed(1)} %`), align: 'right' },
           { header: 'error', value: (m) => (m.error ?? '').split('\n').slice(0, 2).join(' ') },
         ]);
+        process.stdout.write(`\npredicted and actual duration:\n${prediction.summary.map((l) => `  ${l}`).join('\n')}\n`);
       } finally {
         store.close();
       }
