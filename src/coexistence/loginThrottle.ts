@@ -1,10 +1,22 @@
 // Rate limit of failed logins per client IP and per user name (sliding window). A caller
 // over either limit is refused before any LDAP bind is tried, so a password-spraying
 // client cannot use the service to test passwords against the directories.
+//
+// A check that takes time (an LDAP bind, a scrypt hash) goes through `begin`: the attempt
+// counts as a failure from its start, so a burst of parallel attempts cannot all pass
+// `retryAfter` before the first outcome is known; the handle takes it back.
 export interface ThrottleLimits {
   perIp: number;
   perUser: number;
   windowSeconds: number;
+}
+
+/** An attempt in progress, counted as a failure until it is settled otherwise. */
+export interface LoginAttempt {
+  /** The password was right: the attempt is not a failure, and the user's failures are cleared. */
+  succeeded(): void;
+  /** No answer (the check itself failed): the attempt counts neither way. */
+  abandoned(): void;
 }
 
 export class LoginThrottle {
@@ -32,6 +44,28 @@ export class LoginThrottle {
     if (user !== '') this.#add(`user:${user.toLowerCase()}`);
   }
 
+  /** Counts the attempt as a failure now; settle it with the handle once its outcome is known (a wrong password needs nothing more). */
+  begin(ip: string, user: string): LoginAttempt {
+    const ipKey = `ip:${ip}`;
+    const userKey = `user:${user.toLowerCase()}`;
+    const atIp = this.#add(ipKey);
+    const atUser = user === '' ? undefined : this.#add(userKey);
+    let settled = false;
+    const takeBack = () => {
+      if (settled) return false;
+      settled = true;
+      this.#remove(ipKey, atIp);
+      if (atUser !== undefined) this.#remove(userKey, atUser);
+      return true;
+    };
+    return {
+      succeeded: () => {
+        if (takeBack()) this.succeed(user);
+      },
+      abandoned: () => void takeBack(),
+    };
+  }
+
   /** A successful login clears the user's failures (not the IP's: one good password does not excuse a spray). */
   succeed(user: string): void {
     this.#failures.delete(`user:${user.toLowerCase()}`);
@@ -52,9 +86,10 @@ export class LoginThrottle {
     return Math.max(1, Math.ceil((oldest + this.#limits.windowSeconds * 1000 - this.#now()) / 1000));
   }
 
-  #add(key: string): void {
+  #add(key: string): number {
     const list = this.#recent(key);
-    list.push(this.#now());
+    const at = this.#now();
+    list.push(at);
     // Keep no more than needed to decide (limit) per key.
     if (list.length > Math.max(this.#limits.perIp, this.#limits.perUser)) list.shift();
     this.#failures.delete(key);
@@ -63,5 +98,14 @@ export class LoginThrottle {
       if (oldest !== undefined) this.#failures.delete(oldest);
     }
     this.#failures.set(key, list);
+    return at;
+  }
+
+  #remove(key: string, at: number): void {
+    const list = this.#failures.get(key);
+    const i = list ? list.lastIndexOf(at) : -1;
+    if (!list || i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.#failures.delete(key);
   }
 }

@@ -38,6 +38,15 @@ class HttpError extends CrossforestError {
 
 const REALM = 'Basic realm="crossforest coexistence", charset="UTF-8"';
 
+const routeLists = new WeakMap<FastifyInstance, readonly string[]>();
+
+/** Every route of a server built by buildServer, as `METHOD /path`, in the order they were registered. */
+export function routesOf(app: FastifyInstance): string[] {
+  const all = routeLists.get(app) ?? [];
+  // The HEAD twin of a GET route is fastify's own, not worth a line.
+  return all.filter((r) => !(r.startsWith('HEAD ') && all.includes(`GET ${r.slice(5)}`)));
+}
+
 export async function buildServer(project: LoadedProject, opts: ServerOptions): Promise<FastifyInstance> {
   const cx = opts.coexistence ?? createCoexistence(project, opts.logger);
   const cfg = cx.config;
@@ -62,6 +71,13 @@ export async function buildServer(project: LoadedProject, opts: ServerOptions): 
     connectionTimeout: 30_000,
     requestTimeout: 60_000,
   }) as unknown as FastifyInstance;
+
+  // Every route, as registered (the dashboard's and the static files' included), for `serve --json`.
+  const routes: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (!routes.includes(`${method} ${route.url}`)) routes.push(`${method} ${route.url}`);
+  });
+  routeLists.set(app, routes);
 
   app.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string', bodyLimit: 16_384 }, (_req, body, done) => done(null, body));
 

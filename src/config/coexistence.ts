@@ -78,7 +78,9 @@ export const coexistenceSchema = z.strictObject({
   /**
    * The operator dashboard (`/dashboard`): its own logins, not directory users, so it still
    * opens when a directory is the thing that is down. Each password is a secret reference
-   * like every other password in the project file. Without this section /dashboard is off.
+   * like every other password in the project file; the secret holds a scrypt hash made by
+   * `crossforest serve hash-password` (`$scrypt$N=…,r=…,p=…$salt$hash`, recommended) or,
+   * for labs, the clear password. Without this section /dashboard is off.
    */
   dashboard: z
     .strictObject({
@@ -97,6 +99,8 @@ export const coexistenceSchema = z.strictObject({
         .min(1)
         .max(24 * 60)
         .default(480),
+      /** The pending-export preview (a full or delta synchronization on a copy of the state store) is stopped after this long, in seconds. */
+      previewTimeoutSeconds: z.number().int().min(1).max(3600).default(300),
     })
     .optional(),
   /** Keyed like `organizations` (a, b): the servers clients of that organization use. */

@@ -76,9 +76,11 @@ coexistence:                        # \`crossforest serve\`: GAL find, free/busy
   freeBusy: { maxSlots: 2000, maxAddresses: 50 }
   loginFailures: { perIp: 20, perUser: 5, windowSeconds: 300 }
   # dashboard:                      # /dashboard: the operators' migration view (its own logins, not directory users)
-  #   operators:
+  #   operators:                    # each password file's first line: a hash from \`crossforest serve hash-password\`
+  #                                 #   (recommended), or in a lab the clear password
   #     - { name: ops, password: { file: .lab/secrets/dashboard-ops.pw } }
   #   sessionMinutes: 480
+  #   previewTimeoutSeconds: 300    # the pending-export preview is stopped after this long
   organizations:                    # what clients are pointed at, per organization
     a:
       imap: { host: 127.0.0.1, port: 9931, socketType: SSL }

@@ -75,10 +75,17 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   }
   const log = opts.logger.child({ scope: 'dashboard' });
   const accounts = new OperatorAccounts(dash, opts.project.baseDir);
+  // Every operator secret is read once now: a broken one stops the start, naming its key.
+  const clear = accounts.validate();
+  if (clear.length > 0)
+    log.warn(
+      { operators: clear },
+      'dashboard operator passwords kept in clear in their secret files; recommended: a hash from `crossforest serve hash-password`',
+    );
   const sessions = new OperatorSessions(dash.sessionMinutes);
   const throttle = new LoginThrottle(opts.config.loginFailures);
   const reports = new ReportFiles(resolve(opts.project.baseDir, opts.project.config.migration?.reportsDir ?? 'reports'));
-  const previews = new SyncPreviewService(opts.project, log);
+  const previews = new SyncPreviewService(opts.project, log, { timeoutMs: dash.previewTimeoutSeconds * 1000 });
   let store = opts.state;
   const state = (): StateStore => {
     store ??= openStateStore(resolve(opts.project.baseDir, opts.project.config.state.path));
@@ -162,16 +169,23 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
           ? reply.type('text/html; charset=utf-8').send(loginPage(`Too many failed logins: try again in ${wait} s.`))
           : { error: 'CF_ERR_TOO_MANY_LOGIN_FAILURES', message: `too many failed logins; try again in ${wait} s` };
       }
-      const operator = name && password ? accounts.check(name, password) : null;
+      // Counted as a failure from the start: parallel guesses cannot outrun the limit while their hashes compute.
+      const attempt = throttle.begin(req.ip, name);
+      let operator: string | null;
+      try {
+        operator = name && password ? await accounts.check(name, password) : null;
+      } catch (err) {
+        attempt.abandoned();
+        throw err;
+      }
       if (!operator) {
-        throttle.fail(req.ip, name);
         log.warn({ operator: name, ip: req.ip }, 'dashboard login failed');
         reply.code(401);
         return html
           ? reply.type('text/html; charset=utf-8').send(loginPage('Wrong name or password.'))
           : { error: 'CF_ERR_AUTH_FAILED', message: 'operator name or password is wrong' };
       }
-      throttle.succeed(name);
+      attempt.succeeded();
       log.info({ operator, ip: req.ip }, 'dashboard login');
       reply.header('set-cookie', sessionCookie(sessions.open(operator), sessions.ttlSeconds));
       return html ? reply.redirect('/dashboard', 303) : { operator };
