@@ -21,7 +21,7 @@ import type { Logger } from '../util/logger.ts';
 import { classifyMessage, headerValue } from './detectRules.ts';
 import { RelayError, SmtpReplyError } from './errors.ts';
 import { inspectMessage, type MessageInspection } from './messageInspector.ts';
-import { createNextHop } from './nextHop.ts';
+import { createNextHop, type HandOffRecipient } from './nextHop.ts';
 import { decide, headersToStrip, type PolicyTable } from './policy.ts';
 import type { RelayDecision } from './types.ts';
 
@@ -46,6 +46,10 @@ export interface RelayOutcome {
   /** forwarded: the next hop accepted; rejected/dropped: blocked by policy; refused: bad input; deferred/failed: next hop problem. */
   result: 'forwarded' | 'rejected' | 'dropped' | 'refused' | 'deferred' | 'failed';
   reply: string;
+  /** The client asked for DSNs (RET/ENVID/NOTIFY/ORCPT) and the next hop does not offer the extension. */
+  dsnDropped?: boolean;
+  /** Recipients the next hop refused at RCPT while it accepted the message for the others. */
+  refusedByNextHop?: { recipient: string; reply: string }[];
 }
 
 export interface RelayListenerHandle extends EventEmitter<{ message: [RelayOutcome] }> {
@@ -88,6 +92,24 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
     maxRecipients: limits.maxRecipients,
     socketTimeout: limits.socketTimeoutMs,
     closeTimeout: 5_000,
+    // DSN (RFC 3461) is offered so that RET/ENVID/NOTIFY/ORCPT reach us, and they go on
+    // to the next hop with the message (nextHop.ts): "nothing that the policy allows is
+    // altered or lost", the sender's delivery-status requests included.
+    hideDSN: false,
+    onMailFrom(_address, session, callback) {
+      const envid = session.envelope.dsn?.envid;
+      callback(
+        envid && !PRINTABLE_ASCII.test(envid) ? new SmtpReplyError(501, '5.5.4 ENVID must be printable US-ASCII (RFC 3461 4.4)') : null,
+      );
+    },
+    onRcptTo(address, _session, callback) {
+      const orcpt = address.dsn?.orcpt;
+      callback(
+        orcpt && !PRINTABLE_ASCII.test(orcpt)
+          ? new SmtpReplyError(501, '5.5.4 ORCPT must be printable US-ASCII after xtext decoding (RFC 3461 4.2)')
+          : null,
+      );
+    },
     onData(stream, session, callback) {
       handleMessage(stream, session).then(
         (msg) => callback(null, msg),
@@ -142,7 +164,20 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
         throw new SmtpReplyError(550, `5.7.1 ${why}`);
       }
       const eightBit = session.envelope.bodyType === '8bitmime' || session.envelope.smtpUtf8 === true;
-      await nextHop.send({ from: mailFrom, to: decision.allowed, eightBit, size: outcome.bytes }, createReadStream(file));
+      const dsn = session.envelope.dsn;
+      const handed = await nextHop.send(
+        {
+          from: mailFrom,
+          to: allowedRecipients(session, decision.allowed),
+          eightBit,
+          size: outcome.bytes,
+          ret: dsn?.ret ?? undefined,
+          envid: dsn?.envid ?? undefined,
+        },
+        () => createReadStream(file),
+      );
+      if (handed.dsnDropped) outcome.dsnDropped = true;
+      if (handed.refused.length > 0) outcome.refusedByNextHop = handed.refused;
       outcome.result = 'forwarded';
       const partial = decision.blocked.length > 0 ? ` (${decision.blocked.length} recipient(s) withheld by policy)` : '';
       outcome.reply = `250 forwarded${partial}`;
@@ -178,9 +213,19 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
         stripped: d?.stripHeaders,
         result: o.result,
         reply: o.reply,
+        dsnDropped: o.dsnDropped,
+        refusedByNextHop: o.refusedByNextHop,
       },
       `relay ${o.result}`,
     );
+    // Not errors of the relay, but things a sender would want to know and will not hear from us.
+    if (o.dsnDropped)
+      log.warn(
+        { session: o.session, messageId: o.messageId },
+        'the next hop does not offer DSN: the delivery-status request was not passed on',
+      );
+    if (o.refusedByNextHop)
+      log.warn({ session: o.session, messageId: o.messageId, refused: o.refusedByNextHop }, 'the next hop refused some recipients');
     events.emit('message', o);
   }
 
@@ -220,6 +265,18 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
       nextHop.close();
       await rm(spool, { recursive: true, force: true });
     },
+  });
+}
+
+/** What RFC 3461 allows in ENVID and (decoded) ORCPT; anything else could not be passed on unchanged. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+
+/** The allowed recipients with the DSN parameters each one was given (RCPT TO … NOTIFY= ORCPT=). */
+function allowedRecipients(session: SMTPServerSession, allowed: readonly string[]): HandOffRecipient[] {
+  const byAddress = new Map(session.envelope.rcptTo.map((r) => [r.address, r]));
+  return allowed.map((address) => {
+    const dsn = byAddress.get(address)?.dsn;
+    return { address, notify: dsn?.notify, orcpt: dsn?.orcpt };
   });
 }
 

@@ -18,6 +18,7 @@ import type { RelayOutcome } from '../../src/transport/relayListener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { ensureLab } from '../helpers/lab.ts';
 import { labProject } from '../helpers/project.ts';
+import { waitForOutcome } from './listener.ts';
 import { type Sink, startSink, waitForMaildir, withoutTrace } from './sink.ts';
 
 const A = POSTFIX_LAB.a;
@@ -59,15 +60,7 @@ async function startRelayWatched(): Promise<Relay> {
   return r;
 }
 
-async function outcomeFor(messageId: string, timeoutMs = 20_000): Promise<RelayOutcome> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const hit = outcomes.find((o) => o.messageId === `<${messageId}>`);
-    if (hit) return hit;
-    if (Date.now() > end) throw new Error(`the relay saw no message ${messageId}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const outcomeFor = (messageId: string) => waitForOutcome(outcomes, `<${messageId}>`);
 
 /** Sends raw bytes over SMTP (no TLS: loopback lab). `from: ''` is the null sender. */
 async function send(port: number, from: string, to: string[], raw: string | Buffer): Promise<void> {

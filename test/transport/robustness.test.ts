@@ -6,10 +6,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { relayLimitsSchema, relayListenerSchema } from '../../src/config/transport.ts';
+import { relayLimitsSchema } from '../../src/config/transport.ts';
 import { policyTable } from '../../src/transport/policy.ts';
-import { type RelayListenerHandle, startRelayListener } from '../../src/transport/relayListener.ts';
-import { silentLogger } from '../../src/util/logger.ts';
+import type { RelayListenerHandle, RelayOutcome } from '../../src/transport/relayListener.ts';
+import { loopbackListener } from './listener.ts';
 import { type Sink, startSink } from './sink.ts';
 import { type RawSmtp, rawSmtp } from './smtpClient.ts';
 
@@ -29,19 +29,7 @@ const limits = relayLimitsSchema.parse({
 });
 
 function listener(name: string, direction: 'inbound' | 'outbound', hopPort: number) {
-  return startRelayListener({
-    listener: relayListenerSchema.parse({
-      name,
-      direction,
-      listen: { host: '127.0.0.1', port: 0 },
-      nextHop: { host: '127.0.0.1', port: hopPort },
-    }),
-    limits,
-    table,
-    hostname: 'relay.test',
-    baseDir: process.cwd(),
-    logger: silentLogger,
-  });
+  return loopbackListener(name, direction, hopPort, { table, limits });
 }
 
 let n = 0;
@@ -165,6 +153,36 @@ describe('relay robustness', { timeout: 120_000 }, () => {
     const c = await openData(dead.port);
     assert.match((await c.command(`${plain(mid('dead'))}.\r\n`))!, /^451 4\.4\.0 next hop/);
     c.end();
+  });
+
+  it('reports a recipient the next hop refuses while the others get the message', async () => {
+    const picky = await startSink(mkdtempSync(join(tmpdir(), 'cf-robust-picky-')), 0, { refuse: ['gone@internet.test'] });
+    const l = await listener('picky', 'outbound', picky.port);
+    const seen: RelayOutcome[] = [];
+    l.on('message', (o) => seen.push(o));
+    try {
+      const c = await rawSmtp(l.port);
+      await c.reply();
+      await c.command('EHLO client.test\r\n');
+      await c.command('MAIL FROM:<a@forest-a.test>\r\n');
+      assert.match((await c.command('RCPT TO:<b@internet.test>\r\n'))!, /^250/);
+      assert.match((await c.command('RCPT TO:<gone@internet.test>\r\n'))!, /^250/);
+      await c.command('DATA\r\n');
+      const id = mid('picky');
+      assert.match((await c.command(`${plain(id)}.\r\n`))!, /^250 /);
+      c.end();
+      assert.deepEqual((await picky.waitFor(id)).recipients, ['b@internet.test']);
+      const o = seen.find((x) => x.messageId === `<${id}>`);
+      assert.equal(o?.result, 'forwarded');
+      assert.deepEqual(
+        o?.refusedByNextHop?.map((r) => r.recipient),
+        ['gone@internet.test'],
+      );
+      assert.match(o?.refusedByNextHop?.[0]?.reply ?? '', /^550 5\.1\.1/);
+    } finally {
+      await l.close();
+      await picky.close();
+    }
   });
 
   it('relays SMTPUTF8 addresses and 8-bit bodies unchanged', async () => {

@@ -9,6 +9,10 @@ export interface SunkMessage {
   file: string;
   mailFrom: string;
   recipients: string[];
+  /** RET/ENVID of MAIL FROM as the sink received them (xtext-decoded); null when absent or `dsn: false`. */
+  dsn: { ret: string | null; envid: string | null } | null;
+  /** NOTIFY/ORCPT of each RCPT TO as received, in order (`{}` for a recipient without them). */
+  rcptDsn: { notify?: string[]; orcpt?: string }[];
   raw: Buffer;
 }
 
@@ -21,13 +25,22 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-export async function startSink(dir: string, port = 0): Promise<Sink> {
+/**
+ * `dsn: false` makes a sink that does not offer the DSN extension (an old next hop);
+ * `refuse` lists recipients it answers `550 5.1.1` at RCPT.
+ */
+export async function startSink(dir: string, port = 0, opts: { dsn?: boolean; refuse?: string[] } = {}): Promise<Sink> {
   mkdirSync(dir, { recursive: true });
   let n = 0;
   const server = new SMTPServer({
     logger: false,
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
+    hideDSN: opts.dsn === false,
+    onRcptTo(address, _session, cb) {
+      if (opts.refuse?.includes(address.address)) cb(Object.assign(new Error('5.1.1 no such user here'), { responseCode: 550 }));
+      else cb();
+    },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -37,6 +50,8 @@ export async function startSink(dir: string, port = 0): Promise<Sink> {
         const env = {
           mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           recipients: session.envelope.rcptTo.map((r) => r.address),
+          dsn: session.envelope.dsn ?? null,
+          rcptDsn: session.envelope.rcptTo.map((r) => r.dsn ?? {}),
         };
         writeFileSync(join(dir, `${base}.json`), JSON.stringify(env));
         cb(null, `sunk as ${base}`);
@@ -68,7 +83,7 @@ export function readMessages(dir: string): SunkMessage[] {
     .filter((f) => f.endsWith('.eml'))
     .sort()
     .map((f) => {
-      const env = JSON.parse(readFileSync(join(dir, f.replace(/\.eml$/, '.json')), 'utf8')) as { mailFrom: string; recipients: string[] };
+      const env = JSON.parse(readFileSync(join(dir, f.replace(/\.eml$/, '.json')), 'utf8')) as Omit<SunkMessage, 'file' | 'raw'>;
       return { file: f, ...env, raw: readFileSync(join(dir, f)) };
     });
 }
