@@ -13,7 +13,7 @@ import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '..
 import type { LabCertificates } from '../tls.ts';
 import { dovecotConfig } from './dovecotConfig.ts';
 import { type AuthDirectory, ldapConfig } from './ldapConfig.ts';
-import { storePaths, type StoreDef, type StorePaths } from './stores.ts';
+import { clientPorts, storePaths, type StoreDef, type StorePaths } from './stores.ts';
 import { systemUser } from './systemUser.ts';
 
 export interface DovecotSecrets {
@@ -112,7 +112,8 @@ export async function startDovecot(store: StoreDef, paths: StorePaths, log: Logg
   const state = dovecotState(paths);
   if (state.alive && state.pid !== null) return state.pid;
   rmSync(pidFile(paths), { force: true });
-  for (const port of [store.imapPort, store.imapsPort]) {
+  const ports = Object.values(clientPorts(store));
+  for (const port of ports) {
     if (await portOpen(store.host, port)) {
       throw new LabError(`${label(store)}: port ${store.host}:${port} is already in use by another process`, {
         object: `${store.host}:${port}`,
@@ -131,12 +132,13 @@ export async function startDovecot(store: StoreDef, paths: StorePaths, log: Logg
   if (existsSync(current)) writeFileSync(startedWith(paths), readFileSync(current));
   const ok = await waitFor(async () => {
     if (!isAlive(pid)) return 'dead';
-    return (await portOpen(store.host, store.imapPort)) && (await portOpen(store.host, store.imapsPort)) ? 'up' : null;
+    for (const port of ports) if (!(await portOpen(store.host, port))) return null;
+    return 'up';
   }, 15_000);
   if (ok !== 'up') {
     if (isAlive(pid)) await stopPid(pid, 5_000);
     const why = tail(paths.consoleLog) || tail(paths.logFile);
-    throw new LabError(`${label(store)} did not come up on ${store.host}:${store.imapPort}/${store.imapsPort}${why ? `: ${why}` : ''}`, {
+    throw new LabError(`${label(store)} did not come up on ${store.host}:${ports.join('/')}${why ? `: ${why}` : ''}`, {
       object: paths.conf,
       hint: `see ${paths.logFile} and ${paths.consoleLog}; check the config with \`doveconf -c ${paths.conf} -n\``,
     });

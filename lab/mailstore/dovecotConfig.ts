@@ -25,6 +25,25 @@ function specialUseBlocks(store: StoreDef): string[] {
   return lines;
 }
 
+/** POP3 (INBOX only, as POP3 is): STLS on the plain port, implicit TLS on pop3s. */
+function pop3Blocks(store: StoreDef): string[] {
+  if (store.pop3Port === undefined && store.pop3sPort === undefined) return [];
+  const listener = (name: string, port: number | undefined, ssl: boolean): string[] =>
+    port === undefined
+      ? []
+      : [`  inet_listener ${name} {`, `    address = ${store.host}`, `    port = ${port}`, ...(ssl ? ['    ssl = yes'] : []), '  }'];
+  return [
+    'service pop3-login {',
+    ...listener('pop3', store.pop3Port, false),
+    ...listener('pop3s', store.pop3sPort, true),
+    '  service_count = 0',
+    '}',
+    'protocol pop3 {',
+    '  mail_max_userip_connections = 1000',
+    '}',
+  ];
+}
+
 export function dovecotConfig(i: DovecotConfigInput): string {
   const { store, paths, tls } = i;
   const sep = store.separator;
@@ -45,7 +64,7 @@ export function dovecotConfig(i: DovecotConfigInput): string {
     `log_path = ${paths.logFile}`,
     `info_log_path = ${paths.logFile}`,
     `debug_log_path = ${paths.logFile}`,
-    'protocols = imap lmtp',
+    `protocols = imap lmtp${store.pop3Port !== undefined || store.pop3sPort !== undefined ? ' pop3' : ''}`,
     `listen = ${store.host}`,
     // Lab restarts must not wait for clients; nothing shuts down gracefully here.
     'shutdown_clients = yes',
@@ -56,8 +75,10 @@ export function dovecotConfig(i: DovecotConfigInput): string {
     `ssl_cert = <${tls.cert}`,
     `ssl_key = <${tls.key}`,
     'ssl_min_protocol = TLSv1.2',
-    // Plaintext auth without TLS: the migration engine and the audit tests need it.
-    'disable_plaintext_auth = no',
+    // Plaintext auth without TLS: the migration engine and the audit tests need it. Dovecot
+    // counts a client connecting from its own address as secured whatever this says (the
+    // audit probes loopback from another 127/8 address for that reason: src/audit/tlsProbe.ts).
+    `disable_plaintext_auth = ${store.plaintextAuth === false ? 'yes' : 'no'}`,
     'auth_mechanisms = plain login',
     '',
     '# Auth: LDAP bind as the user (login = userPrincipalName); master user admin.',
@@ -155,6 +176,7 @@ export function dovecotConfig(i: DovecotConfigInput): string {
     'service imap {',
     '  process_limit = 1024',
     '}',
+    ...pop3Blocks(store),
     // Postfix delivers here (lab/postfix): the recipient is the login name (UPN) that
     // Postfix's directory lookup produced; mailbox-enabled users only, like IMAP.
     'service lmtp {',

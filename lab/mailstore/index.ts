@@ -7,14 +7,15 @@ import { readSecret } from '../secrets.ts';
 import { ensureCorpus } from './corpus/corpus.ts';
 import { type DovecotSecrets, dovecotState, resolveBaseDir, startDovecot, stopDovecot, writeDovecotConfig } from './dovecot.ts';
 import { type AuthDirectory, authDirectoryOfForest } from './ldapConfig.ts';
-import { STORES, type StoreDef, type StorePaths, storePaths } from './stores.ts';
+import { clientPorts, STORES, type StoreDef, type StorePaths, storePaths } from './stores.ts';
 
 export function storeStatus(store: StoreDef, paths: StorePaths, details: Record<string, unknown> = {}): MailStoreStatus {
   const state = dovecotState(paths);
   return {
     name: store.name,
     forest: store.id,
-    endpoints: { imap: `${store.host}:${store.imapPort}`, imaps: `${store.host}:${store.imapsPort}` },
+    // imap, imaps, and pop3/pop3s on the stores that have them (store A).
+    endpoints: Object.fromEntries(Object.entries(clientPorts(store)).map(([proto, port]) => [proto, `${store.host}:${port}`])),
     pid: state.pid,
     alive: state.alive,
     dataDir: paths.mailRoot,

@@ -22,6 +22,15 @@ export interface StoreDef {
   imapsPort: number;
   /** LMTP port Postfix delivers to (loopback only). */
   lmtpPort: number;
+  /** POP3 with STLS offered, and POP3 over implicit TLS; absent: no POP3 (only store A has it). */
+  pop3Port?: number | undefined;
+  pop3sPort?: number | undefined;
+  /**
+   * Plaintext authentication before TLS (Dovecot's disable_plaintext_auth = no). The lab
+   * stores allow it (absent = true): the migration engine and the audit tests need it. A
+   * store made with `false` shows what the audit passes (test/audit/pop3.test.ts).
+   */
+  plaintextAuth?: boolean | undefined;
   format: 'maildir' | 'sdbox';
   separator: '.' | '/';
   /** Personal namespace prefix as clients see it (`INBOX.` or empty). */
@@ -41,6 +50,9 @@ export const STORES: Record<ForestId, StoreDef> = {
     imapPort: 1431,
     imapsPort: 9931,
     lmtpPort: 2401,
+    // The audit's POP3 checks (STLS, USER/SASL before TLS, pop3s certificate) have a real server.
+    pop3Port: 1101,
+    pop3sPort: 9951,
     format: 'maildir',
     separator: '.',
     prefix: 'INBOX.',
@@ -81,9 +93,19 @@ export const STORES: Record<ForestId, StoreDef> = {
  * (lab/mailstore/adStores.ts). No corpus: a mailbox is created on first login.
  */
 export const AD_STORES: Record<ForestId, StoreDef> = {
-  a: { ...STORES.a, name: 'dovecot-a-ad', key: 'a-ad', imapPort: 1441, imapsPort: 9941, lmtpPort: 2411 },
+  a: { ...STORES.a, name: 'dovecot-a-ad', key: 'a-ad', imapPort: 1441, imapsPort: 9941, lmtpPort: 2411, pop3Port: undefined, pop3sPort: undefined },
   b: { ...STORES.b, name: 'dovecot-b-ad', key: 'b-ad', imapPort: 1442, imapsPort: 9942, lmtpPort: 2412 },
 };
+
+/** The ports a store's clients connect to (IMAP, IMAPS, and POP3/POP3S where it has them), labelled. */
+export function clientPorts(store: StoreDef): { imap: number; imaps: number; pop3?: number; pop3s?: number } {
+  return {
+    imap: store.imapPort,
+    imaps: store.imapsPort,
+    ...(store.pop3Port !== undefined ? { pop3: store.pop3Port } : {}),
+    ...(store.pop3sPort !== undefined ? { pop3s: store.pop3sPort } : {}),
+  };
+}
 
 export interface StorePaths {
   /** `.lab/dovecot/<id>/`: config, logs, state. */

@@ -102,9 +102,38 @@ function summarize(cert: PeerCertificate): CertificateSummary {
   };
 }
 
-export function openSocket(host: string, port: number): Promise<Socket> {
+/**
+ * Opens the plain connection every plaintext look (greeting, capabilities, STARTTLS, the
+ * open-relay dialogue) starts with, seen as a client on another host would see it.
+ *
+ * Dovecot counts a client whose address equals the server's own address as secured and
+ * then offers plaintext authentication whatever disable_plaintext_auth says: an audit run
+ * on the mail server over 127.0.0.1 would flag a server that refuses clear text to every
+ * real client. So a loopback IPv4 target is reached from another 127/8 address (Linux
+ * answers on all of 127/8); where that address cannot be bound, from the default one.
+ */
+export async function openSocket(host: string, port: number): Promise<Socket> {
+  const localAddress = remoteViewSource(host);
+  if (localAddress) {
+    try {
+      return await connectFrom(host, port, localAddress);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRNOTAVAIL' && code !== 'EINVAL') throw err;
+    }
+  }
+  return connectFrom(host, port, undefined);
+}
+
+/** The source address for a loopback IPv4 target: another address of 127/8; undefined for anything else. */
+export function remoteViewSource(host: string): string | undefined {
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return undefined;
+  return host === '127.0.0.254' ? '127.0.0.253' : '127.0.0.254';
+}
+
+function connectFrom(host: string, port: number, localAddress: string | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = netConnect({ host, port });
+    const s = netConnect({ host, port, ...(localAddress ? { localAddress } : {}) });
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });

@@ -3,7 +3,9 @@
 // manifest, delegate ACLs, and homeMDB turning a mail-enabled user into a mailbox.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { ImapFlow, type ListResponse } from 'imapflow';
 import { Attribute, Change, Client } from 'ldapts';
 import type { LabInfo } from '../../lab/lab.ts';
@@ -74,6 +76,63 @@ async function getAcl(client: ImapFlow, mailbox: string): Promise<Map<string, st
   return acl;
 }
 
+/**
+ * One POP3 session on store A: STLS on the plain port (or implicit TLS on pop3s), verified
+ * against the lab CA, USER/PASS, STAT. Returns the message count and size of the INBOX.
+ */
+async function pop3Stat(c: { user: string; pass: string; pop3s?: boolean }): Promise<{ count: number; bytes: number }> {
+  const s = STORES.a;
+  const tlsOpts = { ca: readFileSync(lab.tls.caCert), servername: 'localhost' };
+  let sock: Socket = c.pop3s
+    ? tlsConnect({ host: s.host, port: s.pop3sPort!, ...tlsOpts })
+    : netConnect({ host: s.host, port: s.pop3Port! });
+  let buf = '';
+  const onData = (d: Buffer) => {
+    buf += d.toString('latin1');
+  };
+  const line = async (): Promise<string> => {
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const nl = buf.indexOf('\r\n');
+      if (nl >= 0) {
+        const l = buf.slice(0, nl);
+        buf = buf.slice(nl + 2);
+        return l;
+      }
+      if (Date.now() > end || sock.destroyed) throw new Error(`POP3: no reply (${JSON.stringify(buf)})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  // `what` names the command in a failure; never the password.
+  const ok = async (cmd: string | undefined, what = cmd ?? 'greeting'): Promise<string> => {
+    if (cmd !== undefined) sock.write(`${cmd}\r\n`);
+    const l = await line();
+    assert.match(l, /^\+OK/, `${what} → ${l}`);
+    return l;
+  };
+  sock.on('data', onData);
+  sock.on('error', () => {});
+  try {
+    await ok(undefined);
+    if (!c.pop3s) {
+      await ok('STLS');
+      sock.off('data', onData);
+      const secure = tlsConnect({ socket: sock, ...tlsOpts });
+      await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
+      sock = secure;
+      sock.on('data', onData);
+      sock.on('error', () => {});
+    }
+    await ok(`USER ${c.user}`);
+    await ok(`PASS ${c.pass}`, 'PASS');
+    const [, count, bytes] = /^\+OK (\d+) (\d+)/.exec(await ok('STAT')) ?? [];
+    await ok('QUIT');
+    return { count: Number(count), bytes: Number(bytes) };
+  } finally {
+    sock.destroy();
+  }
+}
+
 const byUse = (list: ListResponse[], use: string): string | undefined => list.find((m) => m.specialUse === use)?.path;
 
 function ldapAdmin(forest: ForestId): Promise<Client> {
@@ -96,8 +155,15 @@ after(async () => {
 
 describe('mail stores: processes and endpoints', () => {
   test('lab.json reports both Dovecot instances alive on the fixed ports', () => {
-    const names = lab.mailStores.filter((s) => s.name.startsWith('dovecot')).map((s) => `${s.name} ${s.endpoints.imap} ${s.endpoints.imaps} ${s.alive}`).sort();
-    assert.deepEqual(names, ['dovecot-a 127.0.0.1:1431 127.0.0.1:9931 true', 'dovecot-b 127.0.0.1:1432 127.0.0.1:9932 true']);
+    const names = lab.mailStores
+      .filter((s) => s.name === 'dovecot-a' || s.name === 'dovecot-b')
+      .map((s) => `${s.name} ${Object.values(s.endpoints).join(' ')} ${s.alive}`)
+      .sort();
+    assert.deepEqual(names, [
+      'dovecot-a 127.0.0.1:1431 127.0.0.1:9931 127.0.0.1:1101 127.0.0.1:9951 true',
+      'dovecot-b 127.0.0.1:1432 127.0.0.1:9932 true',
+    ]);
+    assert.deepEqual(Object.keys(lab.mailStores.find((s) => s.name === 'dovecot-a')!.endpoints), ['imap', 'imaps', 'pop3', 'pop3s']);
   });
 
   test('the corpus manifest matches the lab size and seed; the big mailbox has 3,000 messages', () => {
@@ -134,6 +200,18 @@ describe('mail stores: login', () => {
       assert.equal(box.exists, m.users[0]?.folders.find((f) => f.name === 'INBOX')?.messages, `${store}: INBOX of ${upn} as master`);
       await c.logout();
     }
+  });
+
+  test('POP3 on store A: STLS on 1101 and pop3s on 9951 (lab CA) show the user’s INBOX; a wrong password is refused', async () => {
+    const u = manifestA.users[0];
+    assert.ok(u);
+    const inbox = u.folders.find((f) => f.name === 'INBOX')?.messages;
+    const viaStls = await pop3Stat({ user: u.upn, pass: userPass() });
+    assert.equal(viaStls.count, inbox);
+    assert.deepEqual(await pop3Stat({ user: u.upn, pass: userPass(), pop3s: true }), viaStls);
+    // The master user works as for IMAP.
+    assert.deepEqual(await pop3Stat({ ...master('a', u.upn), pop3s: true }), viaStls);
+    await assert.rejects(pop3Stat({ user: u.upn, pass: 'wrong', pop3s: true }), /PASS → -ERR/);
   });
 
   test('imaps on 9931 works with the lab CA and is refused without it', async () => {
