@@ -51,14 +51,24 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
     if (queued > 1 << 20) readSocket.pause();
     notify();
   });
+  // Writers waiting for 'drain': a socket that dies never drains, so they are failed here
+  // (otherwise a kicked connection leaves a promise that nothing will ever settle).
+  const drainWaiters = new Set<(err?: Error) => void>();
   const fail = (err: Error): void => {
     ended ??= new WireClosedError('CF_ERR_IMAP_DROPPED', `connection to ${address} dropped: ${err.message}`, { object: address, cause: err });
     notify();
+    for (const w of drainWaiters) w(ended);
+    drainWaiters.clear();
   };
   readSocket.on('error', fail);
   readSocket.on('close', () => fail(new Error('closed')));
   readSocket.on('end', () => fail(new Error('closed by server')));
-  if (writeSocket !== readSocket) writeSocket.on('error', fail);
+  if (writeSocket !== readSocket) {
+    writeSocket.on('error', fail);
+    writeSocket.on('close', () => fail(new Error('closed')));
+  }
+  // The server may have hung up before the hand-over: those events are gone already.
+  if (readSocket.destroyed || readSocket.readableEnded || writeSocket.destroyed) fail(new Error('closed before the hand-over'));
   const sock = readSocket as Duplex & { setTimeout?: (ms: number, cb: () => void) => void };
   sock.setTimeout?.(timeoutMs, () => readSocket.destroy(new Error(`no answer in ${timeoutMs} ms`)));
   readSocket.resume();
@@ -123,8 +133,16 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
       if (ended) return Promise.reject(ended);
       return new Promise((resolve, reject) => {
         const ok = writeSocket.write(data, (err) => (err ? reject(err) : undefined));
-        if (ok) resolve();
-        else writeSocket.once('drain', () => resolve());
+        if (ok) return resolve();
+        const settle = (err?: Error): void => {
+          drainWaiters.delete(settle);
+          writeSocket.off('drain', onDrain);
+          if (err) reject(err);
+          else resolve();
+        };
+        const onDrain = (): void => settle();
+        drainWaiters.add(settle);
+        writeSocket.once('drain', onDrain);
       });
     },
     close() {
