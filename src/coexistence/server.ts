@@ -95,12 +95,17 @@ export async function buildServer(project: LoadedProject, opts: ServerOptions): 
     if (!creds) throw new HttpError(401, 'CF_ERR_AUTH_REQUIRED', 'authentication required: HTTP Basic with your login name and password', { 'www-authenticate': REALM });
     const wait = cx.throttle.retryAfter(req.ip, creds.user);
     if (wait > 0) throw new HttpError(429, 'CF_ERR_TOO_MANY_LOGIN_FAILURES', `too many failed logins; try again in ${wait} s`, { 'retry-after': String(wait) });
-    const caller = await cx.auth.authenticate(creds);
-    if (!caller) {
-      cx.throttle.fail(req.ip, creds.user);
-      throw new HttpError(401, 'CF_ERR_AUTH_FAILED', 'login name or password is wrong', { 'www-authenticate': REALM });
+    // Counted as a failure from the start: parallel guesses cannot all pass the limit while their binds run.
+    const attempt = cx.throttle.begin(req.ip, creds.user);
+    let caller: Caller | null | undefined;
+    try {
+      caller = await cx.auth.authenticate(creds);
+    } catch (err) {
+      attempt.abandoned();
+      throw err;
     }
-    cx.throttle.succeed(creds.user);
+    if (!caller) throw new HttpError(401, 'CF_ERR_AUTH_FAILED', 'login name or password is wrong', { 'www-authenticate': REALM });
+    attempt.succeeded();
     return caller;
   };
 

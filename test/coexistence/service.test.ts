@@ -180,6 +180,14 @@ test('login failures are rate-limited per user: the right password is refused on
   assert.match((r.json() as { message: string }).message, /too many failed logins/);
 });
 
+test('parallel wrong guesses cannot outrun the limit while their LDAP binds run', async () => {
+  const user = 'bparallel@forest-b.test';
+  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => app.inject({ url: '/api/galfind?q=a', headers: { authorization: basic(user, `guess${i}`) } })));
+  const codes = answers.map((r) => r.statusCode).sort();
+  // perUser is 3 in this project: three binds tried, seven refused before any bind.
+  assert.deepEqual(codes, [401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+});
+
 // --- autoconfiguration across a cutover ------------------------------------------------
 const PROBE = { sam: 'cfprobe', mail: 'cf.probe@forest-a.test', cn: 'Crossforest Coexistence Probe' };
 function probeDn(id: 'a' | 'b'): string {
