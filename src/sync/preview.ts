@@ -1,7 +1,11 @@
 // Preview: every add, modify (attribute: old → new), rename and delete the next export
 // would send, per agent, computed by running the synchronization inside a transaction
 // that is then rolled back: nothing is written, and the list is exactly what export sends.
-import type { StateStore } from '../state/store.ts';
+// The command line and the dashboard run it on a copy of the store (previewOnSnapshot).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { snapshotStateStore } from '../state/snapshot.ts';
+import { openStateStore, type StateStore } from '../state/store.ts';
 import * as cs from './connectorSpace.ts';
 import type { SyncEngine } from './engine.ts';
 import { currentValues } from './provisioning.ts';
@@ -64,4 +68,35 @@ export function preview(engine: SyncEngine, store: StateStore, mode: 'full' | 'd
     if (!(err instanceof Rollback)) throw err;
   }
   return result ?? { items: [], errors: [] };
+}
+
+/**
+ * The preview on a private copy of the state store (src/state/snapshot.ts): the same
+ * computation, but no writer of the store (a sync run, a migration batch) waits for it,
+ * and a preview killed half-way leaves the store untouched. The copy goes into
+ * `scratchDir` when given (its owner removes it), else into a folder beside the store
+ * that is removed here.
+ */
+export function previewOnSnapshot(
+  engine: SyncEngine,
+  statePath: string,
+  mode: 'full' | 'delta',
+  run: RunContext,
+  scratchDir?: string,
+): Preview {
+  // Beside the store: the same disk, known to have room for the store itself.
+  const dir = scratchDir ?? mkdtempSync(join(dirname(statePath), '.crossforest-preview-'));
+  try {
+    const copy = join(dir, 'state.sqlite');
+    snapshotStateStore(statePath, copy);
+    const store = openStateStore(copy);
+    try {
+      store.db.pragma('synchronous = OFF'); // a throw-away copy: no fsync
+      return preview(engine, store, mode, run);
+    } finally {
+      store.close();
+    }
+  } finally {
+    if (!scratchDir) rmSync(dir, { recursive: true, force: true });
+  }
 }

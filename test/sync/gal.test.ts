@@ -3,6 +3,7 @@
 // forest's GAL Contacts) and removes what it created.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -36,6 +37,10 @@ describe('GAL sync on the lab organization', () => {
     const p = preview(fx.engine, fx.store, 'full', newRunContext(silentLogger));
     assert.ok(p.items.length > 40, `a preview of the whole lab (${p.items.length} items)`);
     assert.equal(cs.pendingExports(fx.store, 'b').length, 0, 'preview wrote nothing');
+    // The command line computes it on a copy of the store: the same list, no copy left behind.
+    const cli = await exec(process.execPath, [CLI, '-c', fx.configPath, '--json', 'sync', 'preview', '--full']);
+    assert.deepEqual((JSON.parse(cli.stdout) as { items: unknown[] }).items, JSON.parse(JSON.stringify(p.items)));
+    assert.deepEqual(readdirSync(fx.dir).filter((n) => n.startsWith('.crossforest-preview-')), []);
     await fx.run('full-sync');
     assert.deepEqual(listPending(fx.engine, fx.store), p.items, 'the synchronization queues what the preview showed');
     const run = await fx.run('export');

@@ -1,7 +1,7 @@
 // `crossforest sync run|preview|history|errors`: the GAL sync engine (src/sync).
 import type { Command } from '@commander-js/extra-typings';
 import { createEngine } from '../../sync/engine.ts';
-import { preview } from '../../sync/preview.ts';
+import { previewOnSnapshot } from '../../sync/preview.ts';
 import { runProfile } from '../../sync/profiles.ts';
 import { newRunContext } from '../../sync/runContext.ts';
 import { getRun, listRuns, runErrors, type RunRecord } from '../../sync/runHistory.ts';
@@ -79,9 +79,11 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
     .action(async (opts, cmd) => {
       const ctx = commandContext(cmd);
       const engine = await createEngine(ctx.project, ctx.logger);
+      // Opened for its path and its migrations; the preview itself runs on a copy, so a sync
+      // run or a migration batch writing at the same time never waits for it.
       const store = ctx.state();
       try {
-        const p = preview(engine, store, opts.full ? 'full' : 'delta', newRunContext(ctx.logger));
+        const p = previewOnSnapshot(engine, store.path, opts.full ? 'full' : 'delta', newRunContext(ctx.logger));
         if (ctx.json) return printJson(p);
         for (const agent of engine.agentIds) {
           const items = p.items.filter((i) => i.agent === agent);

@@ -3,12 +3,9 @@
 // event loop keeps answering and no writer of the store (a sync run, a migration batch)
 // ever waits for it. The copy lives in a scratch folder the starting thread owns and
 // removes, whether this finishes, fails or is stopped at its deadline.
-import { join } from 'node:path';
 import type { LoadedProject } from '../../config/load.ts';
-import { snapshotStateStore } from '../../state/snapshot.ts';
-import { openStateStore } from '../../state/store.ts';
 import { createEngine } from '../../sync/engine.ts';
-import { preview } from '../../sync/preview.ts';
+import { previewOnSnapshot } from '../../sync/preview.ts';
 import { newRunContext } from '../../sync/runContext.ts';
 import { CrossforestError } from '../../util/errors.ts';
 import { silentLogger } from '../../util/logger.ts';
@@ -33,25 +30,17 @@ export async function runPreviewJob(job: PreviewJob): Promise<PreviewReply> {
   try {
     // The engine first: a broken sync section is reported before anything is copied.
     const engine = await createEngine(job.project, silentLogger);
-    const copy = join(job.scratchDir, 'state.sqlite');
-    snapshotStateStore(job.statePath, copy);
-    const store = openStateStore(copy);
-    try {
-      store.db.pragma('synchronous = OFF'); // a throw-away copy: no fsync
-      const result = preview(engine, store, job.mode, newRunContext(silentLogger));
-      return {
-        ok: true,
-        answer: {
-          mode: job.mode,
-          computedAt: new Date().toISOString(),
-          total: result.items.length,
-          items: result.items.slice(0, job.maxItems),
-          errors: result.errors.slice(0, job.maxItems),
-        },
-      };
-    } finally {
-      store.close();
-    }
+    const result = previewOnSnapshot(engine, job.statePath, job.mode, newRunContext(silentLogger), job.scratchDir);
+    return {
+      ok: true,
+      answer: {
+        mode: job.mode,
+        computedAt: new Date().toISOString(),
+        total: result.items.length,
+        items: result.items.slice(0, job.maxItems),
+        errors: result.errors.slice(0, job.maxItems),
+      },
+    };
   } catch (err) {
     if (err instanceof CrossforestError)
       return { ok: false, error: { code: err.code, message: err.message, hint: err.hint, object: err.object } };
