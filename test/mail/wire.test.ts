@@ -18,13 +18,27 @@ async function socketPair(): Promise<{ client: Socket; server: Socket; close: ()
   const client = connect(port, '127.0.0.1');
   await once(client, 'connect');
   const [server] = (await accepted) as [Socket];
-  // Unreferenced: a promise left pending by a dead socket then ends the test run with a
-  // failure ("event loop has already resolved") instead of hanging it.
-  for (const h of [srv, client, server]) h.unref();
-  return { client, server, close: () => srv.close() };
+  return {
+    client,
+    server,
+    close: () => {
+      client.destroy();
+      server.destroy();
+      srv.close();
+    },
+  };
 }
 
 /** What unbindWire needs of a logged-in ImapFlow: its capabilities and its socket. */
+/** A promise that nothing settles fails here in 5 s instead of hanging the run. */
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still pending after 5 s`)), 5000);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 const loggedIn = (sock: Socket): ImapFlow => ({ capabilities: new Map(), enabled: new Set(), unbind: () => ({ readSocket: sock, writeSocket: sock }) }) as unknown as ImapFlow;
 
 describe('raw IMAP wire', () => {
@@ -42,10 +56,13 @@ describe('raw IMAP wire', () => {
     }
     assert.ok(pending, 'the socket buffers filled up');
     server.destroy();
-    await assert.rejects(pending, WireClosedError);
-    await assert.rejects(wire.write('X1 NOOP\r\n'), WireClosedError);
-    await assert.rejects(wire.readLine(), WireClosedError);
-    close();
+    try {
+      await assert.rejects(within(pending, 'the waiting write'), WireClosedError);
+      await assert.rejects(within(wire.write('X1 NOOP\r\n'), 'a later write'), WireClosedError);
+      await assert.rejects(within(wire.readLine(), 'a read'), WireClosedError);
+    } finally {
+      close();
+    }
   });
 
   it('a socket the server closed before the hand-over fails the first read', { timeout: 15_000 }, async () => {
@@ -53,8 +70,10 @@ describe('raw IMAP wire', () => {
     server.end();
     await once(client, 'end');
     const wire = unbindWire(loggedIn(client), '127.0.0.1:test', 30_000);
-    await assert.rejects(wire.readLine(), WireClosedError);
-    client.destroy();
-    close();
+    try {
+      await assert.rejects(within(wire.readLine(), 'the first read'), WireClosedError);
+    } finally {
+      close();
+    }
   });
 });
