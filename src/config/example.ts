@@ -63,7 +63,7 @@ migration:                          # \`crossforest batch\`: migration batches (
   maxConcurrentPerSourceStore: 8
   copyPasswordHash: true            # OpenLDAP only: users keep their password in the new mailbox
   reportsDir: reports
-  defaults: { retryIntervalSeconds: 5, badItemLimit: 10, largeItemLimit: 0, allowMerge: true, concurrency: 4, cutover: immediate }
+  defaults: { retryIntervalSeconds: 5, badItemLimit: 10, largeItemLimit: 0, allowMerge: true, concurrency: 4, cutover: immediate, cutoverSettleSeconds: 5 }
   # notices:                        # user notices (the seed's expectations e-mail) via the target org's SMTP
   #   smtp: { host: 127.0.0.1, port: 5872, tls: none }   # the lab: Postfix B's submission port (trusts loopback)
   #   from: "Migration Team <migration@forest-b.test>"

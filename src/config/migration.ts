@@ -37,6 +37,13 @@ export const batchDefaultsSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(256).default(4),
   /** immediate: cutover right after the copy; complete-after: at a time; manual: `batch complete`. */
   cutover: z.enum(['immediate', 'complete-after', 'manual']).default('immediate'),
+  /**
+   * At cutover, the wait between routing new mail to the target and the final delta, so
+   * mail the MTAs already hold for the source is delivered there and carried over. Seconds,
+   * 0–600; default 5 (the lab's Postfix hands its queue over within a second). Where mail
+   * servers read directory replicas, set it to the replication delay.
+   */
+  cutoverSettleSeconds: z.number().min(0).max(600).default(5),
 });
 
 export const migrationSchema = z.strictObject({

@@ -49,11 +49,11 @@ export function batchOptions(setup: MigrationSetup, o: Partial<BatchOptions>): B
     windowStop: o.windowStop,
     completeAfter: o.completeAfter,
     workgroup: o.workgroup,
-    cutoverSettleSeconds: o.cutoverSettleSeconds ?? DEFAULT_CUTOVER_SETTLE_SECONDS,
+    cutoverSettleSeconds: o.cutoverSettleSeconds ?? d.cutoverSettleSeconds ?? DEFAULT_CUTOVER_SETTLE_SECONDS,
   };
   const settle = out.cutoverSettleSeconds as number;
   if (!Number.isFinite(settle) || settle < 0 || settle > MAX_SETTLE_SECONDS) {
-    throw new MigrationError('CF_ERR_BATCH_OPTIONS', `the cutover settle must be 0 to ${MAX_SETTLE_SECONDS} seconds, not "${settle}"`, { object: 'cutoverSettleSeconds', hint: `--cutover-settle <seconds>; default ${DEFAULT_CUTOVER_SETTLE_SECONDS}` });
+    throw new MigrationError('CF_ERR_BATCH_OPTIONS', `the cutover settle must be 0 to ${MAX_SETTLE_SECONDS} seconds, not "${settle}"`, { object: 'cutoverSettleSeconds', hint: `--cutover-settle <seconds>; the project default is migration.defaults.cutoverSettleSeconds (built in: ${DEFAULT_CUTOVER_SETTLE_SECONDS})` });
   }
   if (out.cutover === 'complete-after' && !out.completeAfter) throw new MigrationError('CF_ERR_BATCH_OPTIONS', 'cutover complete-after needs a time (--complete-after <ISO time>)', { object: 'cutover' });
   if (out.windowStart && out.windowStop && Date.parse(out.windowStop) <= Date.parse(out.windowStart)) {

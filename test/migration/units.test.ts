@@ -8,6 +8,8 @@ import { parseNameList, splitCsvLine } from '../../src/migration/nameList.ts';
 import { escapeHtml, renderBatchHtml, throughputSvg } from '../../src/migration/reportHtml.ts';
 import type { BatchReport } from '../../src/migration/report.ts';
 import { finalStatus } from '../../src/migration/runner.ts';
+import { batchOptions } from '../../src/migration/createBatch.ts';
+import type { MigrationSetup } from '../../src/migration/setup.ts';
 import { makespan, predict, workSeconds } from '../../src/migration/plan.ts';
 import { comparePrediction, humanDuration } from '../../src/migration/prediction.ts';
 import type { PredictedPlan } from '../../src/migration/predictionStore.ts';
@@ -219,5 +221,20 @@ describe('prediction against reality', () => {
     const failed = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'failed', warning: 'IMAP timeout' }, [], { status: 'running' });
     assert.equal(failed.status, 'failed');
     assert.deepEqual(failed.summary, ['No prediction: the capacity plan could not be made when the batch started (IMAP timeout).', 'Nothing has run yet.']);
+  });
+});
+
+describe('cutover settle: per batch, else the project default', () => {
+  const setupWith = (text: string) => ({ config: parseProject(text).migration }) as unknown as MigrationSetup;
+  const withDefault = (settle: number) => exampleProjectFile().replace('cutover: immediate, cutoverSettleSeconds: 5 }', `cutover: immediate, cutoverSettleSeconds: ${settle} }`);
+  it('a batch created without the option takes migration.defaults.cutoverSettleSeconds; with it, the option', () => {
+    assert.equal(batchOptions(setupWith(withDefault(30)), {}).cutoverSettleSeconds, 30);
+    assert.equal(batchOptions(setupWith(withDefault(30)), { cutoverSettleSeconds: 2 }).cutoverSettleSeconds, 2);
+    assert.equal(batchOptions(setupWith(withDefault(0)), {}).cutoverSettleSeconds, 0);
+  });
+  it('refuses a default out of bounds or misspelt, naming the key', () => {
+    assert.throws(() => parseProject(withDefault(601)), /migration\.defaults\.cutoverSettleSeconds/);
+    assert.throws(() => parseProject(exampleProjectFile().replace('cutoverSettleSeconds: 5 }', 'cutoverSettleSecs: 5 }')), /cutoverSettleSecs/);
+    assert.throws(() => batchOptions(setupWith(withDefault(5)), { cutoverSettleSeconds: 601 }), /cutover settle must be 0 to 600 seconds/);
   });
 });

@@ -96,7 +96,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .option('--window-stop <time>', 'HH:MM (next after the start) or ISO time: nothing new starts after; mailboxes suspend')
     .option('--cutover <mode>', 'immediate | complete-after | manual')
     .option('--complete-after <time>', 'with --cutover complete-after: HH:MM or ISO time')
-    .option('--cutover-settle <seconds>', 'at cutover, wait between routing new mail to the target and the final delta, for mail in flight (default 5)', Number)
+    .option('--cutover-settle <seconds>', 'at cutover, wait between routing new mail to the target and the final delta, for mail in flight (default: migration.defaults.cutoverSettleSeconds, 5)', Number)
     .option('--workgroup <label>', 'a label grouping batches')
     .action(async (name, opts, cmd) => {
       const ctx = commandContext(cmd);
