@@ -88,10 +88,20 @@ function transport(cfg: NoticesConfig, baseDir: string) {
   });
 }
 
+export interface SendOptions {
+  /**
+   * An operator's `batch notices --resend`: notices that failed or were missed are sent now,
+   * whatever the pipeline stage; `unknown` ones (a run stopped inside the SMTP transaction,
+   * so the user may have it) only with `includeUnknown`. Never one recorded `sent`.
+   */
+  resend?: boolean;
+  includeUnknown?: boolean;
+}
+
 /** Sends every due notice of `kind` for the batch (or only `only`); returns what happened. */
-export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: number): Promise<NoticeOutcome[]> {
+export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: number, opts: SendOptions = {}): Promise<NoticeOutcome[]> {
   const cfg = ctx.setup.config.notices;
-  if (!cfg || !(kind === 'before' ? cfg.sendBefore : cfg.sendAfter)) return [];
+  if (!cfg || (!opts.resend && !(kind === 'before' ? cfg.sendBefore : cfg.sendAfter))) return [];
   const log = ctx.logger.child({ scope: 'notices', kind });
   const out: NoticeOutcome[] = [];
   let t: ReturnType<typeof transport> | undefined;
@@ -99,7 +109,8 @@ export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: n
     for (const m of mailboxesOf(ctx.store, ctx.batch.id)) {
       if (only !== undefined && m.id !== only) continue;
       const row = noticeOf(ctx.store, m.id, kind);
-      if (row && row.status !== 'failed' && row.status !== 'sending') continue;
+      const resendable = opts.resend && row && (row.status === 'missed' || (row.status === 'unknown' && opts.includeUnknown));
+      if (row && row.status !== 'failed' && row.status !== 'sending' && !resendable) continue;
       if (row?.status === 'sending') {
         const warning = `${kind}-notice to ${row.recipient}: a run stopped while sending it; not sent again (look for Message-ID ${row.messageId} in that mailbox)`;
         markNotice(ctx.store, m.id, kind, 'unknown', warning, row.recipient, row.messageId);
@@ -109,13 +120,16 @@ export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: n
       }
       const due = noticeDue(kind, m);
       if (due === false) continue;
-      if (due === 'missed') {
+      if (due === 'missed' && !opts.resend) {
         const warning = `${kind}-notice not sent: the mailbox was cut over first${row?.warning ? ` (last attempt: ${row.warning})` : ''}`;
         markNotice(ctx.store, m.id, kind, 'missed', warning, row?.recipient, row?.messageId);
         out.push({ mailbox: m.sourceLogin, kind, status: 'missed', warning });
         continue;
       }
-      const recipient = kind === 'before' ? m.sourceMail : m.plan.targetPrimary;
+      // A before-notice sent late (resent after cutover) goes to the new address: the user
+      // reads the new mailbox now, and the old address would reach it only through the
+      // forwarding the cutover set up.
+      const recipient = kind === 'before' && due !== 'missed' ? m.sourceMail : m.plan.targetPrimary;
       const domain = cfg.from.replace(/^.*@/, '').replace(/[>\s].*$/, '') || 'crossforest.invalid';
       const messageId = `<crossforest-notice.${ctx.batch.id}.${m.id}.${kind}@${domain}>`;
       const tpl = cfg[kind] ?? DEFAULT_NOTICES[kind];

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { StateStore } from '../state/store.ts';
 import { mailboxesOf, samplesOf, setReportPath, stepsOf } from './batchStore.ts';
 import { failpoint } from './failpoint.ts';
-import { noticesOfBatch } from './noticeStore.ts';
+import { noticeLines } from './noticeOps.ts';
 import { comparePrediction, type PredictionReport } from './prediction.ts';
 import { predictionOf } from './predictionStore.ts';
 import { renderBatchHtml } from './reportHtml.ts';
@@ -98,10 +98,7 @@ export function buildBatchReport(store: StateStore, batch: Batch): BatchReport {
     mailboxes,
     throughput: samplesOf(store, batch.id),
     prediction: comparePrediction(predictionOf(store, batch.id), steps, batch),
-    notices: noticesOfBatch(store, batch.id).map((n) => ({
-      mailbox: rows.find((m) => m.id === n.mailboxId)?.sourceLogin ?? String(n.mailboxId),
-      kind: n.kind, status: n.status, recipient: n.recipient, attempts: n.attempts, sentAt: n.sentAt, warning: n.warning,
-    })),
+    notices: noticeLines(store, batch),
   };
 }
 

@@ -56,6 +56,12 @@ describe('batch CLI (lab, real processes)', () => {
     assert.equal(list[0].done, 1);
     assert.equal(list[0].options.workgroup, 'finance');
     assert.match((await cf(l, ['batch', 'report', 'c1'])).out, /report: .*reports\/c1\/batch\.html/);
+    // Notices are not configured in this project: none listed, and a resend says what to add.
+    assert.deepEqual(JSON.parse((await cf(l, ['--json', 'batch', 'notices', 'c1'])).out), []);
+    const resend = await cf(l, ['batch', 'notices', 'c1', '--resend']);
+    assert.equal(resend.code, 1);
+    assert.match(resend.err, /user notices are not configured[\s\S]*migration\.notices/);
+    assert.match((await cf(l, ['batch', 'notices', 'c1', '--kind', 'during', '--resend'])).err, /--kind must be before or after, not "during"/);
     const plan = await cf(l, ['plan', 'c1', '--window-hours', '1']);
     assert.equal(plan.code, 0, plan.err);
     assert.match(plan.out, /measured on \d+ earlier copy passes/);

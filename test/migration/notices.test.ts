@@ -9,6 +9,7 @@ import { simpleParser } from 'mailparser';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
 import { createBatch } from '../../src/migration/createBatch.ts';
 import { markSending, noticeOf, noticesOfBatch } from '../../src/migration/noticeStore.ts';
+import { noticeLines, resendNotices } from '../../src/migration/noticeOps.ts';
 import { sendNotices, type NoticeContext } from '../../src/migration/notices.ts';
 import { runBatch } from '../../src/migration/runner.ts';
 import { silentLogger } from '../../src/util/logger.ts';
@@ -135,5 +136,19 @@ describe('user notices (lab)', () => {
     assert.equal(a.status, 'sent');
     assert.equal(a.attempts, 2);
     assert.equal((await inbox(l2, 'b', m.plan.targetLogin, a.messageId)).length, 1);
+    // The operator resends the missed before-notice: it goes to the new address (the user
+    // reads the B mailbox now), once; a second resend sends nothing.
+    const b = batchByName(l2.store, 'nosmtp')!;
+    await assert.rejects(resendNotices(l2.setup, l2.store, b, { mailbox: 'nobody', logger: silentLogger }), /nobody is not a mailbox of batch nosmtp/);
+    const first = await resendNotices(l2.setup, l2.store, b, { mailbox: m.sourceLogin, logger: silentLogger });
+    assert.deepEqual(first.map((o) => [o.kind, o.status]), [['before', 'sent']]);
+    const late = noticeOf(l2.store, m.id, 'before')!;
+    assert.equal(late.status, 'sent');
+    assert.equal(late.recipient, m.plan.targetPrimary);
+    const got = await inbox(l2, 'b', m.plan.targetLogin, late.messageId);
+    assert.equal(got.length, 1);
+    assert.deepEqual(await resendNotices(l2.setup, l2.store, b, { logger: silentLogger }), []);
+    assert.equal((await inbox(l2, 'b', m.plan.targetLogin, late.messageId)).length, 1, 'not sent twice');
+    assert.deepEqual(noticeLines(l2.store, b).map((n) => [n.mailbox, n.kind, n.status]), [[m.sourceLogin, 'after', 'sent'], [m.sourceLogin, 'before', 'sent']]);
   });
 });

@@ -1,11 +1,12 @@
 // `crossforest batch …`: migration batches (create, list, show, start, suspend, resume,
-// complete, retry-failed, remove, rollback, report). Thin: parse, call src/migration, print.
+// complete, retry-failed, remove, rollback, report, notices). Thin: parse, call src/migration, print.
 import type { Command } from '@commander-js/extra-typings';
 import { mailboxesOf } from '../../migration/batchStore.ts';
 import { allBatches } from '../../migration/batchStore.ts';
 import { reopenWindow, removeBatch, requestComplete, rollbackMailbox, suspendBatch } from '../../migration/batchOps.ts';
 import { createBatch } from '../../migration/createBatch.ts';
 import { LiveStatus } from '../../migration/liveStatus.ts';
+import { noticeLines, resendNotices } from '../../migration/noticeOps.ts';
 import { mailboxReport, writeBatchReport } from '../../migration/report.ts';
 import { batchOrThrow, runBatch, type RunResult } from '../../migration/runner.ts';
 import { comparePrediction } from '../../migration/prediction.ts';
@@ -235,6 +236,49 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
       store.close();
     }
   });
+  batch
+    .command('notices')
+    .description('the user notices of a batch (kind, status, recipient, attempts, warning); --resend sends the failed and missed ones again')
+    .argument('<name>')
+    .option('--resend', 'send the notices that failed or were missed (never one recorded sent)')
+    .option('--mailbox <login>', 'only this mailbox (source login)')
+    .option('--kind <kind>', 'only before or after notices')
+    .option('--include-unknown', 'also resend notices whose sending was cut off (the user may already have them)')
+    .action(async (name, opts, cmd) => {
+      const ctx = commandContext(cmd);
+      const kind = opts.kind;
+      if (kind !== undefined && kind !== 'before' && kind !== 'after') {
+        throw new MigrationError('CF_ERR_BATCH_OPTIONS', `--kind must be before or after, not "${kind}"`, { object: '--kind' });
+      }
+      if (!opts.resend && (opts.mailbox || kind || opts.includeUnknown)) {
+        throw new MigrationError('CF_ERR_BATCH_OPTIONS', '--mailbox, --kind and --include-unknown choose what --resend sends', { object: name, hint: `crossforest batch notices ${name} --resend …` });
+      }
+      const store = ctx.state();
+      try {
+        const b = batchOrThrow(store, name);
+        if (opts.resend) {
+          const sent = await resendNotices(migrationSetup(ctx.project), store, b, { mailbox: opts.mailbox, kind, includeUnknown: opts.includeUnknown, logger: ctx.logger });
+          if (ctx.json) return printJson(sent);
+          if (sent.length === 0) process.stdout.write('nothing to resend\n');
+          for (const o of sent) process.stdout.write(`${o.mailbox} ${o.kind}: ${o.status}${o.warning ? ` (${o.warning})` : ''}\n`);
+          if (sent.some((o) => o.status !== 'sent')) process.exitCode = 1;
+          return;
+        }
+        const lines = noticeLines(store, b);
+        if (ctx.json) return printJson(lines);
+        printTable(lines, [
+          { header: 'mailbox', value: (l) => l.mailbox },
+          { header: 'notice', value: (l) => l.kind },
+          { header: 'status', value: (l) => l.status },
+          { header: 'to', value: (l) => l.recipient },
+          { header: 'attempts', value: (l) => l.attempts, align: 'right' },
+          { header: 'sent', value: (l) => l.sentAt ?? '' },
+          { header: 'warning', value: (l) => l.warning ?? '' },
+        ]);
+      } finally {
+        store.close();
+      }
+    });
   batch.command('report').description('write the batch report (JSON + HTML) now').argument('<name>').action((name, _o, cmd) => {
     const ctx = commandContext(cmd);
     const store = ctx.state();
