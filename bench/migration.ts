@@ -14,7 +14,8 @@ import { ensureCorpus, freshTarget } from './peers/labUsers.ts';
 import { migLab, namesFile, removeAll, sourceUser } from '../test/migration/fixtures.ts';
 import { removeUsers } from '../test/mail/fixtures.ts';
 
-const [n = 8, m = 300, conc = 4] = process.argv.slice(2).map(Number);
+// Arguments: mailboxes, messages each, concurrency, cutover settle seconds (default: the batch default, 5).
+const [n = 8, m = 300, conc = 4, settle] = process.argv.slice(2).map(Number);
 const lab = await migLab((t) => t.replace('maxConcurrentMailboxes: 4', `maxConcurrentMailboxes: ${conc}`));
 const targets: string[] = [];
 try {
@@ -43,7 +44,7 @@ try {
   })));
   const engineS = (Date.now() - t0) / 1000;
 
-  await createBatch(lab.setup, lab.store, { name: 'bench', from: { file: namesFile(lab, users.map((u) => u.sam)) }, targetStore: 'store-b', options: { concurrency: conc } });
+  await createBatch(lab.setup, lab.store, { name: 'bench', from: { file: namesFile(lab, users.map((u) => u.sam)) }, targetStore: 'store-b', options: { concurrency: conc, ...(settle === undefined ? {} : { cutoverSettleSeconds: settle }) } });
   const t1 = Date.now();
   const r = await runBatch(lab.setup, lab.store, 'bench');
   const pipelineS = (Date.now() - t1) / 1000;
