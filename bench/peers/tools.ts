@@ -32,7 +32,11 @@ export interface ToolEnv {
   repo: string;
 }
 
-const conf = (info: LabInfo, org: 'a' | 'b'): string => (info.mailStores.find((s) => s.forest === org)?.details as { conf: string }).conf;
+function conf(info: LabInfo, org: 'a' | 'b'): string {
+  const details = info.mailStores.find((s) => s.forest === org)?.details as { conf?: string } | undefined;
+  if (!details?.conf) throw new Error(`the lab has no Dovecot for forest ${org.toUpperCase()}: run \`crossforest lab up\` first`);
+  return details.conf;
+}
 const secret = (info: LabInfo, name: string): string => join(info.labDir, 'secrets', name);
 
 /** One copy (or re-run) of source → target with a tool. `key` names the tool's own state (mbsync). */
