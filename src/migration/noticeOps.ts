@@ -4,6 +4,7 @@
 // never sent again.
 import type { StateStore } from '../state/store.ts';
 import type { Logger } from '../util/logger.ts';
+import { withBatchLease } from './batchLease.ts';
 import { mailboxesOf } from './batchStore.ts';
 import { noticesOfBatch, type NoticeKind } from './noticeStore.ts';
 import { sendNotices, type NoticeOutcome } from './notices.ts';
@@ -55,9 +56,13 @@ export async function resendNotices(setup: MigrationSetup, store: StateStore, ba
     only = m.id;
   }
   const ctx = { setup, store, batch, logger: input.logger };
-  const out: NoticeOutcome[] = [];
-  for (const kind of input.kind ? [input.kind] : (['before', 'after'] as const)) {
-    out.push(...(await sendNotices(ctx, kind, only, { resend: true, includeUnknown: input.includeUnknown ?? false })));
-  }
-  return out;
+  // Under the batch's lease: a running batch may be sending these very rows (a `failed`
+  // one it retries, a `sending` one in flight); a resend then is refused, not doubled.
+  return withBatchLease(store, batch.name, async () => {
+    const out: NoticeOutcome[] = [];
+    for (const kind of input.kind ? [input.kind] : (['before', 'after'] as const)) {
+      out.push(...(await sendNotices(ctx, kind, only, { resend: true, includeUnknown: input.includeUnknown ?? false })));
+    }
+    return out;
+  });
 }

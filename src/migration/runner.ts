@@ -6,6 +6,7 @@
 import pLimit from 'p-limit';
 import type { StateStore } from '../state/store.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
+import { withBatchLease } from './batchLease.ts';
 import { addSample, batchByName, closeDanglingSteps, mailboxesOf, setBatchStatus, unpark } from './batchStore.ts';
 import { sendNotices } from './notices.ts';
 import { runMailbox } from './pipeline.ts';
@@ -16,10 +17,7 @@ import { takeSlots } from './slots.ts';
 import { sleep, type StepContext } from './stepContext.ts';
 import type { Batch, BatchStatus, MailboxState, RunEvent } from './types.ts';
 import { windowState } from './window.ts';
-import { newLeaseHolder } from '../state/store.ts';
 import type { TargetStoreConfig } from '../config/migration.ts';
-
-const BATCH_LEASE_MS = 60_000;
 
 export interface RunOptions {
   logger?: Logger;
@@ -52,23 +50,7 @@ export function finalStatus(states: MailboxState[], manualWaiting: boolean): Bat
 export async function runBatch(setup: MigrationSetup, store: StateStore, name: string, opts: RunOptions = {}): Promise<RunResult> {
   const batch = batchOrThrow(store, name);
   const targetStore = targetStoreOf(setup, batch.targetStore);
-  // One runner per batch, over every process and host sharing the state store.
-  const lease = `migration-batch:${name}`;
-  const holder = newLeaseHolder();
-  if (!store.takeLease(lease, holder, BATCH_LEASE_MS)) {
-    throw new MigrationError('CF_ERR_BATCH_RUNNING', `batch ${name} is being run by ${store.leaseHolder(lease)?.holder ?? 'another process'}`, {
-      object: name,
-      hint: 'wait for it, or `batch suspend` it; a crashed runner on another host frees the batch within a minute',
-    });
-  }
-  const renew = setInterval(() => store.renewLease(lease, holder, BATCH_LEASE_MS), BATCH_LEASE_MS / 3);
-  renew.unref();
-  try {
-    return await runLeased(setup, store, name, batch, targetStore, opts);
-  } finally {
-    clearInterval(renew);
-    store.releaseLease(lease, holder);
-  }
+  return withBatchLease(store, name, () => runLeased(setup, store, name, batch, targetStore, opts));
 }
 
 async function runLeased(setup: MigrationSetup, store: StateStore, name: string, batch: Batch, targetStore: TargetStoreConfig, opts: RunOptions): Promise<RunResult> {

@@ -3,7 +3,7 @@
 // INBOX, placeholders filled; re-runs send nothing twice; an unreachable SMTP is a warning
 // on the mailbox, the move still completes, and the next run sends what is still due.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
@@ -12,8 +12,9 @@ import { markSending, noticeOf, noticesOfBatch } from '../../src/migration/notic
 import { noticeLines, resendNotices } from '../../src/migration/noticeOps.ts';
 import { sendNotices, type NoticeContext } from '../../src/migration/notices.ts';
 import { runBatch } from '../../src/migration/runner.ts';
+import { newLeaseHolder } from '../../src/state/store.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { galContact, migLab, namesFile, removeAll, session, sourceUser, type MigLab } from './fixtures.ts';
+import { cli, galContact, migLab, namesFile, removeAll, session, sourceUser, type MigLab } from './fixtures.ts';
 
 /** The example's commented notices block, enabled (`port` overrides the lab's 5872). */
 const enableNotices = (port = 5872) => (t: string): string =>
@@ -150,5 +151,66 @@ describe('user notices (lab)', () => {
     assert.deepEqual(await resendNotices(l2.setup, l2.store, b, { logger: silentLogger }), []);
     assert.equal((await inbox(l2, 'b', m.plan.targetLogin, late.messageId)).length, 1, 'not sent twice');
     assert.deepEqual(noticeLines(l2.store, b).map((n) => [n.mailbox, n.kind, n.status]), [[m.sourceLogin, 'after', 'sent'], [m.sourceLogin, 'before', 'sent']]);
+  });
+
+  it('batch notices --resend (real process): a before-notice that failed on an unreachable SMTP goes out once SMTP is back, to the A INBOX before cutover; a second resend sends nothing', async () => {
+    const l3 = await migLab(enableNotices(1));
+    labs.push(l3);
+    const u = await sourceUser(l3, 'ntr', 1);
+    await createBatch(l3.setup, l3.store, { name: 'resend', from: { file: namesFile(l3, [u.sam]) }, targetStore: 'store-b', options: { cutover: 'manual' } });
+    assert.equal((await runBatch(l3.setup, l3.store, 'resend')).status, 'synced');
+    const m = mailboxesOf(l3.store, batchByName(l3.store, 'resend')!.id)[0]!;
+    assert.equal(m.state, 'copied');
+    assert.equal(noticeOf(l3.store, m.id, 'before')!.status, 'failed');
+
+    // The table and --json show the failed notice with its warning.
+    const table = await cli(l3, ['batch', 'notices', 'resend']);
+    assert.equal(table.code, 0, table.err);
+    const cells = (line: string) => line.split('│').map((c) => c.trim()).filter(Boolean);
+    const rows = table.out.split('\n').filter((x) => x.startsWith('│')).map(cells);
+    assert.deepEqual(rows[0], ['mailbox', 'notice', 'status', 'to', 'attempts', 'sent', 'warning']);
+    assert.deepEqual(rows[1]!.slice(0, 5), [u.upn, 'before', 'failed', u.mail, '1']);
+    assert.match(rows[1]!.at(-1)!, /ECONNREFUSED/);
+    const listed = JSON.parse((await cli(l3, ['--json', 'batch', 'notices', 'resend'])).out) as { mailbox: string; kind: string; status: string; recipient: string; attempts: number; sentAt: string | null; warning: string }[];
+    assert.deepEqual(listed.map((n) => [n.mailbox, n.kind, n.status, n.recipient, n.attempts, n.sentAt]), [[u.upn, 'before', 'failed', u.mail, 1, null]]);
+    assert.match(listed[0]!.warning, /127\.0\.0\.1:1 failed.*ECONNREFUSED/s);
+
+    // SMTP still unreachable: the resend fails again, says so (exit 1), and keeps the row failed.
+    const still = await cli(l3, ['batch', 'notices', 'resend', '--resend']);
+    assert.equal(still.code, 1);
+    assert.match(still.out, /before: failed \(before-notice to .*ECONNREFUSED/);
+    assert.equal(noticeOf(l3.store, m.id, 'before')!.attempts, 2);
+
+    // Submission is reachable again (Postfix B, 127.0.0.1:5872).
+    writeFileSync(l3.project.path, readFileSync(l3.project.path, 'utf8').replace('port: 1, tls: none', 'port: 5872, tls: none'));
+
+    // While the batch is being run elsewhere (its lease held), a resend is refused and sends nothing.
+    const lease = 'migration-batch:resend';
+    const holder = newLeaseHolder();
+    assert.ok(l3.store.takeLease(lease, holder, 60_000));
+    const busy = await cli(l3, ['batch', 'notices', 'resend', '--resend']);
+    l3.store.releaseLease(lease, holder);
+    assert.equal(busy.code, 1);
+    assert.match(busy.err, /batch resend is being run by/);
+    assert.equal(noticeOf(l3.store, m.id, 'before')!.status, 'failed');
+    assert.equal(noticeOf(l3.store, m.id, 'before')!.attempts, 2);
+
+    const first = await cli(l3, ['batch', 'notices', 'resend', '--resend', '--mailbox', u.upn, '--kind', 'before']);
+    assert.equal(first.code, 0, first.err);
+    assert.equal(first.out, `${u.upn} before: sent\n`);
+    // Not cut over yet: the user still reads the A mailbox, and the old address routes there.
+    const row = noticeOf(l3.store, m.id, 'before')!;
+    assert.deepEqual([row.status, row.recipient, row.attempts], ['sent', u.mail, 3]);
+    assert.ok(row.sentAt);
+    const got = await inbox(l3, 'a', u.upn, row.messageId);
+    assert.equal(got.length, 1, 'the before-notice is in the A INBOX');
+    assert.equal(got[0]!.subject, `Your mailbox moves to ${m.plan.targetPrimary} (as soon as possible)`);
+
+    const second = await cli(l3, ['batch', 'notices', 'resend', '--resend']);
+    assert.equal(second.code, 0, second.err);
+    assert.equal(second.out, 'nothing to resend\n');
+    assert.equal(noticeOf(l3.store, m.id, 'before')!.attempts, 3);
+    await new Promise((r) => setTimeout(r, 2000)); // anything a second send had queued would be delivered by now
+    assert.equal((await inbox(l3, 'a', u.upn, row.messageId)).length, 1, 'not sent twice');
   });
 });
