@@ -66,6 +66,27 @@ export class LoginThrottle {
     };
   }
 
+  /**
+   * One login check under the limit, for the GAL service and the dashboard alike: refused
+   * (the seconds to wait) before `check` runs when the caller is over the limit; otherwise
+   * counted as a failure from its start (`begin`), taken back when `check` returns a caller,
+   * left counted when it returns null, not counted when it throws (no answer).
+   */
+  async guard<T>(ip: string, user: string, check: () => Promise<T | null>): Promise<{ retryAfter: number } | { value: T | null }> {
+    const retryAfter = this.retryAfter(ip, user);
+    if (retryAfter > 0) return { retryAfter };
+    const attempt = this.begin(ip, user);
+    let value: T | null;
+    try {
+      value = await check();
+    } catch (err) {
+      attempt.abandoned();
+      throw err;
+    }
+    if (value !== null) attempt.succeeded();
+    return { value };
+  }
+
   /** A successful login clears the user's failures (not the IP's: one good password does not excuse a spray). */
   succeed(user: string): void {
     this.#failures.delete(`user:${user.toLowerCase()}`);

@@ -93,20 +93,11 @@ export async function buildServer(project: LoadedProject, opts: ServerOptions): 
   const authenticate = async (req: FastifyRequest): Promise<Caller> => {
     const creds = parseBasicAuth(req.headers.authorization);
     if (!creds) throw new HttpError(401, 'CF_ERR_AUTH_REQUIRED', 'authentication required: HTTP Basic with your login name and password', { 'www-authenticate': REALM });
-    const wait = cx.throttle.retryAfter(req.ip, creds.user);
-    if (wait > 0) throw new HttpError(429, 'CF_ERR_TOO_MANY_LOGIN_FAILURES', `too many failed logins; try again in ${wait} s`, { 'retry-after': String(wait) });
     // Counted as a failure from the start: parallel guesses cannot all pass the limit while their binds run.
-    const attempt = cx.throttle.begin(req.ip, creds.user);
-    let caller: Caller | null | undefined;
-    try {
-      caller = await cx.auth.authenticate(creds);
-    } catch (err) {
-      attempt.abandoned();
-      throw err;
-    }
-    if (!caller) throw new HttpError(401, 'CF_ERR_AUTH_FAILED', 'login name or password is wrong', { 'www-authenticate': REALM });
-    attempt.succeeded();
-    return caller;
+    const r = await cx.throttle.guard(req.ip, creds.user, () => cx.auth.authenticate(creds));
+    if ('retryAfter' in r) throw new HttpError(429, 'CF_ERR_TOO_MANY_LOGIN_FAILURES', `too many failed logins; try again in ${r.retryAfter} s`, { 'retry-after': String(r.retryAfter) });
+    if (!r.value) throw new HttpError(401, 'CF_ERR_AUTH_FAILED', 'login name or password is wrong', { 'www-authenticate': REALM });
+    return r.value;
   };
 
   app.get('/healthz', async () => ({ ok: true }));

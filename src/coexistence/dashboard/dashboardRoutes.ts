@@ -162,22 +162,16 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       const name = typeof body.name === 'string' ? body.name.slice(0, 64) : '';
       const password = typeof body.password === 'string' ? body.password.slice(0, 1_024) : '';
       const html = wantsHtml(req);
-      const wait = throttle.retryAfter(req.ip, name);
-      if (wait > 0) {
+      // Counted as a failure from the start: parallel guesses cannot outrun the limit while their hashes compute.
+      const r = await throttle.guard(req.ip, name, async () => (name && password ? accounts.check(name, password) : null));
+      if ('retryAfter' in r) {
+        const wait = r.retryAfter;
         reply.code(429).header('retry-after', String(wait));
         return html
           ? reply.type('text/html; charset=utf-8').send(loginPage(`Too many failed logins: try again in ${wait} s.`))
           : { error: 'CF_ERR_TOO_MANY_LOGIN_FAILURES', message: `too many failed logins; try again in ${wait} s` };
       }
-      // Counted as a failure from the start: parallel guesses cannot outrun the limit while their hashes compute.
-      const attempt = throttle.begin(req.ip, name);
-      let operator: string | null;
-      try {
-        operator = name && password ? await accounts.check(name, password) : null;
-      } catch (err) {
-        attempt.abandoned();
-        throw err;
-      }
+      const operator = r.value;
       if (!operator) {
         log.warn({ operator: name, ip: req.ip }, 'dashboard login failed');
         reply.code(401);
@@ -185,7 +179,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
           ? reply.type('text/html; charset=utf-8').send(loginPage('Wrong name or password.'))
           : { error: 'CF_ERR_AUTH_FAILED', message: 'operator name or password is wrong' };
       }
-      attempt.succeeded();
       log.info({ operator, ip: req.ip }, 'dashboard login');
       reply.header('set-cookie', sessionCookie(sessions.open(operator), sessions.ttlSeconds));
       return html ? reply.redirect('/dashboard', 303) : { operator };
