@@ -3,8 +3,15 @@
 // WAL read transaction, which never blocks the one writer) and writes a compact copy.
 // For work that must run the real code on the real data and throw the result away (the
 // dashboard's pending-export preview): it writes to the copy, never to the store.
+import { mkdtempSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StateError } from '../util/errors.ts';
+
+/** A fresh folder for a copy of the store, beside it: the same disk, known to have room for the store itself. */
+export function snapshotScratchDir(statePath: string): string {
+  return mkdtempSync(join(dirname(statePath), '.crossforest-preview-'));
+}
 
 /** Copies the SQLite state store at `sourcePath` into `targetPath` (which must not exist yet). */
 export function snapshotStateStore(sourcePath: string, targetPath: string): void {

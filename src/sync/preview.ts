@@ -2,9 +2,9 @@
 // would send, per agent, computed by running the synchronization inside a transaction
 // that is then rolled back: nothing is written, and the list is exactly what export sends.
 // The command line and the dashboard run it on a copy of the store (previewOnSnapshot).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { snapshotStateStore } from '../state/snapshot.ts';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { snapshotScratchDir, snapshotStateStore } from '../state/snapshot.ts';
 import { openStateStore, type StateStore } from '../state/store.ts';
 import * as cs from './connectorSpace.ts';
 import type { SyncEngine } from './engine.ts';
@@ -84,8 +84,7 @@ export function previewOnSnapshot(
   run: RunContext,
   scratchDir?: string,
 ): Preview {
-  // Beside the store: the same disk, known to have room for the store itself.
-  const dir = scratchDir ?? mkdtempSync(join(dirname(statePath), '.crossforest-preview-'));
+  const dir = scratchDir ?? snapshotScratchDir(statePath);
   try {
     const copy = join(dir, 'state.sqlite');
     snapshotStateStore(statePath, copy);

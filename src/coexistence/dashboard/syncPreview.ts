@@ -8,10 +8,10 @@
 // Bounded: a preview still running after `timeoutMs` is stopped (the worker terminated,
 // its copy removed) and the operator told so. One at a time: a request for the mode
 // being computed waits for the same answer; one for the other mode starts after it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { LoadedProject } from '../../config/load.ts';
+import { snapshotScratchDir } from '../../state/snapshot.ts';
 import type { StateStore } from '../../state/store.ts';
 import type { Preview } from '../../sync/preview.ts';
 import { CrossforestError } from '../../util/errors.ts';
@@ -68,8 +68,8 @@ export class SyncPreviewService {
       throw new CrossforestError('CF_ERR_PREVIEW_UNAVAILABLE', 'the pending-export preview needs the state store in a file', {
         hint: 'set state.path in the project file',
       });
-    // Beside the store: the same disk, known to have room for the store itself.
-    const scratchDir = mkdtempSync(join(dirname(statePath), '.crossforest-preview-'));
+    // Made here, not in the worker: a worker stopped at its deadline cannot clean up.
+    const scratchDir = snapshotScratchDir(statePath);
     const job: PreviewJob = { project: this.#project, statePath, scratchDir, mode, maxItems: MAX_PREVIEW_ITEMS };
     const worker = new Worker(BOOT, { eval: true, workerData: { tsx: TSX_API, module: WORKER_MODULE, job } });
     const started = Date.now();
