@@ -11,12 +11,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { labPostfixSpec, POSTFIX_LAB, type PostfixInstance, postfixRunning, startPostfix, stopPostfix } from '../../lab/postfix/postfix.ts';
+import { POSTFIX_LAB, type PostfixInstance } from '../../lab/postfix/postfix.ts';
+import { type LabPostfix, labPostfixA } from './labPostfix.ts';
 import { relayLimitsSchema } from '../../src/config/transport.ts';
 import { encodeXtext } from '../../src/transport/nextHop.ts';
 import { policyTable } from '../../src/transport/policy.ts';
 import type { RelayListenerHandle, RelayOutcome } from '../../src/transport/relayListener.ts';
-import { ensureLab } from '../helpers/lab.ts';
 import { loopbackListener, waitForOutcome } from './listener.ts';
 import { type Sink, type SunkMessage, startSink, waitForMaildir, withoutTrace } from './sink.ts';
 import { rawSmtp } from './smtpClient.ts';
@@ -29,7 +29,7 @@ const outcomes: RelayOutcome[] = [];
 let sink: Sink;
 let oldSink: Sink;
 let postfix: PostfixInstance;
-let startedPostfix = false;
+let labA: LabPostfix | undefined;
 const listeners: RelayListenerHandle[] = [];
 
 async function listener(name: string, direction: 'inbound' | 'outbound', hopPort: number, port = 0): Promise<RelayListenerHandle> {
@@ -65,10 +65,8 @@ const copies = (s: Sink, id: string): SunkMessage[] => s.messages().filter((m) =
 
 describe('DSN parameters through the relay', { timeout: 180_000 }, () => {
   before(async () => {
-    const lab = await ensureLab();
-    const spec = labPostfixSpec(lab.labDir, 'a');
-    startedPostfix = !postfixRunning(spec);
-    postfix = await startPostfix(spec);
+    labA = await labPostfixA();
+    postfix = labA.postfix;
     sink = await startSink(mkdtempSync(join(tmpdir(), 'cf-dsn-sink-')));
     oldSink = await startSink(mkdtempSync(join(tmpdir(), 'cf-dsn-old-')), 0, { dsn: false });
   });
@@ -76,7 +74,7 @@ describe('DSN parameters through the relay', { timeout: 180_000 }, () => {
   after(async () => {
     await Promise.all(listeners.map((l) => l.close()));
     await Promise.all([sink?.close(), oldSink?.close()]);
-    if (startedPostfix && process.env.CROSSFOREST_KEEP_POSTFIX !== '1') await stopPostfix(postfix.dir);
+    await labA?.release();
   });
 
   it('passes RET, ENVID and each recipient’s own NOTIFY and ORCPT on, in one transaction, xtext intact', async () => {

@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import nodemailer from 'nodemailer';
-import { labPostfixSpec, POSTFIX_LAB, type PostfixInstance, postfixRunning, startPostfix, stopPostfix } from '../../lab/postfix/postfix.ts';
+import { POSTFIX_LAB, type PostfixInstance } from '../../lab/postfix/postfix.ts';
+import { type LabPostfix, labPostfixA } from './labPostfix.ts';
 import { type Relay, startRelay } from '../../src/transport/relay.ts';
 import type { RelayOutcome } from '../../src/transport/relayListener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { ensureLab } from '../helpers/lab.ts';
 import { labProject } from '../helpers/project.ts';
 import { waitForOutcome } from './listener.ts';
 import { type Sink, startSink, waitForMaildir, withoutTrace } from './sink.ts';
@@ -26,7 +26,7 @@ const A = POSTFIX_LAB.a;
 let sink: Sink;
 let relay: Relay;
 let postfix: PostfixInstance;
-let startedPostfix = false;
+let labA: LabPostfix | undefined;
 let labDir: string;
 let project: ReturnType<typeof labProject>;
 const outcomes: RelayOutcome[] = [];
@@ -106,21 +106,18 @@ function message(id: string, headers: string, body = 'Hello.\r\n'): string {
 
 describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
   before(async () => {
-    const lab = await ensureLab();
-    const spec = labPostfixSpec(lab.labDir, 'a');
-    // Stopped afterwards only if this file started it (the lab may run it for others).
-    startedPostfix = !postfixRunning(spec);
-    postfix = await startPostfix(spec);
-    labDir = lab.labDir;
+    labA = await labPostfixA();
+    postfix = labA.postfix;
+    labDir = labA.labDir;
     sink = await startSink(mkdtempSync(join(tmpdir(), 'cf-sink-')));
-    project = labProject(lab.labDir, (t) => t + transportSection(sink.port, lab.labDir));
+    project = labProject(labDir, (t) => t + transportSection(sink.port, labDir));
     relay = await startRelayWatched();
   });
 
   after(async () => {
     await relay?.close();
     await sink?.close();
-    if (startedPostfix && process.env.CROSSFOREST_KEEP_POSTFIX !== '1') await stopPostfix(postfix.dir);
+    await labA?.release();
   });
 
   it('blocks an out-of-office reply to an outside domain and passes one to a partner', async () => {
