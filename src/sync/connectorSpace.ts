@@ -201,12 +201,9 @@ export function pendingExportIds(s: StateStore, agent: string): number[] {
   return rows.map((r) => r.id);
 }
 
-/** How many exports are pending for the agent, and how many of them are deletes. */
-export function countPendingExports(s: StateStore, agent: string): { total: number; deletes: number } {
-  return sql(
-    s,
-    "SELECT count(*) AS total, coalesce(sum(pending_op = 'delete'), 0) AS deletes FROM sync_cs_object WHERE agent = ? AND pending_op IS NOT NULL",
-  ).get(agent) as { total: number; deletes: number };
+/** How many deletes are pending for the agent (the delete threshold's count). */
+export function countPendingDeletes(s: StateStore, agent: string): number {
+  return (sql(s, "SELECT count(*) AS n FROM sync_cs_object WHERE agent = ? AND pending_op = 'delete'").get(agent) as { n: number }).n;
 }
 
 export function countObjects(s: StateStore, agent: string): number {

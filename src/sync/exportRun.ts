@@ -55,7 +55,7 @@ function maybeCrash(): void {
 
 export function checkDeleteThreshold(engine: SyncEngine, store: StateStore, agentId: string, opts: ExportOptions): void {
   const agent = agentOf(engine, agentId);
-  const { deletes } = cs.countPendingExports(store, agentId);
+  const deletes = cs.countPendingDeletes(store, agentId);
   const threshold = opts.allowDeletes ?? agent.deleteThreshold;
   if (deletes > threshold) throw new DeleteThresholdError(agentId, deletes, threshold, cs.countObjects(store, agentId));
 }
@@ -75,7 +75,9 @@ export async function runExport(
   // id): the round trip, not the server, is what limits an export of one object at a time.
   const records: Array<() => void> = [];
   const flush = () => {
-    if (records.length > 0) store.tx(() => records.splice(0).forEach((r) => r()));
+    if (records.length > 0) store.tx(() => {
+      for (const r of records.splice(0)) r();
+    });
   };
   let done = 0;
   run.progress?.(`export ${agentId}`, 0, ids.length);
