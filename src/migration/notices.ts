@@ -24,6 +24,7 @@ import { mailboxesOf } from './batchStore.ts';
 import { markNotice, markSending, noticeOf, type NoticeKind } from './noticeStore.ts';
 import { DEFAULT_NOTICES, render, renderSubject, type NoticeValues } from './noticeTemplate.ts';
 import type { MigrationSetup } from './setup.ts';
+import { utcMinute } from './window.ts';
 import { pipelineStage, type Batch, type MailboxRow, type PipelineState } from './types.ts';
 
 const TIMEOUT_MS = 15_000;
@@ -51,11 +52,10 @@ export function noticeDue(kind: NoticeKind, m: MailboxRow): boolean | 'missed' {
 }
 
 function windowText(b: Batch): string {
-  const fmt = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
   const o = b.options;
-  if (o.windowStart && o.windowStop) return `${fmt(o.windowStart)} to ${fmt(o.windowStop)}`;
-  if (o.windowStop) return `until ${fmt(o.windowStop)}`;
-  if (o.windowStart) return `from ${fmt(o.windowStart)}`;
+  if (o.windowStart && o.windowStop) return `${utcMinute(o.windowStart)} to ${utcMinute(o.windowStop)}`;
+  if (o.windowStop) return `until ${utcMinute(o.windowStop)}`;
+  if (o.windowStart) return `from ${utcMinute(o.windowStart)}`;
   return 'as soon as possible';
 }
 

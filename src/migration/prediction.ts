@@ -11,6 +11,7 @@ import { capacityPlan, workSeconds } from './plan.ts';
 import { predictedPlan, predictionOf, recordPrediction, type Prediction, type PredictedPlan } from './predictionStore.ts';
 import type { MigrationSetup } from './setup.ts';
 import type { Batch, StepRecord } from './types.ts';
+import { utcMinute } from './window.ts';
 
 /** The plan reads every mailbox's size from the source store: bounded, so a slow store delays the start by this much at most. */
 const PLAN_TIMEOUT_MS = 120_000;
@@ -75,7 +76,6 @@ export function humanDuration(seconds: number): string {
 
 const FINISHED = new Set(['completed', 'completed-with-errors']);
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
-const when = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 
 function basisLines(p: PredictedPlan, madeAt: string): string[] {
   const r = p.rate;
@@ -86,7 +86,7 @@ function basisLines(p: PredictedPlan, madeAt: string): string[] {
       ? `Window: ${humanDuration(p.windowSeconds)}; the prediction said the batch fits.`
       : `Window: ${humanDuration(p.windowSeconds)}; the prediction said the batch does NOT fit (${p.mailboxesThatFit ?? 0} of ${p.totals.mailboxes} mailboxes would).`;
   return [
-    `Predicted when the batch started (${when(madeAt)}): ${humanDuration(p.predictedSeconds)} for ${p.totals.mailboxes} mailboxes (${p.totals.messages} messages, ${mb(p.totals.bytes)}).`,
+    `Predicted when the batch started (${utcMinute(madeAt)}): ${humanDuration(p.predictedSeconds)} for ${p.totals.mailboxes} mailboxes (${p.totals.messages} messages, ${mb(p.totals.bytes)}).`,
     `Basis: copy speed ${rate} — ${r.source}; ${p.streams} mailbox${p.streams === 1 ? '' : 'es'} at a time; ${humanDuration(p.overheadSeconds)} per mailbox for pre-stage, cutover, clean-up and verify.`,
     window,
   ];

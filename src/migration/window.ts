@@ -36,3 +36,8 @@ export function parseWindowTime(text: string, after: Date): string | undefined {
   const t = Date.parse(text);
   return Number.isNaN(t) ? undefined : new Date(t).toISOString();
 }
+
+/** An ISO time as people read it in notices and reports: `2026-11-28 22:00 UTC` (pure). */
+export function utcMinute(iso: string): string {
+  return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+}
