@@ -20,6 +20,7 @@
 // nodemailer 10: `assertNodemailerInternals()` refuses to start the relay if it is missing,
 // and test/transport/dsn.test.ts checks every parameter on the wire.
 import type { Readable } from 'node:stream';
+import pLimit, { type LimitFunction } from 'p-limit';
 import SMTPConnection, { type SMTPConnectionOptions, type SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection';
 import { readReferencedFile } from '../config/secret.ts';
 import type { RelayListenerConfig } from '../config/transport.ts';
@@ -186,21 +187,19 @@ const IDLE_MS = 30_000;
  */
 class HopPool {
   private readonly idle: DsnConnection[] = [];
-  private readonly waiting: (() => void)[] = [];
-  private active = 0;
   private closed = false;
   private readonly options: SMTPConnectionOptions;
-  private readonly max: number;
+  /** At most `max` messages in flight, the rest waiting in order (p-limit). */
+  private readonly limit: LimitFunction;
 
   constructor(options: SMTPConnectionOptions, max: number) {
     this.options = options;
-    this.max = max;
+    this.limit = pLimit(max);
   }
 
   async send(envelope: HandOffEnvelope, openRaw: () => Readable): Promise<HandOffResult> {
     if (this.closed) throw new Error('the relay is shutting down');
-    await this.acquire();
-    try {
+    return this.limit(async () => {
       const reused = this.takeIdle();
       const conn = reused ?? (await this.connect());
       const raw = openRaw();
@@ -217,28 +216,12 @@ class HopPool {
         }
         throw err;
       }
-    } finally {
-      this.release();
-    }
+    });
   }
 
   close(): void {
     this.closed = true;
     for (const conn of this.idle.splice(0)) this.retire(conn);
-  }
-
-  private async acquire(): Promise<void> {
-    if (this.active < this.max) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
   }
 
   private takeIdle(): DsnConnection | undefined {
