@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { StateStore } from '../state/store.ts';
 import { mailboxesOf, samplesOf, setReportPath, stepsOf } from './batchStore.ts';
 import { failpoint } from './failpoint.ts';
-import { noticeLines } from './noticeOps.ts';
+import { noticeLines, type NoticeLine } from './noticeOps.ts';
 import { comparePrediction, type PredictionReport } from './prediction.ts';
 import { predictionOf } from './predictionStore.ts';
 import { renderBatchHtml } from './reportHtml.ts';
@@ -54,7 +54,7 @@ export interface BatchReport {
   /** The duration predicted when the batch first started, its basis, and how long it really worked. */
   prediction: PredictionReport;
   /** User notices (migration.notices): one line per mailbox and kind; warnings say what was not sent. */
-  notices?: { mailbox: string; kind: string; status: string; recipient: string; attempts: number; sentAt: string | null; warning: string | null }[];
+  notices?: NoticeLine[];
 }
 
 const ms = (s: StepRecord): number | null => (s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : null);
@@ -76,8 +76,7 @@ export function mailboxReport(m: MailboxRow, steps: StepRecord[]): MailboxReport
 
 export function buildBatchReport(store: StateStore, batch: Batch): BatchReport {
   const steps = stepsOf(store, batch.id);
-  const rows = mailboxesOf(store, batch.id);
-  const mailboxes = rows.map((m) => mailboxReport(m, steps));
+  const mailboxes = mailboxesOf(store, batch.id).map((m) => mailboxReport(m, steps));
   const byState: Record<string, number> = {};
   for (const m of mailboxes) byState[m.state] = (byState[m.state] ?? 0) + 1;
   const sum = (f: (m: MailboxReport) => number): number => mailboxes.reduce((a, m) => a + f(m), 0);
