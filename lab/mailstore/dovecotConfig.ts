@@ -25,9 +25,11 @@ function specialUseBlocks(store: StoreDef): string[] {
   return lines;
 }
 
+const hasPop3 = (store: StoreDef): boolean => store.pop3Port !== undefined || store.pop3sPort !== undefined;
+
 /** POP3 (INBOX only, as POP3 is): STLS on the plain port, implicit TLS on pop3s. */
 function pop3Blocks(store: StoreDef): string[] {
-  if (store.pop3Port === undefined && store.pop3sPort === undefined) return [];
+  if (!hasPop3(store)) return [];
   const listener = (name: string, port: number | undefined, ssl: boolean): string[] =>
     port === undefined
       ? []
@@ -64,7 +66,7 @@ export function dovecotConfig(i: DovecotConfigInput): string {
     `log_path = ${paths.logFile}`,
     `info_log_path = ${paths.logFile}`,
     `debug_log_path = ${paths.logFile}`,
-    `protocols = imap lmtp${store.pop3Port !== undefined || store.pop3sPort !== undefined ? ' pop3' : ''}`,
+    `protocols = imap lmtp${hasPop3(store) ? ' pop3' : ''}`,
     `listen = ${store.host}`,
     // Lab restarts must not wait for clients; nothing shuts down gracefully here.
     'shutdown_clients = yes',
