@@ -24,6 +24,18 @@ export const targetStoreSchema = z.strictObject({
   maxConcurrentMailboxes: z.number().int().min(1).max(256).default(4),
 });
 
+/**
+ * Seconds between the cutover's routing switch and its final delta. Mail the transport
+ * resolved to the source mailbox just before the switch is still being handed over; the
+ * lab's Postfix passes its active queue to LMTP within about a second (queue_run_delay
+ * 1 s), so 5 s covers it a few times over while costing little per mailbox. Where the
+ * transport reads directory replicas (Active Directory across domain controllers), set
+ * it to the replication delay.
+ */
+export const DEFAULT_CUTOVER_SETTLE_SECONDS = 5;
+/** A settle longer than this holds the mailbox's store slots for nothing: mail still in flight then is a transport problem. */
+export const MAX_CUTOVER_SETTLE_SECONDS = 600;
+
 export const batchDefaultsSchema = z.strictObject({
   /** Wait between polls while the target store does not yet serve a new mailbox, and between retries. Seconds; default 60 (the seed's "will retry in 60 seconds"). */
   retryIntervalSeconds: z.number().min(0.1).max(3600).default(60),
@@ -40,10 +52,9 @@ export const batchDefaultsSchema = z.strictObject({
   /**
    * At cutover, the wait between routing new mail to the target and the final delta, so
    * mail the MTAs already hold for the source is delivered there and carried over. Seconds,
-   * 0–600; default 5 (the lab's Postfix hands its queue over within a second). Where mail
-   * servers read directory replicas, set it to the replication delay.
+   * 0–600; default 5 (DEFAULT_CUTOVER_SETTLE_SECONDS says why).
    */
-  cutoverSettleSeconds: z.number().min(0).max(600).default(5),
+  cutoverSettleSeconds: z.number().min(0).max(MAX_CUTOVER_SETTLE_SECONDS).default(DEFAULT_CUTOVER_SETTLE_SECONDS),
 });
 
 export const migrationSchema = z.strictObject({

@@ -7,7 +7,7 @@ import type { DirectoryEntry } from '../directory/entry.ts';
 import type { StateStore } from '../state/store.ts';
 import { lower } from './addresses.ts';
 import { batchByName, insertBatch, mailboxesByLogin, type NewMailbox } from './batchStore.ts';
-import { DEFAULT_CUTOVER_SETTLE_SECONDS } from './cutover.ts';
+import { DEFAULT_CUTOVER_SETTLE_SECONDS, MAX_CUTOVER_SETTLE_SECONDS } from '../config/migration.ts';
 import { parseNameList, type NameEntry } from './nameList.ts';
 import { all, first, groupMembers, planTarget, resolveSourceName } from './resolve.ts';
 import { MigrationError, targetStoreOf, withDirectories, type MigrationSetup } from './setup.ts';
@@ -32,8 +32,6 @@ export class BatchRefusedError extends MigrationError {
   }
 }
 
-/** A settle longer than this holds the mailbox's store slots for nothing: mail still in flight then is a transport problem. */
-const MAX_SETTLE_SECONDS = 600;
 
 export function batchOptions(setup: MigrationSetup, o: Partial<BatchOptions>): BatchOptions {
   const d = setup.config.defaults;
@@ -52,8 +50,8 @@ export function batchOptions(setup: MigrationSetup, o: Partial<BatchOptions>): B
     cutoverSettleSeconds: o.cutoverSettleSeconds ?? d.cutoverSettleSeconds ?? DEFAULT_CUTOVER_SETTLE_SECONDS,
   };
   const settle = out.cutoverSettleSeconds as number;
-  if (!Number.isFinite(settle) || settle < 0 || settle > MAX_SETTLE_SECONDS) {
-    throw new MigrationError('CF_ERR_BATCH_OPTIONS', `the cutover settle must be 0 to ${MAX_SETTLE_SECONDS} seconds, not "${settle}"`, { object: 'cutoverSettleSeconds', hint: `--cutover-settle <seconds>; the project default is migration.defaults.cutoverSettleSeconds (built in: ${DEFAULT_CUTOVER_SETTLE_SECONDS})` });
+  if (!Number.isFinite(settle) || settle < 0 || settle > MAX_CUTOVER_SETTLE_SECONDS) {
+    throw new MigrationError('CF_ERR_BATCH_OPTIONS', `the cutover settle must be 0 to ${MAX_CUTOVER_SETTLE_SECONDS} seconds, not "${settle}"`, { object: 'cutoverSettleSeconds', hint: `--cutover-settle <seconds>; the project default is migration.defaults.cutoverSettleSeconds (built in: ${DEFAULT_CUTOVER_SETTLE_SECONDS})` });
   }
   if (out.cutover === 'complete-after' && !out.completeAfter) throw new MigrationError('CF_ERR_BATCH_OPTIONS', 'cutover complete-after needs a time (--complete-after <ISO time>)', { object: 'cutover' });
   if (out.windowStart && out.windowStop && Date.parse(out.windowStop) <= Date.parse(out.windowStart)) {

@@ -27,17 +27,10 @@ import { failpoint } from './failpoint.ts';
 import { all } from './resolve.ts';
 import { MigrationError, withDirectories } from './setup.ts';
 import { copyOptions, endpoints, sleep, type StepContext } from './stepContext.ts';
+import { DEFAULT_CUTOVER_SETTLE_SECONDS } from '../config/migration.ts';
 import type { BatchOptions, MailboxRow, SavedSource, VerifyOutcome } from './types.ts';
 
-/**
- * Seconds between the routing switch and the final delta. Mail the transport resolved to
- * the source mailbox just before (b) is still being handed over; the lab's Postfix passes
- * its active queue to LMTP within about a second (queue_run_delay 1 s), so 5 s covers it
- * a few times over while costing little per mailbox. Where the transport reads directory
- * replicas (Active Directory across domain controllers), set it to the replication delay.
- */
-export const DEFAULT_CUTOVER_SETTLE_SECONDS = 5;
-
+/** The batch's settle; batches created before the option existed get the built-in default. */
 export const settleSeconds = (o: BatchOptions): number => o.cutoverSettleSeconds ?? DEFAULT_CUTOVER_SETTLE_SECONDS;
 
 /** The mailbox compared (copy engine's verify) before the source is disconnected. */
