@@ -8,9 +8,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { type MailLab, mailLab, message, populate, removeUsers, session } from '../test/mail/fixtures.ts';
 import { ensureCorpus, ensureUser, freshTarget, sourceFolders } from './peers/labUsers.ts';
-import { runCrossforest, runTool, TOOLS, type RunResult, type Tool, type ToolEnv } from './peers/tools.ts';
-import { mailLab, message, populate, removeUsers, session, type MailLab } from '../test/mail/fixtures.ts';
+import { type RunResult, runCrossforest, runTool, TOOLS, type Tool, type ToolEnv } from './peers/tools.ts';
 
 const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
@@ -30,7 +30,13 @@ interface Row {
 }
 
 async function mutate(lab: MailLab, upn: string): Promise<void> {
-  await populate(lab, 'a', upn, 'INBOX', Array.from({ length: 10 }, () => ({ raw: message({ size: 4000, subject: 'bench delta' }) })));
+  await populate(
+    lab,
+    'a',
+    upn,
+    'INBOX',
+    Array.from({ length: 10 }, () => ({ raw: message({ size: 4000, subject: 'bench delta' }) })),
+  );
   const c = await session(lab, 'a', upn);
   const box = await c.mailboxOpen('INBOX');
   await c.messageFlagsAdd(`1:${Math.min(10, box.exists)}`, ['\\Flagged'], { uid: false });
@@ -47,7 +53,13 @@ async function restore(lab: MailLab, upn: string): Promise<void> {
   await c.logout();
 }
 
-async function scenario(lab: MailLab, env: ToolEnv, name: string, sources: { upn: string; messages: number; bytes: number }[], parallel: number): Promise<Row[]> {
+async function scenario(
+  lab: MailLab,
+  env: ToolEnv,
+  name: string,
+  sources: { upn: string; messages: number; bytes: number }[],
+  parallel: number,
+): Promise<Row[]> {
   const rows: Row[] = [];
   const targets = new Map<string, string>();
   const folders = new Map<string, string[]>();
@@ -70,7 +82,9 @@ async function scenario(lab: MailLab, env: ToolEnv, name: string, sources: { upn
       if (m) process.stderr.write(`  crossforest engine ${m[1]} s (without process start-up)\n`);
     } else {
       const limit = pLimit(parallel);
-      results = await Promise.all(sources.map((s) => limit(async () => runTool(tool, env, s.upn, await targetOf(tool, s.upn), folders.get(s.upn) as string[]))));
+      results = await Promise.all(
+        sources.map((s) => limit(async () => runTool(tool, env, s.upn, await targetOf(tool, s.upn), folders.get(s.upn) as string[]))),
+      );
     }
     const failures = results.filter((r) => !r.ok);
     for (const f of failures.slice(0, 2)) process.stderr.write(`  ${tool} failed: ${f.output.slice(-400)}\n`);
@@ -94,25 +108,61 @@ async function scenario(lab: MailLab, env: ToolEnv, name: string, sources: { upn
   const bytes = sources.reduce((a, s) => a + s.bytes, 0);
   for (const tool of TOOLS) {
     const f = first.get(tool) as { wall: number; rss: number; failures: number };
-    rows.push({ scenario: name, tool, messages, bytes, first: f.wall, rss: f.rss, rssNoChange: noChange.get(tool)?.rss ?? 0, noChange: noChange.get(tool)?.wall ?? Number.NaN, delta: delta.get(tool) as number, failures: f.failures });
+    rows.push({
+      scenario: name,
+      tool,
+      messages,
+      bytes,
+      first: f.wall,
+      rss: f.rss,
+      rssNoChange: noChange.get(tool)?.rss ?? 0,
+      noChange: noChange.get(tool)?.wall ?? Number.NaN,
+      delta: delta.get(tool) as number,
+      failures: f.failures,
+    });
   }
   return rows;
 }
 
 function print(rows: Row[]): void {
   const fmt = (n: number, d = 1): string => n.toFixed(d);
-  const lines = ['scenario | tool | messages | MB | first pass s | msg/s | MB/s | peak RSS MB (first / no-change) | no-change s | delta s | first pass vs mbsync | vs doveadm | failed runs'];
+  const lines = [
+    'scenario | tool | messages | MB | first pass s | msg/s | MB/s | peak RSS MB (first / no-change) | no-change s | delta s | first pass vs mbsync | vs doveadm | failed runs',
+  ];
   for (const r of rows) {
     const peer = (t: Tool): number => rows.find((x) => x.scenario === r.scenario && x.tool === t)?.first ?? Number.NaN;
-    lines.push([r.scenario, r.tool, r.messages, fmt(r.bytes / 1e6), fmt(r.first, 2), fmt(r.messages / r.first, 0), fmt(r.bytes / 1e6 / r.first, 1), `${fmt(r.rss / 1024, 0)} / ${fmt(r.rssNoChange / 1024, 0)}`, fmt(r.noChange, 2), fmt(r.delta, 2), `${fmt(peer('mbsync') / r.first, 2)}×`, `${fmt(peer('doveadm') / r.first, 2)}×`, r.failures].join(' | '));
+    lines.push(
+      [
+        r.scenario,
+        r.tool,
+        r.messages,
+        fmt(r.bytes / 1e6),
+        fmt(r.first, 2),
+        fmt(r.messages / r.first, 0),
+        fmt(r.bytes / 1e6 / r.first, 1),
+        `${fmt(r.rss / 1024, 0)} / ${fmt(r.rssNoChange / 1024, 0)}`,
+        fmt(r.noChange, 2),
+        fmt(r.delta, 2),
+        `${fmt(peer('mbsync') / r.first, 2)}×`,
+        `${fmt(peer('doveadm') / r.first, 2)}×`,
+        r.failures,
+      ].join(' | '),
+    );
   }
-  process.stdout.write(`${lines.join('\n')}\n(speed ratio > 1 means faster than the peer; wall times include process start-up, ~0.5 s of Node + tsx for crossforest; crossforest runs a batch in one process, mbsync and doveadm one process per mailbox, both 4 at a time; peak RSS is per process)\n`);
+  process.stdout.write(
+    `${lines.join('\n')}\n(speed ratio > 1 means faster than the peer; wall times include process start-up, ~0.5 s of Node + tsx for crossforest; crossforest runs a batch in one process, mbsync and doveadm one process per mailbox, both 4 at a time; peak RSS is per process)\n`,
+  );
 }
 
 const allTargets = new Set<string>();
 const allSources = new Set<string>();
 const lab = await mailLab();
-const env: ToolEnv = { info: lab.info, projectFile: lab.project.path, workDir: mkdtempSync(join(tmpdir(), 'cf-bench-')), repo: resolve(import.meta.dirname, '..') };
+const env: ToolEnv = {
+  info: lab.info,
+  projectFile: lab.project.path,
+  workDir: mkdtempSync(join(tmpdir(), 'cf-bench-')),
+  repo: resolve(import.meta.dirname, '..'),
+};
 process.stderr.write(`bench work dir ${env.workDir}\n`);
 // Warm-up (LAB-NOTES: the first doveadm run after a start is ~3× slower): one small copy per tool.
 const warm = await ensureUser(lab.info, 'a', 'cfbench-warm');
@@ -147,11 +197,20 @@ if (!only || only === 'large') {
   const c = await session(lab, 'a', upn);
   const st = await c.status('INBOX', { messages: true });
   await c.logout();
-  if (!st || !st.messages) await populate(lab, 'a', upn, 'INBOX', [{ raw: message({ size: 45_000_000, subject: 'large' }) }]);
+  if ((st === false ? 0 : (st.messages ?? 0)) === 0)
+    await populate(lab, 'a', upn, 'INBOX', [{ raw: message({ size: 45_000_000, subject: 'large' }) }]);
   const c2 = await session(lab, 'a', upn);
   const s2 = await c2.status('INBOX', { messages: true, size: true });
   await c2.logout();
-  rows.push(...(await scenario(lab, env, '1 × one 50 MB message', [{ upn, messages: s2 ? (s2.messages ?? 0) : 0, bytes: Number((s2 as { size?: number }).size ?? 0) }], 1)));
+  rows.push(
+    ...(await scenario(
+      lab,
+      env,
+      '1 × one 50 MB message',
+      [{ upn, messages: s2 ? (s2.messages ?? 0) : 0, bytes: Number((s2 as { size?: number }).size ?? 0) }],
+      1,
+    )),
+  );
 }
 print(rows);
 // Leave the lab's directory as we found it: every target user goes; the generated source

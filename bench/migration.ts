@@ -7,12 +7,12 @@
 import pLimit from 'p-limit';
 import { copyMailbox } from '../src/mail/copyMailbox.ts';
 import { projectCopyEndpoints } from '../src/mail/endpoint.ts';
+import { batchByName, mailboxesOf, stepsOf } from '../src/migration/batchStore.ts';
 import { createBatch } from '../src/migration/createBatch.ts';
-import { mailboxesOf, batchByName, stepsOf } from '../src/migration/batchStore.ts';
 import { runBatch } from '../src/migration/runner.ts';
-import { ensureCorpus, freshTarget } from './peers/labUsers.ts';
-import { migLab, namesFile, removeAll, sourceUser } from '../test/migration/fixtures.ts';
 import { removeUsers } from '../test/mail/fixtures.ts';
+import { migLab, namesFile, removeAll, sourceUser } from '../test/migration/fixtures.ts';
+import { ensureCorpus, freshTarget } from './peers/labUsers.ts';
 
 // Arguments: mailboxes, messages each, concurrency, cutover settle seconds (default: the batch default, 5).
 const [n = 8, m = 300, conc = 4, settle] = process.argv.slice(2).map(Number);
@@ -35,27 +35,67 @@ try {
   const limit = pLimit(conc);
   const warm = await freshTarget(lab.info, 'mb');
   targets.push(warm.split('@')[0] as string);
-  await copyMailbox({ ...projectCopyEndpoints(lab.project, users[0]!.upn, warm, {}), sourceMailbox: users[0]!.upn, targetMailbox: warm, store: lab.store });
+  await copyMailbox({
+    ...projectCopyEndpoints(lab.project, users[0]!.upn, warm, {}),
+    sourceMailbox: users[0]!.upn,
+    targetMailbox: warm,
+    store: lab.store,
+  });
   const t0 = Date.now();
-  await Promise.all(users.map((u) => limit(async () => {
-    const target = await freshTarget(lab.info, 'mb');
-    targets.push(target.split('@')[0] as string);
-    await copyMailbox({ ...projectCopyEndpoints(lab.project, u.upn, target, {}), sourceMailbox: u.upn, targetMailbox: target, store: lab.store });
-  })));
+  await Promise.all(
+    users.map((u) =>
+      limit(async () => {
+        const target = await freshTarget(lab.info, 'mb');
+        targets.push(target.split('@')[0] as string);
+        await copyMailbox({
+          ...projectCopyEndpoints(lab.project, u.upn, target, {}),
+          sourceMailbox: u.upn,
+          targetMailbox: target,
+          store: lab.store,
+        });
+      }),
+    ),
+  );
   const engineS = (Date.now() - t0) / 1000;
 
-  await createBatch(lab.setup, lab.store, { name: 'bench', from: { file: namesFile(lab, users.map((u) => u.sam)) }, targetStore: 'store-b', options: { concurrency: conc, ...(settle === undefined ? {} : { cutoverSettleSeconds: settle }) } });
+  await createBatch(lab.setup, lab.store, {
+    name: 'bench',
+    from: {
+      file: namesFile(
+        lab,
+        users.map((u) => u.sam),
+      ),
+    },
+    targetStore: 'store-b',
+    options: { concurrency: conc, ...(settle === undefined ? {} : { cutoverSettleSeconds: settle }) },
+  });
   const t1 = Date.now();
   const r = await runBatch(lab.setup, lab.store, 'bench');
   const pipelineS = (Date.now() - t1) / 1000;
   const b = batchByName(lab.store, 'bench')!;
   const perStep: Record<string, number[]> = {};
-  for (const s of stepsOf(lab.store, b.id)) if (s.finishedAt) (perStep[s.step] ??= []).push(Date.parse(s.finishedAt) - Date.parse(s.startedAt));
+  for (const s of stepsOf(lab.store, b.id)) {
+    if (!s.finishedAt) continue;
+    perStep[s.step] ??= [];
+    perStep[s.step]!.push(Date.parse(s.finishedAt) - Date.parse(s.startedAt));
+  }
   const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
   const out = {
-    mailboxes: n, messages, megabytes: +(bytes / 1e6).toFixed(1), concurrency: conc, status: r.status,
-    engineAlone: { seconds: engineS, messagesPerSecond: +(messages / engineS).toFixed(0), mbPerSecond: +(bytes / 1e6 / engineS).toFixed(1) },
-    pipeline: { seconds: pipelineS, messagesPerSecond: +(messages / pipelineS).toFixed(0), mbPerSecond: +(bytes / 1e6 / pipelineS).toFixed(1) },
+    mailboxes: n,
+    messages,
+    megabytes: +(bytes / 1e6).toFixed(1),
+    concurrency: conc,
+    status: r.status,
+    engineAlone: {
+      seconds: engineS,
+      messagesPerSecond: +(messages / engineS).toFixed(0),
+      mbPerSecond: +(bytes / 1e6 / engineS).toFixed(1),
+    },
+    pipeline: {
+      seconds: pipelineS,
+      messagesPerSecond: +(messages / pipelineS).toFixed(0),
+      mbPerSecond: +(bytes / 1e6 / pipelineS).toFixed(1),
+    },
     pipelineOverEngine: +(pipelineS / engineS).toFixed(2),
     medianStepMs: Object.fromEntries(Object.entries(perStep).map(([k, v]) => [k, median(v)])),
     allDone: mailboxesOf(lab.store, b.id).every((x) => x.state === 'done'),

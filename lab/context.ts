@@ -2,9 +2,9 @@
 // mail-store half (lab/mailstore/index.ts): what `lab up` hands to the hooks, and what
 // they report back. Kept tiny and free of imports from either half so both can evolve.
 import type { Logger } from 'pino';
-import type { LabCertificates } from './tls.ts';
-import type { LabSecretPaths } from './secrets.ts';
 import type { ForestId, ForestInfo } from './forests.ts';
+import type { LabSecretPaths } from './secrets.ts';
+import type { LabCertificates } from './tls.ts';
 
 export interface LabContext {
   /** Absolute path of the lab data folder (`.lab/` or $CROSSFOREST_LAB_DIR). */

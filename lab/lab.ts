@@ -16,12 +16,12 @@ import { adMailStoresDown, adMailStoresStatus, adMailStoresUp } from './mailstor
 import { ORGANIZATION_VERSION, type OrganizationCounts } from './org/organization.ts';
 import { DEFAULT_SEED, DEFAULT_SIZE } from './org/people.ts';
 import { defaultLabDir } from './paths.ts';
-import { portOpen } from './process.ts';
 import { postfixDown, postfixLabStatus, postfixUp } from './postfix/postfix.ts';
+import { portOpen } from './process.ts';
 import { radicaleDown, radicaleStatus, radicaleUp } from './radicale/radicale.ts';
-import { sambaDown, sambaStatus, sambaUp, type SambaStatus } from './samba/index.ts';
-import { ensureSecrets, readSecret, secretPaths, type LabSecretPaths } from './secrets.ts';
-import { ensureLabCertificates, labCertificatePaths, type LabCertificates } from './tls.ts';
+import { type SambaStatus, sambaDown, sambaStatus, sambaUp } from './samba/index.ts';
+import { ensureSecrets, type LabSecretPaths, readSecret, secretPaths } from './secrets.ts';
+import { ensureLabCertificates, type LabCertificates, labCertificatePaths } from './tls.ts';
 
 export interface LabOptions {
   /** Default: $CROSSFOREST_LAB_DIR or `.lab/` at the project root. */
@@ -148,7 +148,9 @@ function context(labDir: string, size: number, seed: string, tls: LabCertificate
 
 function validate(size: number, seed: string): void {
   if (!Number.isInteger(size) || size < 1 || size > 1_000_000) {
-    throw new LabError(`lab size must be a whole number from 1 to 1000000, got ${size}`, { hint: 'pass --size N (users per forest), e.g. --size 50' });
+    throw new LabError(`lab size must be a whole number from 1 to 1000000, got ${size}`, {
+      hint: 'pass --size N (users per forest), e.g. --size 50',
+    });
   }
   if (seed.length === 0 || seed.length > 200) throw new LabError('lab seed must be 1 to 200 characters', { hint: 'pass --seed S' });
 }
@@ -156,10 +158,27 @@ function validate(size: number, seed: string): void {
 function forestRecord(labDir: string, f: ForestInfo): ForestRecord {
   const paths = slapdPaths(labDir, f);
   const state = slapdState(paths);
-  return { ...f, pid: state.pid, alive: state.alive, conf: paths.conf, dataDir: paths.dataDir, accesslogDir: paths.accesslogDir, logFile: paths.logFile, loaded: readLoaded(labDir, f.id) };
+  return {
+    ...f,
+    pid: state.pid,
+    alive: state.alive,
+    conf: paths.conf,
+    dataDir: paths.dataDir,
+    accesslogDir: paths.accesslogDir,
+    logFile: paths.logFile,
+    loaded: readLoaded(labDir, f.id),
+  };
 }
 
-async function upForest(labDir: string, f: ForestInfo, size: number, seed: string, tls: LabCertificates, log: Logger, progress: (l: string) => void): Promise<string[]> {
+async function upForest(
+  labDir: string,
+  f: ForestInfo,
+  size: number,
+  seed: string,
+  tls: LabCertificates,
+  log: Logger,
+  progress: (l: string) => void,
+): Promise<string[]> {
   const actions: string[] = [];
   const paths = slapdPaths(labDir, f);
   const loaded = readLoaded(labDir, f.id);
@@ -175,7 +194,18 @@ async function upForest(labDir: string, f: ForestInfo, size: number, seed: strin
     progress(`${name}: generating and loading ${size.toLocaleString('en-US')} users (seed ${seed})`);
     rmSync(loadedMarker(labDir, f.id), { force: true });
     const t0 = performance.now();
-    const counts = await loadForest(paths, f, { forest: f.id, size, seed, usersPassword: readSecret(labDir, 'users.pw'), galsyncPassword: readSecret(labDir, `forest-${f.id}-galsync.pw`) }, log);
+    const counts = await loadForest(
+      paths,
+      f,
+      {
+        forest: f.id,
+        size,
+        seed,
+        usersPassword: readSecret(labDir, 'users.pw'),
+        galsyncPassword: readSecret(labDir, `forest-${f.id}-galsync.pw`),
+      },
+      log,
+    );
     const loadSeconds = Math.round(performance.now() - t0) / 1000;
     const data: LoadedData = { version: ORGANIZATION_VERSION, size, seed, counts, loadSeconds, loadedAt: new Date().toISOString() };
     writeFileSync(loadedMarker(labDir, f.id), `${JSON.stringify(data, null, 2)}\n`);
@@ -217,7 +247,8 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       progress('mail stores: starting');
       mailStores = await hooks.mailStoresUp(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
     }
-    if (opts.mailStores !== false) mailStores.push(...(await radicaleUp(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
+    if (opts.mailStores !== false)
+      mailStores.push(...(await radicaleUp(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
     if (hooks) {
       // Postfix routes by the directory and delivers to Dovecot over LMTP: after the mail stores.
       progress('postfix: starting');
@@ -266,13 +297,50 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
     const hooks = opts.mailStores === false ? null : await loadMailStoreHooks(log);
     if (hooks) {
       progress('mail stores: stopping');
-      await hooks.mailStoresDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'mailstore' })));
+      await hooks.mailStoresDown(
+        context(
+          labDir,
+          previous?.size ?? DEFAULT_SIZE,
+          previous?.seed ?? DEFAULT_SEED,
+          labCertificatePaths(labDir),
+          log.child({ scope: 'mailstore' }),
+        ),
+      );
       stopped.push('mail stores');
     }
     if (opts.mailStores !== false) await postfixDown(labDir);
-    if (opts.mailStores !== false) await radicaleDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'radicale' })));
-    stopped.push(...(await adMailStoresDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'mailstore' })))));
-    stopped.push(...(await sambaDown(context(labDir, previous?.size ?? DEFAULT_SIZE, previous?.seed ?? DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'samba' })))));
+    if (opts.mailStores !== false)
+      await radicaleDown(
+        context(
+          labDir,
+          previous?.size ?? DEFAULT_SIZE,
+          previous?.seed ?? DEFAULT_SEED,
+          labCertificatePaths(labDir),
+          log.child({ scope: 'radicale' }),
+        ),
+      );
+    stopped.push(
+      ...(await adMailStoresDown(
+        context(
+          labDir,
+          previous?.size ?? DEFAULT_SIZE,
+          previous?.seed ?? DEFAULT_SEED,
+          labCertificatePaths(labDir),
+          log.child({ scope: 'mailstore' }),
+        ),
+      )),
+    );
+    stopped.push(
+      ...(await sambaDown(
+        context(
+          labDir,
+          previous?.size ?? DEFAULT_SIZE,
+          previous?.seed ?? DEFAULT_SEED,
+          labCertificatePaths(labDir),
+          log.child({ scope: 'samba' }),
+        ),
+      )),
+    );
     for (const id of FOREST_IDS) {
       const f = FORESTS[id];
       const pid = slapdState(slapdPaths(labDir, f)).pid;
@@ -282,7 +350,12 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
       }
     }
     if (previous) {
-      writeLabInfo({ ...previous, updatedAt: new Date().toISOString(), forests: { a: forestRecord(labDir, FORESTS.a), b: forestRecord(labDir, FORESTS.b) }, mailStores: [] });
+      writeLabInfo({
+        ...previous,
+        updatedAt: new Date().toISOString(),
+        forests: { a: forestRecord(labDir, FORESTS.a), b: forestRecord(labDir, FORESTS.b) },
+        mailStores: [],
+      });
     }
     return stopped;
   });
@@ -317,7 +390,9 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
     mailStores,
     ...(mailStoresError ? { mailStoresError } : {}),
     ...(previous?.samba?.length ? { samba: await sambaStatus(context(labDir, size, seed, tls, log.child({ scope: 'samba' }))) } : {}),
-    ...(previous?.adMailStores?.length ? { adMailStores: adMailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }))) } : {}),
+    ...(previous?.adMailStores?.length
+      ? { adMailStores: adMailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }))) }
+      : {}),
     secrets: secretPaths(labDir),
     tls,
   };
@@ -334,7 +409,12 @@ export async function labReset(opts: LabOptions = {}): Promise<LabUpResult> {
       rmSync(join(labDir, name), { recursive: true, force: true });
     }
     progress(`wiped ${labDir} (kept secrets/ and tls/)`);
-    return labUp({ ...opts, size: opts.size ?? previous?.size, seed: opts.seed ?? previous?.seed, directory: opts.directory ?? (previous?.samba?.length ? 'samba' : undefined) });
+    return labUp({
+      ...opts,
+      size: opts.size ?? previous?.size,
+      seed: opts.seed ?? previous?.seed,
+      directory: opts.directory ?? (previous?.samba?.length ? 'samba' : undefined),
+    });
   }
   return labUp(opts);
 }

@@ -1,6 +1,6 @@
 // A lock file so two `lab up` runs (e.g. test files started in parallel by node --test)
 // do not load or start the same slapd twice. Stale locks (dead holder) are taken over.
-import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../src/util/errors.ts';
 import { isAlive } from './process.ts';

@@ -44,9 +44,12 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       const result = { code: code ?? (signal ? 128 : 1), stdout, stderr };
       if (result.code !== 0 && !opts.allowFailure) {
         reject(
-          new LabError(`${opts.what ?? cmd}: ${cmd} ${args[0] ?? ''} failed (exit ${result.code}${signal ? `, ${signal}` : ''}): ${lastLines(stderr || stdout)}`, {
-            object: cmd,
-          }),
+          new LabError(
+            `${opts.what ?? cmd}: ${cmd} ${args[0] ?? ''} failed (exit ${result.code}${signal ? `, ${signal}` : ''}): ${lastLines(stderr || stdout)}`,
+            {
+              object: cmd,
+            },
+          ),
         );
         return;
       }

@@ -1,7 +1,7 @@
 // The lab's TLS material: one self-signed CA and one server certificate for
 // 127.0.0.1/localhost, generated once with the openssl CLI into <labDir>/tls/ and
 // shared by slapd (ldaps) and Dovecot (imaps, STARTTLS). Clients trust `caCert`.
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './proc.ts';
 
@@ -32,16 +32,63 @@ export async function ensureLabCertificates(labDir: string): Promise<LabCertific
   mkdirSync(tmp, { recursive: true, mode: 0o700 });
   try {
     const ssl = (args: string[]) => run('openssl', args, { cwd: tmp, what: 'lab TLS' });
-    await ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650',
-      '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/O=crossforest lab/CN=crossforest lab CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-    await ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', 'server.key', '-out', 'server.csr',
-      '-subj', '/O=crossforest lab/CN=localhost']);
-    writeFileSync(join(tmp, 'server.ext'),
+    await ssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '3650',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-subj',
+      '/O=crossforest lab/CN=crossforest lab CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
+    await ssl([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/O=crossforest lab/CN=localhost',
+    ]);
+    writeFileSync(
+      join(tmp, 'server.ext'),
       'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' +
-      'extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    await ssl(['x509', '-req', '-sha256', '-days', '825', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key',
-      '-set_serial', `0x${Date.now().toString(16)}`, '-extfile', 'server.ext', '-out', 'server.crt']);
+        'extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+    );
+    await ssl([
+      'x509',
+      '-req',
+      '-sha256',
+      '-days',
+      '825',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      `0x${Date.now().toString(16)}`,
+      '-extfile',
+      'server.ext',
+      '-out',
+      'server.crt',
+    ]);
     chmodSync(join(tmp, 'server.key'), 0o600);
     chmodSync(join(tmp, 'ca.key'), 0o600);
     rmSync(join(tmp, 'server.csr'));

@@ -6,6 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+# Lint and the type check first: a submission that fails them fails fast, before any server starts.
+if [ $# -eq 0 ]; then
+  echo "test: lint (biome) and type check (tsc)" >&2
+  npx --no-install biome check src test lab bench bin >&2
+  npx --no-install tsc --noEmit -p . >&2
+fi
+
 export CROSSFOREST_LAB_DIR="${CROSSFOREST_LAB_DIR:-$PWD/.lab}"
 # KEEP_LAB=1 leaves the lab running afterwards (for a developer running tests again and again).
 cleanup() { if [ -z "${KEEP_LAB:-}" ]; then ./bin/crossforest.js lab down >&2 || true; fi; }

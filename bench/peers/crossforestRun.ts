@@ -20,7 +20,12 @@ const results = await Promise.all(
     limit(async () => {
       const [source, target] = p.split('=') as [string, string];
       try {
-        const r = await copyMailbox({ ...projectCopyEndpoints(project, source, target, {}), sourceMailbox: source, targetMailbox: target, store });
+        const r = await copyMailbox({
+          ...projectCopyEndpoints(project, source, target, {}),
+          sourceMailbox: source,
+          targetMailbox: target,
+          store,
+        });
         return { source, copied: r.totals.copied, ms: r.durationMs };
       } catch (err) {
         failed++;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'ldapts';
 import type { LabInfo } from '../../lab/lab.ts';
 import { labSecret } from '../../test/helpers/lab.ts';
-import { message, populate, session, type MailLab } from '../../test/mail/fixtures.ts';
+import { type MailLab, message, populate, session } from '../../test/mail/fixtures.ts';
 
 async function withAdmin<T>(info: LabInfo, org: 'a' | 'b', fn: (c: Client) => Promise<T>): Promise<T> {
   const f = info.forests[org];
@@ -27,17 +27,32 @@ export async function ensureUser(info: LabInfo, org: 'a' | 'b', sam: string): Pr
     if (searchEntries.length) return;
     await c.add(`cn=${sam},${f.sitesDn}`, {
       objectClass: ['top', 'person', 'organizationalPerson', 'user', 'securityPrincipal', 'crossforestMailRecipient'],
-      cn: sam, sn: sam, sAMAccountName: sam, userPrincipalName: upn, mail: upn, homeMDB: f.mailboxStoreDn,
+      cn: sam,
+      sn: sam,
+      sAMAccountName: sam,
+      userPrincipalName: upn,
+      mail: upn,
+      homeMDB: f.mailboxStoreDn,
       userPassword: randomBytes(12).toString('hex'),
     });
   });
   return upn;
 }
 
-export const freshTarget = (info: LabInfo, tag: string): Promise<string> => ensureUser(info, 'b', `cfb-${tag}-${randomBytes(3).toString('hex')}`);
+export const freshTarget = (info: LabInfo, tag: string): Promise<string> =>
+  ensureUser(info, 'b', `cfb-${tag}-${randomBytes(3).toString('hex')}`);
 
 /** Folder plan of a bench mailbox: share of messages per folder (names as store A writes them). */
-const PLAN: [string, number][] = [['INBOX', 0.5], ['INBOX.Sent Items', 0.17], ['INBOX.Archive', 0.1], ['INBOX.Deleted Items', 0.05], ['INBOX.Projects', 0.05], ['INBOX.Projects.Phoenix', 0.05], ['INBOX.Receipts', 0.04], ['INBOX.Überweisungen', 0.04]];
+const PLAN: [string, number][] = [
+  ['INBOX', 0.5],
+  ['INBOX.Sent Items', 0.17],
+  ['INBOX.Archive', 0.1],
+  ['INBOX.Deleted Items', 0.05],
+  ['INBOX.Projects', 0.05],
+  ['INBOX.Projects.Phoenix', 0.05],
+  ['INBOX.Receipts', 0.04],
+  ['INBOX.Überweisungen', 0.04],
+];
 
 /** Fills a source mailbox with `n` messages (~`avg` bytes) unless it already holds them. */
 export async function ensureCorpus(lab: MailLab, upn: string, n: number, avg: number): Promise<{ messages: number; bytes: number }> {
@@ -54,7 +69,11 @@ export async function ensureCorpus(lab: MailLab, upn: string, n: number, avg: nu
         seed++;
         // Sizes: mostly 2–12 KB, one in 40 around 100 KB: ~avg on the whole.
         const size = seed % 40 === 0 ? avg * 10 : Math.round(avg * (0.25 + ((seed * 7919) % 100) / 100));
-        return { raw: message({ size }), flags: i % 3 ? ['\\Seen'] : i % 5 ? [] : ['\\Seen', '$Forwarded'], date: new Date(Date.UTC(2018, 0, 1) + seed * 3_600_000) };
+        return {
+          raw: message({ size }),
+          flags: i % 3 ? ['\\Seen'] : i % 5 ? [] : ['\\Seen', '$Forwarded'],
+          date: new Date(Date.UTC(2018, 0, 1) + seed * 3_600_000),
+        };
       });
       for (let i = 0; i < msgs.length; i += 500) await populate(lab, 'a', upn, folder, msgs.slice(i, i + 500));
     }
@@ -62,7 +81,10 @@ export async function ensureCorpus(lab: MailLab, upn: string, n: number, avg: nu
   const c2 = await session(lab, 'a', upn);
   const l2 = await c2.list({ statusQuery: { messages: true, size: true } });
   await c2.logout();
-  return { messages: l2.reduce((a, l) => a + (l.status?.messages ?? 0), 0), bytes: l2.reduce((a, l) => a + Number((l.status as { size?: number } | undefined)?.size ?? 0), 0) };
+  return {
+    messages: l2.reduce((a, l) => a + (l.status?.messages ?? 0), 0),
+    bytes: l2.reduce((a, l) => a + Number((l.status as { size?: number } | undefined)?.size ?? 0), 0),
+  };
 }
 
 /** Source folders relative to the personal prefix (mbsync's Patterns). */

@@ -15,10 +15,20 @@ export interface RunResult {
 
 export function timed(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile('/usr/bin/time', ['-f', '@@TIME %e %M', cmd, ...args], { cwd: opts.cwd, maxBuffer: 64 << 20, timeout: 1_800_000 }, (err, stdout, stderr) => {
-      const m = /@@TIME ([\d.]+) (\d+)/.exec(stderr);
-      resolve({ wallSeconds: m ? Number(m[1]) : Number.NaN, peakRssKb: m ? Number(m[2]) : 0, ok: !err, output: `${stdout}\n${stderr}`.slice(-2000) });
-    });
+    execFile(
+      '/usr/bin/time',
+      ['-f', '@@TIME %e %M', cmd, ...args],
+      { cwd: opts.cwd, maxBuffer: 64 << 20, timeout: 1_800_000 },
+      (err, stdout, stderr) => {
+        const m = /@@TIME ([\d.]+) (\d+)/.exec(stderr);
+        resolve({
+          wallSeconds: m ? Number(m[1]) : Number.NaN,
+          peakRssKb: m ? Number(m[2]) : 0,
+          ok: !err,
+          output: `${stdout}\n${stderr}`.slice(-2000),
+        });
+      },
+    );
   });
 }
 
@@ -47,28 +57,89 @@ export function runTool(tool: Tool, env: ToolEnv, source: string, target: string
     mkdirSync(join(dir, 'state'), { recursive: true });
     const q = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`;
     // Same transport as crossforest's project file: STARTTLS to A, implicit TLS to B.
-    writeFileSync(join(dir, 'mbsyncrc'), [
-      'IMAPAccount src', 'Host localhost', 'Port 1431', `User ${source}*admin`, `PassCmd "cat ${secret(env.info, 'mail-a-master.pw')}"`, 'SSLType STARTTLS', `CertificateFile ${join(env.info.labDir, 'tls/ca.crt')}`, 'PipelineDepth 50', '',
-      'IMAPStore src', 'Account src', 'Path INBOX.', '',
-      'IMAPAccount tgt', 'Host localhost', 'Port 9932', `User ${target}*admin`, `PassCmd "cat ${secret(env.info, 'mail-b-master.pw')}"`, 'SSLType IMAPS', `CertificateFile ${join(env.info.labDir, 'tls/ca.crt')}`, 'PipelineDepth 50', '',
-      'IMAPStore tgt', 'Account tgt', '',
-      'Channel c', 'Far :src:', 'Near :tgt:', `Patterns ${folders.map(q).join(' ')}`, 'Create Near', 'Sync Pull', `SyncState ${join(dir, 'state')}/`, 'CopyArrivalDate yes', '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'mbsyncrc'),
+      [
+        'IMAPAccount src',
+        'Host localhost',
+        'Port 1431',
+        `User ${source}*admin`,
+        `PassCmd "cat ${secret(env.info, 'mail-a-master.pw')}"`,
+        'SSLType STARTTLS',
+        `CertificateFile ${join(env.info.labDir, 'tls/ca.crt')}`,
+        'PipelineDepth 50',
+        '',
+        'IMAPStore src',
+        'Account src',
+        'Path INBOX.',
+        '',
+        'IMAPAccount tgt',
+        'Host localhost',
+        'Port 9932',
+        `User ${target}*admin`,
+        `PassCmd "cat ${secret(env.info, 'mail-b-master.pw')}"`,
+        'SSLType IMAPS',
+        `CertificateFile ${join(env.info.labDir, 'tls/ca.crt')}`,
+        'PipelineDepth 50',
+        '',
+        'IMAPStore tgt',
+        'Account tgt',
+        '',
+        'Channel c',
+        'Far :src:',
+        'Near :tgt:',
+        `Patterns ${folders.map(q).join(' ')}`,
+        'Create Near',
+        'Sync Pull',
+        `SyncState ${join(dir, 'state')}/`,
+        'CopyArrivalDate yes',
+        '',
+      ].join('\n'),
+    );
     return timed('mbsync', ['-q', '-c', join(dir, 'mbsyncrc'), '-a']);
   }
   // doveadm: the target Dovecot pulls from store A over IMAP and writes its own storage.
   return timed('doveadm', [
-    '-c', conf(env.info, 'b'),
-    '-o', 'imapc_host=127.0.0.1', '-o', 'imapc_port=1431', '-o', `imapc_user=${source}`, '-o', 'imapc_master_user=admin',
-    '-o', `imapc_password=${readPw(secret(env.info, 'mail-a-master.pw'))}`, '-o', 'imapc_features=rfc822.size fetch-headers modseq',
-    '-o', 'imapc_list_prefix=INBOX', '-o', 'mail_prefetch_count=20',
-    'backup', '-R', '-u', target, 'imapc:',
+    '-c',
+    conf(env.info, 'b'),
+    '-o',
+    'imapc_host=127.0.0.1',
+    '-o',
+    'imapc_port=1431',
+    '-o',
+    `imapc_user=${source}`,
+    '-o',
+    'imapc_master_user=admin',
+    '-o',
+    `imapc_password=${readPw(secret(env.info, 'mail-a-master.pw'))}`,
+    '-o',
+    'imapc_features=rfc822.size fetch-headers modseq',
+    '-o',
+    'imapc_list_prefix=INBOX',
+    '-o',
+    'mail_prefetch_count=20',
+    'backup',
+    '-R',
+    '-u',
+    target,
+    'imapc:',
   ]);
 }
 
 /** crossforest copies a batch in one process (as the migration pipeline will), `parallel` mailboxes at a time. */
 export function runCrossforest(env: ToolEnv, pairs: [string, string][], parallel: number): Promise<RunResult> {
-  return timed(process.execPath, ['--import', 'tsx', join(env.repo, 'bench/peers/crossforestRun.ts'), env.projectFile, String(parallel), ...pairs.map(([s, t]) => `${s}=${t}`)], { cwd: env.repo });
+  return timed(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(env.repo, 'bench/peers/crossforestRun.ts'),
+      env.projectFile,
+      String(parallel),
+      ...pairs.map(([s, t]) => `${s}=${t}`),
+    ],
+    { cwd: env.repo },
+  );
 }
 
 function readPw(path: string): string {

@@ -10,6 +10,7 @@ export interface LdifEntry {
   attrs: Record<string, LdifValue | readonly LdifValue[] | null | undefined>;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: RFC 2849 SAFE-STRING is defined by byte ranges, control bytes included
 const SAFE = /^[\x01-\x09\x0b\x0c\x0e-\x1f\x21-\x39\x3b\x3d-\x7f][\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
 
 function line(name: string, value: LdifValue): string {

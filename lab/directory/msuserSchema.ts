@@ -11,7 +11,7 @@
 //     GAL-sync provisioning, migration pre-staging) would have to invent them. We
 //     move them to MAY, so they stay allowed and realistic entries may still carry them.
 // Each edit is checked: if Debian's file ever changes shape, we fail loudly.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LabError } from '../../src/util/errors.ts';
 

@@ -2,19 +2,19 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { LabError } from '../../src/util/errors.ts';
 import type { ForestInfo } from '../forests.ts';
+import { newCounts, type OrganizationCounts, type OrganizationInput, sampleOrganization } from '../org/organization.ts';
+import { run } from '../proc.ts';
+import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
 import type { LabCertificates } from '../tls.ts';
 import { ldifChunks } from './ldif.ts';
 import { writeMsuserSchema } from './msuserSchema.ts';
-import { slapdConfig, type SlapdPaths } from './slapdConfig.ts';
+import { type SlapdPaths, slapdConfig } from './slapdConfig.ts';
 import { sshaHash } from './ssha.ts';
-import { run } from '../proc.ts';
-import { newCounts, sampleOrganization, type OrganizationCounts, type OrganizationInput } from '../org/organization.ts';
-import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
 
 export const CROSSFOREST_SCHEMA = new URL('../schema/crossforest.schema', import.meta.url).pathname;
 // msuser.schema needs nis (homeDirectory) and inetorgperson; order as Debian loads them.
@@ -38,7 +38,12 @@ function label(f: ForestInfo): string {
 }
 
 /** Writes schema copy + slapd.conf and checks them with slaptest. */
-export async function writeSlapdConfig(labDir: string, forest: ForestInfo, tls: LabCertificates, adminPassword: string): Promise<SlapdPaths> {
+export async function writeSlapdConfig(
+  labDir: string,
+  forest: ForestInfo,
+  tls: LabCertificates,
+  adminPassword: string,
+): Promise<SlapdPaths> {
   const paths = slapdPaths(labDir, forest);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const msuser = writeMsuserSchema(join(labDir, 'slapd', 'schema', 'msuser.schema'));
@@ -67,7 +72,12 @@ export async function writeSlapdConfig(labDir: string, forest: ForestInfo, tls: 
  * `slapadd -q -w` (slapd must be stopped). The LDIF is generated lazily and streamed
  * into slapadd's stdin, so memory does not grow with --size.
  */
-export async function loadForest(paths: SlapdPaths, forest: ForestInfo, input: OrganizationInput, log: Logger): Promise<OrganizationCounts> {
+export async function loadForest(
+  paths: SlapdPaths,
+  forest: ForestInfo,
+  input: OrganizationInput,
+  log: Logger,
+): Promise<OrganizationCounts> {
   for (const d of [paths.dataDir, paths.accesslogDir]) {
     rmSync(d, { recursive: true, force: true });
     mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -88,10 +98,13 @@ export async function loadForest(paths: SlapdPaths, forest: ForestInfo, input: O
   }
   const code = await exited;
   if (code !== 0) {
-    throw new LabError(`${label(forest)}: slapadd failed (exit ${code}) after ${counts.entries} entries: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, {
-      object: paths.dataDir,
-      hint: 'run `crossforest lab reset`; if it fails again, the sample generator produced an entry the schema refuses',
-    });
+    throw new LabError(
+      `${label(forest)}: slapadd failed (exit ${code}) after ${counts.entries} entries: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      {
+        object: paths.dataDir,
+        hint: 'run `crossforest lab reset`; if it fails again, the sample generator produced an entry the schema refuses',
+      },
+    );
   }
   return counts;
 }
@@ -153,7 +166,10 @@ export async function stopSlapd(paths: SlapdPaths, forest: ForestInfo, log: Logg
   }
   const stopped = await stopPid(state.pid, 15_000);
   if (!stopped) {
-    throw new LabError(`${label(forest)} (pid ${state.pid}) did not exit`, { object: String(state.pid), hint: `kill -9 ${state.pid}, then run \`crossforest lab up\`` });
+    throw new LabError(`${label(forest)} (pid ${state.pid}) did not exit`, {
+      object: String(state.pid),
+      hint: `kill -9 ${state.pid}, then run \`crossforest lab up\``,
+    });
   }
   rmSync(paths.pidFile, { force: true });
   log.debug({ forest: forest.id, pid: state.pid }, 'slapd stopped');

@@ -2,18 +2,18 @@
 // our own detached child, so we know the PID), check it, stop it by that PID, and run
 // doveadm against it (every doveadm call needs the same `-c`).
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { LabError } from '../../src/util/errors.ts';
-import { run, type RunOptions, type RunResult } from '../proc.ts';
+import { type RunOptions, type RunResult, run } from '../proc.ts';
 import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
 import type { LabCertificates } from '../tls.ts';
 import { dovecotConfig } from './dovecotConfig.ts';
 import { type AuthDirectory, ldapConfig } from './ldapConfig.ts';
-import { clientPorts, storePaths, type StoreDef, type StorePaths } from './stores.ts';
+import { clientPorts, type StoreDef, type StorePaths, storePaths } from './stores.ts';
 import { systemUser } from './systemUser.ts';
 
 export interface DovecotSecrets {
@@ -54,7 +54,13 @@ function startedWith(paths: StorePaths): string {
   return join(paths.dir, 'started-with.sha256');
 }
 
-export async function writeDovecotConfig(labDir: string, store: StoreDef, directory: AuthDirectory, tls: LabCertificates, secrets: DovecotSecrets): Promise<WrittenConfig> {
+export async function writeDovecotConfig(
+  labDir: string,
+  store: StoreDef,
+  directory: AuthDirectory,
+  tls: LabCertificates,
+  secrets: DovecotSecrets,
+): Promise<WrittenConfig> {
   const paths = resolveBaseDir(storePaths(labDir, store.key));
   const mail = systemUser('mail');
   const dovecot = systemUser('dovecot');
@@ -73,12 +79,20 @@ export async function writeDovecotConfig(labDir: string, store: StoreDef, direct
     chmodSync(ca, 0o644);
     directory = { ...directory, caFile: ca };
   }
-  writeFileSync(paths.ldapConf, ldapConfig({ directory, paths, searchPassword: secrets.searchPassword, mailUid: mail.uid, mailGid: mail.gid }), { mode: 0o600 });
+  writeFileSync(
+    paths.ldapConf,
+    ldapConfig({ directory, paths, searchPassword: secrets.searchPassword, mailUid: mail.uid, mailGid: mail.gid }),
+    { mode: 0o600 },
+  );
   // Read by the auth process, which runs as the `dovecot` user: owned by it, 0600.
   writeFileSync(paths.masterUsers, `admin:{PLAIN}${secrets.masterPassword}\n`, { mode: 0o600 });
   chownSync(paths.masterUsers, dovecot.uid, dovecot.gid);
   writeFileSync(paths.conf, dovecotConfig({ store, paths, tls, mailUid: mail.uid, mailGid: mail.gid }), { mode: 0o600 });
-  const fingerprint = createHash('sha256').update(readFileSync(paths.conf)).update(readFileSync(paths.ldapConf)).update(readFileSync(paths.masterUsers)).digest('hex');
+  const fingerprint = createHash('sha256')
+    .update(readFileSync(paths.conf))
+    .update(readFileSync(paths.ldapConf))
+    .update(readFileSync(paths.masterUsers))
+    .digest('hex');
   const check = await run('doveconf', ['-c', paths.conf, '-n'], { allowFailure: true, what: label(store) });
   if (check.code !== 0) {
     throw new LabError(`${label(store)}: doveconf rejects ${paths.conf}: ${check.stderr.trim().split('\n').slice(-3).join(' | ')}`, {
@@ -126,7 +140,8 @@ export async function startDovecot(store: StoreDef, paths: StorePaths, log: Logg
   closeSync(out);
   child.unref();
   const pid = child.pid;
-  if (pid === undefined) throw new LabError(`${label(store)}: could not start dovecot`, { hint: 'is dovecot-core installed (/usr/sbin/dovecot)?' });
+  if (pid === undefined)
+    throw new LabError(`${label(store)}: could not start dovecot`, { hint: 'is dovecot-core installed (/usr/sbin/dovecot)?' });
   writeFileSync(pidFile(paths), `${pid}\n`);
   const current = join(paths.dir, 'config.sha256');
   if (existsSync(current)) writeFileSync(startedWith(paths), readFileSync(current));
@@ -155,7 +170,10 @@ export async function stopDovecot(store: StoreDef, paths: StorePaths, log: Logge
   }
   // The master stops its children on SIGTERM; wait for it so the ports are free.
   if (!(await stopPid(state.pid, 15_000))) {
-    throw new LabError(`${label(store)} (pid ${state.pid}) did not exit`, { object: String(state.pid), hint: `kill -9 ${state.pid}, then run \`crossforest lab up\`` });
+    throw new LabError(`${label(store)} (pid ${state.pid}) did not exit`, {
+      object: String(state.pid),
+      hint: `kill -9 ${state.pid}, then run \`crossforest lab up\``,
+    });
   }
   rmSync(pidFile(paths), { force: true });
   log.debug({ store: store.name, pid: state.pid }, 'dovecot stopped');

@@ -19,7 +19,15 @@ export function storeStatus(store: StoreDef, paths: StorePaths, details: Record<
     pid: state.pid,
     alive: state.alive,
     dataDir: paths.mailRoot,
-    details: { conf: paths.conf, log: paths.logFile, format: store.format, separator: store.separator, prefix: store.prefix, specialUse: store.specialUse, ...details },
+    details: {
+      conf: paths.conf,
+      log: paths.logFile,
+      format: store.format,
+      separator: store.separator,
+      prefix: store.prefix,
+      specialUse: store.specialUse,
+      ...details,
+    },
   };
 }
 

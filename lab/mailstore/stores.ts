@@ -93,7 +93,16 @@ export const STORES: Record<ForestId, StoreDef> = {
  * (lab/mailstore/adStores.ts). No corpus: a mailbox is created on first login.
  */
 export const AD_STORES: Record<ForestId, StoreDef> = {
-  a: { ...STORES.a, name: 'dovecot-a-ad', key: 'a-ad', imapPort: 1441, imapsPort: 9941, lmtpPort: 2411, pop3Port: undefined, pop3sPort: undefined },
+  a: {
+    ...STORES.a,
+    name: 'dovecot-a-ad',
+    key: 'a-ad',
+    imapPort: 1441,
+    imapsPort: 9941,
+    lmtpPort: 2411,
+    pop3Port: undefined,
+    pop3sPort: undefined,
+  },
   b: { ...STORES.b, name: 'dovecot-b-ad', key: 'b-ad', imapPort: 1442, imapsPort: 9942, lmtpPort: 2412 },
 };
 

@@ -1,11 +1,12 @@
 // The whole sample organization of one forest as a stream of LDIF entries, parents
 // first: suffix, OUs, service account, users, groups, contacts. Memory stays bounded:
 // users stream through; groups keep at most MAX_GROUP_MEMBERS member DNs each.
-import { FORESTS, type ForestId } from '../forests.ts';
+
 import type { LdifEntry } from '../directory/ldif.ts';
 import { sshaHash } from '../directory/ssha.ts';
+import { FORESTS, type ForestId } from '../forests.ts';
 import { SITES } from './names.ts';
-import { companyOf, escapeDnValue, legacyExchangeDnFor, samplePeople, siteDn, type SamplePerson } from './people.ts';
+import { companyOf, escapeDnValue, legacyExchangeDnFor, type SamplePerson, samplePeople, siteDn } from './people.ts';
 import { deterministicGuid } from './prng.ts';
 
 /** Bump when the generated content changes: `lab up` then reloads existing data. */
@@ -36,7 +37,17 @@ const SECURITY_GLOBAL = -2147483646;
 const DISTRIBUTION_UNIVERSAL = 8;
 
 export function newCounts(): OrganizationCounts {
-  return { entries: 0, users: 0, mailboxes: 0, mailEnabledUsers: 0, usersWithoutMail: 0, hiddenUsers: 0, groups: 0, contacts: 0, crossForestContacts: 0 };
+  return {
+    entries: 0,
+    users: 0,
+    mailboxes: 0,
+    mailEnabledUsers: 0,
+    usersWithoutMail: 0,
+    hiddenUsers: 0,
+    groups: 0,
+    contacts: 0,
+    crossForestContacts: 0,
+  };
 }
 
 function ou(dn: string, name: string, description?: string): LdifEntry {
@@ -72,7 +83,10 @@ export function userEntry(p: SamplePerson, passwordHash: string): LdifEntry {
       company: p.company,
       telephoneNumber: p.phone,
       physicalDeliveryOfficeName: p.office,
-      showInAddressBook: p.mail && !p.hidden ? `CN=Default Global Address List,CN=All Global Address Lists,CN=Address Lists Container,CN=${f.orgName},CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=forest-${p.forest},DC=test` : undefined,
+      showInAddressBook:
+        p.mail && !p.hidden
+          ? `CN=Default Global Address List,CN=All Global Address Lists,CN=Address Lists Container,CN=${f.orgName},CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=forest-${p.forest},DC=test`
+          : undefined,
       userPassword: passwordHash,
     },
   };
@@ -90,7 +104,10 @@ interface GroupDraft {
 
 function groupEntry(forest: ForestId, seed: string, g: GroupDraft): LdifEntry {
   const f = FORESTS[forest];
-  const sam = g.cn.normalize('NFKD').replace(/[^A-Za-z0-9]/g, '').slice(0, 20);
+  const sam = g.cn
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 20);
   const mail = g.mail ?? (g.mailLocal ? `${g.mailLocal}@${f.mailDomain}` : null);
   return {
     dn: `cn=${escapeDnValue(g.cn)},${f.groupsDn}`,
@@ -111,7 +128,11 @@ function groupEntry(forest: ForestId, seed: string, g: GroupDraft): LdifEntry {
   };
 }
 
-function contactEntry(forest: ForestId, seed: string, c: { cn: string; mail: string; givenName?: string; sn?: string; company: string; description: string }): LdifEntry {
+function contactEntry(
+  forest: ForestId,
+  seed: string,
+  c: { cn: string; mail: string; givenName?: string; sn?: string; company: string; description: string },
+): LdifEntry {
   const f = FORESTS[forest];
   return {
     dn: `cn=${escapeDnValue(c.cn)},${f.contactsDn}`,
@@ -162,12 +183,38 @@ export function* sampleOrganization(input: OrganizationInput, counts: Organizati
   });
 
   const siteGroups = new Map<string, GroupDraft>(
-    SITES[forest].map((s) => [s.name, { cn: `All ${s.name}`, mailLocal: `all.${s.name.normalize('NFKD').replace(/[^A-Za-z]/g, '').toLowerCase()}`, members: [], description: `everyone at ${s.name}`, groupType: SECURITY_GLOBAL }]),
+    SITES[forest].map((s) => [
+      s.name,
+      {
+        cn: `All ${s.name}`,
+        mailLocal: `all.${s.name
+          .normalize('NFKD')
+          .replace(/[^A-Za-z]/g, '')
+          .toLowerCase()}`,
+        members: [],
+        description: `everyone at ${s.name}`,
+        groupType: SECURITY_GLOBAL,
+      },
+    ]),
   );
-  const sales: GroupDraft = forest === 'a'
-    ? { cn: 'Atlanta Sales', mailLocal: null, mail: `Atlanta/sales@${f.mailDomain}`, members: [], description: "distribution list from the Exchange 5.5 days: its address still has a '/'", groupType: DISTRIBUTION_UNIVERSAL }
-    : { cn: 'Sales', mailLocal: 'sales', members: [], description: 'sales distribution list', groupType: DISTRIBUTION_UNIVERSAL };
-  const noMailGroup: GroupDraft = { cn: 'Printer Operators', mailLocal: null, members: [], description: 'security group without mail', groupType: SECURITY_GLOBAL };
+  const sales: GroupDraft =
+    forest === 'a'
+      ? {
+          cn: 'Atlanta Sales',
+          mailLocal: null,
+          mail: `Atlanta/sales@${f.mailDomain}`,
+          members: [],
+          description: "distribution list from the Exchange 5.5 days: its address still has a '/'",
+          groupType: DISTRIBUTION_UNIVERSAL,
+        }
+      : { cn: 'Sales', mailLocal: 'sales', members: [], description: 'sales distribution list', groupType: DISTRIBUTION_UNIVERSAL };
+  const noMailGroup: GroupDraft = {
+    cn: 'Printer Operators',
+    mailLocal: null,
+    members: [],
+    description: 'security group without mail',
+    groupType: SECURITY_GLOBAL,
+  };
 
   for (const p of samplePeople(forest, size, seed)) {
     counts.users++;
@@ -184,8 +231,11 @@ export function* sampleOrganization(input: OrganizationInput, counts: Organizati
 
   const groups = [...siteGroups.values(), sales, noMailGroup];
   const allStaff: GroupDraft = {
-    cn: 'All Staff', mailLocal: 'all.staff', description: 'nested: the site groups',
-    members: [...siteGroups.values()].map((g) => `cn=${escapeDnValue(g.cn)},${f.groupsDn}`), groupType: SECURITY_GLOBAL,
+    cn: 'All Staff',
+    mailLocal: 'all.staff',
+    description: 'nested: the site groups',
+    members: [...siteGroups.values()].map((g) => `cn=${escapeDnValue(g.cn)},${f.groupsDn}`),
+    groupType: SECURITY_GLOBAL,
   };
   for (const g of [...groups, allStaff]) {
     counts.groups++;
@@ -203,12 +253,28 @@ export function* sampleOrganization(input: OrganizationInput, counts: Organizati
     counts.contacts++;
     counts.crossForestContacts++;
     made++;
-    yield emit(contactEntry(forest, seed, { cn: p.cn, mail: p.mail, givenName: p.givenName, sn: p.sn, company: p.company, description: `colleague at ${companyOf(other)}` }));
+    yield emit(
+      contactEntry(forest, seed, {
+        cn: p.cn,
+        mail: p.mail,
+        givenName: p.givenName,
+        sn: p.sn,
+        company: p.company,
+        description: `colleague at ${companyOf(other)}`,
+      }),
+    );
   }
   if (forest === 'b') {
     counts.contacts++;
     counts.crossForestContacts++;
-    yield emit(contactEntry(forest, seed, { cn: 'Atlanta Sales (Forest A)', mail: 'Atlanta/sales@forest-a.test', company: companyOf('a'), description: "hand-made contact for forest A's old DL; the '/' is real" }));
+    yield emit(
+      contactEntry(forest, seed, {
+        cn: 'Atlanta Sales (Forest A)',
+        mail: 'Atlanta/sales@forest-a.test',
+        company: companyOf('a'),
+        description: "hand-made contact for forest A's old DL; the '/' is real",
+      }),
+    );
   }
   const partners = [
     { cn: 'Ingrid Partner', givenName: 'Ingrid', sn: 'Partner', mail: 'ingrid@partner.example' },

@@ -106,7 +106,10 @@ export function legacyExchangeDnFor(forest: ForestId, alias: string): string {
 
 /** Quote-safe DN attribute value (RFC 4514 escaping of the specials). */
 export function escapeDnValue(v: string): string {
-  return v.replace(/[\\,+"<>;=#]/g, (c) => `\\${c}`).replace(/^ /, '\\ ').replace(/ $/, '\\ ');
+  return v
+    .replace(/[\\,+"<>;=#]/g, (c) => `\\${c}`)
+    .replace(/^ /, '\\ ')
+    .replace(/ $/, '\\ ');
 }
 
 export function siteDn(forest: ForestId, site: string): string {
@@ -157,8 +160,7 @@ export function* samplePeople(forest: ForestId, size: number = DEFAULT_SIZE, see
     const site = special ? (sites[index % sites.length] as (typeof sites)[number]) : rnd.pick(sites);
     const title = rnd.pick(TITLES);
     const r = rnd.next();
-    const mailKind: MailKind =
-      special?.kind ?? (r < 0.04 ? 'none' : forest === 'b' && r < 0.1 ? 'mail-enabled' : 'mailbox');
+    const mailKind: MailKind = special?.kind ?? (r < 0.04 ? 'none' : forest === 'b' && r < 0.1 ? 'mail-enabled' : 'mailbox');
     const hidden = mailKind !== 'none' && (special?.hidden ?? rnd.chance(0.02));
     const legacy55 = mailKind !== 'none' && (special?.legacy55 ?? rnd.chance(0.05));
 

@@ -19,7 +19,10 @@ export function createPrng(...seedParts: string[]): Prng {
   let c = h.readUInt32LE(8);
   let d = h.readUInt32LE(12);
   const next = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -35,7 +38,10 @@ export function createPrng(...seedParts: string[]): Prng {
 
 /** 16 deterministic bytes shaped like a version-4 GUID (AD objectGUID). */
 export function deterministicGuid(...parts: string[]): Buffer {
-  const b = createHash('sha256').update(`guid\u0000${parts.join('\u0000')}`).digest().subarray(0, 16);
+  const b = createHash('sha256')
+    .update(`guid\u0000${parts.join('\u0000')}`)
+    .digest()
+    .subarray(0, 16);
   b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   return Buffer.from(b);
@@ -43,7 +49,20 @@ export function deterministicGuid(...parts: string[]): Buffer {
 
 /** ASCII-only lower-case form of a name for sAMAccountName and mail local parts. */
 export function asciiFold(s: string): string {
-  const special: Record<string, string> = { ß: 'ss', Ł: 'L', ł: 'l', Ø: 'O', ø: 'o', Æ: 'AE', æ: 'ae', Đ: 'D', đ: 'd', ı: 'i', Œ: 'OE', œ: 'oe' };
+  const special: Record<string, string> = {
+    ß: 'ss',
+    Ł: 'L',
+    ł: 'l',
+    Ø: 'O',
+    ø: 'o',
+    Æ: 'AE',
+    æ: 'ae',
+    Đ: 'D',
+    đ: 'd',
+    ı: 'i',
+    Œ: 'OE',
+    œ: 'oe',
+  };
   return s
     .replace(/[ßŁłØøÆæĐđıŒœ]/g, (c) => special[c] ?? c)
     .normalize('NFKD')

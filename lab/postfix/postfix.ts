@@ -9,12 +9,12 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../src/util/errors.ts';
-import { run } from '../proc.ts';
-import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
 import type { MailStoreStatus } from '../context.ts';
 import { FORESTS } from '../forests.ts';
-import { readSecret } from '../secrets.ts';
 import { STORES } from '../mailstore/stores.ts';
+import { run } from '../proc.ts';
+import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
+import { readSecret } from '../secrets.ts';
 import { directoryMaps, mainCf, masterCf, type PostfixSpec } from './postfixConfig.ts';
 
 export type { PostfixSpec } from './postfixConfig.ts';
@@ -92,7 +92,9 @@ export async function startPostfix(spec: PostfixSpec): Promise<PostfixInstance> 
     ...Object.entries(spec.routing ? directoryMaps(spec.routing) : {}),
   ];
   // Map files carry the directory password: readable by root and the postfix group only.
-  const changed = files.map(([name, text]) => writeIfChanged(join(conf, name), text, name.endsWith('.cf') && name !== 'main.cf' && name !== 'master.cf')).some(Boolean);
+  const changed = files
+    .map(([name, text]) => writeIfChanged(join(conf, name), text, name.endsWith('.cf') && name !== 'main.cf' && name !== 'master.cf'))
+    .some(Boolean);
   const running = masterPid(spec);
   if (running !== null && !changed) return instance(spec, running);
   if (running !== null) await stopPostfix(spec.dir);

@@ -54,16 +54,38 @@ export interface DirectoryRouting {
 
 /** The map files of directory routing: file name → content. */
 export function directoryMaps(r: DirectoryRouting): Record<string, string> {
-  const common = [`server_host = ${r.ldapUrl}`, `search_base = ${r.baseDn}`, 'scope = sub', 'version = 3', 'bind = yes', `bind_dn = ${r.bindDn}`, `bind_pw = ${r.bindPw}`];
+  const common = [
+    `server_host = ${r.ldapUrl}`,
+    `search_base = ${r.baseDn}`,
+    'scope = sub',
+    'version = 3',
+    'bind = yes',
+    `bind_dn = ${r.bindDn}`,
+    `bind_pw = ${r.bindPw}`,
+  ];
   const byAddress = '(|(mail=%s)(proxyAddresses=smtp:%s))';
   return {
-    'ldap-mailbox.cf': [...common, '# targetAddress takes precedence: only a mailbox that routes nowhere else is delivered here.', `query_filter = (&${byAddress}(homeMDB=*)(!(targetAddress=*)))`, 'result_attribute = userPrincipalName', ''].join('\n'),
+    'ldap-mailbox.cf': [
+      ...common,
+      '# targetAddress takes precedence: only a mailbox that routes nowhere else is delivered here.',
+      `query_filter = (&${byAddress}(homeMDB=*)(!(targetAddress=*)))`,
+      'result_attribute = userPrincipalName',
+      '',
+    ].join('\n'),
     'ldap-forward.cf': [...common, `query_filter = (&${byAddress}(targetAddress=*))`, 'result_attribute = targetAddress', ''].join('\n'),
     // Not filtered on targetAddress: a message already rewritten to the login name (accepted
     // before a cutover set targetAddress) still goes to the mailbox it was resolved to, which
     // the cutover's final delta then carries over; only a mailbox that is gone (no homeMDB) is not.
-    'ldap-lmtp.cf': [...common, '# Delivery is by login name: only mailbox-enabled users get LMTP.', `query_filter = (&(userPrincipalName=%s)(homeMDB=*))`, 'result_attribute = userPrincipalName', `result_format = lmtp:${r.lmtp}`, ''].join('\n'),
+    'ldap-lmtp.cf': [
+      ...common,
+      '# Delivery is by login name: only mailbox-enabled users get LMTP.',
+      `query_filter = (&(userPrincipalName=%s)(homeMDB=*))`,
+      'result_attribute = userPrincipalName',
+      `result_format = lmtp:${r.lmtp}`,
+      '',
+    ].join('\n'),
     // targetAddress values are "SMTP:user@domain" (as in AD): strip the type (via pipemap above).
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${1} is Postfix's regexp substitution, not JavaScript's
     'strip-address-type.regexp': '/^smtp:(.+)$/ ${1}\n', // Postfix regexp tables are case-insensitive by default (a trailing i would turn that off)
   };
 }
@@ -121,7 +143,13 @@ export function mainCf(spec: PostfixSpec): string {
       // pipemap feeds the targetAddress into the regexp that strips its SMTP: type.
       `virtual_alias_maps = ldap:${d}/ldap-mailbox.cf, pipemap:{ldap:${d}/ldap-forward.cf, regexp:${d}/strip-address-type.regexp}`,
       `relay_domains = ${Object.keys(spec.routing.peers).join(', ')}`,
-      `transport_maps = ldap:${d}/ldap-lmtp.cf${Object.keys(spec.routing.peers).length > 0 ? `, inline:{${Object.entries(spec.routing.peers).map(([dom, next]) => `${dom}=${next}`).join(', ')}}` : ''}`,
+      `transport_maps = ldap:${d}/ldap-lmtp.cf${
+        Object.keys(spec.routing.peers).length > 0
+          ? `, inline:{${Object.entries(spec.routing.peers)
+              .map(([dom, next]) => `${dom}=${next}`)
+              .join(', ')}}`
+          : ''
+      }`,
     );
   }
   if (spec.tls) {

@@ -4,9 +4,10 @@
 // python3-passlib; hashes made with `openssl passwd -apr1`). Users log in with their
 // userPrincipalName (the IMAP login); the `freebusy` service account may read every
 // user's calendars and nothing else: that is what the coexistence service uses.
+
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { LabError } from '../../src/util/errors.ts';
 import type { LabContext, MailStoreStatus } from '../context.ts';
 import { FOREST_IDS, type ForestId } from '../forests.ts';
@@ -168,12 +169,16 @@ async function start(id: ForestId, p: RadicalePaths): Promise<number> {
   closeSync(out);
   child.unref();
   const pid = child.pid;
-  if (pid === undefined) throw new LabError(`radicale forest ${id.toUpperCase()} could not start`, { hint: 'is the Debian package radicale installed?' });
+  if (pid === undefined)
+    throw new LabError(`radicale forest ${id.toUpperCase()} could not start`, { hint: 'is the Debian package radicale installed?' });
   writeFileSync(p.pidFile, `${pid}\n`);
   const ok = await waitFor(async () => (!isAlive(pid) ? 'dead' : (await portOpen('127.0.0.1', port)) ? 'up' : null), 15_000);
   if (ok !== 'up') {
     if (isAlive(pid)) await stopPid(pid, 5_000);
-    throw new LabError(`radicale forest ${id.toUpperCase()} did not come up on 127.0.0.1:${port}: ${tail(p.logFile)}`, { object: p.conf, hint: `see ${p.logFile}` });
+    throw new LabError(`radicale forest ${id.toUpperCase()} did not come up on 127.0.0.1:${port}: ${tail(p.logFile)}`, {
+      object: p.conf,
+      hint: `see ${p.logFile}`,
+    });
   }
   return pid;
 }
@@ -181,7 +186,17 @@ async function start(id: ForestId, p: RadicalePaths): Promise<number> {
 function status(ctx: LabContext, id: ForestId): RadicaleStatus {
   const p = radicalePaths(ctx.labDir, id);
   const s = state(p);
-  return { name: `radicale-${id}`, forest: id, endpoints: { caldav: `127.0.0.1:${RADICALE_PORTS[id]}` }, url: radicaleUrl(id), pid: s.pid, alive: s.alive, dataDir: p.collections, secretFile: p.secret, details: { conf: p.conf, log: p.logFile, freebusyUser: FREEBUSY_USER } };
+  return {
+    name: `radicale-${id}`,
+    forest: id,
+    endpoints: { caldav: `127.0.0.1:${RADICALE_PORTS[id]}` },
+    url: radicaleUrl(id),
+    pid: s.pid,
+    alive: s.alive,
+    dataDir: p.collections,
+    secretFile: p.secret,
+    details: { conf: p.conf, log: p.logFile, freebusyUser: FREEBUSY_USER },
+  };
 }
 
 /** Starts both Radicale instances (idempotent; the htpasswd file is re-read live by Radicale). */
@@ -199,7 +214,10 @@ export async function radicaleDown(ctx: LabContext): Promise<void> {
     const p = radicalePaths(ctx.labDir, id);
     const s = state(p);
     if (s.alive && s.pid !== null && !(await stopPid(s.pid, 10_000))) {
-      throw new LabError(`radicale forest ${id.toUpperCase()} (pid ${s.pid}) did not exit`, { object: String(s.pid), hint: `kill -9 ${s.pid}` });
+      throw new LabError(`radicale forest ${id.toUpperCase()} (pid ${s.pid}) did not exit`, {
+        object: String(s.pid),
+        hint: `kill -9 ${s.pid}`,
+      });
     }
     rmSync(p.pidFile, { force: true });
   }

@@ -33,7 +33,10 @@ export function sambaCacheRoot(): string {
 export function cacheKey(k: CacheKeyInput): string {
   const secrets = createHash('sha256').update(k.passwords.join('\0')).digest('hex');
   const { passwords: _omit, ...rest } = k;
-  return createHash('sha256').update(JSON.stringify({ ...rest, secrets })).digest('hex').slice(0, 20);
+  return createHash('sha256')
+    .update(JSON.stringify({ ...rest, secrets }))
+    .digest('hex')
+    .slice(0, 20);
 }
 
 export function cacheEntryDir(forest: ForestId, key: string): string {
@@ -62,7 +65,8 @@ export function pruneCache(): void {
     rmSync(join(root, `${e.n}.json`), { force: true });
   }
   for (const n of readdirSync(root)) {
-    if (n.startsWith('build-') && Date.now() - statSync(join(root, n)).mtimeMs > 3_600_000) rmSync(join(root, n), { recursive: true, force: true });
+    if (n.startsWith('build-') && Date.now() - statSync(join(root, n)).mtimeMs > 3_600_000)
+      rmSync(join(root, n), { recursive: true, force: true });
   }
 }
 

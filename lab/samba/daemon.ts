@@ -1,7 +1,7 @@
 // Starting and stopping one Samba DC: `samba -D -M single -s <smb.conf>`, by the PID
 // Samba writes into our own pid directory; a PID is signalled only while its command
 // line still names our smb.conf, so a recycled PID is never hit.
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { LabError } from '../../src/util/errors.ts';
 import { run } from '../proc.ts';

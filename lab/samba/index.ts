@@ -4,24 +4,24 @@
 // (cache.ts) whenever one matches; a second `up` with the DCs running does nothing
 // but a liveness check.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LabContext } from '../context.ts';
 import { FOREST_IDS, type ForestId } from '../forests.ts';
 import { withLabLock } from '../lock.ts';
 import { ORGANIZATION_VERSION, type OrganizationCounts } from '../org/organization.ts';
 import { readSecret } from '../secrets.ts';
 import { cacheKey, pruneCache, restoreFromCache, sambaCacheRoot } from './cache.ts';
-import { SAMBA_DCS, sambaPaths, type SambaDc } from './dcs.ts';
 import { sambaInstalled, sambaState, sambaVersion, startSamba, stopSamba } from './daemon.ts';
+import { SAMBA_DCS, type SambaDc, sambaPaths } from './dcs.ts';
 import { AD_LOADER_VERSION } from './organization.ts';
 import { buildDc } from './provision.ts';
 import { SCHEMA_EXTENSION_VERSION } from './schema.ts';
 import { ensureSambaSecret, sambaSecretPath } from './secrets.ts';
 import { writeSmbConf } from './smbConf.ts';
 import { ensureDcCertificate } from './tls.ts';
-import { join } from 'node:path';
 
-export { SAMBA_DCS, sambaInstalled };
 export type { SambaDc };
+export { SAMBA_DCS, sambaInstalled };
 
 /** `<labDir>/samba-<x>/loaded.json`: what the DC folder holds. */
 export interface SambaLoaded {
@@ -92,8 +92,14 @@ async function upDc(ctx: LabContext, dc: SambaDc, version: string, actions: stri
   const usersPassword = readSecret(ctx.labDir, 'users.pw');
   const galsyncPassword = readSecret(ctx.labDir, `forest-${dc.forest}-galsync.pw`);
   const key = cacheKey({
-    forest: dc.forest, sambaVersion: version, schemaVersion: SCHEMA_EXTENSION_VERSION, loaderVersion: AD_LOADER_VERSION,
-    organizationVersion: ORGANIZATION_VERSION, size: ctx.size, seed: ctx.seed, passwords: [adminPassword, usersPassword, galsyncPassword],
+    forest: dc.forest,
+    sambaVersion: version,
+    schemaVersion: SCHEMA_EXTENSION_VERSION,
+    loaderVersion: AD_LOADER_VERSION,
+    organizationVersion: ORGANIZATION_VERSION,
+    size: ctx.size,
+    seed: ctx.seed,
+    passwords: [adminPassword, usersPassword, galsyncPassword],
   });
   const loaded = readLoaded(ctx.labDir, dc.forest);
   const name = `Samba DC ${dc.realm}`;
@@ -103,8 +109,20 @@ async function upDc(ctx: LabContext, dc: SambaDc, version: string, actions: stri
     let fromCache = restoreFromCache(dc.forest, key, p.dir);
     let built: Awaited<ReturnType<typeof buildDc>> | null = null;
     if (!fromCache) {
-      built = await buildDc({ dc, key, size: ctx.size, seed: ctx.seed, adminPassword, usersPassword, galsyncPassword, labTls: ctx.tls, log });
-      actions.push(`provisioned ${name} in ${built.provisionSeconds} s, loaded ${built.counts.users} users (${built.counts.entries} entries) in ${built.loadSeconds} s (${built.entriesPerSecond}/s)`);
+      built = await buildDc({
+        dc,
+        key,
+        size: ctx.size,
+        seed: ctx.seed,
+        adminPassword,
+        usersPassword,
+        galsyncPassword,
+        labTls: ctx.tls,
+        log,
+      });
+      actions.push(
+        `provisioned ${name} in ${built.provisionSeconds} s, loaded ${built.counts.users} users (${built.counts.entries} entries) in ${built.loadSeconds} s (${built.entriesPerSecond}/s)`,
+      );
       fromCache = false;
       if (!restoreFromCache(dc.forest, key, p.dir)) throw new Error(`cache entry for ${name} vanished`);
     } else {
@@ -112,12 +130,16 @@ async function upDc(ctx: LabContext, dc: SambaDc, version: string, actions: stri
     }
     const previous = built ? null : readCachedMeta(dc.forest, key);
     const meta: SambaLoaded = {
-      key, size: ctx.size, seed: ctx.seed, sambaVersion: version,
+      key,
+      size: ctx.size,
+      seed: ctx.seed,
+      sambaVersion: version,
       counts: built?.counts ?? previous?.counts ?? ({} as OrganizationCounts),
       provisionSeconds: built?.provisionSeconds ?? previous?.provisionSeconds ?? 0,
       loadSeconds: built?.loadSeconds ?? previous?.loadSeconds ?? 0,
       entriesPerSecond: built?.entriesPerSecond ?? previous?.entriesPerSecond ?? 0,
-      fromCache, restoredAt: new Date().toISOString(),
+      fromCache,
+      restoredAt: new Date().toISOString(),
     };
     if (built) writeCachedMeta(dc.forest, key, meta);
     writeFileSync(p.loadedFile, `${JSON.stringify(meta, null, 2)}\n`);
@@ -148,7 +170,9 @@ function writeCachedMeta(forest: ForestId, key: string, meta: SambaLoaded): void
 
 function requireSamba(): void {
   if (!sambaInstalled()) {
-    throw new Error('Samba AD DC is not installed (samba, samba-tool): run scripts/setup.sh as root, or apt-get install samba samba-ad-dc samba-ad-provision samba-dsdb-modules');
+    throw new Error(
+      'Samba AD DC is not installed (samba, samba-tool): run scripts/setup.sh as root, or apt-get install samba samba-ad-dc samba-ad-provision samba-dsdb-modules',
+    );
   }
 }
 

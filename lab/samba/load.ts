@@ -19,12 +19,21 @@ export interface SambaBind {
 
 /** A bound client as the DC's Administrator (lab code only: the product connects through src/directory). */
 export async function sambaAdminClient(bind: SambaBind): Promise<Client> {
-  const client = new Client({ url: bind.url, timeout: 60_000, connectTimeout: 10_000, strictDN: false, tlsOptions: bind.url.startsWith('ldaps:') ? { ca: readFileSync(bind.ca) } : undefined });
+  const client = new Client({
+    url: bind.url,
+    timeout: 60_000,
+    connectTimeout: 10_000,
+    strictDN: false,
+    tlsOptions: bind.url.startsWith('ldaps:') ? { ca: readFileSync(bind.ca) } : undefined,
+  });
   try {
     await client.bind(bind.dn, bind.password);
   } catch (err) {
     await client.unbind().catch(() => {});
-    throw new LabError(`cannot bind to the Samba DC ${bind.url} as ${bind.dn}: ${(err as Error).message}`, { object: bind.url, cause: err });
+    throw new LabError(`cannot bind to the Samba DC ${bind.url} as ${bind.dn}: ${(err as Error).message}`, {
+      object: bind.url,
+      cause: err,
+    });
   }
   return client;
 }

@@ -4,9 +4,10 @@
 // (unicodePwd), groups with member DNs, contacts. What AD fills in itself
 // (objectGUID, objectSid, objectCategory, instanceType) is never sent, and the
 // slapd-only pieces (SSHA userPassword, the crossforest auxiliary class) are dropped.
-import type { ForestId } from '../forests.ts';
+
 import type { LdifEntry, LdifValue } from '../directory/ldif.ts';
-import { newCounts, sampleOrganization, type OrganizationCounts } from '../org/organization.ts';
+import type { ForestId } from '../forests.ts';
+import { newCounts, type OrganizationCounts, sampleOrganization } from '../org/organization.ts';
 import { SAMBA_DCS, toSambaDn } from './dcs.ts';
 
 /** Bump when the mapping or the provisioning changes: part of the provisioning cache key (3: galsync reads CN=Deleted Objects). */
@@ -49,12 +50,50 @@ export function unicodePwd(password: string): Buffer {
 }
 
 const USER_ATTRS = [
-  'cn', 'sn', 'givenName', 'displayName', 'sAMAccountName', 'userPrincipalName', 'mail', 'mailNickname', 'proxyAddresses',
-  'legacyExchangeDN', 'homeMDB', 'targetAddress', 'msExchHideFromAddressLists', 'otherMailbox', 'textEncodedORAddress',
-  'userAccountControl', 'title', 'company', 'telephoneNumber', 'physicalDeliveryOfficeName',
+  'cn',
+  'sn',
+  'givenName',
+  'displayName',
+  'sAMAccountName',
+  'userPrincipalName',
+  'mail',
+  'mailNickname',
+  'proxyAddresses',
+  'legacyExchangeDN',
+  'homeMDB',
+  'targetAddress',
+  'msExchHideFromAddressLists',
+  'otherMailbox',
+  'textEncodedORAddress',
+  'userAccountControl',
+  'title',
+  'company',
+  'telephoneNumber',
+  'physicalDeliveryOfficeName',
 ] as const;
-const GROUP_ATTRS = ['cn', 'displayName', 'description', 'groupType', 'sAMAccountName', 'mail', 'mailNickname', 'proxyAddresses', 'legacyExchangeDN', 'member'] as const;
-const CONTACT_ATTRS = ['cn', 'displayName', 'givenName', 'sn', 'mail', 'targetAddress', 'proxyAddresses', 'company', 'description'] as const;
+const GROUP_ATTRS = [
+  'cn',
+  'displayName',
+  'description',
+  'groupType',
+  'sAMAccountName',
+  'mail',
+  'mailNickname',
+  'proxyAddresses',
+  'legacyExchangeDN',
+  'member',
+] as const;
+const CONTACT_ATTRS = [
+  'cn',
+  'displayName',
+  'givenName',
+  'sn',
+  'mail',
+  'targetAddress',
+  'proxyAddresses',
+  'company',
+  'description',
+] as const;
 const DN_VALUED = new Set(['member', 'homeMDB']);
 
 function values(v: LdifEntry['attrs'][string]): string[] {
@@ -93,7 +132,11 @@ export function exchangeContainers(forest: ForestId, mailboxStoreDn: string): Ad
 }
 
 /** AD objects of one forest's sample organization, parents first, lazily. */
-export function* adOrganization(input: AdOrganizationInput, mailboxStoreDn: string, counts: OrganizationCounts = newCounts()): Generator<AdEntry> {
+export function* adOrganization(
+  input: AdOrganizationInput,
+  mailboxStoreDn: string,
+  counts: OrganizationCounts = newCounts(),
+): Generator<AdEntry> {
   const { forest } = input;
   const dc = SAMBA_DCS[forest];
   yield* exchangeContainers(forest, mailboxStoreDn);
@@ -124,16 +167,33 @@ export function* adOrganization(input: AdOrganizationInput, mailboxStoreDn: stri
         },
       };
     } else if (classes.has('user')) {
-      yield { dn, phase: 'user', attrs: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], ...pick(e, USER_ATTRS, forest), unicodePwd: [userPwd] } };
+      yield {
+        dn,
+        phase: 'user',
+        attrs: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], ...pick(e, USER_ATTRS, forest), unicodePwd: [userPwd] },
+      };
     } else if (classes.has('group')) {
       yield { dn, phase: 'group', attrs: { objectClass: ['top', 'group'], ...pick(e, GROUP_ATTRS, forest) } };
     } else if (classes.has('contact')) {
-      yield { dn, phase: 'contact', attrs: { objectClass: ['top', 'person', 'organizationalPerson', 'contact'], ...pick(e, CONTACT_ATTRS, forest) } };
+      yield {
+        dn,
+        phase: 'contact',
+        attrs: { objectClass: ['top', 'person', 'organizationalPerson', 'contact'], ...pick(e, CONTACT_ATTRS, forest) },
+      };
     }
   }
   if (forest === 'a') {
     const ou = rangeFixtureDn(forest);
-    yield { dn: ou, phase: 'container', attrs: { objectClass: ['top', 'organizationalUnit'], ou: ['Range Fixture'], description: ['members for range-retrieval tests; no mail'] } };
-    for (let i = 0; i < RANGE_FIXTURE_SIZE; i++) yield { dn: `CN=member ${i},${ou}`, phase: 'contact', attrs: { objectClass: ['top', 'contact'], cn: [`member ${i}`] } };
+    yield {
+      dn: ou,
+      phase: 'container',
+      attrs: {
+        objectClass: ['top', 'organizationalUnit'],
+        ou: ['Range Fixture'],
+        description: ['members for range-retrieval tests; no mail'],
+      },
+    };
+    for (let i = 0; i < RANGE_FIXTURE_SIZE; i++)
+      yield { dn: `CN=member ${i},${ou}`, phase: 'contact', attrs: { objectClass: ['top', 'contact'], cn: [`member ${i}`] } };
   }
 }

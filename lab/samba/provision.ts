@@ -7,14 +7,14 @@ import { Attribute, Change, type Client } from 'ldapts';
 import type { Logger } from 'pino';
 import { sidToString } from '../../src/directory/ad/sid.ts';
 import { LabError } from '../../src/util/errors.ts';
-import type { LabCertificates } from '../tls.ts';
-import { run } from '../proc.ts';
-import { newCounts, type OrganizationCounts } from '../org/organization.ts';
 import { FORESTS } from '../forests.ts';
+import { newCounts, type OrganizationCounts } from '../org/organization.ts';
+import { run } from '../proc.ts';
+import type { LabCertificates } from '../tls.ts';
 import { cacheEntryDir, ensureCacheRoot } from './cache.ts';
-import { sambaPathsIn, type SambaDc } from './dcs.ts';
-import { grantDeletedObjectsRead } from './deletedObjects.ts';
 import { startSamba, stopSamba } from './daemon.ts';
+import { type SambaDc, sambaPathsIn } from './dcs.ts';
+import { grantDeletedObjectsRead } from './deletedObjects.ts';
 import { LOAD_CONCURRENCY, loadEntries, sambaAdminClient } from './load.ts';
 import { adOrganization } from './organization.ts';
 import { extendSchema } from './schema.ts';
@@ -47,13 +47,33 @@ const seconds = (t0: number) => Math.round(performance.now() - t0) / 1000;
 const GET_CHANGES = '1131f6aa-9c07-11d1-f79f-00c04fc2dcd2';
 
 async function dsacl(dc: SambaDc, conf: string, adminPassword: string, objectDn: string, sddl: string): Promise<void> {
-  await run('samba-tool', ['dsacl', 'set', '-H', dc.ldapUrl, '-s', conf, '--use-kerberos=off', '-U', `${dc.domain}\\Administrator%${adminPassword}`,
-    '--action=allow', `--objectdn=${objectDn}`, `--sddl=${sddl}`], { what: `Samba DC ${dc.realm} ACL on ${objectDn}`, timeoutMs: 60_000 });
+  await run(
+    'samba-tool',
+    [
+      'dsacl',
+      'set',
+      '-H',
+      dc.ldapUrl,
+      '-s',
+      conf,
+      '--use-kerberos=off',
+      '-U',
+      `${dc.domain}\\Administrator%${adminPassword}`,
+      '--action=allow',
+      `--objectdn=${objectDn}`,
+      `--sddl=${sddl}`,
+    ],
+    { what: `Samba DC ${dc.realm} ACL on ${objectDn}`, timeoutMs: 60_000 },
+  );
 }
 
 /** galsync: DirSync on the domain, full control below OU=GAL Contacts, nothing else beyond what any user may read. */
 async function grantGalsync(client: Client, dc: SambaDc, conf: string, adminPassword: string): Promise<void> {
-  const { searchEntries } = await client.search(dc.galsyncDn, { scope: 'base', attributes: ['objectSid'], explicitBufferAttributes: ['objectSid'] });
+  const { searchEntries } = await client.search(dc.galsyncDn, {
+    scope: 'base',
+    attributes: ['objectSid'],
+    explicitBufferAttributes: ['objectSid'],
+  });
   const sidBytes = searchEntries[0]?.objectSid;
   if (!Buffer.isBuffer(sidBytes)) throw new LabError(`Samba DC ${dc.realm}: ${dc.galsyncDn} has no objectSid`, { object: dc.galsyncDn });
   const sid = sidToString(sidBytes);
@@ -70,9 +90,25 @@ export async function buildDc(input: BuildInput): Promise<BuildResult> {
   let started = false;
   try {
     const t0 = performance.now();
-    await run('samba-tool', ['domain', 'provision', '--use-rfc2307', `--realm=${dc.realm}`, `--domain=${dc.domain}`, '--server-role=dc',
-      '--dns-backend=NONE', `--host-ip=${dc.host}`, `--host-name=${dc.hostName}`, `--option=interfaces=${dc.host}/8`, '--option=bind interfaces only=yes',
-      `--targetdir=${dir}`, `--adminpass=${input.adminPassword}`], { what: `provisioning Samba DC ${dc.realm}`, timeoutMs: 180_000 });
+    await run(
+      'samba-tool',
+      [
+        'domain',
+        'provision',
+        '--use-rfc2307',
+        `--realm=${dc.realm}`,
+        `--domain=${dc.domain}`,
+        '--server-role=dc',
+        '--dns-backend=NONE',
+        `--host-ip=${dc.host}`,
+        `--host-name=${dc.hostName}`,
+        `--option=interfaces=${dc.host}/8`,
+        '--option=bind interfaces only=yes',
+        `--targetdir=${dir}`,
+        `--adminpass=${input.adminPassword}`,
+      ],
+      { what: `provisioning Samba DC ${dc.realm}`, timeoutMs: 180_000 },
+    );
     const provisionSeconds = seconds(t0);
     const cert = await ensureDcCertificate(dc, paths.tlsDir, input.labTls);
     writeSmbConf(dc, dir, { schemaUpdates: true, tls: cert });
@@ -85,13 +121,22 @@ export async function buildDc(input: BuildInput): Promise<BuildResult> {
     let added = 0;
     try {
       // The lab's passwords are random and long; AD's complexity rules add nothing here.
-      await admin.modify(dc.baseDn, new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdProperties', values: ['0'] }) }));
+      await admin.modify(
+        dc.baseDn,
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdProperties', values: ['0'] }) }),
+      );
       await extendSchema(admin, dc);
       const pool = [admin, ...(await Promise.all(Array.from({ length: LOAD_CONCURRENCY - 1 }, () => sambaAdminClient(bind))))];
       const t1 = performance.now();
       try {
         const org = adOrganization(
-          { forest: dc.forest, size: input.size, seed: input.seed, usersPassword: input.usersPassword, galsyncPassword: input.galsyncPassword },
+          {
+            forest: dc.forest,
+            size: input.size,
+            seed: input.seed,
+            usersPassword: input.usersPassword,
+            galsyncPassword: input.galsyncPassword,
+          },
           FORESTS[dc.forest].mailboxStoreDn,
           counts,
         );

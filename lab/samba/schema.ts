@@ -27,9 +27,29 @@ interface AttributeDef {
 }
 
 export const EXCHANGE_ATTRIBUTES: readonly AttributeDef[] = [
-  { cn: 'ms-Exch-Mail-Nickname', ldapName: 'mailNickname', oid: '1.2.840.113556.1.2.447', syntax: '2.5.5.12', indexed: true, rangeUpper: 64 },
-  { cn: 'ms-Exch-Target-Address', ldapName: 'targetAddress', oid: '1.2.840.113556.1.2.352', syntax: '2.5.5.12', indexed: true, rangeUpper: 1123 },
-  { cn: 'ms-Exch-Hide-From-Address-Lists', ldapName: 'msExchHideFromAddressLists', oid: `${CROSSFOREST_AD_ARC}.1.1`, syntax: '2.5.5.8', indexed: false },
+  {
+    cn: 'ms-Exch-Mail-Nickname',
+    ldapName: 'mailNickname',
+    oid: '1.2.840.113556.1.2.447',
+    syntax: '2.5.5.12',
+    indexed: true,
+    rangeUpper: 64,
+  },
+  {
+    cn: 'ms-Exch-Target-Address',
+    ldapName: 'targetAddress',
+    oid: '1.2.840.113556.1.2.352',
+    syntax: '2.5.5.12',
+    indexed: true,
+    rangeUpper: 1123,
+  },
+  {
+    cn: 'ms-Exch-Hide-From-Address-Lists',
+    ldapName: 'msExchHideFromAddressLists',
+    oid: `${CROSSFOREST_AD_ARC}.1.1`,
+    syntax: '2.5.5.8',
+    indexed: false,
+  },
   { cn: 'ms-Exch-Home-MDB', ldapName: 'homeMDB', oid: `${CROSSFOREST_AD_ARC}.1.2`, syntax: '2.5.5.1', indexed: true },
 ];
 
@@ -60,7 +80,11 @@ export async function extendSchema(client: Client, dc: SambaDc): Promise<string[
       new Attribute({ type: 'searchFlags', values: [a.indexed ? '1' : '0'] }),
     ];
     if (a.syntax === '2.5.5.1') attrs.push(new Attribute({ type: 'oMObjectClass', values: [DN_OM_OBJECT_CLASS] }));
-    if (a.rangeUpper !== undefined) attrs.push(new Attribute({ type: 'rangeLower', values: ['1'] }), new Attribute({ type: 'rangeUpper', values: [String(a.rangeUpper)] }));
+    if (a.rangeUpper !== undefined)
+      attrs.push(
+        new Attribute({ type: 'rangeLower', values: ['1'] }),
+        new Attribute({ type: 'rangeUpper', values: [String(a.rangeUpper)] }),
+      );
     await client.add(`CN=${a.cn},${dc.schemaDn}`, attrs);
     added.push(a.ldapName);
   }
@@ -68,13 +92,24 @@ export async function extendSchema(client: Client, dc: SambaDc): Promise<string[
     // The new attributes must be in the schema cache before a class may name them.
     await client.modify('', new Change({ operation: 'add', modification: new Attribute({ type: 'schemaUpdateNow', values: ['1'] }) }));
   }
-  const { searchEntries } = await client.search(`CN=Mail-Recipient,${dc.schemaDn}`, { scope: 'base', attributes: ['mayContain', 'systemMayContain'] });
+  const { searchEntries } = await client.search(`CN=Mail-Recipient,${dc.schemaDn}`, {
+    scope: 'base',
+    attributes: ['mayContain', 'systemMayContain'],
+  });
   const allowed = new Set(
-    searchEntries.flatMap((e) => [e.mayContain, e.systemMayContain].flat().filter((v) => v !== undefined).map((v) => String(v).toLowerCase())),
+    searchEntries.flatMap((e) =>
+      [e.mayContain, e.systemMayContain]
+        .flat()
+        .filter((v) => v !== undefined)
+        .map((v) => String(v).toLowerCase()),
+    ),
   );
   const missing = EXCHANGE_ATTRIBUTES.map((a) => a.ldapName).filter((n) => !allowed.has(n.toLowerCase()));
   if (missing.length > 0) {
-    await client.modify(`CN=Mail-Recipient,${dc.schemaDn}`, new Change({ operation: 'add', modification: new Attribute({ type: 'mayContain', values: missing }) }));
+    await client.modify(
+      `CN=Mail-Recipient,${dc.schemaDn}`,
+      new Change({ operation: 'add', modification: new Attribute({ type: 'mayContain', values: missing }) }),
+    );
     await client.modify('', new Change({ operation: 'add', modification: new Attribute({ type: 'schemaUpdateNow', values: ['1'] }) }));
   }
   return added;

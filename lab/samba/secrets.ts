@@ -43,6 +43,10 @@ export function readSambaSecret(labDir: string, name: string): string {
     if (v === '') throw new Error('empty');
     return v;
   } catch (err) {
-    throw new LabError(`lab secret ${name} is missing or empty (${path})`, { object: path, hint: 'run `crossforest lab up --directory samba`', cause: err });
+    throw new LabError(`lab secret ${name} is missing or empty (${path})`, {
+      object: path,
+      hint: 'run `crossforest lab up --directory samba`',
+      cause: err,
+    });
   }
 }

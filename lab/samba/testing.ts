@@ -2,18 +2,18 @@
 // provisioning cache makes it ~1 s when nothing is running and ~0.1 s when they run)
 // and hand back what the tests need. `sambaSkipReason()` is the only reason to skip.
 import { existsSync } from 'node:fs';
-import { FORESTS } from '../forests.ts';
-import { DEFAULT_SEED, DEFAULT_SIZE } from '../org/people.ts';
-import { readLabInfo } from '../lab.ts';
-import { defaultLabDir } from '../paths.ts';
-import { ensureSecrets, readSecret, secretPaths } from '../secrets.ts';
-import { ensureLabCertificates } from '../tls.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import type { LabContext } from '../context.ts';
 import type { ForestId } from '../forests.ts';
-import { SAMBA_DCS, type SambaDc } from './dcs.ts';
+import { FORESTS } from '../forests.ts';
+import { readLabInfo } from '../lab.ts';
+import { DEFAULT_SEED, DEFAULT_SIZE } from '../org/people.ts';
+import { defaultLabDir } from '../paths.ts';
+import { ensureSecrets, readSecret, secretPaths } from '../secrets.ts';
+import { ensureLabCertificates } from '../tls.ts';
 import { sambaInstalled } from './daemon.ts';
-import { sambaUp, type SambaStatus } from './index.ts';
+import { SAMBA_DCS, type SambaDc } from './dcs.ts';
+import { type SambaStatus, sambaUp } from './index.ts';
 import { readSambaSecret } from './secrets.ts';
 
 export interface SambaLab {
@@ -43,7 +43,13 @@ export function ensureSamba(): Promise<SambaLab> {
     const tls = await ensureLabCertificates(labDir);
     const info = readLabInfo(labDir);
     const ctx: LabContext = {
-      labDir, size: info?.size ?? DEFAULT_SIZE, seed: info?.seed ?? DEFAULT_SEED, forests: FORESTS, secrets: secretPaths(labDir), tls, log: silentLogger,
+      labDir,
+      size: info?.size ?? DEFAULT_SIZE,
+      seed: info?.seed ?? DEFAULT_SEED,
+      forests: FORESTS,
+      secrets: secretPaths(labDir),
+      tls,
+      log: silentLogger,
     };
     const r = await sambaUp(ctx);
     const [a, b] = r.dcs;

@@ -3,8 +3,8 @@
 // certificate names 127.0.0.1 only, and the DCs listen on 127.0.0.2 / 127.0.0.3.
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LabCertificates } from '../tls.ts';
 import { run } from '../proc.ts';
+import type { LabCertificates } from '../tls.ts';
 import type { SambaDc } from './dcs.ts';
 
 export interface DcCertificate {
@@ -21,12 +21,43 @@ export async function ensureDcCertificate(dc: SambaDc, tlsDir: string, lab: LabC
   const caKey = join(lab.caCert, '..', 'ca.key');
   const fqdn = `${dc.hostName.toLowerCase()}.${dc.realm.toLowerCase()}`;
   const ssl = (args: string[]) => run('openssl', args, { cwd: tlsDir, what: `Samba DC ${dc.realm} TLS` });
-  await ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', 'dc.key', '-out', 'dc.csr', '-subj', `/O=crossforest lab/CN=${fqdn}`]);
-  writeFileSync(join(tlsDir, 'dc.ext'),
+  await ssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-keyout',
+    'dc.key',
+    '-out',
+    'dc.csr',
+    '-subj',
+    `/O=crossforest lab/CN=${fqdn}`,
+  ]);
+  writeFileSync(
+    join(tlsDir, 'dc.ext'),
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' +
-    `extendedKeyUsage=serverAuth\nsubjectAltName=IP:${dc.host},DNS:${fqdn}\n`);
-  await ssl(['x509', '-req', '-sha256', '-days', '825', '-in', 'dc.csr', '-CA', lab.caCert, '-CAkey', caKey,
-    '-set_serial', `0x${Date.now().toString(16)}${dc.forest === 'a' ? '0a' : '0b'}`, '-extfile', 'dc.ext', '-out', 'dc.crt']);
+      `extendedKeyUsage=serverAuth\nsubjectAltName=IP:${dc.host},DNS:${fqdn}\n`,
+  );
+  await ssl([
+    'x509',
+    '-req',
+    '-sha256',
+    '-days',
+    '825',
+    '-in',
+    'dc.csr',
+    '-CA',
+    lab.caCert,
+    '-CAkey',
+    caKey,
+    '-set_serial',
+    `0x${Date.now().toString(16)}${dc.forest === 'a' ? '0a' : '0b'}`,
+    '-extfile',
+    'dc.ext',
+    '-out',
+    'dc.crt',
+  ]);
   // Samba refuses a key file that others can read.
   chmodSync(out.key, 0o600);
   rmSync(join(tlsDir, 'dc.csr'), { force: true });

@@ -3,7 +3,7 @@
 // what software answers. Checks run in parallel; one failure never hides the others.
 import { probeTls, type TlsProbeResult } from '../audit/tlsProbe.ts';
 import type { LoadedProject } from '../config/load.ts';
-import { imapPort, type DirectoryConfig, type MailStoreConfig } from '../config/organization.ts';
+import { type DirectoryConfig, imapPort, type MailStoreConfig } from '../config/organization.ts';
 import { readReferencedFile } from '../config/secret.ts';
 import { connectDirectory } from '../directory/connection.ts';
 import { openMailSession, storeAddress } from '../mail/connection.ts';
@@ -34,7 +34,18 @@ export async function checkEndpoints(project: LoadedProject): Promise<EndpointCh
 }
 
 function newRow(organization: string, endpoint: EndpointCheck['endpoint'], address: string, tls: string): EndpointCheck {
-  return { organization, endpoint, address, reachable: false, authenticated: false, tls, software: '', latencyMs: undefined, ok: false, error: undefined };
+  return {
+    organization,
+    endpoint,
+    address,
+    reachable: false,
+    authenticated: false,
+    tls,
+    software: '',
+    latencyMs: undefined,
+    ok: false,
+    error: undefined,
+  };
 }
 
 function describeTls(t: TlsProbeResult, how: string): string {

@@ -1,7 +1,7 @@
 // What most commands need: the project file, a logger, the state store.
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { loadProject, type LoadedProject } from '../config/load.ts';
+import { type LoadedProject, loadProject } from '../config/load.ts';
 import { openStateStore, type StateStore } from '../state/store.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 

@@ -3,16 +3,16 @@
 import { Command } from '@commander-js/extra-typings';
 import { registerAudit } from './commands/audit.ts';
 import { registerBatch } from './commands/batch.ts';
-import { registerPlan } from './commands/plan.ts';
-import { registerWorker } from './commands/worker.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInventory } from './commands/inventory.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerMailbox } from './commands/mailbox.ts';
+import { registerPlan } from './commands/plan.ts';
 import { registerRelay } from './commands/relay.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSync } from './commands/sync.ts';
+import { registerWorker } from './commands/worker.ts';
 import { runCli } from './run.ts';
 
 const program = new Command()

@@ -3,7 +3,7 @@
 // answer it with text/calendar (Radicale 3.1 answers an empty multistatus) is
 // remembered, and from then on a calendar-query REPORT with a time-range filter fetches
 // the events, which ical.js expands (recurrences included). Every request has a timeout.
-import { calendarQuery, freeBusyQuery, propfind, type DAVResponse } from 'tsdav';
+import { calendarQuery, type DAVResponse, freeBusyQuery, propfind } from 'tsdav';
 import type { CaldavConfig } from '../config/coexistence.ts';
 import { resolveSecret } from '../config/secret.ts';
 import { CrossforestError } from '../util/errors.ts';
@@ -43,11 +43,15 @@ export class CalendarReader {
   #fail(what: string, err: unknown): CalendarError {
     const e = err as Error;
     const timeout = e?.name === 'TimeoutError' || e?.name === 'AbortError';
-    return new CalendarError(timeout ? 'CF_ERR_CALDAV_TIMEOUT' : 'CF_ERR_CALDAV', `${what} on ${this.#cfg.url}: ${timeout ? 'no answer in time' : e?.message ?? String(err)}`, {
-      object: this.#cfg.url,
-      hint: `check coexistence.organizations.${this.org}.caldav (url, user, password) and that the server runs`,
-      cause: err,
-    });
+    return new CalendarError(
+      timeout ? 'CF_ERR_CALDAV_TIMEOUT' : 'CF_ERR_CALDAV',
+      `${what} on ${this.#cfg.url}: ${timeout ? 'no answer in time' : (e?.message ?? String(err))}`,
+      {
+        object: this.#cfg.url,
+        hint: `check coexistence.organizations.${this.org}.caldav (url, user, password) and that the server runs`,
+        cause: err,
+      },
+    );
   }
 
   /** Calendar collections (VEVENT) under the person's calendar home `<url><login>/`; [] when there is none. */
@@ -55,16 +59,25 @@ export class CalendarReader {
     const home = new URL(`${encodeURIComponent(login)}/`, this.#cfg.url.endsWith('/') ? this.#cfg.url : `${this.#cfg.url}/`).href;
     let res: DAVResponse[];
     try {
-      res = await propfind({ url: home, depth: '1', props: { 'd:resourcetype': {}, 'c:supported-calendar-component-set': {} }, ...this.#opts() });
+      res = await propfind({
+        url: home,
+        depth: '1',
+        props: { 'd:resourcetype': {}, 'c:supported-calendar-component-set': {} },
+        ...this.#opts(),
+      });
     } catch (err) {
       throw this.#fail(`list the calendars of ${login}`, err);
     }
     if (res.length === 1 && res[0]?.status === 404) return [];
     if (res.length === 1 && (res[0]?.status === 401 || res[0]?.status === 403)) {
-      throw new CalendarError('CF_ERR_CALDAV_AUTH', `the CalDAV service account ${this.#cfg.user} may not read ${home} (HTTP ${res[0]?.status})`, {
-        object: home,
-        hint: `give coexistence.organizations.${this.org}.caldav.user read access to every calendar, and check its password`,
-      });
+      throw new CalendarError(
+        'CF_ERR_CALDAV_AUTH',
+        `the CalDAV service account ${this.#cfg.user} may not read ${home} (HTTP ${res[0]?.status})`,
+        {
+          object: home,
+          hint: `give coexistence.organizations.${this.org}.caldav.user read access to every calendar, and check its password`,
+        },
+      );
     }
     return res
       .filter((r) => r.ok && r.href && r.props?.resourcetype && 'calendar' in (r.props.resourcetype as object))
@@ -81,7 +94,12 @@ export class CalendarReader {
     if (this.#freeBusySupported !== false) {
       let res: DAVResponse | undefined;
       try {
-        res = await freeBusyQuery({ url, depth: '1', timeRange: { start: new Date(start).toISOString(), end: new Date(end).toISOString() }, ...this.#opts() });
+        res = await freeBusyQuery({
+          url,
+          depth: '1',
+          timeRange: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
+          ...this.#opts(),
+        });
       } catch (err) {
         // An empty multistatus (Radicale 3.1: REPORT not understood) makes tsdav throw this.
         if (!/returned no response/.test((err as Error)?.message ?? '')) throw this.#fail(`free-busy-query ${url}`, err);
@@ -92,7 +110,8 @@ export class CalendarReader {
         this.#freeBusySupported = true;
         return busyFromFreeBusy(raw, start, end);
       }
-      if (this.#freeBusySupported === undefined && !(res?.status === 200 && raw.startsWith('BEGIN:VCALENDAR'))) this.#freeBusySupported = false;
+      if (this.#freeBusySupported === undefined && !(res?.status === 200 && raw.startsWith('BEGIN:VCALENDAR')))
+        this.#freeBusySupported = false;
     }
     let res: DAVResponse[];
     try {
@@ -103,7 +122,10 @@ export class CalendarReader {
         filters: {
           'comp-filter': {
             _attributes: { name: 'VCALENDAR' },
-            'comp-filter': { _attributes: { name: 'VEVENT' }, 'time-range': { _attributes: { start: caldavStamp(start), end: caldavStamp(end) } } },
+            'comp-filter': {
+              _attributes: { name: 'VEVENT' },
+              'time-range': { _attributes: { start: caldavStamp(start), end: caldavStamp(end) } },
+            },
           },
         },
         ...this.#opts(),
@@ -113,7 +135,10 @@ export class CalendarReader {
     }
     const texts = res.flatMap((r) => {
       const data = r.props?.calendarData as unknown;
-      const text = typeof data === 'string' ? data : (data as { _cdata?: string; _text?: string } | undefined)?._cdata ?? (data as { _text?: string } | undefined)?._text;
+      const text =
+        typeof data === 'string'
+          ? data
+          : ((data as { _cdata?: string; _text?: string } | undefined)?._cdata ?? (data as { _text?: string } | undefined)?._text);
       return r.ok && typeof text === 'string' ? [text] : [];
     });
     return busyFromEvents(texts, start, end);

@@ -1,7 +1,8 @@
 // Everything `crossforest serve` needs, built once from the project file: the
 // directories, the mailbox locator, GAL find, login checks, and free/busy readers.
-import type { LoadedProject } from '../config/load.ts';
+
 import type { CoexistenceConfig } from '../config/coexistence.ts';
+import type { LoadedProject } from '../config/load.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { ClientSettings } from './autoconfig.ts';
@@ -45,7 +46,10 @@ export function coexistenceConfig(project: LoadedProject): CoexistenceConfig {
   for (const org of Object.keys(cfg.organizations)) {
     if (!project.config.organizations[org]) {
       const known = Object.keys(project.config.organizations).join(', ');
-      throw new ConfigError(`coexistence.organizations.${org} names no organization (known: ${known})`, { object: `coexistence.organizations.${org}`, hint: 'use the same ids as organizations' });
+      throw new ConfigError(`coexistence.organizations.${org} names no organization (known: ${known})`, {
+        object: `coexistence.organizations.${org}`,
+        hint: 'use the same ids as organizations',
+      });
     }
   }
   return cfg;
@@ -55,7 +59,9 @@ export function createCoexistence(project: LoadedProject, log: Logger): Coexiste
   const config = coexistenceConfig(project);
   const dirs = orgDirectories(project);
   const locator = new DirectoryMailboxLocator(dirs, { cacheSeconds: config.mailboxCacheSeconds });
-  const readers = Object.entries(config.organizations).flatMap(([org, o]) => (o.caldav ? [new CalendarReader(org, o.caldav, project.baseDir)] : []));
+  const readers = Object.entries(config.organizations).flatMap(([org, o]) =>
+    o.caldav ? [new CalendarReader(org, o.caldav, project.baseDir)] : [],
+  );
   const orgs = project.config.organizations;
   return {
     config,

@@ -27,7 +27,8 @@ export class FreeBusyService {
 
   async #one(address: string, w: FreeBusyWindow): Promise<PersonFreeBusy> {
     const where = await this.#locator.locate(address);
-    if (!where) return { address, displayName: null, org: null, fbdata: noData(w), error: 'no organization holds a mailbox for this address' };
+    if (!where)
+      return { address, displayName: null, org: null, fbdata: noData(w), error: 'no organization holds a mailbox for this address' };
     const reader = this.#readers.get(where.org);
     const base = { address, displayName: where.displayName, org: where.org };
     if (!reader) return { ...base, fbdata: noData(w), error: `organization ${where.org} has no CalDAV server configured` };

@@ -1,6 +1,6 @@
 // The seed's fbdata string: one digit per interval slot of the window (0 free,
 // 1 tentative, 2 busy, 3 OOF, 4 no data); the strongest period touching a slot wins.
-import { FB_NO_DATA, type BusyPeriod, type FreeBusyWindow } from './types.ts';
+import { type BusyPeriod, FB_NO_DATA, type FreeBusyWindow } from './types.ts';
 
 export function slotCount(w: FreeBusyWindow): number {
   return Math.ceil((w.end - w.start) / (w.intervalMinutes * 60_000));

@@ -10,8 +10,16 @@ import type { GalEntry, GalPage, GalQuery, GalSource, MailboxLocator } from './t
 
 /** The only attributes GAL find ever reads (and so can ever return). */
 export const GAL_ATTRIBUTES = [
-  'objectClass', 'displayName', 'cn', 'title', 'company', 'physicalDeliveryOfficeName',
-  'telephoneNumber', 'mobile', 'mailNickname', 'mail',
+  'objectClass',
+  'displayName',
+  'cn',
+  'title',
+  'company',
+  'physicalDeliveryOfficeName',
+  'telephoneNumber',
+  'mobile',
+  'mailNickname',
+  'mail',
 ] as const;
 
 export interface GalOptions {
@@ -41,14 +49,18 @@ export class DirectoryGalSource implements GalSource {
   async search(q: GalQuery): Promise<GalPage> {
     const filter = galFilter(q.text, this.#opts);
     const cap = this.#opts.maxResults;
-    const perOrg = await Promise.all(this.#dirs.map(async (d) => (await d.search(filter, [...GAL_ATTRIBUTES], cap + 1)).map((e) => toGalEntry(d.org, e))));
+    const perOrg = await Promise.all(
+      this.#dirs.map(async (d) => (await d.search(filter, [...GAL_ATTRIBUTES], cap + 1)).map((e) => toGalEntry(d.org, e))),
+    );
     // One person found in both forests (a mail-enabled user beside the mailbox) is listed once.
     const byAddress = new Map<string, GalEntry>();
     for (const entry of perOrg.flat()) {
       const key = entry.email?.toLowerCase() ?? `${entry.directory}:${entry.displayName}`;
       if (!byAddress.has(key)) byAddress.set(key, entry);
     }
-    const all = [...byAddress.values()].sort((x, y) => x.displayName.localeCompare(y.displayName) || (x.email ?? '').localeCompare(y.email ?? ''));
+    const all = [...byAddress.values()].sort(
+      (x, y) => x.displayName.localeCompare(y.displayName) || (x.email ?? '').localeCompare(y.email ?? ''),
+    );
     const truncated = all.length > cap;
     const capped = all.slice(0, cap);
     const entries = capped.slice(q.offset, q.offset + q.limit);

@@ -3,7 +3,7 @@
 // an RFC 4791 free-busy-query answers). Transparent, cancelled and "free" events do
 // not block time. Floating times (no TZID, no Z) are read as UTC.
 import ICAL from 'ical.js';
-import { FB_BUSY, FB_OOF, FB_TENTATIVE, type BusyPeriod } from './types.ts';
+import { type BusyPeriod, FB_BUSY, FB_OOF, FB_TENTATIVE } from './types.ts';
 
 /** Most occurrences expanded per recurring event (from its DTSTART), whatever its RRULE says: a daily meeting is followed for 136 years, a minutely one for 35 days. */
 export const MAX_OCCURRENCES = 50_000;

@@ -18,7 +18,10 @@ export interface LocatorOptions {
 
 /** Lower-cased, trimmed, without an `SMTP:` prefix (the seed's `u=SMTP:…`). */
 export function normalizeAddress(address: string): string {
-  return address.trim().replace(/^smtp:/i, '').toLowerCase();
+  return address
+    .trim()
+    .replace(/^smtp:/i, '')
+    .toLowerCase();
 }
 
 export class DirectoryMailboxLocator implements MailboxLocator {

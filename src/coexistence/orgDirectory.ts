@@ -37,7 +37,13 @@ export function orgDirectory(project: LoadedProject, org: string): OrgDirectory 
       try {
         // Paged, and we stop reading once we have enough: a size limit would make the
         // server answer sizeLimitExceeded and ldapts would drop the entries it had.
-        const pages = conn.client.searchPaginated(cfg.baseDn, { scope: 'sub', filter, attributes, timeLimit: Math.ceil(cfg.timeoutMs / 1000), paged: { pageSize: Math.min(500, sizeLimit) } });
+        const pages = conn.client.searchPaginated(cfg.baseDn, {
+          scope: 'sub',
+          filter,
+          attributes,
+          timeLimit: Math.ceil(cfg.timeoutMs / 1000),
+          paged: { pageSize: Math.min(500, sizeLimit) },
+        });
         for await (const page of pages) {
           out.push(...page.searchEntries);
           if (out.length >= sizeLimit) break;

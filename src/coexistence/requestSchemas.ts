@@ -19,9 +19,17 @@ export const emailAddress = z
   .trim()
   .max(320)
   .transform((s) => s.replace(/^smtp:/i, ''))
-  .pipe(z.string().regex(/^[^\s@<>()"\\,;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$/, 'an e-mail address such as jdoe@example.com'));
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^[^\s@<>()"\\,;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$/,
+        'an e-mail address such as jdoe@example.com',
+      ),
+  );
 
-const single = (what: string) => z.string({ error: (iss) => (iss.input === undefined ? `${what} is required` : `${what} must be given once`) });
+const single = (what: string) =>
+  z.string({ error: (iss) => (iss.input === undefined ? `${what} is required` : `${what} must be given once`) });
 
 export const autoconfigQuery = z.looseObject({
   emailaddress: single('emailaddress').pipe(emailAddress),
@@ -46,7 +54,11 @@ export function freeBusyQuery(maxAddresses: number) {
     Cmd: z.literal('freebusy').optional(),
     start: isoTime('start'),
     end: isoTime('end'),
-    interval: z.coerce.number({ error: 'interval must be a number of minutes' }).int('interval must be whole minutes').min(1, 'interval is at least 1 minute').max(1440, 'interval is at most 1440 minutes'),
+    interval: z.coerce
+      .number({ error: 'interval must be a number of minutes' })
+      .int('interval must be whole minutes')
+      .min(1, 'interval is at least 1 minute')
+      .max(1440, 'interval is at most 1440 minutes'),
     u: z
       .union([z.string(), z.array(z.string())], { error: 'u (an address, SMTP:jdoe@example.com) is required' })
       .transform((v) => (Array.isArray(v) ? v : [v]))
@@ -60,7 +72,9 @@ export function freeBusyWindow(q: { start: string; end: string; interval: number
   if (!(w.end > w.start)) throw new BadRequestError('end must be after start');
   const slots = slotCount(w);
   if (slots > maxSlots) {
-    throw new BadRequestError(`the window from start to end at ${q.interval}-minute intervals is ${slots.toLocaleString('en-US')} slots; at most ${maxSlots.toLocaleString('en-US')} are allowed: shorten the window or raise the interval`);
+    throw new BadRequestError(
+      `the window from start to end at ${q.interval}-minute intervals is ${slots.toLocaleString('en-US')} slots; at most ${maxSlots.toLocaleString('en-US')} are allowed: shorten the window or raise the interval`,
+    );
   }
   return w;
 }

@@ -6,16 +6,16 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { LoadedProject } from '../config/load.ts';
 import { readReferencedFile } from '../config/secret.ts';
+import type { StateStore } from '../state/store.ts';
 import { ConfigError, CrossforestError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { appleProfile, autodiscoverError, autodiscoverResponse, thunderbirdConfig } from './autoconfig.ts';
-import { createCoexistence, type Coexistence } from './coexistence.ts';
-import { freeBusyXml, galFindXml } from './seedXml.ts';
+import { type Coexistence, createCoexistence } from './coexistence.ts';
+import { registerDashboard } from './dashboard/dashboardRoutes.ts';
 import { autoconfigQuery, BadRequestError, emailAddress, freeBusyQuery, freeBusyWindow, galQuery, parseOr400 } from './requestSchemas.ts';
+import { freeBusyXml, galFindXml } from './seedXml.ts';
 import type { Caller } from './types.ts';
 import { parseBasicAuth } from './userAuthenticator.ts';
-import { registerDashboard } from './dashboard/dashboardRoutes.ts';
-import type { StateStore } from '../state/store.ts';
 import { autodiscoverEmail } from './xml.ts';
 
 export interface ServerOptions {
@@ -79,23 +79,39 @@ export async function buildServer(project: LoadedProject, opts: ServerOptions): 
   });
   routeLists.set(app, routes);
 
-  app.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string', bodyLimit: 16_384 }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string', bodyLimit: 16_384 }, (_req, body, done) =>
+    done(null, body),
+  );
 
   app.setErrorHandler((err: Error & { statusCode?: number; headers?: Record<string, string> }, req, reply) => {
-    const status = err instanceof HttpError || err instanceof BadRequestError ? err.statusCode : err instanceof CrossforestError ? 503 : (err.statusCode ?? 500);
+    const status =
+      err instanceof HttpError || err instanceof BadRequestError
+        ? err.statusCode
+        : err instanceof CrossforestError
+          ? 503
+          : (err.statusCode ?? 500);
     if (status >= 500) req.log.error({ err: err.message, code: (err as CrossforestError).code }, 'request failed');
     const code = (err as { code?: string }).code ?? 'CF_ERR_INTERNAL';
     // CrossforestError messages are written for people and never hold secrets; others may leak internals.
     const message = err instanceof CrossforestError || status < 500 ? err.message : 'internal error';
-    void reply.code(status).headers(err instanceof HttpError ? err.headers : {}).send({ error: code, message, ...(err instanceof CrossforestError && err.hint && status >= 500 ? { hint: err.hint } : {}) });
+    void reply
+      .code(status)
+      .headers(err instanceof HttpError ? err.headers : {})
+      .send({ error: code, message, ...(err instanceof CrossforestError && err.hint && status >= 500 ? { hint: err.hint } : {}) });
   });
 
   const authenticate = async (req: FastifyRequest): Promise<Caller> => {
     const creds = parseBasicAuth(req.headers.authorization);
-    if (!creds) throw new HttpError(401, 'CF_ERR_AUTH_REQUIRED', 'authentication required: HTTP Basic with your login name and password', { 'www-authenticate': REALM });
+    if (!creds)
+      throw new HttpError(401, 'CF_ERR_AUTH_REQUIRED', 'authentication required: HTTP Basic with your login name and password', {
+        'www-authenticate': REALM,
+      });
     // Counted as a failure from the start: parallel guesses cannot all pass the limit while their binds run.
     const r = await cx.throttle.guard(req.ip, creds.user, () => cx.auth.authenticate(creds));
-    if ('retryAfter' in r) throw new HttpError(429, 'CF_ERR_TOO_MANY_LOGIN_FAILURES', `too many failed logins; try again in ${r.retryAfter} s`, { 'retry-after': String(r.retryAfter) });
+    if ('retryAfter' in r)
+      throw new HttpError(429, 'CF_ERR_TOO_MANY_LOGIN_FAILURES', `too many failed logins; try again in ${r.retryAfter} s`, {
+        'retry-after': String(r.retryAfter),
+      });
     if (!r.value) throw new HttpError(401, 'CF_ERR_AUTH_FAILED', 'login name or password is wrong', { 'www-authenticate': REALM });
     return r.value;
   };
@@ -116,7 +132,8 @@ export async function buildServer(project: LoadedProject, opts: ServerOptions): 
     const raw = typeof req.body === 'string' ? autodiscoverEmail(req.body) : null;
     const parsed = raw === null ? null : emailAddress.safeParse(raw);
     reply.type('text/xml; charset=utf-8').header('cache-control', 'no-store');
-    if (!parsed?.success) return reply.code(400).send(autodiscoverError(600, 'Invalid Request: an Autodiscover request with one EMailAddress is expected'));
+    if (!parsed?.success)
+      return reply.code(400).send(autodiscoverError(600, 'Invalid Request: an Autodiscover request with one EMailAddress is expected'));
     const settings = await cx.clientSettings(parsed.data);
     if (!settings) return reply.code(404).send(autodiscoverError(500, `no organization serves ${parsed.data}`));
     return reply.send(autodiscoverResponse(settings));
@@ -150,7 +167,13 @@ export async function buildServer(project: LoadedProject, opts: ServerOptions): 
     const w = freeBusyWindow(q, cfg.freeBusy.maxSlots);
     await authenticate(req);
     const people = await cx.freeBusy.lookup(q.u, w);
-    return { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString(), interval: w.intervalMinutes, legend: '0 free, 1 tentative, 2 busy, 3 out of office, 4 no data', people };
+    return {
+      start: new Date(w.start).toISOString(),
+      end: new Date(w.end).toISOString(),
+      interval: w.intervalMinutes,
+      legend: '0 free, 1 tentative, 2 busy, 3 out of office, 4 no data',
+      people,
+    };
   };
   app.get('/api/galfind', galfind);
   app.get('/api/freebusy', freebusy);

@@ -1,6 +1,6 @@
 // The commented example written by `crossforest init`: it matches the lab (lab/README.md),
 // so `crossforest lab up && crossforest init && crossforest check` works on a fresh checkout.
-import { exampleSyncSection, type ExampleDirectory } from '../sync/exampleConfig.ts';
+import { type ExampleDirectory, exampleSyncSection } from '../sync/exampleConfig.ts';
 import { exampleDirectoryBlock } from './exampleDirectory.ts';
 /** `directory`: the lab's slapd forests (default) or its Samba AD DCs. */
 export function exampleProjectFile(directory: ExampleDirectory = 'openldap'): string {

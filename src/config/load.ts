@@ -2,10 +2,10 @@
 // its line in the file and what was expected; all problems at once, not the first only.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { type Document, isMap, isPair, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../util/errors.ts';
-import { projectSchema, type ProjectConfig } from './schema.ts';
+import { type ProjectConfig, projectSchema } from './schema.ts';
 
 export interface LoadedProject {
   config: ProjectConfig;
@@ -49,16 +49,23 @@ export function parseProject(text: string, name = 'crossforest.yaml'): ProjectCo
     throw configErrorFrom(name, problems);
   }
   const result = projectSchema.safeParse(doc.toJS() ?? {});
-  if (!result.success) throw configErrorFrom(name, result.error.issues.flatMap((i) => describeIssue(i, doc, lines)));
+  if (!result.success)
+    throw configErrorFrom(
+      name,
+      result.error.issues.flatMap((i) => describeIssue(i, doc, lines)),
+    );
   return result.data;
 }
 
 function configErrorFrom(name: string, problems: ConfigProblem[]): ConfigError {
   const lines = problems.map((p) => `  ${name}${p.line ? `:${p.line}` : ''}  ${p.path}: ${p.message}`);
-  const err = new ConfigError(`${name} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
-    object: name,
-    hint: 'fix the keys above; `crossforest init --print` shows a complete, commented example',
-  });
+  const err = new ConfigError(
+    `${name} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    {
+      object: name,
+      hint: 'fix the keys above; `crossforest init --print` shows a complete, commented example',
+    },
+  );
   (err as ConfigError & { problems: ConfigProblem[] }).problems = problems;
   return err;
 }

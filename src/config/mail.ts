@@ -20,7 +20,11 @@ export const mailCopySchema = z.strictObject({
   /** Messages over maxMessageBytes allowed to be skipped before the copy fails. Default 0. */
   largeItemLimit: z.number().int().min(0).default(0),
   /** A message larger than this (bytes) is a large item. Default 50 MiB. */
-  maxMessageBytes: z.number().int().positive().default(50 * 1024 * 1024),
+  maxMessageBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(50 * 1024 * 1024),
   /** First wait after a dropped connection or a transient NO, in ms; doubles per retry. Default 2,000. */
   retryIntervalMs: z.number().int().min(0).default(2_000),
   /** Retries of one folder before the copy fails. Default 5. */

@@ -5,12 +5,19 @@ import { z } from 'zod';
 import { parseTemplate, subjectProblems } from '../migration/noticeTemplate.ts';
 import { secretRef } from './secret.ts';
 
-const body = z.string().min(1).superRefine((t, ctx) => {
-  for (const p of parseTemplate(t).problems) ctx.addIssue({ code: 'custom', message: p });
-});
-const subject = z.string().min(1).max(200).superRefine((t, ctx) => {
-  for (const p of subjectProblems(t)) ctx.addIssue({ code: 'custom', message: p });
-});
+const body = z
+  .string()
+  .min(1)
+  .superRefine((t, ctx) => {
+    for (const p of parseTemplate(t).problems) ctx.addIssue({ code: 'custom', message: p });
+  });
+const subject = z
+  .string()
+  .min(1)
+  .max(200)
+  .superRefine((t, ctx) => {
+    for (const p of subjectProblems(t)) ctx.addIssue({ code: 'custom', message: p });
+  });
 
 /** A notice template; placeholders: {displayName} {sourceAddress} {targetAddress} {batch} {workgroup} {window}. */
 export const noticeTemplateSchema = z.strictObject({ subject, body });
@@ -27,7 +34,10 @@ export const noticesSchema = z.strictObject({
     password: secretRef.optional(),
   }),
   /** The sender, e.g. "Migration Team <migration@forest-b.test>". */
-  from: z.string().min(3).regex(/^[^\r\n]*@[^\r\n]*$/, 'an address such as "Migration Team <migration@example.com>"'),
+  from: z
+    .string()
+    .min(3)
+    .regex(/^[^\r\n]*@[^\r\n]*$/, 'an address such as "Migration Team <migration@example.com>"'),
   /** Sent at batch start, before pre-stage, to the source address. Default: the built-in text. */
   before: noticeTemplateSchema.optional(),
   /** Sent once the mailbox is done, to the target address. Default: the built-in text. */

@@ -27,7 +27,10 @@ export const directorySchema = z.strictObject({
   /** Directory flavour, for the few places where AD and OpenLDAP differ. */
   kind: z.enum(['openldap', 'activedirectory']).default('openldap'),
   /** LDAP filter that selects mailbox-enabled users (Exchange: a homeMDB is set). */
-  mailboxFilter: z.string().regex(/^\(.*\)$/s, 'an LDAP filter in parentheses').default('(&(objectClass=user)(homeMDB=*))'),
+  mailboxFilter: z
+    .string()
+    .regex(/^\(.*\)$/s, 'an LDAP filter in parentheses')
+    .default('(&(objectClass=user)(homeMDB=*))'),
   /** Attribute whose value is the user's IMAP login name. Default userPrincipalName. */
   loginAttribute: z.string().min(1).default('userPrincipalName'),
 });

@@ -2,40 +2,39 @@
 // error (a typo must never be silently ignored on a Friday-night cutover).
 // Later capabilities add their own optional section here, each in its own file.
 import { z } from 'zod';
-import { organizationSchema } from './organization.ts';
-import { syncSchema } from './sync.ts';
-import { coexistenceSchema } from './coexistence.ts';
-import { transportSchema } from './transport.ts';
 import { auditSchema } from './audit.ts';
+import { coexistenceSchema } from './coexistence.ts';
 import { mailCopySchema } from './mail.ts';
 import { migrationSchema } from './migration.ts';
+import { organizationSchema } from './organization.ts';
+import { syncSchema } from './sync.ts';
+import { transportSchema } from './transport.ts';
 
-export const projectSchema = z
-  .strictObject({
-    /** A name for this merge project, shown in reports. */
-    project: z.string().min(1).default('crossforest'),
-    state: z
-      .strictObject({
-        /** SQLite file of the state store, relative to the project file. */
-        path: z.string().min(1).default('crossforest.sqlite'),
-      })
-      .default({ path: 'crossforest.sqlite' }),
-    /** The two organizations, keyed by a short id used on the command line (a, b). */
-    organizations: z
-      .record(z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a short lowercase id such as a, b, contoso'), organizationSchema)
-      .refine((orgs) => Object.keys(orgs).length >= 1, 'at least one organization'),
-    /** GAL sync: the metaverse sync engine between the forests (src/config/sync.ts). */
-    sync: syncSchema.optional(),
-    /** `crossforest serve`: GAL find, free/busy, client autoconfiguration (src/config/coexistence.ts). */
-    coexistence: coexistenceSchema.optional(),
-    /** `crossforest relay`: the mail-flow policy relay (src/config/transport.ts). */
-    transport: transportSchema.optional(),
-    /** `crossforest audit`: the security to-do list as a check (src/config/audit.ts). */
-    audit: auditSchema.optional(),
-    /** Mailbox copy (`crossforest mailbox copy`): folders, limits, retries, throttles (src/config/mail.ts). */
-    mail: mailCopySchema.optional(),
-    /** Migration batches (`crossforest batch`): pre-stage, copy, cutover, clean-up, verify (src/config/migration.ts). */
-    migration: migrationSchema.optional(),
-  });
+export const projectSchema = z.strictObject({
+  /** A name for this merge project, shown in reports. */
+  project: z.string().min(1).default('crossforest'),
+  state: z
+    .strictObject({
+      /** SQLite file of the state store, relative to the project file. */
+      path: z.string().min(1).default('crossforest.sqlite'),
+    })
+    .default({ path: 'crossforest.sqlite' }),
+  /** The two organizations, keyed by a short id used on the command line (a, b). */
+  organizations: z
+    .record(z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a short lowercase id such as a, b, contoso'), organizationSchema)
+    .refine((orgs) => Object.keys(orgs).length >= 1, 'at least one organization'),
+  /** GAL sync: the metaverse sync engine between the forests (src/config/sync.ts). */
+  sync: syncSchema.optional(),
+  /** `crossforest serve`: GAL find, free/busy, client autoconfiguration (src/config/coexistence.ts). */
+  coexistence: coexistenceSchema.optional(),
+  /** `crossforest relay`: the mail-flow policy relay (src/config/transport.ts). */
+  transport: transportSchema.optional(),
+  /** `crossforest audit`: the security to-do list as a check (src/config/audit.ts). */
+  audit: auditSchema.optional(),
+  /** Mailbox copy (`crossforest mailbox copy`): folders, limits, retries, throttles (src/config/mail.ts). */
+  mail: mailCopySchema.optional(),
+  /** Migration batches (`crossforest batch`): pre-stage, copy, cutover, clean-up, verify (src/config/migration.ts). */
+  migration: migrationSchema.optional(),
+});
 
 export type ProjectConfig = z.infer<typeof projectSchema>;

@@ -7,7 +7,7 @@ import type { Client } from 'ldapts';
 import type { DirectoryEntry } from './entry.ts';
 import { toDirectoryError } from './errors.ts';
 import { ldapFilter } from './escape.ts';
-import { searchEntries, type SearchSpec } from './import.ts';
+import { type SearchSpec, searchEntries } from './import.ts';
 
 /** The suffix's contextCSN (the newest change the server holds), or undefined if it has none yet. */
 export async function readContextCsn(client: Client, suffix: string): Promise<string | undefined> {

@@ -2,7 +2,7 @@
 // results through ldapts' searchPaginated), as an async iterator so that a forest of
 // 100,000 users never sits in memory at once.
 import type { Client } from 'ldapts';
-import { toDirectoryEntry, type DirectoryEntry } from './entry.ts';
+import { type DirectoryEntry, toDirectoryEntry } from './entry.ts';
 import { toDirectoryError } from './errors.ts';
 import { completeRanges, rangedAttribute } from './rangeRetrieval.ts';
 

@@ -6,14 +6,18 @@
 // identifiers without a mapping are reported and skipped.
 import type { ImapFlow } from 'imapflow';
 import { encodePath } from 'imapflow/lib/tools.js';
-import type { AclReport, IdentityMap } from './types.ts';
 import { toMailStoreError } from './errors.ts';
+import type { AclReport, IdentityMap } from './types.ts';
 
 interface Attr {
   type: string;
   value: unknown;
 }
-type Exec = (command: string, attributes: Attr[], options?: { untagged?: Record<string, (u: { attributes?: Attr[] }) => Promise<void> | void> }) => Promise<{ next: () => void }>;
+type Exec = (
+  command: string,
+  attributes: Attr[],
+  options?: { untagged?: Record<string, (u: { attributes?: Attr[] }) => Promise<void> | void> },
+) => Promise<{ next: () => void }>;
 
 /** Identifiers every RFC 4314 server knows; they pass unmapped. */
 const SPECIAL_IDS = new Set(['anyone', 'authenticated', 'anonymous']);

@@ -5,12 +5,30 @@ import type { ImapFlow } from 'imapflow';
 import type { MailCopyOptions } from '../config/mail.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Logger } from '../util/logger.ts';
-import { completeFolder, deleteUids, folderState, recordUid, resetUidMap, setTargetUidValidity, uidRows, updateFlags, type UidRow } from './copyState.ts';
-import { TransientFolderError } from './retry.ts';
-import { FingerprintHasher, fingerprintOf, headerBlock, headerFingerprint, matchFingerprints, messageIdOf, subjectOf } from './fingerprint.ts';
-import { flagKey, mapFlags, type FlagPolicy } from './flags.ts';
-import { createAppender, type AppendResult } from './rawAppend.ts';
+import {
+  completeFolder,
+  deleteUids,
+  folderState,
+  recordUid,
+  resetUidMap,
+  setTargetUidValidity,
+  type UidRow,
+  uidRows,
+  updateFlags,
+} from './copyState.ts';
+import {
+  FingerprintHasher,
+  fingerprintOf,
+  headerBlock,
+  headerFingerprint,
+  matchFingerprints,
+  messageIdOf,
+  subjectOf,
+} from './fingerprint.ts';
+import { type FlagPolicy, flagKey, mapFlags } from './flags.ts';
+import { type AppendResult, createAppender } from './rawAppend.ts';
 import { examine, fetchBodies } from './rawFetch.ts';
+import { TransientFolderError } from './retry.ts';
 import type { Throttle } from './throttle.ts';
 import type { FolderReport, SkippedItem } from './types.ts';
 import { packUids } from './uidSet.ts';
@@ -61,7 +79,6 @@ const FETCH_CHUNK = 500;
 /** Pending messages per extra lane before a folder is split in ranges. */
 const RANGE_MIN = 400;
 
-
 async function listSource(c: ImapFlow, changedSince?: bigint): Promise<SourceMeta[]> {
   const out: SourceMeta[] = [];
   const q = changedSince ? { uid: true, flags: true } : { uid: true, flags: true, size: true, internalDate: true };
@@ -87,7 +104,7 @@ async function fingerprints(c: ImapFlow, uids: number[]): Promise<Map<number, { 
   // No Message-ID: the whole message decides (rare; these are read whole, one at a time).
   for (const uid of needBody) {
     const m = await c.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
-    if (m && m.source) out.set(uid, { fp: fingerprintOf(m.source), header: headerBlock(m.source), size: m.source.length });
+    if (m !== false && m.source) out.set(uid, { fp: fingerprintOf(m.source), header: headerBlock(m.source), size: m.source.length });
   }
   return out;
 }
@@ -97,15 +114,32 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   const { store, options } = ctx;
   const log = ctx.logger.child({ folder: job.source });
   const report: FolderReport = {
-    source: job.source, target: job.target, sourceMessages: 0, sourceBytes: 0, targetMessages: 0, targetBytes: 0,
-    copied: 0, copiedBytes: 0, matched: 0, skipped: 0, flagsUpdated: 0, deletedOnSource: 0, deletedOnTarget: 0, keywordsRefused: [], durationMs: 0,
+    source: job.source,
+    target: job.target,
+    sourceMessages: 0,
+    sourceBytes: 0,
+    targetMessages: 0,
+    targetBytes: 0,
+    copied: 0,
+    copiedBytes: 0,
+    matched: 0,
+    skipped: 0,
+    flagsUpdated: 0,
+    deletedOnSource: 0,
+    deletedOnTarget: 0,
+    keywordsRefused: [],
+    durationMs: 0,
   };
   const src = await w.srcCtl.mailboxOpen(job.source, { readOnly: true });
   const tgt = await w.tgtCtl.mailboxOpen(job.target);
   let state = folderState(store, ctx.sourceMailbox, ctx.targetMailbox, job.source, job.target);
   const srcValidity = src.uidValidity.toString();
   const tgtValidity = tgt.uidValidity.toString();
-  if ((state.sourceUidValidity && state.sourceUidValidity !== srcValidity) || (state.targetUidValidity && state.targetUidValidity !== tgtValidity) || state.targetFolder !== job.target) {
+  if (
+    (state.sourceUidValidity && state.sourceUidValidity !== srcValidity) ||
+    (state.targetUidValidity && state.targetUidValidity !== tgtValidity) ||
+    state.targetFolder !== job.target
+  ) {
     log.warn({ was: state.sourceUidValidity, now: srcValidity }, 'UIDVALIDITY or target changed: the UID map is rebuilt from fingerprints');
     resetUidMap(store, state.id, srcValidity, job.target);
   } else if (!state.sourceUidValidity) resetUidMap(store, state.id, srcValidity, job.target);
@@ -117,7 +151,10 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   const allRows = uidRows(store, state.id);
   const rows = new Map(allRows.filter((r) => r.state !== 'bad' && r.state !== 'large').map((r) => [r.sourceUid, r]));
   const hadSkipped = rows.size < allRows.length;
-  const policy: FlagPolicy = { permanent: tgt.permanentFlags && tgt.permanentFlags.size ? tgt.permanentFlags : undefined, keywordMap: options.keywordMap };
+  const policy: FlagPolicy = {
+    permanent: tgt.permanentFlags?.size ? tgt.permanentFlags : undefined,
+    keywordMap: options.keywordMap,
+  };
   const refused = new Set<string>();
   const targetFlags = (f: string[]): string[] => {
     const r = mapFlags(f, policy);
@@ -126,8 +163,14 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   };
 
   // Flags only (CONDSTORE): nothing new and nothing gone on the source, only modseq moved.
-  const flagsOnly = !hadSkipped && state.completedAt !== null && state.sourceModseq !== null && src.highestModseq !== undefined &&
-    state.sourceUidNext === src.uidNext && state.sourceMessages === src.exists && state.targetUidNext === tgt.uidNext;
+  const flagsOnly =
+    !hadSkipped &&
+    state.completedAt !== null &&
+    state.sourceModseq !== null &&
+    src.highestModseq !== undefined &&
+    state.sourceUidNext === src.uidNext &&
+    state.sourceMessages === src.exists &&
+    state.targetUidNext === tgt.uidNext;
   const listing = await listSource(w.srcCtl, flagsOnly ? BigInt(state.sourceModseq as string) : undefined);
 
   // 1. Source deletions since the last pass.
@@ -142,7 +185,12 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
         report.deletedOnTarget = tuids.length;
       }
     }
-    if (gone.length) deleteUids(store, state.id, gone.map((r) => r.sourceUid));
+    if (gone.length)
+      deleteUids(
+        store,
+        state.id,
+        gone.map((r) => r.sourceUid),
+      );
     for (const r of gone) rows.delete(r.sourceUid);
   }
 
@@ -155,10 +203,26 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
         const fp = await fingerprints(w.srcCtl, [m.uid]).catch(() => new Map());
         const header = fp.get(m.uid)?.header as Buffer | undefined;
         const reason = `larger than maxMessageBytes (${m.size} > ${options.maxMessageBytes})`;
-        recordUid(store, state.id, { sourceUid: m.uid, targetUid: null, state: 'large', fingerprint: null, flags: '', size: m.size, reason });
+        recordUid(store, state.id, {
+          sourceUid: m.uid,
+          targetUid: null,
+          state: 'large',
+          fingerprint: null,
+          flags: '',
+          size: m.size,
+          reason,
+        });
         rows.set(m.uid, { sourceUid: m.uid, targetUid: null, state: 'large', fingerprint: null, flags: '', size: m.size, reason });
         report.skipped++;
-        ctx.onSkipped({ folder: job.source, uid: m.uid, messageId: header && messageIdOf(header), subject: header && subjectOf(header), size: m.size, kind: 'large', reason });
+        ctx.onSkipped({
+          folder: job.source,
+          uid: m.uid,
+          messageId: header && messageIdOf(header),
+          subject: header && subjectOf(header),
+          size: m.size,
+          kind: 'large',
+          reason,
+        });
         continue;
       }
       pending.push(m);
@@ -172,17 +236,30 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
     const mapped = new Set([...rows.values()].map((r) => r.targetUid).filter((u) => u !== null));
     const from = state.targetUidNext ?? 1;
     const candidates: number[] = [];
-    if (tgt.exists > 0) for await (const m of w.tgtCtl.fetch(`${from}:*`, { uid: true }, { uid: true })) if (m.uid >= from && !mapped.has(m.uid)) candidates.push(m.uid);
+    if (tgt.exists > 0)
+      for await (const m of w.tgtCtl.fetch(`${from}:*`, { uid: true }, { uid: true }))
+        if (m.uid >= from && !mapped.has(m.uid)) candidates.push(m.uid);
     if (candidates.length) {
       const t = await fingerprints(w.tgtCtl, candidates);
-      const s = await fingerprints(w.srcCtl, pending.map((m) => m.uid));
+      const s = await fingerprints(
+        w.srcCtl,
+        pending.map((m) => m.uid),
+      );
       const pairs = matchFingerprints(
         pending.filter((m) => s.has(m.uid)).map((m) => ({ key: m.uid, fp: (s.get(m.uid) as { fp: string }).fp })),
         [...t].map(([uid, v]) => ({ key: uid, fp: v.fp })),
       );
       for (const p of pairs) {
         // flags '?' never equals a real flag set: step 4 writes the source flags on it.
-        const row: UidRow = { sourceUid: p.from, targetUid: p.to, state: 'matched', fingerprint: (s.get(p.from) as { fp: string }).fp, flags: '?', size: 0, reason: null };
+        const row: UidRow = {
+          sourceUid: p.from,
+          targetUid: p.to,
+          state: 'matched',
+          fingerprint: (s.get(p.from) as { fp: string }).fp,
+          flags: '?',
+          size: 0,
+          reason: null,
+        };
         recordUid(store, state.id, row, p.to + 1);
         rows.set(p.from, row);
       }
@@ -246,9 +323,13 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
     const candidates: number[] = [];
     for await (const m of w.tgtCtl.fetch('1:*', { uid: true }, { uid: true })) if (!mapped.has(m.uid)) candidates.push(m.uid);
     const t = await fingerprints(w.tgtCtl, candidates);
-    const pairs = matchFingerprints(unknown.map((r) => ({ key: r, fp: r.fingerprint as string })), [...t].map(([uid, v]) => ({ key: uid, fp: v.fp })));
+    const pairs = matchFingerprints(
+      unknown.map((r) => ({ key: r, fp: r.fingerprint as string })),
+      [...t].map(([uid, v]) => ({ key: uid, fp: v.fp })),
+    );
     for (const p of pairs) recordUid(store, state.id, { ...p.from, targetUid: p.to }, p.to + 1);
-    if (pairs.length < unknown.length) log.warn({ unmatched: unknown.length - pairs.length }, 'copies without APPENDUID not found on the target by fingerprint');
+    if (pairs.length < unknown.length)
+      log.warn({ unmatched: unknown.length - pairs.length }, 'copies without APPENDUID not found on the target by fingerprint');
   }
 
   // 6. Snapshot both sides for the next run's fast path.
@@ -258,8 +339,12 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   const ts = await w.tgtCtl.status(job.target, { messages: true, uidNext: true, highestModseq: true, size: true });
   const highest = listing.reduce((a, m) => Math.max(a, m.uid), state.highestUid);
   completeFolder(store, state.id, {
-    sourceUidNext: src.uidNext, sourceMessages: src.exists, sourceModseq: src.highestModseq?.toString() ?? null,
-    targetUidNext: ts ? (ts.uidNext ?? tgt.uidNext) : tgt.uidNext, targetMessages: ts ? (ts.messages ?? 0) : 0, targetModseq: ts && ts.highestModseq !== undefined ? String(ts.highestModseq) : null,
+    sourceUidNext: src.uidNext,
+    sourceMessages: src.exists,
+    sourceModseq: src.highestModseq?.toString() ?? null,
+    targetUidNext: ts ? (ts.uidNext ?? tgt.uidNext) : tgt.uidNext,
+    targetMessages: ts ? (ts.messages ?? 0) : 0,
+    targetModseq: ts && ts.highestModseq !== undefined ? String(ts.highestModseq) : null,
     highestUid: highest,
   });
   report.sourceMessages = src.exists;
@@ -273,8 +358,15 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
 
 /** Fetches `uids` in chunks and appends them; returns the UIDs of refused batches (to re-send alone). */
 async function streamMessages(
-  ctx: FolderContext, w: FolderWorker, job: FolderJob, folderId: number, meta: Map<number, SourceMeta>, uids: number[],
-  batch: number, targetFlags: (f: string[]) => string[], report: FolderReport,
+  ctx: FolderContext,
+  w: FolderWorker,
+  job: FolderJob,
+  folderId: number,
+  meta: Map<number, SourceMeta>,
+  uids: number[],
+  batch: number,
+  targetFlags: (f: string[]) => string[],
+  report: FolderReport,
 ): Promise<number[]> {
   const { store } = ctx;
   const appender = createAppender(w.tgtWire, job.target, { depth: ctx.options.pipelineDepth, batch });
@@ -286,7 +378,15 @@ async function streamMessages(
   const skip = (uid: number, size: number, header: Buffer | undefined, fp: string | null, reason: string): void => {
     recordUid(store, folderId, { sourceUid: uid, targetUid: null, state: 'bad', fingerprint: fp, flags: '', size, reason });
     report.skipped++;
-    ctx.onSkipped({ folder: job.source, uid, messageId: header && messageIdOf(header), subject: header && subjectOf(header), size, kind: 'bad', reason });
+    ctx.onSkipped({
+      folder: job.source,
+      uid,
+      messageId: header && messageIdOf(header),
+      subject: header && subjectOf(header),
+      size,
+      kind: 'bad',
+      reason,
+    });
   };
   for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
     const chunk = uids.slice(i, i + FETCH_CHUNK);
@@ -312,12 +412,29 @@ async function streamMessages(
           .then((r: AppendResult) => {
             if (r.ok) {
               const tuid = ctx.ignoreAppendUid ? undefined : r.uid;
-              recordUid(store, folderId, { sourceUid: m.uid, targetUid: tuid ?? null, state: 'copied', fingerprint: fp, flags: flagKey(flags), size: body.size, reason: null }, tuid !== undefined ? tuid + 1 : undefined);
+              recordUid(
+                store,
+                folderId,
+                {
+                  sourceUid: m.uid,
+                  targetUid: tuid ?? null,
+                  state: 'copied',
+                  fingerprint: fp,
+                  flags: flagKey(flags),
+                  size: body.size,
+                  reason: null,
+                },
+                tuid !== undefined ? tuid + 1 : undefined,
+              );
               report.copied++;
               report.copiedBytes += body.size;
               ctx.onCopied(job.source, body.size);
             } else if (r.transient) {
-              fatal ??= new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.tgtWire.address} answered ${r.text} to an APPEND into ${job.target}`, { object: job.target, imapResponse: r.text });
+              fatal ??= new TransientFolderError(
+                'CF_ERR_IMAP_TRANSIENT',
+                `${w.tgtWire.address} answered ${r.text} to an APPEND into ${job.target}`,
+                { object: job.target, imapResponse: r.text },
+              );
             } else if (r.batchFailed) {
               retry.push(m.uid);
             } else {
@@ -332,7 +449,11 @@ async function streamMessages(
     await appender.drain();
     await Promise.all(recording.splice(0));
     if (fatal) throw fatal;
-    if (!end.ok && end.transient) throw new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.srcWire.address} answered ${end.text} while reading ${job.source}`, { object: job.source, imapResponse: end.text });
+    if (!end.ok && end.transient)
+      throw new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.srcWire.address} answered ${end.text} while reading ${job.source}`, {
+        object: job.source,
+        imapResponse: end.text,
+      });
     for (const uid of chunk) {
       if (seen.has(uid)) continue;
       const m = meta.get(uid) as SourceMeta;

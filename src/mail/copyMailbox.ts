@@ -11,15 +11,15 @@
 // mailbox's throttle and for its two stores' (storeThrottle.ts: shared by every copy in
 // the process, from the endpoints' storeLimits), so callers pass nothing for them.
 import type { ImapFlow, ListResponse } from 'imapflow';
-import { newLeaseHolder, type StateStore } from '../state/store.ts';
-import { silentLogger, type Logger } from '../util/logger.ts';
+import { newLeaseHolder } from '../state/store.ts';
+import { silentLogger } from '../util/logger.ts';
 import { copyFolderAcl } from './acl.ts';
 import { copyFolder, type DataLane, type FolderJob, type FolderWorker } from './copyFolder.ts';
-import { CopyLimitError, isTransient, withRetries } from './retry.ts';
-import { finishRun, folderStates, foldersWithSkipped, startRun, type FolderState } from './copyState.ts';
+import { type FolderState, finishRun, folderStates, foldersWithSkipped, startRun } from './copyState.ts';
 import { MailStoreError, toMailStoreError } from './errors.ts';
-import { mapFolders, mapOptionsFrom, type FolderMapping, type Namespace } from './folderMap.ts';
+import { type FolderMapping, mapFolders, mapOptionsFrom, type Namespace } from './folderMap.ts';
 import { buildReport, emptyFolderReport } from './report.ts';
+import { CopyLimitError, isTransient, withRetries } from './retry.ts';
 import { copyThrottle } from './storeThrottle.ts';
 import type { AclReport, CopyMailboxInput, CopyReport, FolderReport, MailEndpoint, SkippedItem } from './types.ts';
 import { unbindWire } from './wire.ts';
@@ -73,13 +73,17 @@ async function closeWorker(w: FolderWorker | undefined): Promise<void> {
   await Promise.all([safeLogout(w.srcCtl), safeLogout(w.tgtCtl)]);
 }
 
-const nsOf = (c: ImapFlow, list: ListResponse[]): Namespace => c.namespace ? { prefix: c.namespace.prefix ?? '', delimiter: c.namespace.delimiter ?? '/' } : { prefix: '', delimiter: list.find((l) => l.delimiter)?.delimiter ?? '/' };
+const nsOf = (c: ImapFlow, list: ListResponse[]): Namespace =>
+  c.namespace
+    ? { prefix: c.namespace.prefix ?? '', delimiter: c.namespace.delimiter ?? '/' }
+    : { prefix: '', delimiter: list.find((l) => l.delimiter)?.delimiter ?? '/' };
 
 /** The use → path map of a side's special folders; names guessed only when the server lacks SPECIAL-USE. */
 function specialFolders(c: ImapFlow, list: ListResponse[]): Record<string, string> {
   const trustNames = !c.capabilities.has('SPECIAL-USE');
   const out: Record<string, string> = {};
-  for (const l of list) if (l.specialUse && l.specialUse !== '\\Inbox' && (l.specialUseSource === 'extension' || trustNames)) out[l.specialUse] ??= l.path;
+  for (const l of list)
+    if (l.specialUse && l.specialUse !== '\\Inbox' && (l.specialUseSource === 'extension' || trustNames)) out[l.specialUse] ??= l.path;
   return out;
 }
 
@@ -90,13 +94,17 @@ function withSpecialUse(c: ImapFlow, list: ListResponse[]): ListResponse[] {
 
 /** True when neither side moved since the last completed pass (no SELECT needed). */
 function unchanged(s: FolderState | undefined, src: ListResponse, tgt: ListResponse | undefined): boolean {
-  if (!s || !s.completedAt || !tgt?.status || !src.status) return false;
+  if (!s?.completedAt || !tgt?.status || !src.status) return false;
   const a = src.status;
   const b = tgt.status;
   return (
-    s.sourceUidValidity === String(a.uidValidity) && s.targetUidValidity === String(b.uidValidity) &&
-    s.sourceUidNext === a.uidNext && s.sourceMessages === a.messages && (s.sourceModseq ?? '') === String(a.highestModseq ?? '') &&
-    s.targetUidNext === b.uidNext && s.targetMessages === b.messages
+    s.sourceUidValidity === String(a.uidValidity) &&
+    s.targetUidValidity === String(b.uidValidity) &&
+    s.sourceUidNext === a.uidNext &&
+    s.sourceMessages === a.messages &&
+    (s.sourceModseq ?? '') === String(a.highestModseq ?? '') &&
+    s.targetUidNext === b.uidNext &&
+    s.targetMessages === b.messages
   );
 }
 
@@ -110,10 +118,14 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   if (tookOver) logger.warn({ lease }, 'took over the lease of a copy that died');
   if (!taken) {
     const h = store.leaseHolder(lease);
-    throw new MailStoreError('CF_ERR_MAIL_LOCKED', `another copy into ${input.targetMailbox} is running (held by ${h?.holder ?? 'unknown'} until ${h?.expiresAt ?? '?'})`, {
-      object: input.targetMailbox,
-      hint: 'wait for it to finish; a crashed holder expires within a minute',
-    });
+    throw new MailStoreError(
+      'CF_ERR_MAIL_LOCKED',
+      `another copy into ${input.targetMailbox} is running (held by ${h?.holder ?? 'unknown'} until ${h?.expiresAt ?? '?'})`,
+      {
+        object: input.targetMailbox,
+        hint: 'wait for it to finish; a crashed holder expires within a minute',
+      },
+    );
   }
   let leaseLost = false;
   const renew = setInterval(() => {
@@ -183,7 +195,14 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
           for (const m of mapping) {
             if (srcFlags.get(m.source)?.has('\\Noselect')) continue; // a bare parent: no ACL of its own
             try {
-              const r = await copyFolderAcl(srcMain, tgtMain, m.source, m.target, { source: input.sourceMailbox, target: input.targetMailbox }, input.identityMap);
+              const r = await copyFolderAcl(
+                srcMain,
+                tgtMain,
+                m.source,
+                m.target,
+                { source: input.sourceMailbox, target: input.targetMailbox },
+                input.identityMap,
+              );
               if (r.applied.length || r.unmapped.length) acls.push(r);
               for (const u of r.unmapped) warnings.push(`ACL identifier ${u} on ${m.source} has no target identity: not copied`);
             } catch (err) {
@@ -219,17 +238,27 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
 
     // ---- copy: workers pull folders; each folder retried on transient trouble
     const ctx = {
-      store, sourceMailbox: input.sourceMailbox, targetMailbox: input.targetMailbox, options, throttle, logger, ignoreAppendUid: input.ignoreAppendUid,
+      store,
+      sourceMailbox: input.sourceMailbox,
+      targetMailbox: input.targetMailbox,
+      options,
+      throttle,
+      logger,
+      ignoreAppendUid: input.ignoreAppendUid,
       onSkipped(item: SkippedItem) {
         skipped.push(item);
         counts[item.kind]++;
         logger.warn({ ...item }, 'item skipped');
         const limit = item.kind === 'bad' ? options.badItemLimit : options.largeItemLimit;
         if (counts[item.kind] > limit) {
-          throw new CopyLimitError('CF_ERR_MAIL_ITEM_LIMIT', `${counts[item.kind]} ${item.kind} items in ${input.sourceMailbox} exceed ${item.kind === 'bad' ? 'badItemLimit' : 'largeItemLimit'} (${limit}); last: ${item.folder} UID ${item.uid}: ${item.reason}`, {
-            object: `${input.sourceMailbox} ${item.folder} UID ${item.uid}`,
-            hint: `read the skipped items in the report; raise mail.${item.kind === 'bad' ? 'badItemLimit' : 'largeItemLimit'} to accept them and run again`,
-          });
+          throw new CopyLimitError(
+            'CF_ERR_MAIL_ITEM_LIMIT',
+            `${counts[item.kind]} ${item.kind} items in ${input.sourceMailbox} exceed ${item.kind === 'bad' ? 'badItemLimit' : 'largeItemLimit'} (${limit}); last: ${item.folder} UID ${item.uid}: ${item.reason}`,
+            {
+              object: `${input.sourceMailbox} ${item.folder} UID ${item.uid}`,
+              hint: `read the skipped items in the report; raise mail.${item.kind === 'bad' ? 'badItemLimit' : 'largeItemLimit'} to accept them and run again`,
+            },
+          );
         }
       },
       onCopied(folder: string, bytes: number) {
@@ -250,7 +279,8 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
       let w: FolderWorker | undefined;
       try {
         for (let job = queue.shift(); job && !stop; job = queue.shift()) {
-          if (leaseLost) throw new MailStoreError('CF_ERR_MAIL_LOCKED', `lost the lease on ${input.targetMailbox}`, { object: input.targetMailbox });
+          if (leaseLost)
+            throw new MailStoreError('CF_ERR_MAIL_LOCKED', `lost the lease on ${input.targetMailbox}`, { object: input.targetMailbox });
           const j = job;
           folders.push(
             await withRetries(
@@ -283,7 +313,19 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
     throttle.release();
     store.releaseLease(lease, holder);
   }
-  const report = buildReport({ input, startedAt, folders, skipped, acls, warnings, mapping, subscribed, retries, throttles: throttle.report(), failure });
+  const report = buildReport({
+    input,
+    startedAt,
+    folders,
+    skipped,
+    acls,
+    warnings,
+    mapping,
+    subscribed,
+    retries,
+    throttles: throttle.report(),
+    failure,
+  });
   finishRun(store, runId, report.status, report);
   if (failure) {
     const err = failure instanceof MailStoreError ? failure : toMailStoreError(failure, `copy ${input.sourceMailbox}`, input.sourceMailbox);

@@ -35,7 +35,13 @@ const FOLDER_COLS = `id, source_folder AS sourceFolder, target_folder AS targetF
   highest_uid AS highestUid, completed_at AS completedAt`;
 
 /** The folder's state row, created empty on first sight. */
-export function folderState(store: StateStore, sourceMailbox: string, targetMailbox: string, sourceFolder: string, targetFolder: string): FolderState {
+export function folderState(
+  store: StateStore,
+  sourceMailbox: string,
+  targetMailbox: string,
+  sourceFolder: string,
+  targetFolder: string,
+): FolderState {
   store.db
     .prepare(`INSERT INTO mail_folder_state (source_mailbox, target_mailbox, source_folder, target_folder)
       VALUES (?, ?, ?, ?) ON CONFLICT (source_mailbox, target_mailbox, source_folder) DO NOTHING`)
@@ -113,7 +119,17 @@ export function completeFolder(store: StateStore, folderId: number, s: FolderSna
   store.db
     .prepare(`UPDATE mail_folder_state SET source_uidnext = ?, source_messages = ?, source_modseq = ?, target_uidnext = ?,
       target_messages = ?, target_modseq = ?, highest_uid = ?, completed_at = ? WHERE id = ?`)
-    .run(s.sourceUidNext, s.sourceMessages, s.sourceModseq, s.targetUidNext, s.targetMessages, s.targetModseq, s.highestUid, new Date().toISOString(), folderId);
+    .run(
+      s.sourceUidNext,
+      s.sourceMessages,
+      s.sourceModseq,
+      s.targetUidNext,
+      s.targetMessages,
+      s.targetModseq,
+      s.highestUid,
+      new Date().toISOString(),
+      folderId,
+    );
 }
 
 /** Source folders that hold skipped (bad or large) items: every run tries them again. */
@@ -134,5 +150,7 @@ export function startRun(store: StateStore, sourceMailbox: string, targetMailbox
 }
 
 export function finishRun(store: StateStore, runId: number, status: string, report: unknown): void {
-  store.db.prepare('UPDATE mail_copy_run SET finished_at = ?, status = ?, report = ? WHERE id = ?').run(new Date().toISOString(), status, JSON.stringify(report), runId);
+  store.db
+    .prepare('UPDATE mail_copy_run SET finished_at = ?, status = ?, report = ? WHERE id = ?')
+    .run(new Date().toISOString(), status, JSON.stringify(report), runId);
 }

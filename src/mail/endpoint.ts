@@ -9,7 +9,11 @@ import { openMailSession, storeAddress } from './connection.ts';
 import { storeLimitsOf } from './storeThrottle.ts';
 import type { IdentityMap, MailEndpoint } from './types.ts';
 
-export function mailEndpoint(cfg: MailStoreConfig, mailbox: string, opts: { baseDir: string; keyPath: string; logger?: Logger }): MailEndpoint {
+export function mailEndpoint(
+  cfg: MailStoreConfig,
+  mailbox: string,
+  opts: { baseDir: string; keyPath: string; logger?: Logger },
+): MailEndpoint {
   return {
     address: storeAddress(cfg),
     timeoutMs: Math.max(cfg.timeoutMs, 60_000),

@@ -47,12 +47,21 @@ export function subjectOf(header: Buffer): string | undefined {
   const raw = headerField(header.toString('utf8'), 'subject');
   if (raw === undefined) return undefined;
   // RFC 2047: whitespace between two encoded words is not part of the text.
-  return raw.replace(/(\?=)\s+(?==\?)/g, '$1').replace(/=\?([^?]+)\?([bq])\?([^?]*)\?=/gi, (all, cs: string, enc: string, text: string) => {
-    const charset = cs.toLowerCase().replace(/\*.*$/, '');
-    if (charset !== 'utf-8' && charset !== 'us-ascii' && charset !== 'iso-8859-1' && charset !== 'latin1') return all;
-    const bytes = enc.toLowerCase() === 'b' ? Buffer.from(text, 'base64') : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
-    return bytes.toString(charset === 'utf-8' ? 'utf8' : 'latin1');
-  }).slice(0, 500);
+  return raw
+    .replace(/(\?=)\s+(?==\?)/g, '$1')
+    .replace(/=\?([^?]+)\?([bq])\?([^?]*)\?=/gi, (all, cs: string, enc: string, text: string) => {
+      const charset = cs.toLowerCase().replace(/\*.*$/, '');
+      if (charset !== 'utf-8' && charset !== 'us-ascii' && charset !== 'iso-8859-1' && charset !== 'latin1') return all;
+      const bytes =
+        enc.toLowerCase() === 'b'
+          ? Buffer.from(text, 'base64')
+          : Buffer.from(
+              text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+              'latin1',
+            );
+      return bytes.toString(charset === 'utf-8' ? 'utf8' : 'latin1');
+    })
+    .slice(0, 500);
 }
 
 /**
@@ -108,7 +117,10 @@ export class FingerprintHasher {
 }
 
 /** Multiset matching: pairs each wanted fingerprint with one available, returning the pairs. */
-export function matchFingerprints<A, B>(wanted: readonly { key: A; fp: string }[], available: readonly { key: B; fp: string }[]): { from: A; to: B }[] {
+export function matchFingerprints<A, B>(
+  wanted: readonly { key: A; fp: string }[],
+  available: readonly { key: B; fp: string }[],
+): { from: A; to: B }[] {
   const pool = new Map<string, B[]>();
   for (const a of available) {
     const l = pool.get(a.fp);

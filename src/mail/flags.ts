@@ -2,8 +2,11 @@
 // target's PERMANENTFLAGS allows it (`\*` = any new keyword, else the listed ones) and it
 // is a valid atom; `keywordMap` may rename it first. A refused keyword is dropped and
 // reported, never sent (a refused flag would fail the APPEND, and the message with it).
-const SYSTEM = new Map(['\\seen', '\\answered', '\\flagged', '\\deleted', '\\draft'].map((f) => [f, `\\${f[1]?.toUpperCase()}${f.slice(2)}`]));
+const SYSTEM = new Map(
+  ['\\seen', '\\answered', '\\flagged', '\\deleted', '\\draft'].map((f) => [f, `\\${f[1]?.toUpperCase()}${f.slice(2)}`]),
+);
 // RFC 3501 atom-specials plus `\` (only system flags may start with it) and `]`.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: CTL characters are atom-specials (RFC 3501)
 const BAD_ATOM = /[(){ %*"\\\]\x00-\x1f\x7f-\uffff]/;
 
 export interface FlagPolicy {

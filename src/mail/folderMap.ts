@@ -64,10 +64,10 @@ export function sourceSegments(path: string, ns: Namespace, delimiter = ns.delim
 }
 
 /** Replaces the target separator inside one segment (rule 4). */
-export function escapeSegment(segment: string, targetDelimiter: string, escape?: string): string {
+export function escapeSegment(segment: string, targetDelimiter: string, separatorEscape?: string): string {
   if (segment === '') return '_';
   if (!targetDelimiter || !segment.includes(targetDelimiter)) return segment;
-  const repl = escape ?? (targetDelimiter === '/' ? '\u2215' : targetDelimiter === '.' ? '\u2024' : '_');
+  const repl = separatorEscape ?? (targetDelimiter === '/' ? '\u2215' : targetDelimiter === '.' ? '\u2024' : '_');
   return segment.split(targetDelimiter).join(repl);
 }
 
@@ -141,7 +141,10 @@ export function mapFolders(
       reason = 'inbox';
     } else if (rename) {
       // The rename's target segments are the administrator's words: only the rest is escaped.
-      target = joinTarget([...rename.to.map((x) => escapeSegment(x, targetNs.delimiter, o.separatorEscape)), ...esc(segs.slice(rename.from.length))], targetNs);
+      target = joinTarget(
+        [...rename.to.map((x) => escapeSegment(x, targetNs.delimiter, o.separatorEscape)), ...esc(segs.slice(rename.from.length))],
+        targetNs,
+      );
       reason = 'rename';
     } else if (sp) {
       target = joinTarget([...sp.target, ...esc(segs.slice(sp.segs.length))], targetNs);
@@ -152,7 +155,8 @@ export function mapFolders(
     }
     const key = target.toLowerCase();
     const other = byTarget.get(key);
-    if (other !== undefined) warnings.push(`source folders "${other}" and "${f.path}" both map to "${target}": their messages are merged there`);
+    if (other !== undefined)
+      warnings.push(`source folders "${other}" and "${f.path}" both map to "${target}": their messages are merged there`);
     else byTarget.set(key, f.path);
     mappings.push({ source: f.path, target, display: display || 'INBOX', reason });
   }

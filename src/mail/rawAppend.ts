@@ -37,7 +37,12 @@ export interface Appender {
    * the bytes are written, with the server's answer to come (wrapped: a bare promise
    * would be flattened by `await`).
    */
-  append(flags: readonly string[], internalDate: Date | undefined, size: number, body: (send: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<{ answer: Promise<AppendResult> }>;
+  append(
+    flags: readonly string[],
+    internalDate: Date | undefined,
+    size: number,
+    body: (send: (chunk: Buffer) => Promise<void>) => Promise<void>,
+  ): Promise<{ answer: Promise<AppendResult> }>;
   /** Ends the open command, if any (e.g. before waiting on something else). */
   flush(): Promise<void>;
   /** Ends the open command and waits for every answer. */
@@ -92,9 +97,16 @@ export function createAppender(wire: RawWire, mailbox: string, opts: AppenderOpt
     const uids = au ? expandUidSet(au[2] as string) : undefined;
     const usable = uids && uids.length === c.items.length ? uids : undefined;
     const text = t.code ? `[${t.code}] ${t.text}` : t.text;
-    c.items.forEach((it, i) =>
-      it.resolve({ ok: t.status === 'OK', uid: usable?.[i], uidValidity: au ? (au[1] as string) : undefined, text, transient: isTransientCode(t.code), batchFailed: t.status !== 'OK' && c.items.length > 1 }),
-    );
+    for (const [i, it] of c.items.entries()) {
+      it.resolve({
+        ok: t.status === 'OK',
+        uid: usable?.[i],
+        uidValidity: au ? (au[1] as string) : undefined,
+        text,
+        transient: isTransientCode(t.code),
+        batchFailed: t.status !== 'OK' && c.items.length > 1,
+      });
+    }
   };
 
   const reader = async (): Promise<void> => {
@@ -107,7 +119,8 @@ export function createAppender(wire: RawWire, mailbox: string, opts: AppenderOpt
           continuation = undefined;
           continue;
         }
-        if (/^\* BYE/i.test(line)) throw new MailStoreError('CF_ERR_IMAP_DROPPED', `${wire.address} said BYE: ${line}`, { imapResponse: 'BYE' });
+        if (/^\* BYE/i.test(line))
+          throw new MailStoreError('CF_ERR_IMAP_DROPPED', `${wire.address} said BYE: ${line}`, { imapResponse: 'BYE' });
         const lit = /\{(\d+)\}$/.exec(line);
         if (lit) await wire.readBytes(Number(lit[1]), () => {});
         const tag = line.slice(0, line.indexOf(' '));
@@ -159,7 +172,10 @@ export function createAppender(wire: RawWire, mailbox: string, opts: AppenderOpt
         sent += chunk.length;
         await wire.write(chunk);
       });
-      if (sent !== size) throw new MailStoreError('CF_ERR_IMAP_PROTOCOL', `sent ${sent} bytes for a ${size}-byte literal to ${mailbox}`, { object: mailbox });
+      if (sent !== size)
+        throw new MailStoreError('CF_ERR_IMAP_PROTOCOL', `sent ${sent} bytes for a ${size}-byte literal to ${mailbox}`, {
+          object: mailbox,
+        });
       cmd.bytes += size;
       if (cmd.items.length >= batch || cmd.bytes >= batchBytes) await endCommand();
       return { answer };

@@ -20,14 +20,19 @@ export async function examine(wire: RawWire, path: string): Promise<SelectedFold
     const line = await wire.readLine();
     const t = parseTagged(line);
     if (t?.tag === tag) {
-      if (t.status !== 'OK') throw new MailStoreError('CF_ERR_IMAP', `cannot open ${path} on ${wire.address}: ${t.text}`, { object: path, imapResponse: t.code ?? t.text });
+      if (t.status !== 'OK')
+        throw new MailStoreError('CF_ERR_IMAP', `cannot open ${path} on ${wire.address}: ${t.text}`, {
+          object: path,
+          imapResponse: t.code ?? t.text,
+        });
       return { uidValidity, exists };
     }
     const v = /\[UIDVALIDITY (\d+)\]/i.exec(line);
     if (v) uidValidity = v[1] as string;
     const e = /^\* (\d+) EXISTS/i.exec(line);
     if (e) exists = Number(e[1]);
-    if (/^\* BYE/i.test(line)) throw new MailStoreError('CF_ERR_IMAP_DROPPED', `${wire.address} said BYE: ${line}`, { object: path, imapResponse: 'BYE' });
+    if (/^\* BYE/i.test(line))
+      throw new MailStoreError('CF_ERR_IMAP_DROPPED', `${wire.address} said BYE: ${line}`, { object: path, imapResponse: 'BYE' });
   }
 }
 
@@ -56,8 +61,10 @@ export async function fetchBodies(wire: RawWire, uids: string, onMessage: (m: Fe
   for (;;) {
     let line = await wire.readLine();
     const t = parseTagged(line);
-    if (t?.tag === tag) return { ok: t.status === 'OK', transient: isTransientCode(t.code), text: t.code ? `[${t.code}] ${t.text}` : t.text };
-    if (/^\* BYE/i.test(line)) throw new MailStoreError('CF_ERR_IMAP_DROPPED', `${wire.address} said BYE: ${line}`, { imapResponse: 'BYE' });
+    if (t?.tag === tag)
+      return { ok: t.status === 'OK', transient: isTransientCode(t.code), text: t.code ? `[${t.code}] ${t.text}` : t.text };
+    if (/^\* BYE/i.test(line))
+      throw new MailStoreError('CF_ERR_IMAP_DROPPED', `${wire.address} said BYE: ${line}`, { imapResponse: 'BYE' });
     // Any response may carry literals; only BODY[] of a FETCH is kept, the others are drained.
     while (true) {
       const lit = /~?\{(\d+)\+?\}$/.exec(line);

@@ -10,10 +10,21 @@ const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : typeof 
 /** A folder that did not change since the last pass: counts from LIST-STATUS, nothing copied. */
 export function emptyFolderReport(m: FolderMapping, src: StatusObject | undefined, tgt: StatusObject | undefined): FolderReport {
   return {
-    source: m.source, target: m.target,
-    sourceMessages: num(src?.messages), sourceBytes: num((src as { size?: unknown } | undefined)?.size),
-    targetMessages: num(tgt?.messages), targetBytes: num((tgt as { size?: unknown } | undefined)?.size),
-    copied: 0, copiedBytes: 0, matched: 0, skipped: 0, flagsUpdated: 0, deletedOnSource: 0, deletedOnTarget: 0, keywordsRefused: [], durationMs: 0,
+    source: m.source,
+    target: m.target,
+    sourceMessages: num(src?.messages),
+    sourceBytes: num((src as { size?: unknown } | undefined)?.size),
+    targetMessages: num(tgt?.messages),
+    targetBytes: num((tgt as { size?: unknown } | undefined)?.size),
+    copied: 0,
+    copiedBytes: 0,
+    matched: 0,
+    skipped: 0,
+    flagsUpdated: 0,
+    deletedOnSource: 0,
+    deletedOnTarget: 0,
+    keywordsRefused: [],
+    durationMs: 0,
   };
 }
 

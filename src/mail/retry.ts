@@ -12,9 +12,20 @@ export function isTransient(err: unknown): boolean {
   if (err instanceof CopyLimitError) return false;
   if (err instanceof WireClosedError || err instanceof TransientFolderError) return true;
   const e = err as { code?: string; serverResponseCode?: string; message?: string; imapResponse?: string; cause?: unknown };
-  if (e.code && /^(CF_ERR_IMAP_UNREACHABLE|CF_ERR_IMAP_DROPPED|CF_ERR_IMAP_TRANSIENT|NoConnection|EConnectionClosed|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|CONNECT_TIMEOUT|ETIMEOUT|GREETING_TIMEOUT)$/.test(e.code)) return true;
+  if (
+    e.code &&
+    /^(CF_ERR_IMAP_UNREACHABLE|CF_ERR_IMAP_DROPPED|CF_ERR_IMAP_TRANSIENT|NoConnection|EConnectionClosed|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|CONNECT_TIMEOUT|ETIMEOUT|GREETING_TIMEOUT)$/.test(
+      e.code,
+    )
+  )
+    return true;
   if (e.serverResponseCode && /^(UNAVAILABLE|LIMIT|INUSE|SERVERBUG)$/i.test(e.serverResponseCode)) return true;
-  if (/\b(BYE|UNAVAILABLE|unexpected close|connection (closed|dropped|not available|reset)|socket (hang up|closed)|timed? ?out)\b/i.test(`${e.message ?? ''} ${e.imapResponse ?? ''}`)) return true;
+  if (
+    /\b(BYE|UNAVAILABLE|unexpected close|connection (closed|dropped|not available|reset)|socket (hang up|closed)|timed? ?out)\b/i.test(
+      `${e.message ?? ''} ${e.imapResponse ?? ''}`,
+    )
+  )
+    return true;
   return e.cause !== undefined && e.cause !== err && isTransient(e.cause);
 }
 

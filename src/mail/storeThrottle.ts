@@ -25,7 +25,11 @@ export interface StoreLimits {
 
 /** A store's limits from its project-file section. */
 export function storeLimitsOf(cfg: MailStoreConfig): StoreLimits {
-  return { key: `${cfg.host.toLowerCase()}:${imapPort(cfg)}`, maxMessagesPerSecond: cfg.maxMessagesPerSecond, maxBytesPerSecond: cfg.maxBytesPerSecond };
+  return {
+    key: `${cfg.host.toLowerCase()}:${imapPort(cfg)}`,
+    maxMessagesPerSecond: cfg.maxMessagesPerSecond,
+    maxBytesPerSecond: cfg.maxBytesPerSecond,
+  };
 }
 
 export interface StoreThrottleLease {
@@ -79,7 +83,12 @@ export class StoreThrottleRegistry {
 
   /** Stores with a holder now, and their effective limits. */
   active(): { key: string; holders: number; maxMessagesPerSecond: number; maxBytesPerSecond: number }[] {
-    return [...this.#entries].map(([key, e]) => ({ key, holders: e.holders.size, maxMessagesPerSecond: e.throttle.messagesPerSecond, maxBytesPerSecond: e.throttle.bytesPerSecond }));
+    return [...this.#entries].map(([key, e]) => ({
+      key,
+      holders: e.holders.size,
+      maxMessagesPerSecond: e.throttle.messagesPerSecond,
+      maxBytesPerSecond: e.throttle.bytesPerSecond,
+    }));
   }
 
   #apply(e: Entry): void {
@@ -94,10 +103,25 @@ export const storeThrottles = new StoreThrottleRegistry();
 type Limited = Pick<ThrottleReport, 'scope' | 'store' | 'maxMessagesPerSecond' | 'maxBytesPerSecond'>;
 
 /** The limits a copy between these endpoints runs under as configured (the CLI shows them before it starts). */
-export function configuredLimits(source: MailEndpoint, target: MailEndpoint, options: Pick<MailCopyOptions, 'maxMessagesPerSecond' | 'maxBytesPerSecond'>): Limited[] {
-  const out: Limited[] = [{ scope: 'mailbox', maxMessagesPerSecond: options.maxMessagesPerSecond, maxBytesPerSecond: options.maxBytesPerSecond }];
-  for (const [scope, ep] of [['source store', source], ['target store', target]] as const) {
-    if (ep.storeLimits) out.push({ scope, store: ep.address, maxMessagesPerSecond: ep.storeLimits.maxMessagesPerSecond, maxBytesPerSecond: ep.storeLimits.maxBytesPerSecond });
+export function configuredLimits(
+  source: MailEndpoint,
+  target: MailEndpoint,
+  options: Pick<MailCopyOptions, 'maxMessagesPerSecond' | 'maxBytesPerSecond'>,
+): Limited[] {
+  const out: Limited[] = [
+    { scope: 'mailbox', maxMessagesPerSecond: options.maxMessagesPerSecond, maxBytesPerSecond: options.maxBytesPerSecond },
+  ];
+  for (const [scope, ep] of [
+    ['source store', source],
+    ['target store', target],
+  ] as const) {
+    if (ep.storeLimits)
+      out.push({
+        scope,
+        store: ep.address,
+        maxMessagesPerSecond: ep.storeLimits.maxMessagesPerSecond,
+        maxBytesPerSecond: ep.storeLimits.maxBytesPerSecond,
+      });
   }
   return out.filter((l) => l.maxMessagesPerSecond > 0 || l.maxBytesPerSecond > 0);
 }
@@ -123,16 +147,27 @@ interface Part {
  * The throttles of one copy: its own (mail.*), its source and target stores' from the
  * registry, and any the caller shares. Unlimited ones cost nothing per message.
  */
-export function copyThrottle(input: Pick<CopyMailboxInput, 'source' | 'target' | 'options' | 'sharedThrottles'>, registry: StoreThrottleRegistry = storeThrottles): CopyThrottle {
+export function copyThrottle(
+  input: Pick<CopyMailboxInput, 'source' | 'target' | 'options' | 'sharedThrottles'>,
+  registry: StoreThrottleRegistry = storeThrottles,
+): CopyThrottle {
   const { options } = input;
   const leases: StoreThrottleLease[] = [];
   const parts: Part[] = [];
   const add = (throttle: Throttle, scope: ThrottleReport['scope'], store?: string): void => {
-    const label: Limited = { scope, ...(store ? { store } : {}), maxMessagesPerSecond: throttle.messagesPerSecond, maxBytesPerSecond: throttle.bytesPerSecond };
+    const label: Limited = {
+      scope,
+      ...(store ? { store } : {}),
+      maxMessagesPerSecond: throttle.messagesPerSecond,
+      maxBytesPerSecond: throttle.bytesPerSecond,
+    };
     parts.push({ label, throttle, pending: 0, since: 0, waitedMs: 0 });
   };
   add(new Throttle(options.maxMessagesPerSecond, options.maxBytesPerSecond), 'mailbox');
-  for (const [scope, ep] of [['source store', input.source], ['target store', input.target]] as const) {
+  for (const [scope, ep] of [
+    ['source store', input.source],
+    ['target store', input.target],
+  ] as const) {
     if (!ep.storeLimits) continue;
     const lease = registry.acquire(ep.storeLimits);
     leases.push(lease);

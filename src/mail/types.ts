@@ -16,9 +16,9 @@
 // - delta: a re-run that copies only new messages and carries flag changes (CONDSTORE when both servers have it).
 // - identity map: source ACL identifier → target identifier, supplied by the caller (the metaverse).
 import type { ImapFlow } from 'imapflow';
+import type { MailCopyOptions } from '../config/mail.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Logger } from '../util/logger.ts';
-import type { MailCopyOptions } from '../config/mail.ts';
 import type { StoreLimits } from './storeThrottle.ts';
 import type { Throttle } from './throttle.ts';
 
@@ -139,5 +139,14 @@ export interface CopyReport {
   throttles: ThrottleReport[];
   folderMapping: { source: string; target: string; reason: string }[];
   warnings: string[];
-  totals: { messages: number; bytes: number; copied: number; copiedBytes: number; skipped: number; flagsUpdated: number; messagesPerSecond: number; megabytesPerSecond: number };
+  totals: {
+    messages: number;
+    bytes: number;
+    copied: number;
+    copiedBytes: number;
+    skipped: number;
+    flagsUpdated: number;
+    messagesPerSecond: number;
+    megabytesPerSecond: number;
+  };
 }

@@ -4,7 +4,7 @@
 // of source messages found intact (same fingerprint, flags and date) on the target.
 import type { ImapFlow } from 'imapflow';
 import type { MailCopyOptions } from '../config/mail.ts';
-import { silentLogger, type Logger } from '../util/logger.ts';
+import { type Logger, silentLogger } from '../util/logger.ts';
 import { fingerprintOf, headerBlock, headerFingerprint, messageIdOf, subjectOf } from './fingerprint.ts';
 import { flagKey, mapFlags } from './flags.ts';
 import { mapFolders, mapOptionsFrom } from './folderMap.ts';
@@ -56,13 +56,20 @@ async function readFolder(c: ImapFlow, path: string): Promise<Item[]> {
   for await (const m of c.fetch('1:*', { uid: true, flags: true, size: true, internalDate: true, headers: true }, { uid: true })) {
     const header = headerBlock(m.headers ?? Buffer.alloc(0));
     const flags = mapFlags(m.flags ?? [], { permanent: undefined, keywordMap: {} }).flags;
-    const item = { uid: m.uid, fp: headerFingerprint(header, m.size ?? 0) ?? '', flags: flagKey(flags), date: m.internalDate ? new Date(m.internalDate).getTime() : 0, size: m.size ?? 0, header };
+    const item = {
+      uid: m.uid,
+      fp: headerFingerprint(header, m.size ?? 0) ?? '',
+      flags: flagKey(flags),
+      date: m.internalDate ? new Date(m.internalDate).getTime() : 0,
+      size: m.size ?? 0,
+      header,
+    };
     items.push(item);
     if (!item.fp) needBody.push(item);
   }
   for (const it of needBody) {
     const m = await c.fetchOne(String(it.uid), { uid: true, source: true }, { uid: true });
-    it.fp = m && m.source ? fingerprintOf(m.source) : `missing:${it.uid}`;
+    it.fp = m !== false && m.source ? fingerprintOf(m.source) : `missing:${it.uid}`;
   }
   return items;
 }
@@ -84,7 +91,9 @@ export async function verifyMailbox(input: {
     const special: Record<string, string> = {};
     for (const l of tl) if (l.specialUse && l.specialUseSource === 'extension') special[l.specialUse] ??= l.path;
     const { mappings } = mapFolders(
-      sl.filter((l) => !l.flags.has('\\Noselect') && !l.flags.has('\\NonExistent')).map((l) => ({ path: l.path, delimiter: l.delimiter, specialUse: l.specialUseSource === 'extension' ? l.specialUse : undefined })),
+      sl
+        .filter((l) => !l.flags.has('\\Noselect') && !l.flags.has('\\NonExistent'))
+        .map((l) => ({ path: l.path, delimiter: l.delimiter, specialUse: l.specialUseSource === 'extension' ? l.specialUse : undefined })),
       { prefix: src.namespace?.prefix ?? '', delimiter: src.namespace?.delimiter ?? '/' },
       { prefix: tgt.namespace?.prefix ?? '', delimiter: tgt.namespace?.delimiter ?? '/' },
       special,
@@ -94,8 +103,20 @@ export async function verifyMailbox(input: {
     for (const m of mappings) {
       const s = await readFolder(src, m.source);
       if (!have.has(m.target.toLowerCase())) {
-        differences.push({ folder: m.source, kind: 'folder-missing', detail: `target folder ${m.target} does not exist (${s.length} messages)` });
-        folders.push({ source: m.source, target: m.target, sourceMessages: s.length, targetMessages: 0, sourceBytes: s.reduce((a, x) => a + x.size, 0), targetBytes: 0, intact: 0 });
+        differences.push({
+          folder: m.source,
+          kind: 'folder-missing',
+          detail: `target folder ${m.target} does not exist (${s.length} messages)`,
+        });
+        folders.push({
+          source: m.source,
+          target: m.target,
+          sourceMessages: s.length,
+          targetMessages: 0,
+          sourceBytes: s.reduce((a, x) => a + x.size, 0),
+          targetBytes: 0,
+          intact: 0,
+        });
         continue;
       }
       const t = await readFolder(tgt, m.target);
@@ -105,7 +126,10 @@ export async function verifyMailbox(input: {
       for (const x of s) {
         const cands = pool.get(x.fp) ?? [];
         // Prefer a candidate that is also intact in flags and date (duplicates of one message).
-        const i = Math.max(0, cands.findIndex((c) => c.flags === x.flags && Math.abs(c.date - x.date) < 1000));
+        const i = Math.max(
+          0,
+          cands.findIndex((c) => c.flags === x.flags && Math.abs(c.date - x.date) < 1000),
+        );
         const y = cands.splice(i, 1)[0];
         const who = { folder: m.source, uid: x.uid, messageId: messageIdOf(x.header), subject: subjectOf(x.header) };
         if (!y) {
@@ -119,12 +143,33 @@ export async function verifyMailbox(input: {
         }
         if (Math.abs(y.date - x.date) >= 1000) {
           ok = false;
-          differences.push({ ...who, kind: 'date', detail: `source ${new Date(x.date).toISOString()}, target ${new Date(y.date).toISOString()}` });
+          differences.push({
+            ...who,
+            kind: 'date',
+            detail: `source ${new Date(x.date).toISOString()}, target ${new Date(y.date).toISOString()}`,
+          });
         }
         if (ok) intact++;
       }
-      for (const rest of pool.values()) for (const y of rest) differences.push({ folder: m.source, uid: y.uid, messageId: messageIdOf(y.header), subject: subjectOf(y.header), kind: 'extra', detail: `on the target (${m.target} UID ${y.uid}) only` });
-      folders.push({ source: m.source, target: m.target, sourceMessages: s.length, targetMessages: t.length, sourceBytes: s.reduce((a, x) => a + x.size, 0), targetBytes: t.reduce((a, x) => a + x.size, 0), intact });
+      for (const rest of pool.values())
+        for (const y of rest)
+          differences.push({
+            folder: m.source,
+            uid: y.uid,
+            messageId: messageIdOf(y.header),
+            subject: subjectOf(y.header),
+            kind: 'extra',
+            detail: `on the target (${m.target} UID ${y.uid}) only`,
+          });
+      folders.push({
+        source: m.source,
+        target: m.target,
+        sourceMessages: s.length,
+        targetMessages: t.length,
+        sourceBytes: s.reduce((a, x) => a + x.size, 0),
+        targetBytes: t.reduce((a, x) => a + x.size, 0),
+        intact,
+      });
       log.debug({ folder: m.source, intact, of: s.length }, 'folder verified');
     }
   } finally {
@@ -132,5 +177,13 @@ export async function verifyMailbox(input: {
   }
   const sourceMessages = folders.reduce((a, f) => a + f.sourceMessages, 0);
   const intact = folders.reduce((a, f) => a + f.intact, 0);
-  return { sourceMailbox: input.sourceMailbox, targetMailbox: input.targetMailbox, folders, differences, sourceMessages, intact, fidelity: sourceMessages === 0 ? 1 : intact / sourceMessages };
+  return {
+    sourceMailbox: input.sourceMailbox,
+    targetMailbox: input.targetMailbox,
+    folders,
+    differences,
+    sourceMessages,
+    intact,
+    fidelity: sourceMessages === 0 ? 1 : intact / sourceMessages,
+  };
 }

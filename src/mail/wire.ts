@@ -55,7 +55,10 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
   // (otherwise a kicked connection leaves a promise that nothing will ever settle).
   const drainWaiters = new Set<(err?: Error) => void>();
   const fail = (err: Error): void => {
-    ended ??= new WireClosedError('CF_ERR_IMAP_DROPPED', `connection to ${address} dropped: ${err.message}`, { object: address, cause: err });
+    ended ??= new WireClosedError('CF_ERR_IMAP_DROPPED', `connection to ${address} dropped: ${err.message}`, {
+      object: address,
+      cause: err,
+    });
     notify();
     for (const w of drainWaiters) w(ended);
     drainWaiters.clear();
@@ -101,7 +104,8 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
             chunks.splice(0, 2, Buffer.concat([first, chunks[1] as Buffer]));
             continue;
           }
-          if (first.length > 16 << 20) throw new MailStoreError('CF_ERR_IMAP_PROTOCOL', `${address} sent a response line over 16 MiB`, { object: address });
+          if (first.length > 16 << 20)
+            throw new MailStoreError('CF_ERR_IMAP_PROTOCOL', `${address} sent a response line over 16 MiB`, { object: address });
         }
         if (ended) throw ended;
         await wait();
@@ -155,7 +159,8 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
 /** A mailbox name as an IMAP quoted string (modified UTF-7 unless UTF8=ACCEPT is on). */
 export function quoteMailbox(wire: Pick<RawWire, 'utf8'>, path: string): string {
   const encoded = encodePath({ enabled: new Set(wire.utf8 ? ['UTF8=ACCEPT'] : []), capabilities: new Map() } as never, path) as string;
-  if (/[\r\n\0]/.test(encoded)) throw new MailStoreError('CF_ERR_IMAP_NAME', `folder name ${JSON.stringify(path)} cannot be sent to an IMAP server`, { object: path });
+  if (/[\r\n\0]/.test(encoded))
+    throw new MailStoreError('CF_ERR_IMAP_NAME', `folder name ${JSON.stringify(path)} cannot be sent to an IMAP server`, { object: path });
   return `"${encoded.replace(/[\\"]/g, '\\$&')}"`;
 }
 

@@ -24,15 +24,24 @@ export const demote = (p: string): string => (p.startsWith('SMTP:') ? `smtp:${p.
  * source (the source primary demoted), X500 of the source legacyExchangeDN, and whatever
  * the object already had (the converted contact's addresses are kept, its primary demoted).
  */
-export function targetProxies(o: { targetPrimary: string; sourceProxies: readonly string[]; sourceMail: string; sourceLegacyExchangeDn: string | null; existing: readonly string[] }): string[] {
+export function targetProxies(o: {
+  targetPrimary: string;
+  sourceProxies: readonly string[];
+  sourceMail: string;
+  sourceLegacyExchangeDn: string | null;
+  existing: readonly string[];
+}): string[] {
   const primary = `SMTP:${o.targetPrimary}`;
   const existing = o.existing.filter((p) => lower(p) !== lower(primary)).map(demote);
-  return withProxies([primary], [
-    ...o.sourceProxies.map(demote),
-    `smtp:${o.sourceMail}`,
-    ...(o.sourceLegacyExchangeDn ? [`X500:${o.sourceLegacyExchangeDn}`] : []),
-    ...existing,
-  ]);
+  return withProxies(
+    [primary],
+    [
+      ...o.sourceProxies.map(demote),
+      `smtp:${o.sourceMail}`,
+      ...(o.sourceLegacyExchangeDn ? [`X500:${o.sourceLegacyExchangeDn}`] : []),
+      ...existing,
+    ],
+  );
 }
 
 /** True when every address of `need` is in `have` (any case). */
@@ -53,5 +62,11 @@ export function globMatcher(globs: readonly string[]): (id: string) => boolean {
 /** The local part of an address, safe as an account name (letters, digits, . _ -). */
 export function aliasOf(address: string): string {
   const local = address.split('@')[0] ?? address;
-  return local.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 64) || 'user';
+  return (
+    local
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/[^A-Za-z0-9._-]/g, '')
+      .slice(0, 64) || 'user'
+  );
 }

@@ -14,10 +14,14 @@ export async function withBatchLease<T>(store: StateStore, name: string, fn: () 
   const lease = `migration-batch:${name}`;
   const holder = newLeaseHolder();
   if (!store.takeLease(lease, holder, BATCH_LEASE_MS)) {
-    throw new MigrationError('CF_ERR_BATCH_RUNNING', `batch ${name} is being run by ${store.leaseHolder(lease)?.holder ?? 'another process'}`, {
-      object: name,
-      hint: 'wait for it, or `batch suspend` it; a crashed runner on another host frees the batch within a minute',
-    });
+    throw new MigrationError(
+      'CF_ERR_BATCH_RUNNING',
+      `batch ${name} is being run by ${store.leaseHolder(lease)?.holder ?? 'another process'}`,
+      {
+        object: name,
+        hint: 'wait for it, or `batch suspend` it; a crashed runner on another host frees the batch within a minute',
+      },
+    );
   }
   const renew = setInterval(() => store.renewLease(lease, holder, BATCH_LEASE_MS), BATCH_LEASE_MS / 3);
   renew.unref();

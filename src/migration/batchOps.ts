@@ -5,7 +5,7 @@ import { deleteBatch, mailboxesByLogin, mailboxesOf, setBatchOptions, setComplet
 import { rollback } from './cutover.ts';
 import { batchOrThrow } from './runner.ts';
 import { MigrationError, type MigrationSetup } from './setup.ts';
-import { pipelineStage, type MailboxRow } from './types.ts';
+import { type MailboxRow, pipelineStage } from './types.ts';
 import { windowState } from './window.ts';
 
 /** Closes the batch's window now: a running batch suspends after the current steps. */
@@ -30,10 +30,17 @@ export function removeBatch(store: StateStore, name: string, force: boolean): Ma
   const b = batchOrThrow(store, name);
   const mid = mailboxesOf(store, b.id).filter((m) => MIDWAY.has(m.state) || (m.resumeState !== null && MIDWAY.has(m.resumeState)));
   if (mid.length && !force) {
-    throw new MigrationError('CF_ERR_BATCH_BUSY', `batch ${name} has ${mid.length} mailboxes between pre-stage and done (${mid.slice(0, 5).map((m) => `${m.sourceLogin}: ${m.state}`).join(', ')})`, {
-      object: name,
-      hint: 'finish or roll them back first; --force forgets the batch and leaves the directory objects as they are',
-    });
+    throw new MigrationError(
+      'CF_ERR_BATCH_BUSY',
+      `batch ${name} has ${mid.length} mailboxes between pre-stage and done (${mid
+        .slice(0, 5)
+        .map((m) => `${m.sourceLogin}: ${m.state}`)
+        .join(', ')})`,
+      {
+        object: name,
+        hint: 'finish or roll them back first; --force forgets the batch and leaves the directory objects as they are',
+      },
+    );
   }
   deleteBatch(store, b.id);
   return mid;
@@ -43,7 +50,11 @@ export function removeBatch(store: StateStore, name: string, force: boolean): Ma
 const canRollBack = (m: MailboxRow): boolean => pipelineStage(m) === 'cutover' || (pipelineStage(m) === 'copied' && m.saved !== null);
 
 /** Rolls back the cutover of a mailbox that has not been cleaned up. */
-export async function rollbackMailbox(setup: MigrationSetup, store: StateStore, login: string): Promise<MailboxRow & { batchName: string }> {
+export async function rollbackMailbox(
+  setup: MigrationSetup,
+  store: StateStore,
+  login: string,
+): Promise<MailboxRow & { batchName: string }> {
   const rows = mailboxesByLogin(store, login);
   const m = rows.find(canRollBack);
   if (!m) {

@@ -22,7 +22,11 @@ export interface CleanupResult {
  * are those the copy wrote (from the copy state), never other users' shared folders the
  * session can also see.
  */
-export async function legacyEntries(c: ImapFlow, folders: readonly string[], isLegacy: (id: string) => boolean): Promise<CleanupResult['removed']> {
+export async function legacyEntries(
+  c: ImapFlow,
+  folders: readonly string[],
+  isLegacy: (id: string) => boolean,
+): Promise<CleanupResult['removed']> {
   const out: CleanupResult['removed'] = [];
   const exists = new Set((await c.list()).filter((l) => !l.flags.has('\\Noselect') && !l.flags.has('\\NonExistent')).map((l) => l.path));
   for (const f of folders) {
@@ -32,7 +36,9 @@ export async function legacyEntries(c: ImapFlow, folders: readonly string[], isL
   return out;
 }
 
-export const migratedFolders = (ctx: Pick<StepContext, 'store'>, m: MailboxRow): string[] => [...new Set(['INBOX', ...folderStates(ctx.store, m.sourceLogin, m.plan.targetLogin).map((f) => f.targetFolder)])];
+export const migratedFolders = (ctx: Pick<StepContext, 'store'>, m: MailboxRow): string[] => [
+  ...new Set(['INBOX', ...folderStates(ctx.store, m.sourceLogin, m.plan.targetLogin).map((f) => f.targetFolder)]),
+];
 
 export async function cleanup(ctx: StepContext, m: MailboxRow): Promise<CleanupResult> {
   const c = await endpoints(ctx, m).target.open();

@@ -1,15 +1,16 @@
 // Copy and delta passes: the copy engine (src/mail/copyMailbox) with the batch's limits,
 // ACL identities translated from source to target logins, merge refused unless allowed.
+
+import { ldapFilter } from '../directory/escape.ts';
+import { searchEntries } from '../directory/import.ts';
 import { copyMailbox } from '../mail/copyMailbox.ts';
 import { folderStates } from '../mail/copyState.ts';
 import type { CopyReport, IdentityMap } from '../mail/types.ts';
-import { ldapFilter } from '../directory/escape.ts';
-import { searchEntries } from '../directory/import.ts';
 import type { StateStore } from '../state/store.ts';
 import { lower, smtpOf } from './addresses.ts';
-import { failpoint } from './failpoint.ts';
 import { allBatches, mailboxesOf } from './batchStore.ts';
-import { MigrationError, migrationDirectory, type MigrationSetup } from './setup.ts';
+import { failpoint } from './failpoint.ts';
+import { MigrationError, type MigrationSetup, migrationDirectory } from './setup.ts';
 import { copyOptions, endpoints, type StepContext } from './stepContext.ts';
 import type { MailboxRow } from './types.ts';
 
@@ -31,7 +32,11 @@ export async function identityMap(setup: MigrationSetup, store: StateStore): Pro
   try {
     const login = setup.target.directory.loginAttribute;
     const filter = ldapFilter`(&(objectClass=user)(homeMDB=*)(proxyAddresses=smtp:*@${setup.source.mailDomain}))`;
-    for await (const e of searchEntries(conn.client, { bases: [setup.target.directory.baseDn], filter, attributes: ['proxyAddresses', login] })) {
+    for await (const e of searchEntries(conn.client, {
+      bases: [setup.target.directory.baseDn],
+      filter,
+      attributes: ['proxyAddresses', login],
+    })) {
       const to = e.attributes[login]?.[0];
       if (!to) continue;
       for (const a of smtpOf(e.attributes.proxyAddresses ?? [])) if (!map.has(lower(a))) map.set(lower(a), to);
@@ -49,10 +54,14 @@ export async function copyPass(ctx: StepContext, m: MailboxRow, kind: 'copy' | '
     try {
       const held = (await c.list({ statusQuery: { messages: true } })).reduce((a, l) => a + (l.status?.messages ?? 0), 0);
       if (held > 0) {
-        throw new MigrationError('CF_ERR_MERGE_REFUSED', `target mailbox ${m.plan.targetLogin} already holds ${held} messages and the batch does not allow merging`, {
-          object: m.plan.targetLogin,
-          hint: 'create the batch with --allow-merge (nothing is copied twice), or empty the target mailbox',
-        });
+        throw new MigrationError(
+          'CF_ERR_MERGE_REFUSED',
+          `target mailbox ${m.plan.targetLogin} already holds ${held} messages and the batch does not allow merging`,
+          {
+            object: m.plan.targetLogin,
+            hint: 'create the batch with --allow-merge (nothing is copied twice), or empty the target mailbox',
+          },
+        );
       }
     } finally {
       await c.logout().catch(() => c.close());

@@ -3,14 +3,14 @@
 // already migrated or already in another batch. Nothing is created unless all is well.
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { DEFAULT_CUTOVER_SETTLE_SECONDS, MAX_CUTOVER_SETTLE_SECONDS } from '../config/migration.ts';
 import type { DirectoryEntry } from '../directory/entry.ts';
 import type { StateStore } from '../state/store.ts';
 import { lower } from './addresses.ts';
 import { batchByName, insertBatch, mailboxesByLogin, type NewMailbox } from './batchStore.ts';
-import { DEFAULT_CUTOVER_SETTLE_SECONDS, MAX_CUTOVER_SETTLE_SECONDS } from '../config/migration.ts';
-import { parseNameList, type NameEntry } from './nameList.ts';
+import { type NameEntry, parseNameList } from './nameList.ts';
 import { all, first, groupMembers, planTarget, resolveSourceName } from './resolve.ts';
-import { MigrationError, targetStoreOf, withDirectories, type MigrationSetup } from './setup.ts';
+import { MigrationError, type MigrationSetup, targetStoreOf, withDirectories } from './setup.ts';
 import type { BatchOptions } from './types.ts';
 
 export interface CreateBatchInput {
@@ -32,7 +32,6 @@ export class BatchRefusedError extends MigrationError {
   }
 }
 
-
 export function batchOptions(setup: MigrationSetup, o: Partial<BatchOptions>): BatchOptions {
   const d = setup.config.defaults;
   const out: BatchOptions = {
@@ -51,20 +50,43 @@ export function batchOptions(setup: MigrationSetup, o: Partial<BatchOptions>): B
   };
   const settle = out.cutoverSettleSeconds as number;
   if (!Number.isFinite(settle) || settle < 0 || settle > MAX_CUTOVER_SETTLE_SECONDS) {
-    throw new MigrationError('CF_ERR_BATCH_OPTIONS', `the cutover settle must be 0 to ${MAX_CUTOVER_SETTLE_SECONDS} seconds, not "${settle}"`, { object: 'cutoverSettleSeconds', hint: `--cutover-settle <seconds>; the project default is migration.defaults.cutoverSettleSeconds (built in: ${DEFAULT_CUTOVER_SETTLE_SECONDS})` });
+    throw new MigrationError(
+      'CF_ERR_BATCH_OPTIONS',
+      `the cutover settle must be 0 to ${MAX_CUTOVER_SETTLE_SECONDS} seconds, not "${settle}"`,
+      {
+        object: 'cutoverSettleSeconds',
+        hint: `--cutover-settle <seconds>; the project default is migration.defaults.cutoverSettleSeconds (built in: ${DEFAULT_CUTOVER_SETTLE_SECONDS})`,
+      },
+    );
   }
-  if (out.cutover === 'complete-after' && !out.completeAfter) throw new MigrationError('CF_ERR_BATCH_OPTIONS', 'cutover complete-after needs a time (--complete-after <ISO time>)', { object: 'cutover' });
+  if (out.cutover === 'complete-after' && !out.completeAfter)
+    throw new MigrationError('CF_ERR_BATCH_OPTIONS', 'cutover complete-after needs a time (--complete-after <ISO time>)', {
+      object: 'cutover',
+    });
   if (out.windowStart && out.windowStop && Date.parse(out.windowStop) <= Date.parse(out.windowStart)) {
-    throw new MigrationError('CF_ERR_BATCH_OPTIONS', `the window closes (${out.windowStop}) before it opens (${out.windowStart})`, { object: 'window' });
+    throw new MigrationError('CF_ERR_BATCH_OPTIONS', `the window closes (${out.windowStop}) before it opens (${out.windowStart})`, {
+      object: 'window',
+    });
   }
   return out;
 }
 
-export async function createBatch(setup: MigrationSetup, store: StateStore, input: CreateBatchInput): Promise<{ id: number; mailboxes: NewMailbox[] }> {
+export async function createBatch(
+  setup: MigrationSetup,
+  store: StateStore,
+  input: CreateBatchInput,
+): Promise<{ id: number; mailboxes: NewMailbox[] }> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(input.name)) {
-    throw new MigrationError('CF_ERR_BATCH_NAME', `"${input.name}" is not a batch name`, { object: input.name, hint: 'letters, digits, . _ - (up to 64)' });
+    throw new MigrationError('CF_ERR_BATCH_NAME', `"${input.name}" is not a batch name`, {
+      object: input.name,
+      hint: 'letters, digits, . _ - (up to 64)',
+    });
   }
-  if (batchByName(store, input.name)) throw new MigrationError('CF_ERR_BATCH_EXISTS', `batch ${input.name} exists`, { object: input.name, hint: 'pick another name or `batch remove` it' });
+  if (batchByName(store, input.name))
+    throw new MigrationError('CF_ERR_BATCH_EXISTS', `batch ${input.name} exists`, {
+      object: input.name,
+      hint: 'pick another name or `batch remove` it',
+    });
   const storeCfg = targetStoreOf(setup, input.targetStore);
   const options = batchOptions(setup, input.options);
   if (!input.from) throw new MigrationError('CF_ERR_BATCH_NAMES', 'no names: give --from <file> or --group <DN>', { object: input.name });
@@ -132,7 +154,11 @@ export async function createBatch(setup: MigrationSetup, store: StateStore, inpu
         continue;
       }
       if (all(u, 'homeMDB').length === 0) {
-        problems.push(all(u, 'targetAddress').length ? `${where}: "${e.name}" is already migrated (mail-enabled, targetAddress ${first(u, 'targetAddress')})` : `${where}: "${e.name}" has no mailbox (no homeMDB)`);
+        problems.push(
+          all(u, 'targetAddress').length
+            ? `${where}: "${e.name}" is already migrated (mail-enabled, targetAddress ${first(u, 'targetAddress')})`
+            : `${where}: "${e.name}" has no mailbox (no homeMDB)`,
+        );
         continue;
       }
       const plan = await planTarget(setup, tgt.client, store, { source: u, overrides: e.overrides, taken });
@@ -142,16 +168,25 @@ export async function createBatch(setup: MigrationSetup, store: StateStore, inpu
       }
       if (plan.existingUser) {
         // A target user that already has a mailbox on another store would split the mailbox.
-        const home = await tgt.client.search(plan.targetDn, { scope: 'base', attributes: ['homeMDB'] }).then((x) => x.searchEntries[0]?.homeMDB).catch(() => undefined);
+        const home = await tgt.client
+          .search(plan.targetDn, { scope: 'base', attributes: ['homeMDB'] })
+          .then((x) => x.searchEntries[0]?.homeMDB)
+          .catch(() => undefined);
         if (home && lower(String(home)) !== lower(storeCfg.homeMDB)) {
-          problems.push(`${where}: "${e.name}": target user ${plan.targetDn} has a mailbox on another store (${String(home)}): a move there would split the mailbox`);
+          problems.push(
+            `${where}: "${e.name}": target user ${plan.targetDn} has a mailbox on another store (${String(home)}): a move there would split the mailbox`,
+          );
           continue;
         }
       }
       mailboxes.push({ name: e.name, sourceDn: u.dn, sourceLogin: login, sourceMail: mail, plan });
     }
     if (problems.length) throw new BatchRefusedError(input.name, problems);
-    const id = insertBatch(store, { name: input.name, sourceOrg: setup.sourceId, targetOrg: setup.targetId, targetStore: input.targetStore, options, origin }, mailboxes);
+    const id = insertBatch(
+      store,
+      { name: input.name, sourceOrg: setup.sourceId, targetOrg: setup.targetId, targetStore: input.targetStore, options, origin },
+      mailboxes,
+    );
     return { id, mailboxes };
   });
 }

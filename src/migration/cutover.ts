@@ -17,6 +17,7 @@
 // crash anywhere converges. (a) comes before (b) because the other order would, for a
 // moment, have each object route to the other: a loop.
 import type { Client } from 'ldapts';
+import { DEFAULT_CUTOVER_SETTLE_SECONDS } from '../config/migration.ts';
 import { modifyEntry } from '../directory/export.ts';
 import { readEntry } from '../directory/import.ts';
 import type { CopyReport } from '../mail/types.ts';
@@ -26,8 +27,7 @@ import { mailboxById, recordSaved, recordVerify } from './batchStore.ts';
 import { failpoint } from './failpoint.ts';
 import { all } from './resolve.ts';
 import { MigrationError, withDirectories } from './setup.ts';
-import { copyOptions, endpoints, sleep, type StepContext } from './stepContext.ts';
-import { DEFAULT_CUTOVER_SETTLE_SECONDS } from '../config/migration.ts';
+import { copyOptions, endpoints, type StepContext, sleep } from './stepContext.ts';
 import type { BatchOptions, MailboxRow, SavedSource, VerifyOutcome } from './types.ts';
 
 /** The batch's settle; batches created before the option existed get the built-in default. */
@@ -36,7 +36,13 @@ export const settleSeconds = (o: BatchOptions): number => o.cutoverSettleSeconds
 /** The mailbox compared (copy engine's verify) before the source is disconnected. */
 export async function mailboxSnapshot(ctx: StepContext, m: MailboxRow): Promise<VerifyOutcome> {
   const ep = endpoints(ctx, m);
-  const r = await verifyMailbox({ ...ep, sourceMailbox: m.sourceLogin, targetMailbox: m.plan.targetLogin, options: copyOptions(ctx), logger: ctx.logger });
+  const r = await verifyMailbox({
+    ...ep,
+    sourceMailbox: m.sourceLogin,
+    targetMailbox: m.plan.targetLogin,
+    options: copyOptions(ctx),
+    logger: ctx.logger,
+  });
   const skipped = new Set(m.skipped.map((s) => `${s.folder}\u0000${s.uid}`));
   const unexplained = r.differences.filter((d) => d.kind !== 'extra' && !(d.uid !== undefined && skipped.has(`${d.folder}\u0000${d.uid}`)));
   return {
@@ -51,11 +57,20 @@ export async function mailboxSnapshot(ctx: StepContext, m: MailboxRow): Promise<
 }
 
 /** Save, (a) and (b): the pre-cutover state recorded, then new mail routed to the target. Returns the saved state and whether the source still has its mailbox. */
-export async function routeToTarget(ctx: StepContext, m: MailboxRow, src: Client, tgt: Client): Promise<{ saved: SavedSource; sourceServes: boolean }> {
+export async function routeToTarget(
+  ctx: StepContext,
+  m: MailboxRow,
+  src: Client,
+  tgt: Client,
+): Promise<{ saved: SavedSource; sourceServes: boolean }> {
   const source = await readEntry(src, m.sourceDn, ['homeMDB', 'targetAddress']);
   if (!source) throw new MigrationError('CF_ERR_CUTOVER', `source user ${m.sourceDn} is gone`, { object: m.sourceDn });
   const target = await readEntry(tgt, m.plan.targetDn, ['homeMDB', 'targetAddress']);
-  if (!target || !all(target, 'homeMDB').length) throw new MigrationError('CF_ERR_CUTOVER', `target user ${m.plan.targetDn} has no mailbox`, { object: m.plan.targetDn, hint: 'pre-stage did not finish: batch retry-failed' });
+  if (!target || !all(target, 'homeMDB').length)
+    throw new MigrationError('CF_ERR_CUTOVER', `target user ${m.plan.targetDn} has no mailbox`, {
+      object: m.plan.targetDn,
+      hint: 'pre-stage did not finish: batch retry-failed',
+    });
   // Saved once: a re-run after a crash must not save the half-switched state.
   let saved = mailboxById(ctx.store, m.id)?.saved ?? null;
   if (!saved) {
@@ -65,7 +80,8 @@ export async function routeToTarget(ctx: StepContext, m: MailboxRow, src: Client
   if (all(target, 'targetAddress').length) await modifyEntry(tgt, m.plan.targetDn, [{ attribute: 'targetAddress', values: [] }]);
   failpoint('cutover:target');
   const route = `SMTP:${m.plan.targetPrimary}`;
-  if (!all(source, 'targetAddress').some((t) => lower(t) === lower(route))) await modifyEntry(src, m.sourceDn, [{ attribute: 'targetAddress', values: [route] }]);
+  if (!all(source, 'targetAddress').some((t) => lower(t) === lower(route)))
+    await modifyEntry(src, m.sourceDn, [{ attribute: 'targetAddress', values: [route] }]);
   failpoint('cutover:routed');
   return { saved, sourceServes: all(source, 'homeMDB').length > 0 };
 }
@@ -93,7 +109,12 @@ export async function cutover(ctx: StepContext, m: MailboxRow, finalDelta: () =>
   // Past (f) in a crashed run the source no longer serves the mailbox: the comparison recorded then stands.
   if (!sourceServes) return { final: null, snapshot: null, saved, settleSeconds: 0 };
   if (settle > 0) {
-    ctx.emit({ type: 'wait', mailbox: m.sourceLogin, what: `cutover: new mail routes to ${m.plan.targetPrimary}; letting mail in flight reach the source first`, nextPollSeconds: settle });
+    ctx.emit({
+      type: 'wait',
+      mailbox: m.sourceLogin,
+      what: `cutover: new mail routes to ${m.plan.targetPrimary}; letting mail in flight reach the source first`,
+      nextPollSeconds: settle,
+    });
     await sleep(settle * 1000);
   }
   const final = await finalDelta();

@@ -39,7 +39,11 @@ export interface InventoryOptions {
   onMailbox?: (done: number, total: number, mailbox: MailboxInventory) => void;
 }
 
-export async function inventoryOrganization(project: LoadedProject, id: string, opts: InventoryOptions = {}): Promise<OrganizationInventory> {
+export async function inventoryOrganization(
+  project: LoadedProject,
+  id: string,
+  opts: InventoryOptions = {},
+): Promise<OrganizationInventory> {
   const org = project.config.organizations[id];
   if (!org) throw new Error(`unknown organization ${id}`);
   const { objectsByClass, mailEnabledUsers, logins } = await censusDirectory(project, id, org);
@@ -107,11 +111,21 @@ async function censusDirectory(project: LoadedProject, id: string, org: Organiza
   return { objectsByClass, mailEnabledUsers, logins: logins.sort() };
 }
 
-export async function inventoryMailbox(project: LoadedProject, id: string, org: OrganizationConfig, login: string, logger?: Logger): Promise<MailboxInventory> {
+export async function inventoryMailbox(
+  project: LoadedProject,
+  id: string,
+  org: OrganizationConfig,
+  login: string,
+  logger?: Logger,
+): Promise<MailboxInventory> {
   const result: MailboxInventory = { login, folders: 0, messages: 0, bytes: 0 };
   let client: ImapFlow | undefined;
   try {
-    client = await openMailSession(org.mailStore, login, { baseDir: project.baseDir, keyPath: `organizations.${id}.mailStore`, ...(logger ? { logger } : {}) });
+    client = await openMailSession(org.mailStore, login, {
+      baseDir: project.baseDir,
+      keyPath: `organizations.${id}.mailStore`,
+      ...(logger ? { logger } : {}),
+    });
     const folders = await client.list({ statusQuery: { messages: true, size: true } });
     for (const f of folders) {
       if (f.flags.has('\\Noselect') || f.flags.has('\\NonExistent')) continue;

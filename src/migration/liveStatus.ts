@@ -20,7 +20,8 @@ export class LiveStatus {
   private last = new Map<string, { m: number; b: number }>();
 
   constructor(mailboxes: { login: string; state: string; messages: number; bytes: number }[]) {
-    for (const m of mailboxes) this.rows.set(m.login, { state: m.state, step: '', copied: 0, copiedBytes: 0, total: m.messages, totalBytes: m.bytes, note: '' });
+    for (const m of mailboxes)
+      this.rows.set(m.login, { state: m.state, step: '', copied: 0, copiedBytes: 0, total: m.messages, totalBytes: m.bytes, note: '' });
   }
 
   apply(e: RunEvent): void {
@@ -28,7 +29,7 @@ export class LiveStatus {
       const r = this.row(e.mailbox);
       r.state = e.state;
       r.step = e.step ?? r.step;
-      r.note = e.error ? e.error.split('\n')[0] ?? '' : '';
+      r.note = e.error ? (e.error.split('\n')[0] ?? '') : '';
       if (e.step === 'copy' || e.step === 'delta' || e.step === 'cutover') this.last.delete(e.mailbox);
     } else if (e.type === 'progress') {
       const r = this.row(e.mailbox);
@@ -54,7 +55,16 @@ export class LiveStatus {
     return r;
   }
 
-  totals(now = Date.now()): { copied: number; copiedBytes: number; total: number; msgsPerSecond: number; mbPerSecond: number; etaSeconds: number | null; done: number; mailboxes: number } {
+  totals(now = Date.now()): {
+    copied: number;
+    copiedBytes: number;
+    total: number;
+    msgsPerSecond: number;
+    mbPerSecond: number;
+    etaSeconds: number | null;
+    done: number;
+    mailboxes: number;
+  } {
     const secs = Math.max(now - this.started, 1) / 1000;
     let total = 0;
     let done = 0;
@@ -64,7 +74,16 @@ export class LiveStatus {
     }
     const rate = this.copied / secs;
     const remaining = Math.max(0, total - [...this.rows.values()].reduce((a, r) => a + Math.min(r.copied, r.total), 0));
-    return { copied: this.copied, copiedBytes: this.copiedBytes, total, msgsPerSecond: rate, mbPerSecond: this.copiedBytes / 1e6 / secs, etaSeconds: rate > 0 ? remaining / rate : null, done, mailboxes: this.rows.size };
+    return {
+      copied: this.copied,
+      copiedBytes: this.copiedBytes,
+      total,
+      msgsPerSecond: rate,
+      mbPerSecond: this.copiedBytes / 1e6 / secs,
+      etaSeconds: rate > 0 ? remaining / rate : null,
+      done,
+      mailboxes: this.rows.size,
+    };
   }
 
   /** The view as text lines: one per mailbox, then a progress bar with rates and ETA. */
@@ -76,7 +95,9 @@ export class LiveStatus {
     const t = this.totals();
     const frac = t.total ? Math.min(1, (t.total - Math.max(0, t.total - t.copied)) / t.total) : t.mailboxes ? t.done / t.mailboxes : 0;
     const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
-    lines.push(`[${bar}] ${t.done}/${t.mailboxes} mailboxes done, ${t.copied} messages, ${t.msgsPerSecond.toFixed(0)} msg/s, ${t.mbPerSecond.toFixed(1)} MB/s, ETA ${t.etaSeconds === null ? '—' : `${t.etaSeconds.toFixed(0)} s`}`);
+    lines.push(
+      `[${bar}] ${t.done}/${t.mailboxes} mailboxes done, ${t.copied} messages, ${t.msgsPerSecond.toFixed(0)} msg/s, ${t.mbPerSecond.toFixed(1)} MB/s, ETA ${t.etaSeconds === null ? '—' : `${t.etaSeconds.toFixed(0)} s`}`,
+    );
     return lines;
   }
 }

@@ -49,8 +49,9 @@ function checkName(name: string, line: number, problems: string[]): boolean {
     problems.push(`line ${line}: name longer than ${MAX_NAME} characters`);
     return false;
   }
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
   if (/[\u0000-\u001f\u007f]/.test(name)) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: shown as ? in the problem
     problems.push(`line ${line}: control character in "${name.replace(/[\u0000-\u001f\u007f]/g, '?')}"`);
     return false;
   }
@@ -79,7 +80,9 @@ export function parseNameList(text: string, csv: boolean): NameListResult {
     if (!header) {
       header = cells;
       if (!header.includes('name')) problems.push(`line ${line}: the CSV header needs a "name" column (optional: ${OVERRIDES.join(', ')})`);
-      for (const h of header) if (h !== 'name' && !(OVERRIDES as readonly string[]).includes(h)) problems.push(`line ${line}: unknown column "${h}" (known: name, ${OVERRIDES.join(', ')})`);
+      for (const h of header)
+        if (h !== 'name' && !(OVERRIDES as readonly string[]).includes(h))
+          problems.push(`line ${line}: unknown column "${h}" (known: name, ${OVERRIDES.join(', ')})`);
       return;
     }
     if (cells.length !== header.length) {
@@ -95,11 +98,13 @@ export function parseNameList(text: string, csv: boolean): NameListResult {
     if (!checkName(name, line, problems)) return;
     const overrides: NameEntry['overrides'] = {};
     if (row.targetPrimary) {
-      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(row.targetPrimary)) problems.push(`line ${line}: targetPrimary "${row.targetPrimary}" is not an address`);
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(row.targetPrimary))
+        problems.push(`line ${line}: targetPrimary "${row.targetPrimary}" is not an address`);
       else overrides.targetPrimary = row.targetPrimary;
     }
     if (row.targetSam) {
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(row.targetSam)) problems.push(`line ${line}: targetSam "${row.targetSam}" has characters an account name cannot have`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(row.targetSam))
+        problems.push(`line ${line}: targetSam "${row.targetSam}" has characters an account name cannot have`);
       else overrides.targetSam = row.targetSam;
     }
     entries.push({ name, line, overrides });

@@ -6,8 +6,8 @@ import type { StateStore } from '../state/store.ts';
 import type { Logger } from '../util/logger.ts';
 import { withBatchLease } from './batchLease.ts';
 import { mailboxesOf } from './batchStore.ts';
-import { noticesOfBatch, type NoticeKind } from './noticeStore.ts';
-import { sendNotices, type NoticeOutcome } from './notices.ts';
+import { type NoticeKind, noticesOfBatch } from './noticeStore.ts';
+import { type NoticeOutcome, sendNotices } from './notices.ts';
 import { MigrationError, type MigrationSetup } from './setup.ts';
 import type { Batch } from './types.ts';
 
@@ -52,7 +52,11 @@ export async function resendNotices(setup: MigrationSetup, store: StateStore, ba
   let only: number | undefined;
   if (input.mailbox !== undefined) {
     const m = mailboxesOf(store, batch.id).find((x) => x.sourceLogin.toLowerCase() === (input.mailbox as string).toLowerCase());
-    if (!m) throw new MigrationError('CF_ERR_BATCH_MAILBOX', `${input.mailbox} is not a mailbox of batch ${batch.name}`, { object: input.mailbox, hint: `crossforest batch show ${batch.name} lists them` });
+    if (!m)
+      throw new MigrationError('CF_ERR_BATCH_MAILBOX', `${input.mailbox} is not a mailbox of batch ${batch.name}`, {
+        object: input.mailbox,
+        hint: `crossforest batch show ${batch.name} lists them`,
+      });
     only = m.id;
   }
   const ctx = { setup, store, batch, logger: input.logger };

@@ -18,13 +18,25 @@ export interface NoticeRow {
 }
 
 interface Raw {
-  mailbox_id: number; kind: NoticeKind; status: NoticeStatus; recipient: string; message_id: string;
-  attempts: number; warning: string | null; sent_at: string | null;
+  mailbox_id: number;
+  kind: NoticeKind;
+  status: NoticeStatus;
+  recipient: string;
+  message_id: string;
+  attempts: number;
+  warning: string | null;
+  sent_at: string | null;
 }
 
 const toRow = (r: Raw): NoticeRow => ({
-  mailboxId: r.mailbox_id, kind: r.kind, status: r.status, recipient: r.recipient, messageId: r.message_id,
-  attempts: r.attempts, warning: r.warning, sentAt: r.sent_at,
+  mailboxId: r.mailbox_id,
+  kind: r.kind,
+  status: r.status,
+  recipient: r.recipient,
+  messageId: r.message_id,
+  attempts: r.attempts,
+  warning: r.warning,
+  sentAt: r.sent_at,
 });
 const now = (): string => new Date().toISOString();
 
@@ -35,7 +47,9 @@ export function noticeOf(store: StateStore, mailboxId: number, kind: NoticeKind)
 
 export function noticesOfBatch(store: StateStore, batchId: number): NoticeRow[] {
   const rows = store.db
-    .prepare('SELECT n.* FROM migration_notice n JOIN migration_mailbox m ON m.id = n.mailbox_id WHERE m.batch_id = ? ORDER BY n.mailbox_id, n.kind')
+    .prepare(
+      'SELECT n.* FROM migration_notice n JOIN migration_mailbox m ON m.id = n.mailbox_id WHERE m.batch_id = ? ORDER BY n.mailbox_id, n.kind',
+    )
     .all(batchId) as Raw[];
   return rows.map(toRow);
 }
@@ -51,7 +65,15 @@ export function markSending(store: StateStore, mailboxId: number, kind: NoticeKi
 }
 
 /** The outcome of an attempt, or a notice that will not be sent (missed, unknown), with the warning. */
-export function markNotice(store: StateStore, mailboxId: number, kind: NoticeKind, status: Exclude<NoticeStatus, 'sending'>, warning: string | null, recipient = '', messageId = ''): void {
+export function markNotice(
+  store: StateStore,
+  mailboxId: number,
+  kind: NoticeKind,
+  status: Exclude<NoticeStatus, 'sending'>,
+  warning: string | null,
+  recipient = '',
+  messageId = '',
+): void {
   store.db
     .prepare(
       `INSERT INTO migration_notice (mailbox_id, kind, status, recipient, message_id, warning, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

@@ -66,7 +66,8 @@ export function render(template: string, values: NoticeValues): string {
 /** A subject line: rendered, with CR/LF and other control characters from values made spaces. */
 export function renderSubject(template: string, values: NoticeValues): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
-  return render(template, values).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const controls = /[\u0000-\u001f\u007f]+/g;
+  return render(template, values).replace(controls, ' ').trim();
 }
 
 /**

@@ -15,17 +15,17 @@
 // missing one we report. A refused or unreachable SMTP is a warning on the mailbox, never
 // a failed move, and is retried on the next run.
 import nodemailer from 'nodemailer';
-import { readReferencedFile, resolveSecret } from '../config/secret.ts';
 import type { NoticesConfig } from '../config/notices.ts';
+import { readReferencedFile, resolveSecret } from '../config/secret.ts';
+import type { StateStore } from '../state/store.ts';
 import { describeError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
-import type { StateStore } from '../state/store.ts';
 import { mailboxesOf } from './batchStore.ts';
-import { markNotice, markSending, noticeOf, type NoticeKind } from './noticeStore.ts';
-import { DEFAULT_NOTICES, render, renderSubject, type NoticeValues } from './noticeTemplate.ts';
+import { markNotice, markSending, type NoticeKind, noticeOf } from './noticeStore.ts';
+import { DEFAULT_NOTICES, type NoticeValues, render, renderSubject } from './noticeTemplate.ts';
 import type { MigrationSetup } from './setup.ts';
+import { type Batch, type MailboxRow, type PipelineState, pipelineStage } from './types.ts';
 import { utcMinute } from './window.ts';
-import { pipelineStage, type Batch, type MailboxRow, type PipelineState } from './types.ts';
 
 const TIMEOUT_MS = 15_000;
 const BEFORE_CUTOVER: PipelineState[] = ['queued', 'prestaged', 'copied'];
@@ -138,7 +138,11 @@ export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: n
       try {
         t ??= transport(cfg, ctx.setup.project.baseDir);
         await t.sendMail({
-          from: cfg.from, to: recipient, subject: renderSubject(tpl.subject, values), text: render(tpl.body, values), messageId,
+          from: cfg.from,
+          to: recipient,
+          subject: renderSubject(tpl.subject, values),
+          text: render(tpl.body, values),
+          messageId,
           headers: { 'Auto-Submitted': 'auto-generated', 'X-Crossforest-Batch': ctx.batch.name },
         });
         markNotice(ctx.store, m.id, kind, 'sent', null, recipient, messageId);

@@ -3,6 +3,8 @@
 // idempotent (it converges on the same objects when run again) and its completion is
 // recorded in one transaction with its bookkeeping, so a process killed at any moment
 // resumes from the last completed step.
+
+import type { CopyReport } from '../mail/types.ts';
 import { describeError } from '../util/errors.ts';
 import { advance, finishStep, mailboxById, park, recordCopy, startStep } from './batchStore.ts';
 import { cleanup } from './cleanup.ts';
@@ -10,11 +12,10 @@ import { copyPass } from './copyStep.ts';
 import { cutover } from './cutover.ts';
 import { prestage } from './prestage.ts';
 import { writeMailboxReport } from './report.ts';
-import type { StepContext } from './stepContext.ts';
-import { verifyStep } from './verifyStep.ts';
-import type { MailboxRow, MailboxState, PipelineState, StepName } from './types.ts';
-import type { CopyReport } from '../mail/types.ts';
 import { MigrationError } from './setup.ts';
+import type { StepContext } from './stepContext.ts';
+import type { MailboxRow, MailboxState, PipelineState, StepName } from './types.ts';
+import { verifyStep } from './verifyStep.ts';
 
 export interface MailboxRunLimits {
   /** Stop once pre-staged (the batch pre-stages everyone before copying anyone). */
@@ -31,13 +32,27 @@ function copyCounts(r: CopyReport, delta: boolean) {
     bytes: r.totals.bytes,
     copied: r.totals.copied,
     copiedBytes: r.totals.copiedBytes,
-    skipped: r.skipped.map((s) => ({ folder: s.folder, uid: s.uid, messageId: s.messageId, subject: s.subject, size: s.size, kind: s.kind, reason: s.reason })),
+    skipped: r.skipped.map((s) => ({
+      folder: s.folder,
+      uid: s.uid,
+      messageId: s.messageId,
+      subject: s.subject,
+      size: s.size,
+      kind: s.kind,
+      reason: s.reason,
+    })),
     delta,
   };
 }
 
 /** Runs one step: the effect, then its completion and bookkeeping in one transaction. */
-async function step<T>(ctx: StepContext, m: MailboxRow, name: StepName, effect: () => Promise<T>, record: (result: T, stepId: number) => { next: MailboxState; messages?: number; bytes?: number; detail?: unknown; extra?: () => void }): Promise<MailboxState> {
+async function step<T>(
+  ctx: StepContext,
+  m: MailboxRow,
+  name: StepName,
+  effect: () => Promise<T>,
+  record: (result: T, stepId: number) => { next: MailboxState; messages?: number; bytes?: number; detail?: unknown; extra?: () => void },
+): Promise<MailboxState> {
   ctx.emit({ type: 'state', mailbox: m.sourceLogin, state: m.state, step: name });
   const stepId = startStep(ctx.store, m.id, name);
   let result: T;
@@ -77,49 +92,109 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
     let next: MailboxState;
     switch (m.state) {
       case 'queued':
-        next = await step(ctx, m, 'prestage', () => prestage(ctx, m), (r) => ({ next: 'prestaged', detail: r }));
+        next = await step(
+          ctx,
+          m,
+          'prestage',
+          () => prestage(ctx, m),
+          (r) => ({ next: 'prestaged', detail: r }),
+        );
         if (limits.stopAfterPrestage) return next;
         break;
       case 'prestaged':
-        next = await step(ctx, m, 'copy', () => copyPass(ctx, m, 'copy'), (r) => ({
-          next: 'copied', messages: r.totals.copied, bytes: r.totals.copiedBytes, detail: { totals: r.totals, warnings: r.warnings, acls: r.acls, retries: r.retries },
-          extra: () => recordCopy(ctx.store, m.id, copyCounts(r, false)),
-        }));
+        next = await step(
+          ctx,
+          m,
+          'copy',
+          () => copyPass(ctx, m, 'copy'),
+          (r) => ({
+            next: 'copied',
+            messages: r.totals.copied,
+            bytes: r.totals.copiedBytes,
+            detail: { totals: r.totals, warnings: r.warnings, acls: r.acls, retries: r.retries },
+            extra: () => recordCopy(ctx.store, m.id, copyCounts(r, false)),
+          }),
+        );
         break;
       case 'copied':
         if (!limits.cutoverAllowed()) {
           // Waiting for cutover: one delta pass keeps the target close to the source.
-          await step(ctx, m, 'delta', () => copyPass(ctx, m, 'delta'), (r) => ({
-            next: 'copied', messages: r.totals.copied, bytes: r.totals.copiedBytes, detail: { totals: r.totals },
-            extra: () => recordCopy(ctx.store, m.id, copyCounts(r, true)),
-          }));
+          await step(
+            ctx,
+            m,
+            'delta',
+            () => copyPass(ctx, m, 'delta'),
+            (r) => ({
+              next: 'copied',
+              messages: r.totals.copied,
+              bytes: r.totals.copiedBytes,
+              detail: { totals: r.totals },
+              extra: () => recordCopy(ctx.store, m.id, copyCounts(r, true)),
+            }),
+          );
           return mailboxById(ctx.store, id)?.state ?? 'copied';
         }
-        next = await step(ctx, m, 'cutover', () => cutover(ctx, m, async () => {
-          // The final delta runs inside cutover, after new mail was routed to the target.
-          const final = await copyPass(ctx, m, 'delta');
-          ctx.store.tx(() => recordCopy(ctx.store, m.id, copyCounts(final, true)));
-          return final;
-        }), (r) => ({ next: 'cutover', messages: r.final?.totals.copied ?? 0, bytes: r.final?.totals.copiedBytes ?? 0, detail: { finalDelta: r.final?.totals ?? null, saved: r.saved, snapshot: r.snapshot, settleSeconds: r.settleSeconds } }));
+        next = await step(
+          ctx,
+          m,
+          'cutover',
+          () =>
+            cutover(ctx, m, async () => {
+              // The final delta runs inside cutover, after new mail was routed to the target.
+              const final = await copyPass(ctx, m, 'delta');
+              ctx.store.tx(() => recordCopy(ctx.store, m.id, copyCounts(final, true)));
+              return final;
+            }),
+          (r) => ({
+            next: 'cutover',
+            messages: r.final?.totals.copied ?? 0,
+            bytes: r.final?.totals.copiedBytes ?? 0,
+            detail: { finalDelta: r.final?.totals ?? null, saved: r.saved, snapshot: r.snapshot, settleSeconds: r.settleSeconds },
+          }),
+        );
         break;
       case 'cutover':
-        next = await step(ctx, m, 'cleanup', () => cleanup(ctx, m), (r) => ({ next: 'cleaned', detail: r }));
+        next = await step(
+          ctx,
+          m,
+          'cleanup',
+          () => cleanup(ctx, m),
+          (r) => ({ next: 'cleaned', detail: r }),
+        );
         break;
       case 'cleaned':
-        next = await step(ctx, m, 'verify', async () => {
-          const v = await verifyStep(ctx, m);
-          if (!v.ok) {
-            const err = new MigrationError('CF_ERR_VERIFY', `verify of ${m.sourceLogin} failed:\n${v.problems.map((p) => `  ✗ ${p}`).join('\n')}`, {
-              object: m.sourceLogin,
-              hint: v.problems.some((p) => p.startsWith('SPLIT')) ? 'a split mailbox: find where its mail went (homeMDB, the other store) before users notice; then batch retry-failed' : 'fix what is listed, then batch retry-failed',
-            });
-            throw err;
-          }
-          return v;
-        }, (v) => ({ next: 'verified', detail: v }));
+        next = await step(
+          ctx,
+          m,
+          'verify',
+          async () => {
+            const v = await verifyStep(ctx, m);
+            if (!v.ok) {
+              const err = new MigrationError(
+                'CF_ERR_VERIFY',
+                `verify of ${m.sourceLogin} failed:\n${v.problems.map((p) => `  ✗ ${p}`).join('\n')}`,
+                {
+                  object: m.sourceLogin,
+                  hint: v.problems.some((p) => p.startsWith('SPLIT'))
+                    ? 'a split mailbox: find where its mail went (homeMDB, the other store) before users notice; then batch retry-failed'
+                    : 'fix what is listed, then batch retry-failed',
+                },
+              );
+              throw err;
+            }
+            return v;
+          },
+          (v) => ({ next: 'verified', detail: v }),
+        );
         break;
       case 'verified':
-        next = await step(ctx, m, 'report', () => writeMailboxReport(ctx, m), (path) => ({ next: 'done', detail: { path } }));
+        next = await step(
+          ctx,
+          m,
+          'report',
+          () => writeMailboxReport(ctx, m),
+          (path) => ({ next: 'done', detail: { path } }),
+        );
         break;
       default:
         return m.state;
@@ -127,4 +202,3 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
     if (next === 'failed') return next;
   }
 }
-

@@ -4,14 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import pLimit from 'p-limit';
+import { DEFAULT_CUTOVER_SETTLE_SECONDS } from '../config/migration.ts';
 import type { StateStore } from '../state/store.ts';
 import { batchByName, mailboxesOf, measuredPasses, measuredSteps, stepsOf } from './batchStore.ts';
-import { DEFAULT_CUTOVER_SETTLE_SECONDS } from '../config/migration.ts';
 import { settleSeconds } from './cutover.ts';
 import { inventoryMailbox } from './inventory.ts';
 import { parseNameList } from './nameList.ts';
 import { first, resolveSourceName } from './resolve.ts';
-import { MigrationError, migrationDirectory, targetStoreOf, type MigrationSetup } from './setup.ts';
+import { MigrationError, type MigrationSetup, migrationDirectory, targetStoreOf } from './setup.ts';
 import type { StepRecord } from './types.ts';
 import { windowState } from './window.ts';
 
@@ -41,11 +41,18 @@ export interface CapacityPlan {
 }
 
 /** Throughput of one copy stream from earlier copy and delta passes (bytes and messages per second), those of `exceptBatch` left out. */
-export function measuredRate(store: StateStore, exceptBatch?: number): { bytesPerSecond: number; messagesPerSecond: number; passes: number } | undefined {
+export function measuredRate(
+  store: StateStore,
+  exceptBatch?: number,
+): { bytesPerSecond: number; messagesPerSecond: number; passes: number } | undefined {
   const passes = measuredPasses(store, exceptBatch).filter((p) => p.ms > 0);
   if (passes.length === 0) return undefined;
   const ms = passes.reduce((a, p) => a + p.ms, 0);
-  return { bytesPerSecond: (passes.reduce((a, p) => a + p.bytes, 0) / ms) * 1000, messagesPerSecond: (passes.reduce((a, p) => a + p.messages, 0) / ms) * 1000, passes: passes.length };
+  return {
+    bytesPerSecond: (passes.reduce((a, p) => a + p.bytes, 0) / ms) * 1000,
+    messagesPerSecond: (passes.reduce((a, p) => a + p.messages, 0) / ms) * 1000,
+    passes: passes.length,
+  };
 }
 
 /** The steps besides the copy that every mailbox goes through (cutover's settle and comparison included). */
@@ -69,7 +76,10 @@ export function measuredOverhead(store: StateStore, exceptBatch?: number): numbe
  * again or for a resume is not work, so a batch run in two sittings is not charged for the night between.
  */
 export function workSeconds(steps: readonly Pick<StepRecord, 'startedAt' | 'finishedAt'>[]): number | null {
-  const spans = steps.filter((x) => x.finishedAt).map((x) => [Date.parse(x.startedAt), Date.parse(x.finishedAt as string)] as const).sort((a, b) => a[0] - b[0]);
+  const spans = steps
+    .filter((x) => x.finishedAt)
+    .map((x) => [Date.parse(x.startedAt), Date.parse(x.finishedAt as string)] as const)
+    .sort((a, b) => a[0] - b[0]);
   if (spans.length === 0) return null;
   let total = 0;
   let [from, to] = spans[0]!;
@@ -93,15 +103,33 @@ export function makespan(durations: readonly number[], streams: number): number 
   return Math.max(0, ...lanes);
 }
 
-export function predict(mailboxes: { login: string; messages: number; bytes: number }[], rate: { bytesPerSecond: number; messagesPerSecond: number }, overheadSeconds: number, streams: number, windowSeconds: number | null) {
+export function predict(
+  mailboxes: { login: string; messages: number; bytes: number }[],
+  rate: { bytesPerSecond: number; messagesPerSecond: number },
+  overheadSeconds: number,
+  streams: number,
+  windowSeconds: number | null,
+) {
   // A mailbox takes the longer of its bytes and its messages at the measured rates (small messages are bound by count).
-  const per = mailboxes.map((m) => ({ ...m, seconds: Math.max(m.bytes / Math.max(rate.bytesPerSecond, 1), m.messages / Math.max(rate.messagesPerSecond, 0.001)) + overheadSeconds }));
-  const predictedSeconds = makespan(per.map((m) => m.seconds), streams);
+  const per = mailboxes.map((m) => ({
+    ...m,
+    seconds: Math.max(m.bytes / Math.max(rate.bytesPerSecond, 1), m.messages / Math.max(rate.messagesPerSecond, 0.001)) + overheadSeconds,
+  }));
+  const predictedSeconds = makespan(
+    per.map((m) => m.seconds),
+    streams,
+  );
   let fit: number | null = null;
   if (windowSeconds !== null) {
     fit = 0;
     for (let n = 1; n <= per.length; n++) {
-      if (makespan(per.slice(0, n).map((m) => m.seconds), streams) > windowSeconds) break;
+      if (
+        makespan(
+          per.slice(0, n).map((m) => m.seconds),
+          streams,
+        ) > windowSeconds
+      )
+        break;
       fit = n;
     }
   }
@@ -135,10 +163,16 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
     try {
       text = readFileSync(input.subject, 'utf8');
     } catch {
-      throw new MigrationError('CF_ERR_PLAN_SUBJECT', `"${input.subject}" is neither a batch nor a readable names file`, { object: input.subject, hint: 'crossforest batch list shows the batches' });
+      throw new MigrationError('CF_ERR_PLAN_SUBJECT', `"${input.subject}" is neither a batch nor a readable names file`, {
+        object: input.subject,
+        hint: 'crossforest batch list shows the batches',
+      });
     }
     const parsed = parseNameList(text, extname(input.subject).toLowerCase() === '.csv');
-    if (parsed.problems.length) throw new MigrationError('CF_ERR_BATCH_NAMES', `${input.subject}:\n${parsed.problems.map((p) => `  ✗ ${p}`).join('\n')}`, { object: input.subject });
+    if (parsed.problems.length)
+      throw new MigrationError('CF_ERR_BATCH_NAMES', `${input.subject}:\n${parsed.problems.map((p) => `  ✗ ${p}`).join('\n')}`, {
+        object: input.subject,
+      });
     const conn = await migrationDirectory(setup, 'source');
     try {
       logins = [];
@@ -148,30 +182,52 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
         if (typeof r === 'string') problems.push(`line ${e.line}: ${r}`);
         else logins.push(first(r.entry, setup.source.directory.loginAttribute) ?? e.name);
       }
-      if (problems.length) throw new MigrationError('CF_ERR_BATCH_NAMES', `${input.subject}:\n${problems.map((p) => `  ✗ ${p}`).join('\n')}`, { object: input.subject });
+      if (problems.length)
+        throw new MigrationError('CF_ERR_BATCH_NAMES', `${input.subject}:\n${problems.map((p) => `  ✗ ${p}`).join('\n')}`, {
+          object: input.subject,
+        });
     } finally {
       await conn.close();
     }
   }
   // Sizes not measured by a copy yet come from the inventory of the source store.
   const limit = pLimit(4);
-  const mailboxes = await Promise.all(logins.map((login) => limit(async () => {
-    const k = known.get(login);
-    if (k) return { login, ...k };
-    const inv = await inventoryMailbox(setup.project, setup.sourceId, setup.source, login);
-    return { login, messages: inv.messages, bytes: inv.bytes };
-  })));
+  const mailboxes = await Promise.all(
+    logins.map((login) =>
+      limit(async () => {
+        const k = known.get(login);
+        if (k) return { login, ...k };
+        const inv = await inventoryMailbox(setup.project, setup.sourceId, setup.source, login);
+        return { login, messages: inv.messages, bytes: inv.bytes };
+      }),
+    ),
+  );
   const except = input.excludeOwnPasses && batch ? batch.id : undefined;
   const measured = measuredRate(store, except);
   const rate = input.rateMBps
-    ? { bytesPerSecond: input.rateMBps * 1e6, messagesPerSecond: Number.POSITIVE_INFINITY, source: `given: ${input.rateMBps} MB/s per mailbox` }
+    ? {
+        bytesPerSecond: input.rateMBps * 1e6,
+        messagesPerSecond: Number.POSITIVE_INFINITY,
+        source: `given: ${input.rateMBps} MB/s per mailbox`,
+      }
     : measured
       ? { ...measured, source: `measured on ${measured.passes} earlier copy passes` }
-      : { bytesPerSecond: ASSUMED_MBPS * 1e6, messagesPerSecond: Number.POSITIVE_INFINITY, source: `assumed ${ASSUMED_MBPS} MB/s per mailbox (nothing measured yet: run a trial batch, or give --rate)` };
+      : {
+          bytesPerSecond: ASSUMED_MBPS * 1e6,
+          messagesPerSecond: Number.POSITIVE_INFINITY,
+          source: `assumed ${ASSUMED_MBPS} MB/s per mailbox (nothing measured yet: run a trial batch, or give --rate)`,
+        };
   // Fixed steps per mailbox from the step timings of every batch so far; before any, a guess that includes cutover's settle.
-  const overheadSeconds = measuredOverhead(store, except) ?? ASSUMED_OVERHEAD_S + (batch ? settleSeconds(batch.options) : DEFAULT_CUTOVER_SETTLE_SECONDS);
-  const storeLimit = batch ? targetStoreOf(setup, batch.targetStore).maxConcurrentMailboxes : Math.min(...Object.values(setup.config.targetStores).map((s) => s.maxConcurrentMailboxes));
-  const streams = Math.min(input.concurrency ?? batch?.options.concurrency ?? setup.config.defaults.concurrency, storeLimit, setup.config.maxConcurrentPerSourceStore);
+  const overheadSeconds =
+    measuredOverhead(store, except) ?? ASSUMED_OVERHEAD_S + (batch ? settleSeconds(batch.options) : DEFAULT_CUTOVER_SETTLE_SECONDS);
+  const storeLimit = batch
+    ? targetStoreOf(setup, batch.targetStore).maxConcurrentMailboxes
+    : Math.min(...Object.values(setup.config.targetStores).map((s) => s.maxConcurrentMailboxes));
+  const streams = Math.min(
+    input.concurrency ?? batch?.options.concurrency ?? setup.config.defaults.concurrency,
+    storeLimit,
+    setup.config.maxConcurrentPerSourceStore,
+  );
   let windowSeconds: number | null = input.windowHours ? input.windowHours * 3600 : null;
   if (windowSeconds === null && batch?.options.windowStop) {
     const w = windowState(batch.options, new Date(batch.options.windowStart ?? Date.now()));
@@ -180,7 +236,16 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
   const p = predict(mailboxes, rate, overheadSeconds, streams, windowSeconds);
   const actualSeconds = batch?.finishedAt ? workSeconds(stepsOf(store, batch.id)) : null;
   return {
-    subject: input.subject, mailboxes: p.per, totals: { messages: p.per.reduce((a, m) => a + m.messages, 0), bytes: p.per.reduce((a, m) => a + m.bytes, 0) },
-    rate, overheadSeconds, streams, predictedSeconds: p.predictedSeconds, windowSeconds, fits: p.fits, mailboxesThatFit: p.mailboxesThatFit, actualSeconds,
+    subject: input.subject,
+    mailboxes: p.per,
+    totals: { messages: p.per.reduce((a, m) => a + m.messages, 0), bytes: p.per.reduce((a, m) => a + m.bytes, 0) },
+    rate,
+    overheadSeconds,
+    streams,
+    predictedSeconds: p.predictedSeconds,
+    windowSeconds,
+    fits: p.fits,
+    mailboxesThatFit: p.mailboxesThatFit,
+    actualSeconds,
   };
 }

@@ -8,7 +8,7 @@ import { describeError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { stepsOf } from './batchStore.ts';
 import { capacityPlan, workSeconds } from './plan.ts';
-import { predictedPlan, predictionOf, recordPrediction, type Prediction, type PredictedPlan } from './predictionStore.ts';
+import { type PredictedPlan, type Prediction, predictedPlan, predictionOf, recordPrediction } from './predictionStore.ts';
 import type { MigrationSetup } from './setup.ts';
 import type { Batch, StepRecord } from './types.ts';
 import { utcMinute } from './window.ts';
@@ -20,7 +20,12 @@ const PLAN_TIMEOUT_MS = 120_000;
 const ABOUT = 0.05;
 
 /** Records the batch's prediction at its first start; a failure is a warning and a `failed` row, never an error. */
-export async function predictAtFirstStart(setup: MigrationSetup, store: StateStore, batch: Batch, logger: Logger): Promise<Prediction | undefined> {
+export async function predictAtFirstStart(
+  setup: MigrationSetup,
+  store: StateStore,
+  batch: Batch,
+  logger: Logger,
+): Promise<Prediction | undefined> {
   try {
     if (predictionOf(store, batch.id)) return undefined;
     // A batch that ran before predictions were recorded: a plan made now would not be a prediction.
@@ -80,11 +85,12 @@ const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 function basisLines(p: PredictedPlan, madeAt: string): string[] {
   const r = p.rate;
   const rate = `${(r.bytesPerSecond / 1e6).toFixed(2)} MB/s${r.messagesPerSecond === null ? '' : ` and ${Math.round(r.messagesPerSecond)} messages/s`} per mailbox`;
-  const window = p.windowSeconds === null
-    ? 'No window was set.'
-    : p.fits
-      ? `Window: ${humanDuration(p.windowSeconds)}; the prediction said the batch fits.`
-      : `Window: ${humanDuration(p.windowSeconds)}; the prediction said the batch does NOT fit (${p.mailboxesThatFit ?? 0} of ${p.totals.mailboxes} mailboxes would).`;
+  const window =
+    p.windowSeconds === null
+      ? 'No window was set.'
+      : p.fits
+        ? `Window: ${humanDuration(p.windowSeconds)}; the prediction said the batch fits.`
+        : `Window: ${humanDuration(p.windowSeconds)}; the prediction said the batch does NOT fit (${p.mailboxesThatFit ?? 0} of ${p.totals.mailboxes} mailboxes would).`;
   return [
     `Predicted when the batch started (${utcMinute(madeAt)}): ${humanDuration(p.predictedSeconds)} for ${p.totals.mailboxes} mailboxes (${p.totals.messages} messages, ${mb(p.totals.bytes)}).`,
     `Basis: copy speed ${rate} — ${r.source}; ${p.streams} mailbox${p.streams === 1 ? '' : 'es'} at a time; ${humanDuration(p.overheadSeconds)} per mailbox for pre-stage, cutover, clean-up and verify.`,
@@ -98,36 +104,81 @@ function outcomeLines(p: PredictedPlan, actual: number | null, finished: boolean
     const share = Math.round((actual / Math.max(p.predictedSeconds, 1)) * 100);
     const why = status === 'synced' ? 'waiting for `batch complete`' : status === 'suspended' ? 'suspended' : status;
     const lines = [`Not finished (${why}): ${humanDuration(actual)} of work so far, ${share} % of the prediction.`];
-    if (status === 'suspended' && p.windowSeconds !== null) lines.push(`It did NOT finish in its ${humanDuration(p.windowSeconds)} window.`);
+    if (status === 'suspended' && p.windowSeconds !== null)
+      lines.push(`It did NOT finish in its ${humanDuration(p.windowSeconds)} window.`);
     return lines;
   }
   const ratio = actual / Math.max(p.predictedSeconds, 0.001);
   const diff = Math.round(Math.abs(ratio - 1) * 100);
-  const how = Math.abs(ratio - 1) <= ABOUT ? 'about as predicted' : ratio > 1 ? `${diff} % longer than predicted` : `${diff} % faster than predicted`;
+  const how =
+    Math.abs(ratio - 1) <= ABOUT ? 'about as predicted' : ratio > 1 ? `${diff} % longer than predicted` : `${diff} % faster than predicted`;
   const lines = [`It took ${humanDuration(actual)} of work: ${how} (${ratio.toFixed(2)} × the prediction).`];
-  if (p.windowSeconds !== null) lines.push(actual <= p.windowSeconds ? `It finished within its ${humanDuration(p.windowSeconds)} window.` : `It did NOT fit its ${humanDuration(p.windowSeconds)} window: it needed ${humanDuration(actual)}.`);
+  if (p.windowSeconds !== null)
+    lines.push(
+      actual <= p.windowSeconds
+        ? `It finished within its ${humanDuration(p.windowSeconds)} window.`
+        : `It did NOT fit its ${humanDuration(p.windowSeconds)} window: it needed ${humanDuration(actual)}.`,
+    );
   return lines;
 }
 
 /** Sets the recorded prediction against the batch's steps (pure). */
-export function comparePrediction(prediction: Prediction | undefined, steps: readonly StepRecord[], batch: Pick<Batch, 'status'>): PredictionReport {
+export function comparePrediction(
+  prediction: Prediction | undefined,
+  steps: readonly StepRecord[],
+  batch: Pick<Batch, 'status'>,
+): PredictionReport {
   const actualSeconds = workSeconds(steps);
   const finished = FINISHED.has(batch.status);
-  const took = actualSeconds === null ? 'Nothing has run yet.' : `It ${finished ? 'took' : 'has worked'} ${humanDuration(actualSeconds)}${finished ? '' : ' so far'}.`;
+  const took =
+    actualSeconds === null
+      ? 'Nothing has run yet.'
+      : `It ${finished ? 'took' : 'has worked'} ${humanDuration(actualSeconds)}${finished ? '' : ' so far'}.`;
   if (!prediction) {
-    return { status: 'none', madeAt: null, warning: null, predicted: null, actualSeconds, finished, ratio: null, fittedWindow: null, summary: ['No prediction was recorded: this batch started before crossforest recorded predictions.', took] };
+    return {
+      status: 'none',
+      madeAt: null,
+      warning: null,
+      predicted: null,
+      actualSeconds,
+      finished,
+      ratio: null,
+      fittedWindow: null,
+      summary: ['No prediction was recorded: this batch started before crossforest recorded predictions.', took],
+    };
   }
   if (prediction.status === 'failed') {
     return {
-      status: 'failed', madeAt: prediction.madeAt, warning: prediction.warning, predicted: null, actualSeconds, finished, ratio: null, fittedWindow: null,
+      status: 'failed',
+      madeAt: prediction.madeAt,
+      warning: prediction.warning,
+      predicted: null,
+      actualSeconds,
+      finished,
+      ratio: null,
+      fittedWindow: null,
       summary: [`No prediction: the capacity plan could not be made when the batch started (${prediction.warning}).`, took],
     };
   }
   const p = prediction.plan;
   const ratio = finished && actualSeconds !== null ? Math.round((actualSeconds / Math.max(p.predictedSeconds, 0.001)) * 100) / 100 : null;
-  const fittedWindow = p.windowSeconds === null ? null : finished && actualSeconds !== null ? actualSeconds <= p.windowSeconds : batch.status === 'suspended' ? false : null;
+  const fittedWindow =
+    p.windowSeconds === null
+      ? null
+      : finished && actualSeconds !== null
+        ? actualSeconds <= p.windowSeconds
+        : batch.status === 'suspended'
+          ? false
+          : null;
   return {
-    status: 'made', madeAt: prediction.madeAt, warning: null, predicted: p, actualSeconds, finished, ratio, fittedWindow,
+    status: 'made',
+    madeAt: prediction.madeAt,
+    warning: null,
+    predicted: p,
+    actualSeconds,
+    finished,
+    ratio,
+    fittedWindow,
     summary: [...basisLines(p, prediction.madeAt), ...outcomeLines(p, actualSeconds, finished, batch.status)],
   };
 }

@@ -20,16 +20,38 @@ export interface PredictedPlan {
 export type Prediction = { madeAt: string } & ({ status: 'made'; plan: PredictedPlan } | { status: 'failed'; warning: string });
 
 interface Raw {
-  made_at: string; status: 'made' | 'failed'; warning: string | null; predicted_seconds: number | null; window_seconds: number | null;
-  fits: number | null; mailboxes_that_fit: number | null; streams: number | null; rate_source: string | null; bytes_per_second: number | null;
-  messages_per_second: number | null; overhead_seconds: number | null; messages: number | null; bytes: number | null; per_mailbox: string | null;
+  made_at: string;
+  status: 'made' | 'failed';
+  warning: string | null;
+  predicted_seconds: number | null;
+  window_seconds: number | null;
+  fits: number | null;
+  mailboxes_that_fit: number | null;
+  streams: number | null;
+  rate_source: string | null;
+  bytes_per_second: number | null;
+  messages_per_second: number | null;
+  overhead_seconds: number | null;
+  messages: number | null;
+  bytes: number | null;
+  per_mailbox: string | null;
 }
 
 export function predictedPlan(p: CapacityPlan): PredictedPlan {
   return {
-    predictedSeconds: p.predictedSeconds, windowSeconds: p.windowSeconds, fits: p.fits, mailboxesThatFit: p.mailboxesThatFit, streams: p.streams,
-    rate: { source: p.rate.source, bytesPerSecond: p.rate.bytesPerSecond, messagesPerSecond: Number.isFinite(p.rate.messagesPerSecond) ? p.rate.messagesPerSecond : null },
-    overheadSeconds: p.overheadSeconds, totals: { mailboxes: p.mailboxes.length, ...p.totals }, mailboxes: p.mailboxes,
+    predictedSeconds: p.predictedSeconds,
+    windowSeconds: p.windowSeconds,
+    fits: p.fits,
+    mailboxesThatFit: p.mailboxesThatFit,
+    streams: p.streams,
+    rate: {
+      source: p.rate.source,
+      bytesPerSecond: p.rate.bytesPerSecond,
+      messagesPerSecond: Number.isFinite(p.rate.messagesPerSecond) ? p.rate.messagesPerSecond : null,
+    },
+    overheadSeconds: p.overheadSeconds,
+    totals: { mailboxes: p.mailboxes.length, ...p.totals },
+    mailboxes: p.mailboxes,
   };
 }
 
@@ -42,13 +64,26 @@ const INSERT = `INSERT INTO migration_prediction (batch_id, made_at, status, war
 /** Records the batch's prediction unless one is recorded already (the first start's stands); true when this one was kept. */
 export function recordPrediction(store: StateStore, batchId: number, p: Prediction): boolean {
   const plan = p.status === 'made' ? p.plan : null;
-  return store.db.prepare(INSERT).run({
-    batchId, madeAt: p.madeAt, status: p.status, warning: p.status === 'failed' ? p.warning : null,
-    predictedSeconds: plan?.predictedSeconds ?? null, windowSeconds: plan?.windowSeconds ?? null, fits: plan && plan.fits !== null ? Number(plan.fits) : null,
-    mailboxesThatFit: plan?.mailboxesThatFit ?? null, streams: plan?.streams ?? null, rateSource: plan?.rate.source ?? null,
-    bytesPerSecond: plan?.rate.bytesPerSecond ?? null, messagesPerSecond: plan?.rate.messagesPerSecond ?? null, overheadSeconds: plan?.overheadSeconds ?? null,
-    messages: plan?.totals.messages ?? null, bytes: plan?.totals.bytes ?? null, perMailbox: plan ? JSON.stringify(plan.mailboxes) : null,
-  }).changes === 1;
+  return (
+    store.db.prepare(INSERT).run({
+      batchId,
+      madeAt: p.madeAt,
+      status: p.status,
+      warning: p.status === 'failed' ? p.warning : null,
+      predictedSeconds: plan?.predictedSeconds ?? null,
+      windowSeconds: plan?.windowSeconds ?? null,
+      fits: plan && plan.fits !== null ? Number(plan.fits) : null,
+      mailboxesThatFit: plan?.mailboxesThatFit ?? null,
+      streams: plan?.streams ?? null,
+      rateSource: plan?.rate.source ?? null,
+      bytesPerSecond: plan?.rate.bytesPerSecond ?? null,
+      messagesPerSecond: plan?.rate.messagesPerSecond ?? null,
+      overheadSeconds: plan?.overheadSeconds ?? null,
+      messages: plan?.totals.messages ?? null,
+      bytes: plan?.totals.bytes ?? null,
+      perMailbox: plan ? JSON.stringify(plan.mailboxes) : null,
+    }).changes === 1
+  );
 }
 
 export function predictionOf(store: StateStore, batchId: number): Prediction | undefined {
@@ -60,9 +95,15 @@ export function predictionOf(store: StateStore, batchId: number): Prediction | u
     madeAt: r.made_at,
     status: 'made',
     plan: {
-      predictedSeconds: r.predicted_seconds ?? 0, windowSeconds: r.window_seconds, fits: r.fits === null ? null : r.fits === 1, mailboxesThatFit: r.mailboxes_that_fit,
-      streams: r.streams ?? 1, rate: { source: r.rate_source ?? '', bytesPerSecond: r.bytes_per_second ?? 0, messagesPerSecond: r.messages_per_second },
-      overheadSeconds: r.overhead_seconds ?? 0, totals: { mailboxes: mailboxes.length, messages: r.messages ?? 0, bytes: r.bytes ?? 0 }, mailboxes,
+      predictedSeconds: r.predicted_seconds ?? 0,
+      windowSeconds: r.window_seconds,
+      fits: r.fits === null ? null : r.fits === 1,
+      mailboxesThatFit: r.mailboxes_that_fit,
+      streams: r.streams ?? 1,
+      rate: { source: r.rate_source ?? '', bytesPerSecond: r.bytes_per_second ?? 0, messagesPerSecond: r.messages_per_second },
+      overheadSeconds: r.overhead_seconds ?? 0,
+      totals: { mailboxes: mailboxes.length, messages: r.messages ?? 0, bytes: r.bytes ?? 0 },
+      mailboxes,
     },
   };
 }

@@ -5,14 +5,14 @@
 // until the store serves it. Every write is a replace computed from what is there now,
 // so running it again after a crash at any point converges on the same objects.
 import type { Client } from 'ldapts';
-import { addEntry, deleteEntry, modifyEntry, type AttributeChange } from '../directory/export.ts';
+import { type AttributeChange, addEntry, deleteEntry, modifyEntry } from '../directory/export.ts';
 import { readEntry } from '../directory/import.ts';
 import { openMailSession } from '../mail/connection.ts';
 import { hasAll, lower, targetProxies, withProxies } from './addresses.ts';
 import { failpoint } from './failpoint.ts';
 import { all, first, USER_ATTRIBUTES } from './resolve.ts';
 import { MigrationError, withDirectories } from './setup.ts';
-import { sleep, type StepContext } from './stepContext.ts';
+import { type StepContext, sleep } from './stepContext.ts';
 import type { MailboxRow } from './types.ts';
 
 export const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'user', 'securityPrincipal', 'crossforestMailRecipient'];
@@ -22,11 +22,25 @@ export async function prestageDirectory(ctx: StepContext, m: MailboxRow, src: Cl
   const p = m.plan;
   const copyPassword = ctx.setup.config.copyPasswordHash;
   const source = await readEntry(src, m.sourceDn, copyPassword ? [...USER_ATTRIBUTES, 'userPassword'] : USER_ATTRIBUTES);
-  if (!source) throw new MigrationError('CF_ERR_PRESTAGE', `source user ${m.sourceDn} is gone`, { object: m.sourceDn, hint: 'remove it from the batch (batch remove, then create the batch again)' });
+  if (!source)
+    throw new MigrationError('CF_ERR_PRESTAGE', `source user ${m.sourceDn} is gone`, {
+      object: m.sourceDn,
+      hint: 'remove it from the batch (batch remove, then create the batch again)',
+    });
   let user = await readEntry(tgt, p.targetDn, USER_ATTRIBUTES);
   const contact = p.contactDn ? await readEntry(tgt, p.contactDn, USER_ATTRIBUTES) : undefined;
-  const existing = [...all(user, 'proxyAddresses'), ...all(contact, 'proxyAddresses'), ...(first(contact, 'mail') ? [`smtp:${first(contact, 'mail')}`] : [])];
-  const proxies = targetProxies({ targetPrimary: p.targetPrimary, sourceProxies: all(source, 'proxyAddresses'), sourceMail: m.sourceMail, sourceLegacyExchangeDn: p.sourceLegacyExchangeDn, existing });
+  const existing = [
+    ...all(user, 'proxyAddresses'),
+    ...all(contact, 'proxyAddresses'),
+    ...(first(contact, 'mail') ? [`smtp:${first(contact, 'mail')}`] : []),
+  ];
+  const proxies = targetProxies({
+    targetPrimary: p.targetPrimary,
+    sourceProxies: all(source, 'proxyAddresses'),
+    sourceMail: m.sourceMail,
+    sourceLegacyExchangeDn: p.sourceLegacyExchangeDn,
+    existing,
+  });
   // Until cutover, mail for this user in the target organization still goes to the source mailbox.
   const routing = all(user, 'homeMDB').length && p.existingUser ? [] : [`SMTP:${m.sourceMail}`];
   if (!user) {
@@ -48,25 +62,30 @@ export async function prestageDirectory(ctx: StepContext, m: MailboxRow, src: Cl
     user = await readEntry(tgt, p.targetDn, USER_ATTRIBUTES);
   }
   const changes: AttributeChange[] = [];
-  if (!hasAll(all(user, 'proxyAddresses'), proxies)) changes.push({ attribute: 'proxyAddresses', values: withProxies(proxies, all(user, 'proxyAddresses')) });
+  if (!hasAll(all(user, 'proxyAddresses'), proxies))
+    changes.push({ attribute: 'proxyAddresses', values: withProxies(proxies, all(user, 'proxyAddresses')) });
   if (!first(user, 'legacyExchangeDN')) changes.push({ attribute: 'legacyExchangeDN', values: [p.targetLegacyExchangeDn] });
   if (!first(user, 'mail')) changes.push({ attribute: 'mail', values: [p.targetPrimary] });
-  if (copyPassword && !p.existingUser && all(source, 'userPassword').length && !all(user, 'userPassword').length) changes.push({ attribute: 'userPassword', values: all(source, 'userPassword') });
-  if (!p.existingUser && !all(user, 'homeMDB').length && !all(user, 'targetAddress').length) changes.push({ attribute: 'targetAddress', values: routing });
+  if (copyPassword && !p.existingUser && all(source, 'userPassword').length && !all(user, 'userPassword').length)
+    changes.push({ attribute: 'userPassword', values: all(source, 'userPassword') });
+  if (!p.existingUser && !all(user, 'homeMDB').length && !all(user, 'targetAddress').length)
+    changes.push({ attribute: 'targetAddress', values: routing });
   await modifyEntry(tgt, p.targetDn, changes);
   failpoint('prestage:user');
   if (p.contactDn) await deleteEntry(tgt, p.contactDn);
   // Cross-pollination: the source learns the target's legacyExchangeDN (replies to the new mailbox's items).
   const x500 = `X500:${p.targetLegacyExchangeDn}`;
   const srcProxies = all(source, 'proxyAddresses');
-  if (!srcProxies.some((a) => lower(a) === lower(x500))) await modifyEntry(src, m.sourceDn, [{ attribute: 'proxyAddresses', values: withProxies(srcProxies, [x500]) }]);
+  if (!srcProxies.some((a) => lower(a) === lower(x500)))
+    await modifyEntry(src, m.sourceDn, [{ attribute: 'proxyAddresses', values: withProxies(srcProxies, [x500]) }]);
 }
 
 /** Mailbox-enables the target user and waits until the store serves it (a wait, not an error). */
 export async function enableAndWait(ctx: StepContext, m: MailboxRow, tgt: Client): Promise<number> {
   const home = ctx.targetStore.homeMDB;
   const user = await readEntry(tgt, m.plan.targetDn, ['homeMDB']);
-  if (!all(user, 'homeMDB').some((h) => lower(h) === lower(home))) await modifyEntry(tgt, m.plan.targetDn, [{ attribute: 'homeMDB', values: [home] }]);
+  if (!all(user, 'homeMDB').some((h) => lower(h) === lower(home)))
+    await modifyEntry(tgt, m.plan.targetDn, [{ attribute: 'homeMDB', values: [home] }]);
   failpoint('prestage:enabled');
   const o = ctx.batch.options;
   const started = Date.now();
@@ -74,18 +93,33 @@ export async function enableAndWait(ctx: StepContext, m: MailboxRow, tgt: Client
   for (;;) {
     polls++;
     try {
-      const c = await openMailSession(ctx.setup.target.mailStore, m.plan.targetLogin, { baseDir: ctx.setup.project.baseDir, keyPath: `organizations.${ctx.setup.targetId}.mailStore` });
+      const c = await openMailSession(ctx.setup.target.mailStore, m.plan.targetLogin, {
+        baseDir: ctx.setup.project.baseDir,
+        keyPath: `organizations.${ctx.setup.targetId}.mailStore`,
+      });
       await c.logout().catch(() => c.close());
       return polls;
     } catch (err) {
       if (Date.now() - started > o.mailboxReadyTimeoutSeconds * 1000) {
-        throw new MigrationError('CF_ERR_MAILBOX_NOT_READY', `the target store has not served ${m.plan.targetLogin} within ${o.mailboxReadyTimeoutSeconds} s after mailbox-enabling (${(err as Error).message})`, {
-          object: m.plan.targetLogin,
-          hint: 'check that the store reads homeMDB users from the directory (lab: Dovecot userdb filter); batch retry-failed waits again',
-        });
+        throw new MigrationError(
+          'CF_ERR_MAILBOX_NOT_READY',
+          `the target store has not served ${m.plan.targetLogin} within ${o.mailboxReadyTimeoutSeconds} s after mailbox-enabling (${(err as Error).message})`,
+          {
+            object: m.plan.targetLogin,
+            hint: 'check that the store reads homeMDB users from the directory (lab: Dovecot userdb filter); batch retry-failed waits again',
+          },
+        );
       }
-      ctx.emit({ type: 'wait', mailbox: m.sourceLogin, what: `target store does not serve ${m.plan.targetLogin} yet`, nextPollSeconds: o.retryIntervalSeconds });
-      ctx.logger.info({ mailbox: m.plan.targetLogin, retryIn: o.retryIntervalSeconds }, 'waiting for the target store to serve the new mailbox');
+      ctx.emit({
+        type: 'wait',
+        mailbox: m.sourceLogin,
+        what: `target store does not serve ${m.plan.targetLogin} yet`,
+        nextPollSeconds: o.retryIntervalSeconds,
+      });
+      ctx.logger.info(
+        { mailbox: m.plan.targetLogin, retryIn: o.retryIntervalSeconds },
+        'waiting for the target store to serve the new mailbox',
+      );
       await sleep(o.retryIntervalSeconds * 1000);
     }
   }

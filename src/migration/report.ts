@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { StateStore } from '../state/store.ts';
 import { mailboxesOf, samplesOf, setReportPath, stepsOf } from './batchStore.ts';
 import { failpoint } from './failpoint.ts';
-import { noticeLines, type NoticeLine } from './noticeOps.ts';
+import { type NoticeLine, noticeLines } from './noticeOps.ts';
 import { comparePrediction, type PredictionReport } from './prediction.ts';
 import { predictionOf } from './predictionStore.ts';
 import { renderBatchHtml } from './reportHtml.ts';
@@ -30,7 +30,15 @@ export interface MailboxReport {
   skipped: SkippedEntry[];
   fidelity: number | null;
   verify: VerifyOutcome | null;
-  steps: { step: string; status: string; startedAt: string; finishedAt: string | null; ms: number | null; messages: number; bytes: number }[];
+  steps: {
+    step: string;
+    status: string;
+    startedAt: string;
+    finishedAt: string | null;
+    ms: number | null;
+    messages: number;
+    bytes: number;
+  }[];
   copyMs: number;
   messagesPerSecond: number;
   megabytesPerSecond: number;
@@ -47,7 +55,19 @@ export interface BatchReport {
   startedAt: string | null;
   finishedAt: string | null;
   generatedAt: string;
-  totals: { mailboxes: number; byState: Record<string, number>; messages: number; bytes: number; copied: number; copiedBytes: number; skipped: number; copyMs: number; messagesPerSecond: number; megabytesPerSecond: number; meanFidelity: number | null };
+  totals: {
+    mailboxes: number;
+    byState: Record<string, number>;
+    messages: number;
+    bytes: number;
+    copied: number;
+    copiedBytes: number;
+    skipped: number;
+    copyMs: number;
+    messagesPerSecond: number;
+    megabytesPerSecond: number;
+    meanFidelity: number | null;
+  };
   mailboxes: MailboxReport[];
   /** Messages and bytes copied per interval, for the throughput chart. */
   throughput: { at: string; messages: number; bytes: number }[];
@@ -66,11 +86,33 @@ export function mailboxReport(m: MailboxRow, steps: StepRecord[]): MailboxReport
   const secs = Math.max(copyMs, 1) / 1000;
   const lastVerify = [...mine].reverse().find((s) => s.step === 'verify' && s.status === 'done')?.detail as VerifyOutcome | undefined;
   return {
-    name: m.name, source: m.sourceLogin, target: m.plan.targetLogin, targetDn: m.plan.targetDn, state: m.state, resumeState: m.resumeState, error: m.error,
-    messages: m.messages, bytes: m.bytes, copied: m.copied, copiedBytes: m.copiedBytes, deltas: m.deltas, skipped: m.skipped,
-    fidelity: lastVerify?.fidelity ?? m.fidelity, verify: lastVerify ?? m.verify,
-    steps: mine.map((s) => ({ step: s.step, status: s.status, startedAt: s.startedAt, finishedAt: s.finishedAt, ms: ms(s), messages: s.messages, bytes: s.bytes })),
-    copyMs, messagesPerSecond: Math.round((m.copied / secs) * 10) / 10, megabytesPerSecond: Math.round((m.copiedBytes / 1e6 / secs) * 100) / 100,
+    name: m.name,
+    source: m.sourceLogin,
+    target: m.plan.targetLogin,
+    targetDn: m.plan.targetDn,
+    state: m.state,
+    resumeState: m.resumeState,
+    error: m.error,
+    messages: m.messages,
+    bytes: m.bytes,
+    copied: m.copied,
+    copiedBytes: m.copiedBytes,
+    deltas: m.deltas,
+    skipped: m.skipped,
+    fidelity: lastVerify?.fidelity ?? m.fidelity,
+    verify: lastVerify ?? m.verify,
+    steps: mine.map((s) => ({
+      step: s.step,
+      status: s.status,
+      startedAt: s.startedAt,
+      finishedAt: s.finishedAt,
+      ms: ms(s),
+      messages: s.messages,
+      bytes: s.bytes,
+    })),
+    copyMs,
+    messagesPerSecond: Math.round((m.copied / secs) * 10) / 10,
+    megabytesPerSecond: Math.round((m.copiedBytes / 1e6 / secs) * 100) / 100,
   };
 }
 
@@ -82,15 +124,32 @@ export function buildBatchReport(store: StateStore, batch: Batch): BatchReport {
   const sum = (f: (m: MailboxReport) => number): number => mailboxes.reduce((a, m) => a + f(m), 0);
   // Wall-clock copy time of the batch: first copy start to last copy end (mailboxes overlap).
   const copySteps = steps.filter((s) => ['copy', 'delta', 'cutover'].includes(s.step) && s.finishedAt);
-  const wall = copySteps.length ? Math.max(...copySteps.map((s) => Date.parse(s.finishedAt as string))) - Math.min(...copySteps.map((s) => Date.parse(s.startedAt))) : 0;
+  const wall = copySteps.length
+    ? Math.max(...copySteps.map((s) => Date.parse(s.finishedAt as string))) - Math.min(...copySteps.map((s) => Date.parse(s.startedAt)))
+    : 0;
   const secs = Math.max(wall, 1) / 1000;
   const fids = mailboxes.map((m) => m.fidelity).filter((f): f is number => f !== null);
   return {
-    batch: batch.name, status: batch.status, sourceOrg: batch.sourceOrg, targetOrg: batch.targetOrg, targetStore: batch.targetStore, options: batch.options,
-    createdAt: batch.createdAt, startedAt: batch.startedAt, finishedAt: batch.finishedAt, generatedAt: new Date().toISOString(),
+    batch: batch.name,
+    status: batch.status,
+    sourceOrg: batch.sourceOrg,
+    targetOrg: batch.targetOrg,
+    targetStore: batch.targetStore,
+    options: batch.options,
+    createdAt: batch.createdAt,
+    startedAt: batch.startedAt,
+    finishedAt: batch.finishedAt,
+    generatedAt: new Date().toISOString(),
     totals: {
-      mailboxes: mailboxes.length, byState, messages: sum((m) => m.messages), bytes: sum((m) => m.bytes), copied: sum((m) => m.copied), copiedBytes: sum((m) => m.copiedBytes),
-      skipped: sum((m) => m.skipped.length), copyMs: wall, messagesPerSecond: Math.round((sum((m) => m.copied) / secs) * 10) / 10,
+      mailboxes: mailboxes.length,
+      byState,
+      messages: sum((m) => m.messages),
+      bytes: sum((m) => m.bytes),
+      copied: sum((m) => m.copied),
+      copiedBytes: sum((m) => m.copiedBytes),
+      skipped: sum((m) => m.skipped.length),
+      copyMs: wall,
+      messagesPerSecond: Math.round((sum((m) => m.copied) / secs) * 10) / 10,
       megabytesPerSecond: Math.round((sum((m) => m.copiedBytes) / 1e6 / secs) * 100) / 100,
       meanFidelity: fids.length ? fids.reduce((a, f) => a + f, 0) / fids.length : null,
     },
@@ -108,7 +167,11 @@ export function reportsDir(setup: MigrationSetup, batch: string): string {
 const safeName = (login: string): string => login.replace(/[^A-Za-z0-9@._-]/g, '_');
 
 /** The batch report as JSON and HTML; returns the HTML path. */
-export function writeBatchReport(setup: MigrationSetup, store: StateStore, batch: Batch): { html: string; json: string; report: BatchReport } {
+export function writeBatchReport(
+  setup: MigrationSetup,
+  store: StateStore,
+  batch: Batch,
+): { html: string; json: string; report: BatchReport } {
   const dir = reportsDir(setup, batch.name);
   mkdirSync(dir, { recursive: true });
   const report = buildBatchReport(store, batch);

@@ -45,7 +45,10 @@ export function predictionHtml(p: BatchReport['prediction']): string {
     const w = p.predicted.windowSeconds;
     rows.push(
       ['predicted duration', humanDuration(p.predicted.predictedSeconds)],
-      ['basis', `${(p.predicted.rate.bytesPerSecond / 1e6).toFixed(2)} MB/s per mailbox — ${p.predicted.rate.source}; ${p.predicted.streams} at a time; window ${w === null ? 'none' : humanDuration(w)}`],
+      [
+        'basis',
+        `${(p.predicted.rate.bytesPerSecond / 1e6).toFixed(2)} MB/s per mailbox — ${p.predicted.rate.source}; ${p.predicted.streams} at a time; window ${w === null ? 'none' : humanDuration(w)}`,
+      ],
     );
   }
   rows.push(['actual duration (work)', p.actualSeconds === null ? '—' : `${humanDuration(p.actualSeconds)}${p.finished ? '' : ' so far'}`]);
@@ -58,14 +61,31 @@ ${p.summary.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}`;
 export function renderBatchHtml(r: BatchReport, project: string): string {
   const t = r.totals;
   const rows = r.mailboxes
-    .map((m) => `<tr class="${escapeHtml(m.state)}"><td>${escapeHtml(m.name)}</td><td>${escapeHtml(m.source)}</td><td>${escapeHtml(m.target)}</td><td>${escapeHtml(m.state)}${m.resumeState ? ` (at ${escapeHtml(m.resumeState)})` : ''}</td>
+    .map(
+      (
+        m,
+      ) => `<tr class="${escapeHtml(m.state)}"><td>${escapeHtml(m.name)}</td><td>${escapeHtml(m.source)}</td><td>${escapeHtml(m.target)}</td><td>${escapeHtml(m.state)}${m.resumeState ? ` (at ${escapeHtml(m.resumeState)})` : ''}</td>
 <td class="n">${m.messages}</td><td class="n">${mb(m.bytes)}</td><td class="n">${m.copied}</td><td class="n">${m.deltas}</td><td class="n">${m.skipped.length}</td>
-<td class="n">${m.fidelity === null ? '' : (m.fidelity * 100).toFixed(2)}</td><td class="n">${secs(m.copyMs)}</td><td class="n">${m.messagesPerSecond}</td><td>${escapeHtml(m.error ?? '')}</td></tr>`)
+<td class="n">${m.fidelity === null ? '' : (m.fidelity * 100).toFixed(2)}</td><td class="n">${secs(m.copyMs)}</td><td class="n">${m.messagesPerSecond}</td><td>${escapeHtml(m.error ?? '')}</td></tr>`,
+    )
     .join('\n');
   const skipped = r.mailboxes.flatMap((m) => m.skipped.map((s) => ({ m, s })));
-  const skippedRows = skipped.map(({ m, s }) => `<tr><td>${escapeHtml(m.source)}</td><td>${escapeHtml(s.folder)}</td><td class="n">${s.uid}</td><td>${escapeHtml(s.messageId ?? '')}</td><td>${escapeHtml(s.subject ?? '')}</td><td class="n">${s.size}</td><td>${escapeHtml(s.kind)}</td><td>${escapeHtml(s.reason)}</td></tr>`).join('\n');
-  const timings = r.mailboxes.map((m) => `<tr><td>${escapeHtml(m.source)}</td>${['prestage', 'copy', 'delta', 'cutover', 'cleanup', 'verify', 'report'].map((st) => `<td class="n">${secs(m.steps.filter((x) => x.step === st && x.ms !== null).reduce((a, x) => a + (x.ms ?? 0), 0) || null)}</td>`).join('')}</tr>`).join('\n');
-  const problems = r.mailboxes.filter((m) => m.verify && !m.verify.ok || m.error).map((m) => `<li><b>${escapeHtml(m.source)}</b>: ${escapeHtml(m.error ?? m.verify?.problems.join('; ') ?? '')}</li>`).join('\n');
+  const skippedRows = skipped
+    .map(
+      ({ m, s }) =>
+        `<tr><td>${escapeHtml(m.source)}</td><td>${escapeHtml(s.folder)}</td><td class="n">${s.uid}</td><td>${escapeHtml(s.messageId ?? '')}</td><td>${escapeHtml(s.subject ?? '')}</td><td class="n">${s.size}</td><td>${escapeHtml(s.kind)}</td><td>${escapeHtml(s.reason)}</td></tr>`,
+    )
+    .join('\n');
+  const timings = r.mailboxes
+    .map(
+      (m) =>
+        `<tr><td>${escapeHtml(m.source)}</td>${['prestage', 'copy', 'delta', 'cutover', 'cleanup', 'verify', 'report'].map((st) => `<td class="n">${secs(m.steps.filter((x) => x.step === st && x.ms !== null).reduce((a, x) => a + (x.ms ?? 0), 0) || null)}</td>`).join('')}</tr>`,
+    )
+    .join('\n');
+  const problems = r.mailboxes
+    .filter((m) => (m.verify && !m.verify.ok) || m.error)
+    .map((m) => `<li><b>${escapeHtml(m.source)}</b>: ${escapeHtml(m.error ?? m.verify?.problems.join('; ') ?? '')}</li>`)
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Batch ${escapeHtml(r.batch)} — ${escapeHtml(project)}</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
@@ -73,10 +93,15 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}tr.failed td{background:
 .totals td:first-child,.prediction td:first-child{font-weight:bold}h1{font-size:1.4em}</style></head><body>
 <h1>Migration batch ${escapeHtml(r.batch)}</h1>
 <p>${escapeHtml(project)}: ${escapeHtml(r.sourceOrg)} → ${escapeHtml(r.targetOrg)} (store ${escapeHtml(r.targetStore)}), status <b>${escapeHtml(r.status)}</b>; created ${escapeHtml(r.createdAt)}, started ${escapeHtml(r.startedAt ?? '—')}, finished ${escapeHtml(r.finishedAt ?? '—')}; report generated ${escapeHtml(r.generatedAt)}.</p>
-<table class="totals"><tr><td>mailboxes</td><td>${t.mailboxes} (${Object.entries(t.byState).map(([k, v]) => `${v} ${escapeHtml(k)}`).join(', ')})</td></tr>
+<table class="totals"><tr><td>mailboxes</td><td>${t.mailboxes} (${Object.entries(t.byState)
+    .map(([k, v]) => `${v} ${escapeHtml(k)}`)
+    .join(', ')})</td></tr>
 <tr><td>source size</td><td>${t.messages} messages, ${mb(t.bytes)} MB</td></tr><tr><td>copied</td><td>${t.copied} messages, ${mb(t.copiedBytes)} MB in ${secs(t.copyMs)} s (${t.messagesPerSecond} msg/s, ${t.megabytesPerSecond} MB/s)</td></tr>
 <tr><td>skipped items</td><td>${t.skipped}</td></tr><tr><td>mean fidelity</td><td>${t.meanFidelity === null ? '—' : `${(t.meanFidelity * 100).toFixed(2)} %`}</td></tr>
-<tr><td>options</td><td>${Object.entries(r.options).filter(([, v]) => v !== undefined).map(([k, v]) => `${escapeHtml(k)} ${escapeHtml(v)}`).join(' · ')}</td></tr></table>
+<tr><td>options</td><td>${Object.entries(r.options)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${escapeHtml(k)} ${escapeHtml(v)}`)
+    .join(' · ')}</td></tr></table>
 <h2>Predicted and actual duration</h2>
 ${predictionHtml(r.prediction)}
 <h2>Throughput over time</h2>

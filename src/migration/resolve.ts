@@ -5,9 +5,9 @@
 // directory directly. Target objects (the GAL-sync contact to convert, a user pre-staged
 // by an earlier run) are found through the metaverse's target connector or by address.
 import type { Client } from 'ldapts';
+import type { DirectoryEntry } from '../directory/entry.ts';
 import { escapeDnValue, ldapFilter } from '../directory/escape.ts';
 import { readEntry, searchEntries } from '../directory/import.ts';
-import type { DirectoryEntry } from '../directory/entry.ts';
 import type { StateStore } from '../state/store.ts';
 import { csByMv } from '../sync/connectorSpace.ts';
 import { mvIdsByValue } from '../sync/metaverse.ts';
@@ -17,10 +17,39 @@ import type { MigrationSetup } from './setup.ts';
 import type { PrestagePlan } from './types.ts';
 
 export const USER_ATTRIBUTES = [
-  'objectClass', 'cn', 'sn', 'givenName', 'displayName', 'initials', 'title', 'company', 'department', 'telephoneNumber', 'physicalDeliveryOfficeName',
-  'sAMAccountName', 'userPrincipalName', 'mail', 'proxyAddresses', 'legacyExchangeDN', 'homeMDB', 'targetAddress', 'mailNickname', 'member',
+  'objectClass',
+  'cn',
+  'sn',
+  'givenName',
+  'displayName',
+  'initials',
+  'title',
+  'company',
+  'department',
+  'telephoneNumber',
+  'physicalDeliveryOfficeName',
+  'sAMAccountName',
+  'userPrincipalName',
+  'mail',
+  'proxyAddresses',
+  'legacyExchangeDN',
+  'homeMDB',
+  'targetAddress',
+  'mailNickname',
+  'member',
 ];
-export const DISPLAY_ATTRIBUTES = ['cn', 'sn', 'givenName', 'displayName', 'initials', 'title', 'company', 'department', 'telephoneNumber', 'physicalDeliveryOfficeName'];
+export const DISPLAY_ATTRIBUTES = [
+  'cn',
+  'sn',
+  'givenName',
+  'displayName',
+  'initials',
+  'title',
+  'company',
+  'department',
+  'telephoneNumber',
+  'physicalDeliveryOfficeName',
+];
 
 export const first = (e: DirectoryEntry | undefined, a: string): string | undefined => e?.attributes[a]?.[0];
 export const all = (e: DirectoryEntry | undefined, a: string): string[] => e?.attributes[a] ?? [];
@@ -36,8 +65,16 @@ async function collect(client: Client, base: string, filter: string, limit = 5):
 }
 
 /** DNs of the metaverse connectors of `orgId`'s agents for the person with this address. */
-function metaverseConnectors(setup: MigrationSetup, store: StateStore | undefined, address: string, orgId: string, objectClass: string): string[] | undefined {
-  const agents = Object.entries(setup.project.config.sync?.agents ?? {}).filter(([, a]) => a.organization === orgId).map(([id]) => id);
+function metaverseConnectors(
+  setup: MigrationSetup,
+  store: StateStore | undefined,
+  address: string,
+  orgId: string,
+  objectClass: string,
+): string[] | undefined {
+  const agents = Object.entries(setup.project.config.sync?.agents ?? {})
+    .filter(([, a]) => a.organization === orgId)
+    .map(([id]) => id);
   if (!store || agents.length === 0) return undefined;
   let ids: number[];
   try {
@@ -47,7 +84,9 @@ function metaverseConnectors(setup: MigrationSetup, store: StateStore | undefine
   }
   if (ids.length === 0) return undefined;
   const dns = new Set<string>();
-  for (const id of ids) for (const cs of csByMv(store, id)) if (agents.includes(cs.agent) && cs.state !== 'deleted' && lower(cs.objectClass) === objectClass) dns.add(cs.dn);
+  for (const id of ids)
+    for (const cs of csByMv(store, id))
+      if (agents.includes(cs.agent) && cs.state !== 'deleted' && lower(cs.objectClass) === objectClass) dns.add(cs.dn);
   return [...dns];
 }
 
@@ -57,7 +96,12 @@ export interface ResolvedSource {
 }
 
 /** Finds the source user a name means: exactly one, or a one-line problem. */
-export async function resolveSourceName(setup: MigrationSetup, client: Client, store: StateStore | undefined, name: string): Promise<ResolvedSource | string> {
+export async function resolveSourceName(
+  setup: MigrationSetup,
+  client: Client,
+  store: StateStore | undefined,
+  name: string,
+): Promise<ResolvedSource | string> {
   const base = setup.source.directory.baseDn;
   if (/^[A-Za-z][A-Za-z0-9-]*=/.test(name) && name.includes(',')) {
     const e = await readEntry(client, name, USER_ATTRIBUTES).catch(() => undefined);
@@ -78,7 +122,8 @@ export async function resolveSourceName(setup: MigrationSetup, client: Client, s
     : ldapFilter`(&(objectClass=user)(sAMAccountName=${name}))`;
   const found = await collect(client, base, filter);
   if (found.length === 0) return `"${name}": unknown in ${setup.sourceId} (no user with that sAMAccountName, UPN, mail or DN)`;
-  if (found.length > 1) return `"${name}": ambiguous, ${found.length} users match (${found.map((f) => f.dn).join('; ')}): write the DN instead`;
+  if (found.length > 1)
+    return `"${name}": ambiguous, ${found.length} users match (${found.map((f) => f.dn).join('; ')}): write the DN instead`;
   return { entry: found[0] as DirectoryEntry, via: 'directory' };
 }
 
@@ -97,7 +142,12 @@ export interface PlanInput {
 }
 
 /** Plans the target object of one source user, checking the target directory for conflicts. */
-export async function planTarget(setup: MigrationSetup, client: Client, store: StateStore | undefined, p: PlanInput): Promise<PrestagePlan | string> {
+export async function planTarget(
+  setup: MigrationSetup,
+  client: Client,
+  store: StateStore | undefined,
+  p: PlanInput,
+): Promise<PrestagePlan | string> {
   const src = p.source;
   const mail = first(src, 'mail') as string;
   const tdom = setup.target.mailDomain;
@@ -111,12 +161,17 @@ export async function planTarget(setup: MigrationSetup, client: Client, store: S
   };
   // A user pre-staged before (an earlier run, another batch removed): adopt it.
   const mine = (await collect(client, base, ldapFilter`(&(objectClass=user)(proxyAddresses=smtp:${mail}))`)).filter(isUser);
-  if (mine.length > 1) return `"${mail}": ${mine.length} users in ${setup.targetId} already carry this address (${mine.map((m) => m.dn).join('; ')})`;
+  if (mine.length > 1)
+    return `"${mail}": ${mine.length} users in ${setup.targetId} already carry this address (${mine.map((m) => m.dn).join('; ')})`;
   if (mine.length === 1) {
     const u = mine[0] as DirectoryEntry;
     const sam = first(u, 'sAMAccountName') ?? aliasOf(mail);
     return {
-      ...common, targetDn: u.dn, contactDn: null, existingUser: true, targetSam: sam,
+      ...common,
+      targetDn: u.dn,
+      contactDn: null,
+      existingUser: true,
+      targetSam: sam,
       targetLogin: first(u, setup.target.directory.loginAttribute) ?? `${sam}@${tdom}`,
       targetPrimary: first(u, 'mail') ?? `${aliasOf(mail)}@${tdom}`,
       targetLegacyExchangeDn: first(u, 'legacyExchangeDN') ?? `${setup.config.targetLegacyExchangeDnPrefix}${sam}`,
@@ -125,9 +180,16 @@ export async function planTarget(setup: MigrationSetup, client: Client, store: S
   // The GAL-sync contact of this person, if any: metaverse first, then by address.
   let contacts = metaverseConnectors(setup, store, mail, setup.targetId, 'contact');
   if (!contacts || contacts.length === 0) {
-    contacts = (await collect(client, base, ldapFilter`(&(objectClass=contact)(|(mail=${mail})(targetAddress=SMTP:${mail})(proxyAddresses=smtp:${mail})))`)).map((c) => c.dn);
+    contacts = (
+      await collect(
+        client,
+        base,
+        ldapFilter`(&(objectClass=contact)(|(mail=${mail})(targetAddress=SMTP:${mail})(proxyAddresses=smtp:${mail})))`,
+      )
+    ).map((c) => c.dn);
   }
-  if (contacts.length > 1) return `"${mail}": ${contacts.length} contacts in ${setup.targetId} carry this address (${contacts.join('; ')}): remove the extra ones`;
+  if (contacts.length > 1)
+    return `"${mail}": ${contacts.length} contacts in ${setup.targetId} carry this address (${contacts.join('; ')}): remove the extra ones`;
   const contactDn = contacts[0] ?? null;
   const free = async (filter: string, key: string): Promise<boolean> => {
     if (p.taken.has(lower(key))) return false;
@@ -154,13 +216,20 @@ export async function planTarget(setup: MigrationSetup, client: Client, store: S
   if (!primary) return `"${mail}": address ${alias}@${tdom} is taken in ${setup.targetId}: give targetPrimary in a CSV`;
   const cn = first(src, 'cn') ?? sam;
   let dn = `cn=${escapeDnValue(cn)},${setup.config.targetContainer}`;
-  if (p.taken.has(lower(dn)) || (await readEntry(client, dn, ['objectClass']))) dn = `cn=${escapeDnValue(`${cn} (${sam})`)},${setup.config.targetContainer}`;
+  if (p.taken.has(lower(dn)) || (await readEntry(client, dn, ['objectClass'])))
+    dn = `cn=${escapeDnValue(`${cn} (${sam})`)},${setup.config.targetContainer}`;
   if (p.taken.has(lower(dn)) || (await readEntry(client, dn, ['objectClass']))) return `"${mail}": ${dn} exists in ${setup.targetId}`;
   p.taken.add(`sam:${lower(sam)}`);
   p.taken.add(`addr:${lower(primary)}`);
   p.taken.add(lower(dn));
   return {
-    ...common, targetDn: dn, contactDn, existingUser: false, targetSam: sam, targetLogin: `${sam}@${tdom}`, targetPrimary: primary,
+    ...common,
+    targetDn: dn,
+    contactDn,
+    existingUser: false,
+    targetSam: sam,
+    targetLogin: `${sam}@${tdom}`,
+    targetPrimary: primary,
     targetLegacyExchangeDn: `${setup.config.targetLegacyExchangeDnPrefix}${sam}`,
   };
 }

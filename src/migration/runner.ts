@@ -4,20 +4,20 @@
 // target store. When the window closes nothing new starts and each mailbox suspends
 // after its current step; `batch resume` continues from the last completed step.
 import pLimit from 'p-limit';
+import type { TargetStoreConfig } from '../config/migration.ts';
 import type { StateStore } from '../state/store.ts';
-import { silentLogger, type Logger } from '../util/logger.ts';
+import { type Logger, silentLogger } from '../util/logger.ts';
 import { withBatchLease } from './batchLease.ts';
 import { addSample, batchByName, closeDanglingSteps, mailboxesOf, setBatchStatus, unpark } from './batchStore.ts';
 import { sendNotices } from './notices.ts';
 import { runMailbox } from './pipeline.ts';
 import { predictAtFirstStart } from './prediction.ts';
 import { writeBatchReport } from './report.ts';
-import { MigrationError, targetStoreOf, type MigrationSetup } from './setup.ts';
+import { MigrationError, type MigrationSetup, targetStoreOf } from './setup.ts';
 import { takeSlots } from './slots.ts';
-import { sleep, type StepContext } from './stepContext.ts';
+import { type StepContext, sleep } from './stepContext.ts';
 import type { Batch, BatchStatus, MailboxState, RunEvent } from './types.ts';
 import { windowState } from './window.ts';
-import type { TargetStoreConfig } from '../config/migration.ts';
 
 export interface RunOptions {
   logger?: Logger;
@@ -37,7 +37,11 @@ export interface RunResult {
 
 export function batchOrThrow(store: StateStore, name: string): Batch {
   const b = batchByName(store, name);
-  if (!b) throw new MigrationError('CF_ERR_BATCH_UNKNOWN', `no batch named ${name}`, { object: name, hint: 'crossforest batch list shows the batches' });
+  if (!b)
+    throw new MigrationError('CF_ERR_BATCH_UNKNOWN', `no batch named ${name}`, {
+      object: name,
+      hint: 'crossforest batch list shows the batches',
+    });
   return b;
 }
 
@@ -53,15 +57,28 @@ export async function runBatch(setup: MigrationSetup, store: StateStore, name: s
   return withBatchLease(store, name, () => runLeased(setup, store, name, batch, targetStore, opts));
 }
 
-async function runLeased(setup: MigrationSetup, store: StateStore, name: string, batch: Batch, targetStore: TargetStoreConfig, opts: RunOptions): Promise<RunResult> {
+async function runLeased(
+  setup: MigrationSetup,
+  store: StateStore,
+  name: string,
+  batch: Batch,
+  targetStore: TargetStoreConfig,
+  opts: RunOptions,
+): Promise<RunResult> {
   const logger = (opts.logger ?? silentLogger).child({ scope: 'batch', batch: name });
   const emit = opts.emit ?? (() => {});
   closeDanglingSteps(store, batch.id);
-  for (const m of mailboxesOf(store, batch.id)) if (m.state === 'suspended' || (opts.retryFailed && m.state === 'failed')) unpark(store, m.id);
+  for (const m of mailboxesOf(store, batch.id))
+    if (m.state === 'suspended' || (opts.retryFailed && m.state === 'failed')) unpark(store, m.id);
 
   // Not yet open: wait for the window (the worker starts batches this way too).
   for (let w = windowState(batch.options, new Date()); w.state === 'before'; w = windowState(batch.options, new Date())) {
-    emit({ type: 'wait', mailbox: '*', what: `the window opens at ${batch.options.windowStart}`, nextPollSeconds: Math.ceil(w.msUntilChange / 1000) });
+    emit({
+      type: 'wait',
+      mailbox: '*',
+      what: `the window opens at ${batch.options.windowStart}`,
+      nextPollSeconds: Math.ceil(w.msUntilChange / 1000),
+    });
     await sleep(Math.min(w.msUntilChange, 30_000));
     if (opts.stopRequested?.()) break;
   }
@@ -79,7 +96,8 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
     copiedBytes = 0;
   }, 1000);
   // Read again each time: `batch suspend` from another process closes the window now.
-  const closed = (): boolean => windowState(batchOrThrow(store, name).options, new Date()).state === 'after' || Boolean(opts.stopRequested?.());
+  const closed = (): boolean =>
+    windowState(batchOrThrow(store, name).options, new Date()).state === 'after' || Boolean(opts.stopRequested?.());
   let announced = false;
   const shouldSuspend = (): boolean => {
     const c = closed();
@@ -94,10 +112,19 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
     const o = batchOrThrow(store, name);
     if (o.completeRequested) return true;
     if (o.options.cutover === 'immediate') return true;
-    return o.options.cutover === 'complete-after' && Boolean(o.options.completeAfter) && Date.now() >= Date.parse(o.options.completeAfter as string);
+    return (
+      o.options.cutover === 'complete-after' &&
+      Boolean(o.options.completeAfter) &&
+      Date.now() >= Date.parse(o.options.completeAfter as string)
+    );
   };
   const ctx: StepContext = {
-    setup, store, batch, targetStore, logger, emit,
+    setup,
+    store,
+    batch,
+    targetStore,
+    logger,
+    emit,
     onCopied(m, b) {
       copiedMsgs += m;
       copiedBytes += b;
@@ -127,7 +154,19 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
   try {
     // Phase 1: pre-stage everyone.
     const queued = mailboxesOf(store, batch.id).filter((m) => m.state === 'queued');
-    await Promise.all(queued.map((m) => limit(() => inSlots(m.sourceLogin, () => runMailbox({ ...ctx, logger: logger.child({ mailbox: m.sourceLogin }) }, m.id, { stopAfterPrestage: true, shouldSuspend, cutoverAllowed })))));
+    await Promise.all(
+      queued.map((m) =>
+        limit(() =>
+          inSlots(m.sourceLogin, () =>
+            runMailbox({ ...ctx, logger: logger.child({ mailbox: m.sourceLogin }) }, m.id, {
+              stopAfterPrestage: true,
+              shouldSuspend,
+              cutoverAllowed,
+            }),
+          ),
+        ),
+      ),
+    );
     // Phase 2: the rest of the pipeline; complete-after batches keep making delta passes until their time.
     const rest = mailboxesOf(store, batch.id).filter((m) => !['done', 'failed', 'suspended', 'queued'].includes(m.state));
     await Promise.all(
@@ -147,13 +186,18 @@ async function runLeased(setup: MigrationSetup, store: StateStore, name: string,
       ),
     );
     // Whatever could not start before the window closed is suspended, not left queued.
-    if (shouldSuspend()) for (const m of mailboxesOf(store, batch.id)) if (!['done', 'failed', 'suspended'].includes(m.state)) await runMailbox(ctx, m.id, { shouldSuspend: () => true, cutoverAllowed });
+    if (shouldSuspend())
+      for (const m of mailboxesOf(store, batch.id))
+        if (!['done', 'failed', 'suspended'].includes(m.state)) await runMailbox(ctx, m.id, { shouldSuspend: () => true, cutoverAllowed });
   } finally {
     clearInterval(sampler);
     if (copiedMsgs || copiedBytes) addSample(store, batch.id, copiedMsgs, copiedBytes);
   }
   const after = mailboxesOf(store, batch.id);
-  const status = finalStatus(after.map((m) => m.state), after.some((m) => m.state === 'copied') && !cutoverAllowed());
+  const status = finalStatus(
+    after.map((m) => m.state),
+    after.some((m) => m.state === 'copied') && !cutoverAllowed(),
+  );
   setBatchStatus(store, batch.id, status);
   emit({ type: 'batch', batch: name, status });
   const states: Record<string, number> = {};

@@ -4,8 +4,8 @@
 import type { LoadedProject } from '../config/load.ts';
 import type { MigrationConfig, TargetStoreConfig } from '../config/migration.ts';
 import type { OrganizationConfig } from '../config/organization.ts';
-import { connectDirectory, type DirectoryConnection } from '../directory/connection.ts';
 import { resolveSecret } from '../config/secret.ts';
+import { connectDirectory, type DirectoryConnection } from '../directory/connection.ts';
 import { ConfigError, CrossforestError } from '../util/errors.ts';
 
 export class MigrationError extends CrossforestError {}
@@ -48,7 +48,14 @@ export function migrationSetup(project: LoadedProject): MigrationSetup {
       });
     }
   }
-  return { project, config, sourceId, targetId, source: orgs[sourceId] as OrganizationConfig, target: orgs[targetId] as OrganizationConfig };
+  return {
+    project,
+    config,
+    sourceId,
+    targetId,
+    source: orgs[sourceId] as OrganizationConfig,
+    target: orgs[targetId] as OrganizationConfig,
+  };
 }
 
 export function targetStoreOf(setup: MigrationSetup, name: string): TargetStoreConfig {
@@ -60,7 +67,9 @@ export function targetStoreOf(setup: MigrationSetup, name: string): TargetStoreC
     });
   }
   if (st.organization !== setup.targetId) {
-    throw new ConfigError(`target store "${name}" belongs to organization ${st.organization}, not the target ${setup.targetId}`, { object: `migration.targetStores.${name}` });
+    throw new ConfigError(`target store "${name}" belongs to organization ${st.organization}, not the target ${setup.targetId}`, {
+      object: `migration.targetStores.${name}`,
+    });
   }
   return st;
 }
@@ -74,12 +83,18 @@ export async function migrationDirectory(setup: MigrationSetup, side: 'source' |
   return connectDirectory(org.directory, {
     baseDir: setup.project.baseDir,
     keyPath: `organizations.${id}.directory`,
-    bindAs: { dn: acct.bindDn, password: resolveSecret(acct.password, setup.project.baseDir, `migration.directoryAccounts.${id}.password`) },
+    bindAs: {
+      dn: acct.bindDn,
+      password: resolveSecret(acct.password, setup.project.baseDir, `migration.directoryAccounts.${id}.password`),
+    },
   });
 }
 
 /** Both directories, closed in finally. */
-export async function withDirectories<T>(setup: MigrationSetup, fn: (src: DirectoryConnection, tgt: DirectoryConnection) => Promise<T>): Promise<T> {
+export async function withDirectories<T>(
+  setup: MigrationSetup,
+  fn: (src: DirectoryConnection, tgt: DirectoryConnection) => Promise<T>,
+): Promise<T> {
   const src = await migrationDirectory(setup, 'source');
   let tgt: DirectoryConnection | undefined;
   try {

@@ -25,7 +25,11 @@ function tryTake(store: StateStore, pool: SlotPool, holder: string): string | un
 }
 
 /** Waits until one slot of every pool is free and takes them all (all or none, no deadlock). */
-export async function takeSlots(store: StateStore, pools: SlotPool[], opts: { pollMs?: number; onWait?: () => void; cancelled?: () => boolean } = {}): Promise<HeldSlots | undefined> {
+export async function takeSlots(
+  store: StateStore,
+  pools: SlotPool[],
+  opts: { pollMs?: number; onWait?: () => void; cancelled?: () => boolean } = {},
+): Promise<HeldSlots | undefined> {
   const holder = newLeaseHolder();
   let waited = false;
   for (;;) {

@@ -24,8 +24,14 @@ export interface StepContext {
 export function endpoints(ctx: StepContext, m: MailboxRow): { source: MailEndpoint; target: MailEndpoint } {
   const base = ctx.setup.project.baseDir;
   return {
-    source: mailEndpoint(ctx.setup.source.mailStore, m.sourceLogin, { baseDir: base, keyPath: `organizations.${ctx.setup.sourceId}.mailStore` }),
-    target: mailEndpoint(ctx.setup.target.mailStore, m.plan.targetLogin, { baseDir: base, keyPath: `organizations.${ctx.setup.targetId}.mailStore` }),
+    source: mailEndpoint(ctx.setup.source.mailStore, m.sourceLogin, {
+      baseDir: base,
+      keyPath: `organizations.${ctx.setup.sourceId}.mailStore`,
+    }),
+    target: mailEndpoint(ctx.setup.target.mailStore, m.plan.targetLogin, {
+      baseDir: base,
+      keyPath: `organizations.${ctx.setup.targetId}.mailStore`,
+    }),
   };
 }
 

@@ -122,7 +122,8 @@ export interface MailboxRow {
 }
 
 /** Where the pipeline stands: for a parked (failed / suspended) mailbox, the state it resumes from. */
-export const pipelineStage = (m: Pick<MailboxRow, 'state' | 'resumeState'>): PipelineState | null => (m.state === 'failed' || m.state === 'suspended' ? m.resumeState : m.state);
+export const pipelineStage = (m: Pick<MailboxRow, 'state' | 'resumeState'>): PipelineState | null =>
+  m.state === 'failed' || m.state === 'suspended' ? m.resumeState : m.state;
 
 /** What cutover removed from the source object, so rollback can put it back. */
 export interface SavedSource {

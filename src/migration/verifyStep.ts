@@ -13,7 +13,12 @@ import { endpoints, type StepContext } from './stepContext.ts';
 import type { MailboxRow, VerifyOutcome } from './types.ts';
 
 /** What must hold of the two directory objects after cutover; one line per problem. */
-export async function directoryProblems(ctx: StepContext, m: MailboxRow, src: Client, tgt: Client): Promise<{ problems: string[]; split: string[] }> {
+export async function directoryProblems(
+  ctx: StepContext,
+  m: MailboxRow,
+  src: Client,
+  tgt: Client,
+): Promise<{ problems: string[]; split: string[] }> {
   const p = m.plan;
   const problems: string[] = [];
   const split: string[] = [];
@@ -25,16 +30,31 @@ export async function directoryProblems(ctx: StepContext, m: MailboxRow, src: Cl
   if (!all(t, 'objectClass').some((c) => lower(c) === 'user')) problems.push(`target ${p.targetDn} is not a user`);
   const homes = all(t, 'homeMDB');
   if (!homes.length) problems.push(`target user ${p.targetDn} has no mailbox (homeMDB)`);
-  else if (!homes.some((h) => lower(h) === lower(ctx.targetStore.homeMDB))) split.push(`SPLIT MAILBOX: target user ${p.targetLogin} has its mailbox on ${homes.join('; ')}, not on the batch's store ${ctx.batch.targetStore}`);
+  else if (!homes.some((h) => lower(h) === lower(ctx.targetStore.homeMDB)))
+    split.push(
+      `SPLIT MAILBOX: target user ${p.targetLogin} has its mailbox on ${homes.join('; ')}, not on the batch's store ${ctx.batch.targetStore}`,
+    );
   if (all(t, 'targetAddress').length) problems.push(`target user still routes elsewhere (targetAddress ${first(t, 'targetAddress')})`);
-  const need = [`SMTP:${p.targetPrimary}`, ...m.plan.sourceProxies.map((a) => a.replace(/^SMTP:/, 'smtp:')), ...(p.sourceLegacyExchangeDn ? [`X500:${p.sourceLegacyExchangeDn}`] : [])];
-  if (!hasAll(all(t, 'proxyAddresses'), need)) problems.push(`target user lacks addresses: ${need.filter((n) => !all(t, 'proxyAddresses').some((a) => lower(a) === lower(n))).join(', ')}`);
+  const need = [
+    `SMTP:${p.targetPrimary}`,
+    ...m.plan.sourceProxies.map((a) => a.replace(/^SMTP:/, 'smtp:')),
+    ...(p.sourceLegacyExchangeDn ? [`X500:${p.sourceLegacyExchangeDn}`] : []),
+  ];
+  if (!hasAll(all(t, 'proxyAddresses'), need))
+    problems.push(
+      `target user lacks addresses: ${need.filter((n) => !all(t, 'proxyAddresses').some((a) => lower(a) === lower(n))).join(', ')}`,
+    );
   if (!all(t, 'proxyAddresses').includes(`SMTP:${p.targetPrimary}`)) problems.push(`target primary address is not SMTP:${p.targetPrimary}`);
   if (all(s, 'homeMDB').length) problems.push(`source user ${m.sourceDn} still has a mailbox (homeMDB): it can still log in`);
-  if (!all(s, 'targetAddress').some((a) => lower(a) === lower(`SMTP:${p.targetPrimary}`))) problems.push(`source user does not route to SMTP:${p.targetPrimary} (targetAddress ${first(s, 'targetAddress') ?? 'none'})`);
+  if (!all(s, 'targetAddress').some((a) => lower(a) === lower(`SMTP:${p.targetPrimary}`)))
+    problems.push(`source user does not route to SMTP:${p.targetPrimary} (targetAddress ${first(s, 'targetAddress') ?? 'none'})`);
   const srcNeed = [...m.plan.sourceProxies, `X500:${p.targetLegacyExchangeDn}`];
-  if (!hasAll(all(s, 'proxyAddresses'), srcNeed)) problems.push(`source user lost or lacks addresses: ${srcNeed.filter((n) => !all(s, 'proxyAddresses').some((a) => lower(a) === lower(n))).join(', ')}`);
-  if (p.contactDn && (await readEntry(tgt, p.contactDn, ['objectClass']))) problems.push(`the GAL-sync contact ${p.contactDn} still exists beside the user`);
+  if (!hasAll(all(s, 'proxyAddresses'), srcNeed))
+    problems.push(
+      `source user lost or lacks addresses: ${srcNeed.filter((n) => !all(s, 'proxyAddresses').some((a) => lower(a) === lower(n))).join(', ')}`,
+    );
+  if (p.contactDn && (await readEntry(tgt, p.contactDn, ['objectClass'])))
+    problems.push(`the GAL-sync contact ${p.contactDn} still exists beside the user`);
   return { problems, split };
 }
 
@@ -51,8 +71,10 @@ export async function verifyStep(ctx: StepContext, m: MailboxRow): Promise<Verif
   if (!snap) problems.push('no mailbox comparison was recorded at cutover');
   else {
     problems.push(...snap.problems);
-    if (targetMessages === 0 && snap.sourceMessages > 0) split.push(`SPLIT MAILBOX: target ${m.plan.targetLogin} is empty while the source held ${snap.sourceMessages} messages`);
-    else if (targetMessages < snap.intact) problems.push(`target holds ${targetMessages} messages, fewer than the ${snap.intact} verified at cutover`);
+    if (targetMessages === 0 && snap.sourceMessages > 0)
+      split.push(`SPLIT MAILBOX: target ${m.plan.targetLogin} is empty while the source held ${snap.sourceMessages} messages`);
+    else if (targetMessages < snap.intact)
+      problems.push(`target holds ${targetMessages} messages, fewer than the ${snap.intact} verified at cutover`);
   }
   failpoint('verify:checked');
   return {

@@ -2,9 +2,9 @@
 // once (the per-store slots keep the stores within their limits, across processes too).
 // A stop request (SIGTERM) closes every window: mailboxes suspend after their current step.
 import type { StateStore } from '../state/store.ts';
-import { silentLogger, type Logger } from '../util/logger.ts';
+import { type Logger, silentLogger } from '../util/logger.ts';
 import { allBatches } from './batchStore.ts';
-import { runBatch, type RunResult } from './runner.ts';
+import { type RunResult, runBatch } from './runner.ts';
 import type { MigrationSetup } from './setup.ts';
 import { sleep } from './stepContext.ts';
 import type { Batch, RunEvent } from './types.ts';
@@ -22,7 +22,12 @@ export interface WorkerOptions {
 
 /** Due: a batch with a window that is open now and work left (created, running after a crash, suspended by an elapsed window is not due). */
 export function dueBatches(batches: Batch[], now: Date): Batch[] {
-  return batches.filter((b) => (b.options.windowStart || b.options.windowStop) && windowState(b.options, now).state === 'open' && ['created', 'running', 'suspended'].includes(b.status));
+  return batches.filter(
+    (b) =>
+      (b.options.windowStart || b.options.windowStop) &&
+      windowState(b.options, now).state === 'open' &&
+      ['created', 'running', 'suspended'].includes(b.status),
+  );
 }
 
 export async function runWorker(setup: MigrationSetup, store: StateStore, opts: WorkerOptions): Promise<void> {

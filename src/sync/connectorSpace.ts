@@ -1,7 +1,8 @@
 // The connector spaces in the state store: one query per function, nothing else.
+
+import { normalizeDn } from '../directory/escape.ts';
 import type { StateStore } from '../state/store.ts';
 import { sql } from './sql.ts';
-import { normalizeDn } from '../directory/escape.ts';
 import type { AttributeValues, CsObject, CsState, PendingOp } from './types.ts';
 
 interface Row {
@@ -197,7 +198,9 @@ export function pendingExports(s: StateStore, agent: string): CsObject[] {
 
 /** Ids of an agent's pending exports in id order: export holds only these and reads each object as it goes. */
 export function pendingExportIds(s: StateStore, agent: string): number[] {
-  const rows = sql(s, 'SELECT id FROM sync_cs_object WHERE agent = ? AND pending_op IS NOT NULL ORDER BY id').all(agent) as { id: number }[];
+  const rows = sql(s, 'SELECT id FROM sync_cs_object WHERE agent = ? AND pending_op IS NOT NULL ORDER BY id').all(agent) as {
+    id: number;
+  }[];
   return rows.map((r) => r.id);
 }
 

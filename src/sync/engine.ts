@@ -3,8 +3,8 @@
 import type { LoadedProject } from '../config/load.ts';
 import type { AgentConfig, MetaverseAttribute, SyncConfig } from '../config/sync.ts';
 import { ConfigError } from '../util/errors.ts';
-import { silentLogger, type Logger } from '../util/logger.ts';
-import { loadRulesExtensions, type ExtensionRegistry } from './rulesExtension.ts';
+import { type Logger, silentLogger } from '../util/logger.ts';
+import { type ExtensionRegistry, loadRulesExtensions } from './rulesExtension.ts';
 
 export interface SyncEngine {
   project: LoadedProject;

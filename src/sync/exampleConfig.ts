@@ -143,10 +143,10 @@ ${EXPORTED.map((a) => `        - { to: ${a}, from: ${a} }`).join('\n')}
         deprovision: delete           # or disconnect
       deleteThreshold: 500            # an export deleting more stops; --allow-deletes N to go on
 ${
-    ad
-      ? '      # delta imports: DirSync (cookie kept in the state store), uSNChanged where DirSync is refused;\n      # deletes are tombstones (the account must read CN=Deleted Objects; else deltaDeletes: full-diff)'
-      : '      deltaDeletes: accesslog         # OpenLDAP accesslog overlay (cn=accesslog); full-diff otherwise'
-  }`;
+  ad
+    ? '      # delta imports: DirSync (cookie kept in the state store), uSNChanged where DirSync is refused;\n      # deletes are tombstones (the account must read CN=Deleted Objects; else deltaDeletes: full-diff)'
+    : '      deltaDeletes: accesslog         # OpenLDAP accesslog overlay (cn=accesslog); full-diff otherwise'
+}`;
 }
 
 export function exampleSyncSection(rules = 'examples/rules', directory: ExampleDirectory = 'openldap'): string {

@@ -5,17 +5,18 @@
 // per RECORD_BATCH answers, and at the end): kill -9 loses at most the records of one
 // batch of writes, which the next run's DN lookup (or the confirming import) recovers.
 // Only the pending ids are held in memory; each object is read when its turn comes.
-import { DirectoryError } from '../directory/errors.ts';
-import { addEntry, deleteEntry, modifyEntry, renameEntry, type AttributeChange } from '../directory/export.ts';
-import { readEntry } from '../directory/import.ts';
+
 import type { DirectoryConnection } from '../directory/connection.ts';
+import { DirectoryError } from '../directory/errors.ts';
+import { type AttributeChange, addEntry, deleteEntry, modifyEntry, renameEntry } from '../directory/export.ts';
+import { readEntry } from '../directory/import.ts';
 import type { StateStore } from '../state/store.ts';
 import { CrossforestError } from '../util/errors.ts';
 import * as cs from './connectorSpace.ts';
 import { agentOf, type SyncEngine } from './engine.ts';
 import { exportFailureReason } from './exportFailure.ts';
 import { openAgentDirectory } from './importRun.ts';
-import { reportError, type RunContext } from './runContext.ts';
+import { type RunContext, reportError } from './runContext.ts';
 import type { AttributeValues, CsObject } from './types.ts';
 import { getValues, sameValues } from './values.ts';
 
@@ -75,9 +76,10 @@ export async function runExport(
   // id): the round trip, not the server, is what limits an export of one object at a time.
   const records: Array<() => void> = [];
   const flush = () => {
-    if (records.length > 0) store.tx(() => {
-      for (const r of records.splice(0)) r();
-    });
+    if (records.length > 0)
+      store.tx(() => {
+        for (const r of records.splice(0)) r();
+      });
   };
   let done = 0;
   run.progress?.(`export ${agentId}`, 0, ids.length);

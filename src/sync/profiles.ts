@@ -5,10 +5,10 @@ import type { RunStep } from '../config/sync.ts';
 import { newLeaseHolder, type StateStore } from '../state/store.ts';
 import { CrossforestError } from '../util/errors.ts';
 import type { SyncEngine } from './engine.ts';
-import { DeleteThresholdError, runExport, type ExportOptions } from './exportRun.ts';
+import { DeleteThresholdError, type ExportOptions, runExport } from './exportRun.ts';
 import { runImport } from './importRun.ts';
 import { newRunContext, type RunContext } from './runContext.ts';
-import { addRunError, finishRun, getRun, startRun, type RunRecord, type RunStatus, type StepRecord } from './runHistory.ts';
+import { addRunError, finishRun, getRun, type RunRecord, type RunStatus, type StepRecord, startRun } from './runHistory.ts';
 import { runSync } from './syncRun.ts';
 import { addCounts, emptyCounts, type RunCounts } from './types.ts';
 

@@ -10,7 +10,7 @@ import * as cs from './connectorSpace.ts';
 import { agentOf, type SyncEngine } from './engine.ts';
 import { exportDesired, exportedAttributes } from './flows.ts';
 import { mvById } from './metaverse.ts';
-import { reportError, type RunContext } from './runContext.ts';
+import { type RunContext, reportError } from './runContext.ts';
 import type { AttributeValues, CsObject, MvObject } from './types.ts';
 import { addressKeys, getValues, sameValues } from './values.ts';
 

@@ -5,8 +5,8 @@
 // Rules are synchronous and pure: they see one object's values and return new ones.
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, CrossforestError } from '../util/errors.ts';
 import type { ExtensionRef, SyncConfig } from '../config/sync.ts';
+import { ConfigError, CrossforestError } from '../util/errors.ts';
 import type { AttributeValues } from './types.ts';
 import { getValues } from './values.ts';
 

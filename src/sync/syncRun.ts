@@ -11,7 +11,7 @@ import { computeMv, importContributions } from './flows.ts';
 import { findJoin } from './joinRules.ts';
 import { allMvIds, createMv, deleteMv, mvById, updateMv } from './metaverse.ts';
 import { deprovision, isManaged, isSource, provisionMv } from './provisioning.ts';
-import { reportError, type RunContext } from './runContext.ts';
+import { type RunContext, reportError } from './runContext.ts';
 import type { CsObject } from './types.ts';
 import { getValues, stableJson } from './values.ts';
 

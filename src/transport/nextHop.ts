@@ -20,8 +20,8 @@
 // nodemailer 10: `assertNodemailerInternals()` refuses to start the relay if it is missing,
 // and test/transport/dsn.test.ts checks every parameter on the wire.
 import type { Readable } from 'node:stream';
-import pLimit, { type LimitFunction } from 'p-limit';
 import SMTPConnection, { type SMTPConnectionOptions, type SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { readReferencedFile } from '../config/secret.ts';
 import type { RelayListenerConfig } from '../config/transport.ts';
 import { SmtpReplyError } from './errors.ts';

@@ -1,6 +1,6 @@
 // One pino logger for the process; library code takes a child with its scope
 // (run, agent, batch, mailbox) and never writes to the console itself.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

@@ -44,9 +44,14 @@ test('a wrong directory password fails that endpoint only, and the password is n
   assert.match(dirA?.error ?? '', /invalid credentials for ldap:\/\/127\.0\.0\.1:3891/);
   assert.match(dirA?.error ?? '', /bindDn/);
   assert.doesNotMatch(JSON.stringify(rows), /xyzzy/);
-  assert.ok(rows.filter((r) => r.organization === 'b').every((r) => r.ok), 'the other organization is unaffected');
+  assert.ok(
+    rows.filter((r) => r.organization === 'b').every((r) => r.ok),
+    'the other organization is unaffected',
+  );
 
-  const cli = await run(process.execPath, [CLI, '-c', project.path, 'check', '--json']).catch((e) => e as { code: number; stdout: string; stderr: string });
+  const cli = await run(process.execPath, [CLI, '-c', project.path, 'check', '--json']).catch(
+    (e) => e as { code: number; stdout: string; stderr: string },
+  );
   assert.equal((cli as { code: number }).code, 1, 'exit code 1 when an endpoint fails');
   assert.doesNotMatch(`${cli.stdout}${cli.stderr}`, /xyzzy/);
   const parsed = JSON.parse(cli.stdout) as { ok: boolean }[];
@@ -55,7 +60,9 @@ test('a wrong directory password fails that endpoint only, and the password is n
 
 test('a closed port is reported unreachable with the address and the fix', async () => {
   const lab = await ensureLab();
-  const project = labProject(lab.labDir, (t) => t.replace('port: 1431', 'port: 1').replace('ldaps://127.0.0.1:6362', 'ldaps://127.0.0.1:2'));
+  const project = labProject(lab.labDir, (t) =>
+    t.replace('port: 1431', 'port: 1').replace('ldaps://127.0.0.1:6362', 'ldaps://127.0.0.1:2'),
+  );
   const rows = await checkEndpoints(project);
   const mailA = rows.find((r) => r.organization === 'a' && r.endpoint === 'mailStore');
   const dirB = rows.find((r) => r.organization === 'b' && r.endpoint === 'directory');
@@ -68,7 +75,9 @@ test('a closed port is reported unreachable with the address and the fix', async
 
 test('a CA file that does not match makes TLS untrusted, named in the row', async () => {
   const lab = await ensureLab();
-  const project = labProject(lab.labDir, (t) => t.replace(/(\n    directory:\n      url: ldaps:\/\/127\.0\.0\.1:6362[^]*?caFile: )\S+/, '$1/etc/ssl/certs/ca-certificates.crt'));
+  const project = labProject(lab.labDir, (t) =>
+    t.replace(/(\n {4}directory:\n {6}url: ldaps:\/\/127\.0\.0\.1:6362[\s\S]*?caFile: )\S+/, '$1/etc/ssl/certs/ca-certificates.crt'),
+  );
   const rows = await checkEndpoints(project);
   const dirB = rows.find((r) => r.organization === 'b' && r.endpoint === 'directory');
   assert.equal(dirB?.ok, false);

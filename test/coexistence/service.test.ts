@@ -3,18 +3,18 @@
 // events this test writes, autoconfiguration that follows a cutover done in the
 // directories, bad parameters refused with 400, login failures rate-limited, TLS.
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Client } from 'ldapts';
-import { createCoexistence, type Coexistence } from '../../src/coexistence/coexistence.ts';
+import type { LabInfo } from '../../lab/lab.ts';
+import { type Coexistence, createCoexistence } from '../../src/coexistence/coexistence.ts';
 import { buildServer } from '../../src/coexistence/server.ts';
 import type { GalEntry, PersonFreeBusy } from '../../src/coexistence/types.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
 import { labProject } from '../helpers/project.ts';
-import type { LabInfo } from '../../lab/lab.ts';
 
 let lab: LabInfo;
 let app: FastifyInstance;
@@ -27,7 +27,9 @@ before(async () => {
   lab = await ensureLab();
   userPw = labSecret(lab, 'users.pw');
   alice = basic('jmuller@forest-a.test', userPw);
-  const project = labProject(lab.labDir, (t) => t.replace('mailboxCacheSeconds: 60', 'mailboxCacheSeconds: 0').replace('perUser: 5', 'perUser: 3'));
+  const project = labProject(lab.labDir, (t) =>
+    t.replace('mailboxCacheSeconds: 60', 'mailboxCacheSeconds: 0').replace('perUser: 5', 'perUser: 3'),
+  );
   cx = createCoexistence(project, silentLogger);
   app = await buildServer(project, { logger: silentLogger, coexistence: cx });
   await app.ready();
@@ -37,7 +39,7 @@ after(async () => {
   await app?.close();
 });
 
-test('GAL find needs a login, checked by a bind against the caller\'s own forest', async () => {
+test("GAL find needs a login, checked by a bind against the caller's own forest", async () => {
   const none = await app.inject({ url: '/api/galfind?q=john' });
   assert.equal(none.statusCode, 401);
   assert.match(String(none.headers['www-authenticate']), /^Basic realm=/);
@@ -63,15 +65,34 @@ test('GAL find searches both forests, never returns hidden objects or other attr
   assert.equal(jsmithA?.mailboxOrg, 'a');
   assert.equal(jsmithA?.company, 'Forest A Inc.');
   assert.ok(jsmithA?.title && jsmithA.office && jsmithA.phone);
-  const allowed = ['displayName', 'kind', 'title', 'company', 'office', 'phone', 'mobile', 'alias', 'email', 'directory', 'mailboxOrg'].sort();
+  const allowed = [
+    'displayName',
+    'kind',
+    'title',
+    'company',
+    'office',
+    'phone',
+    'mobile',
+    'alias',
+    'email',
+    'directory',
+    'mailboxOrg',
+  ].sort();
   for (const e of smiths.entries) assert.deepEqual(Object.keys(e).sort(), allowed);
 
   assert.equal((await find('Hidden')).total, 0, 'msExchHideFromAddressLists=TRUE in both forests');
   assert.equal((await find('hidden.executive@forest-a.test')).total, 0);
   assert.equal((await find('Nomail')).total, 0, 'no mail, not in the GAL');
   assert.equal((await find('zoe.ang')).entries[0]?.displayName, 'Zoë Ångström', 'by address prefix');
-  assert.equal((await find('Ødegård')).entries.some((e) => e.email === 'soren.odegard@forest-b.test'), true, 'non-ASCII prefix');
-  assert.ok((await find('All Staff')).entries.some((e) => e.kind === 'group'), 'groups too');
+  assert.equal(
+    (await find('Ødegård')).entries.some((e) => e.email === 'soren.odegard@forest-b.test'),
+    true,
+    'non-ASCII prefix',
+  );
+  assert.ok(
+    (await find('All Staff')).entries.some((e) => e.kind === 'group'),
+    'groups too',
+  );
   assert.equal((await find('*')).total, 0, 'a * is a character, not a wildcard');
   assert.equal((await find('*)(mail=*')).total, 0);
 
@@ -92,7 +113,12 @@ test('GAL find searches both forests, never returns hidden objects or other attr
 // --- free/busy ---------------------------------------------------------------------
 const CAL = 'cf-coexistence-test';
 async function dav(method: string, url: string, user: string, body?: string, headers: Record<string, string> = {}): Promise<number> {
-  const r = await fetch(url, { method, body, headers: { authorization: basic(user, userPw), ...headers }, signal: AbortSignal.timeout(10_000) });
+  const r = await fetch(url, {
+    method,
+    body,
+    headers: { authorization: basic(user, userPw), ...headers },
+    signal: AbortSignal.timeout(10_000),
+  });
   await r.arrayBuffer();
   return r.status;
 }
@@ -136,10 +162,16 @@ test('free/busy merged from both Radicale servers at 30-minute intervals matches
   // The seed's own URL answers in Exchange 2003's XML, with the merged "All Attendees" row first.
   const seed = await app.inject({ url: url.replace('/api/freebusy?', '/public/?Cmd=freebusy&'), headers: { authorization: alice } });
   assert.equal(seed.statusCode, 200, seed.body);
-  assert.deepEqual([...seed.body.matchAll(/<a:fbdata>(\d+)<\/a:fbdata>/g)].map((m) => m[1]), ['33201022', '02201020', '33000002', '44444444']);
+  assert.deepEqual(
+    [...seed.body.matchAll(/<a:fbdata>(\d+)<\/a:fbdata>/g)].map((m) => m[1]),
+    ['33201022', '02201020', '33000002', '44444444'],
+  );
   assert.match(seed.body, /<a:displayname>Søren Ødegård<\/a:displayname>\s*<a:email type="SMTP">soren\.odegard@forest-b\.test<\/a:email>/);
   // Radicale 3.1 answers free-busy-query with an empty multistatus: the reader fell back.
-  assert.deepEqual(cx.readers.map((x) => x.method), ['calendar-query', 'calendar-query']);
+  assert.deepEqual(
+    cx.readers.map((x) => x.method),
+    ['calendar-query', 'calendar-query'],
+  );
   const unauth = await app.inject({ url });
   assert.equal(unauth.statusCode, 401);
 });
@@ -163,7 +195,12 @@ test('bad parameters are refused with 400 and a message, before any login is che
     assert.equal(r.statusCode, 400, `${url}: ${r.body}`);
     assert.match((r.json() as { message: string }).message, message, url);
   }
-  const ad = await app.inject({ method: 'POST', url: '/autodiscover/autodiscover.xml', headers: { 'content-type': 'text/xml' }, payload: '<!DOCTYPE x [<!ENTITY e "x">]><EMailAddress>&e;</EMailAddress>' });
+  const ad = await app.inject({
+    method: 'POST',
+    url: '/autodiscover/autodiscover.xml',
+    headers: { 'content-type': 'text/xml' },
+    payload: '<!DOCTYPE x [<!ENTITY e "x">]><EMailAddress>&e;</EMailAddress>',
+  });
   assert.equal(ad.statusCode, 400);
   assert.match(ad.body, /<ErrorCode>600<\/ErrorCode>/);
 });
@@ -182,7 +219,9 @@ test('login failures are rate-limited per user: the right password is refused on
 
 test('parallel wrong guesses cannot outrun the limit while their LDAP binds run', async () => {
   const user = 'bparallel@forest-b.test';
-  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => app.inject({ url: '/api/galfind?q=a', headers: { authorization: basic(user, `guess${i}`) } })));
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => app.inject({ url: '/api/galfind?q=a', headers: { authorization: basic(user, `guess${i}`) } })),
+  );
   const codes = answers.map((r) => r.statusCode).sort();
   // perUser is 3 in this project: three binds tried, seven refused before any bind.
   assert.deepEqual(codes, [401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
@@ -210,13 +249,34 @@ async function removeProbe(): Promise<void> {
 }
 async function addProbe(): Promise<void> {
   await removeProbe();
-  const base = { objectClass: ['top', 'person', 'organizationalPerson', 'user', 'securityPrincipal', 'crossforestMailRecipient'], cn: PROBE.cn, sn: 'Probe', givenName: 'Crossforest', displayName: PROBE.cn, sAMAccountName: PROBE.sam };
+  const base = {
+    objectClass: ['top', 'person', 'organizationalPerson', 'user', 'securityPrincipal', 'crossforestMailRecipient'],
+    cn: PROBE.cn,
+    sn: 'Probe',
+    givenName: 'Crossforest',
+    displayName: PROBE.cn,
+    sAMAccountName: PROBE.sam,
+  };
   const a = await admin('a');
   const b = await admin('b');
   try {
     // Before cutover: a mailbox in A; in B a pre-staged mail-enabled user routing to A.
-    await a.add(probeDn('a'), { ...base, userPrincipalName: `${PROBE.sam}@forest-a.test`, mail: PROBE.mail, proxyAddresses: [`SMTP:${PROBE.mail}`], homeMDB: lab.forests.a.mailboxStoreDn, userPassword: userPw });
-    await b.add(probeDn('b'), { ...base, userPrincipalName: `${PROBE.sam}@forest-b.test`, mail: 'cf.probe@forest-b.test', proxyAddresses: ['SMTP:cf.probe@forest-b.test', `smtp:${PROBE.mail}`], targetAddress: `SMTP:${PROBE.mail}`, userPassword: userPw });
+    await a.add(probeDn('a'), {
+      ...base,
+      userPrincipalName: `${PROBE.sam}@forest-a.test`,
+      mail: PROBE.mail,
+      proxyAddresses: [`SMTP:${PROBE.mail}`],
+      homeMDB: lab.forests.a.mailboxStoreDn,
+      userPassword: userPw,
+    });
+    await b.add(probeDn('b'), {
+      ...base,
+      userPrincipalName: `${PROBE.sam}@forest-b.test`,
+      mail: 'cf.probe@forest-b.test',
+      proxyAddresses: ['SMTP:cf.probe@forest-b.test', `smtp:${PROBE.mail}`],
+      targetAddress: `SMTP:${PROBE.mail}`,
+      userPassword: userPw,
+    });
   } finally {
     await a.unbind();
     await b.unbind();
@@ -267,22 +327,38 @@ test('autoconfiguration points at A before cutover and at B after it', async () 
   await addProbe();
   try {
     const before = await allThree(PROBE.mail);
-    assert.match(before.tb, /<incomingServer type="imap">\s*<hostname>127\.0\.0\.1<\/hostname>\s*<port>9931<\/port>\s*<socketType>SSL<\/socketType>[\s\S]*<username>cfprobe@forest-a\.test<\/username>/);
-    assert.match(before.pox, /<Type>IMAP<\/Type>\s*<Server>127\.0\.0\.1<\/Server>\s*<Port>9931<\/Port>\s*<LoginName>cfprobe@forest-a\.test<\/LoginName>/);
+    assert.match(
+      before.tb,
+      /<incomingServer type="imap">\s*<hostname>127\.0\.0\.1<\/hostname>\s*<port>9931<\/port>\s*<socketType>SSL<\/socketType>[\s\S]*<username>cfprobe@forest-a\.test<\/username>/,
+    );
+    assert.match(
+      before.pox,
+      /<Type>IMAP<\/Type>\s*<Server>127\.0\.0\.1<\/Server>\s*<Port>9931<\/Port>\s*<LoginName>cfprobe@forest-a\.test<\/LoginName>/,
+    );
     assert.match(before.apple, /<key>IncomingMailServerPortNumber<\/key>\s*<integer>9931<\/integer>/);
     assert.equal(await galMailboxOrg(PROBE.mail), 'a');
     await cutover();
     assert.equal(await galMailboxOrg(PROBE.mail), 'b', 'GAL find shows where the mailbox is now');
     const afterCut = await allThree(PROBE.mail);
-    assert.match(afterCut.tb, /<port>9932<\/port>[\s\S]*<username>cfprobe@forest-b\.test<\/username>[\s\S]*<outgoingServer type="smtp">\s*<hostname>127\.0\.0\.1<\/hostname>\s*<port>587<\/port>\s*<socketType>STARTTLS<\/socketType>/);
+    assert.match(
+      afterCut.tb,
+      /<port>9932<\/port>[\s\S]*<username>cfprobe@forest-b\.test<\/username>[\s\S]*<outgoingServer type="smtp">\s*<hostname>127\.0\.0\.1<\/hostname>\s*<port>587<\/port>\s*<socketType>STARTTLS<\/socketType>/,
+    );
     assert.match(afterCut.pox, /<Port>9932<\/Port>\s*<LoginName>cfprobe@forest-b\.test<\/LoginName>/);
-    assert.match(afterCut.apple, /<key>IncomingMailServerPortNumber<\/key>\s*<integer>9932<\/integer>[\s\S]*<string>cfprobe@forest-b\.test<\/string>/);
+    assert.match(
+      afterCut.apple,
+      /<key>IncomingMailServerPortNumber<\/key>\s*<integer>9932<\/integer>[\s\S]*<string>cfprobe@forest-b\.test<\/string>/,
+    );
     assert.equal((await cx.locator.locate(PROBE.mail))?.org, 'b');
   } finally {
     await removeProbe();
   }
   const unknown = await allThree('nobody-here@forest-b.test');
-  assert.match(unknown.tb, /<port>9932<\/port>[\s\S]*<username>nobody-here@forest-b\.test<\/username>/, 'unknown address: its domain\'s organization');
+  assert.match(
+    unknown.tb,
+    /<port>9932<\/port>[\s\S]*<username>nobody-here@forest-b\.test<\/username>/,
+    "unknown address: its domain's organization",
+  );
   const foreign = await app.inject({ url: '/mail/config-v1.1.xml?emailaddress=someone%40example.org' });
   assert.equal(foreign.statusCode, 404);
 });
@@ -293,7 +369,8 @@ test('an unreachable server is named in the answer: a directory gives 503, a cal
   );
   const broken = await buildServer(project, { logger: silentLogger });
   try {
-    const url = '/api/freebusy?start=2031-03-03T08:00:00Z&end=2031-03-03T12:00:00Z&interval=30&u=jose.muller@forest-a.test&u=soren.odegard@forest-b.test';
+    const url =
+      '/api/freebusy?start=2031-03-03T08:00:00Z&end=2031-03-03T12:00:00Z&interval=30&u=jose.muller@forest-a.test&u=soren.odegard@forest-b.test';
     const r = await broken.inject({ url, headers: { authorization: alice } });
     assert.equal(r.statusCode, 200, r.body);
     const [a, b] = (r.json() as { people: PersonFreeBusy[] }).people;

@@ -2,17 +2,17 @@
 // out, LDAP filter escaping, Basic auth parsing, the login throttle, request bounds.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { appleProfile, autodiscoverResponse, thunderbirdConfig, type ClientSettings } from '../../src/coexistence/autoconfig.ts';
+import { appleProfile, autodiscoverResponse, type ClientSettings, thunderbirdConfig } from '../../src/coexistence/autoconfig.ts';
 import { toFbData } from '../../src/coexistence/freeBusySlots.ts';
-import { mergeAttendees } from '../../src/coexistence/seedXml.ts';
 import { galFilter } from '../../src/coexistence/galSource.ts';
 import { busyFromEvents, busyFromFreeBusy } from '../../src/coexistence/icalBusy.ts';
-import { escapeFilterValue as ldapFilterValue } from '../../src/directory/escape.ts';
 import { LoginThrottle } from '../../src/coexistence/loginThrottle.ts';
 import { normalizeAddress } from '../../src/coexistence/mailboxLocator.ts';
 import { BadRequestError, freeBusyQuery, freeBusyWindow, galQuery, parseOr400 } from '../../src/coexistence/requestSchemas.ts';
+import { mergeAttendees } from '../../src/coexistence/seedXml.ts';
 import { parseBasicAuth } from '../../src/coexistence/userAuthenticator.ts';
 import { autodiscoverEmail, escapeXml } from '../../src/coexistence/xml.ts';
+import { escapeFilterValue as ldapFilterValue } from '../../src/directory/escape.ts';
 
 const H = 3_600_000;
 const T0 = Date.parse('2030-01-07T00:00:00Z');
@@ -63,18 +63,29 @@ test('events: an endless RRULE is bounded and a time zone is honoured', () => {
     'BEGIN:VTIMEZONE\r\nTZID:Test/Plus2\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0200\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n';
   const ics = CAL(tz + EV('forever', 'DTSTART;TZID=Test/Plus2:20300107T100000\r\nDURATION:PT30M\r\nRRULE:FREQ=MINUTELY;INTERVAL=1440\r\n'));
   const periods = busyFromEvents([ics], T0, T0 + 48 * H);
-  assert.deepEqual(periods.map((p) => new Date(p.start).toISOString()), ['2030-01-07T08:00:00.000Z', '2030-01-08T08:00:00.000Z']);
+  assert.deepEqual(
+    periods.map((p) => new Date(p.start).toISOString()),
+    ['2030-01-07T08:00:00.000Z', '2030-01-08T08:00:00.000Z'],
+  );
 });
 
 test('events: a daily meeting that started 30 years before the window still blocks it', () => {
   const ics = CAL(EV('old', 'DTSTART:20000103T090000Z\r\nDTEND:20000103T100000Z\r\nRRULE:FREQ=DAILY\r\n'));
   const periods = busyFromEvents([ics], T0, T0 + 24 * H);
-  assert.deepEqual(periods.map((p) => new Date(p.start).toISOString()), ['2030-01-07T09:00:00.000Z']);
+  assert.deepEqual(
+    periods.map((p) => new Date(p.start).toISOString()),
+    ['2030-01-07T09:00:00.000Z'],
+  );
 });
 
 test('VFREEBUSY answers map FBTYPE to levels; malformed iCalendar throws instead of inventing data', () => {
-  const fb = CAL('BEGIN:VFREEBUSY\r\nFREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20300107T010000Z/PT1H\r\nFREEBUSY:20300107T030000Z/20300107T040000Z\r\nFREEBUSY;FBTYPE=FREE:20300107T050000Z/PT1H\r\nEND:VFREEBUSY\r\n');
-  assert.deepEqual(busyFromFreeBusy(fb, T0, T0 + 24 * H).map((p) => p.level), [3, 2]);
+  const fb = CAL(
+    'BEGIN:VFREEBUSY\r\nFREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20300107T010000Z/PT1H\r\nFREEBUSY:20300107T030000Z/20300107T040000Z\r\nFREEBUSY;FBTYPE=FREE:20300107T050000Z/PT1H\r\nEND:VFREEBUSY\r\n',
+  );
+  assert.deepEqual(
+    busyFromFreeBusy(fb, T0, T0 + 24 * H).map((p) => p.level),
+    [3, 2],
+  );
   for (const bad of ['', 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n', '\u0000\u0001garbage', 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n'.repeat(2)]) {
     try {
       assert.deepEqual(busyFromEvents([bad], T0, T0 + H), []);
@@ -95,7 +106,8 @@ test('LDAP filter values cannot add clauses or wildcards', () => {
 
 test('XML escaping and the Autodiscover request reader refuse hostile input', () => {
   assert.equal(escapeXml(`<a href="x">&'\u0001`), '&lt;a href=&quot;x&quot;&gt;&amp;&apos;');
-  const req = (addr: string) => `<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>${addr}</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`;
+  const req = (addr: string) =>
+    `<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>${addr}</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`;
   assert.equal(autodiscoverEmail(req('jdoe@example.com')), 'jdoe@example.com');
   assert.equal(autodiscoverEmail(req('o&apos;brien@example.com')), "o'brien@example.com");
   assert.equal(autodiscoverEmail(`<a:EMailAddress>x@y.z</a:EMailAddress>`), 'x@y.z');
@@ -116,7 +128,10 @@ test('autoconfig documents escape every value', () => {
     org: 'a',
     orgDisplayName: evil,
     domain: 'example.com',
-    servers: { imap: { host: 'imap.example.com', port: 993, socketType: 'SSL' }, smtp: { host: 'smtp.example.com', port: 587, socketType: 'STARTTLS' } },
+    servers: {
+      imap: { host: 'imap.example.com', port: 993, socketType: 'SSL' },
+      smtp: { host: 'smtp.example.com', port: 587, socketType: 'STARTTLS' },
+    },
   };
   for (const doc of [thunderbirdConfig(c), autodiscoverResponse(c), appleProfile(c, 'mail.example.com')]) {
     assert.ok(!doc.includes('<script>'), doc);
@@ -130,7 +145,17 @@ test('Basic auth parsing rejects malformed headers', () => {
   const b = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
   assert.deepEqual(parseBasicAuth(b('jdoe@x.test:p:w')), { user: 'jdoe@x.test', password: 'p:w' });
   assert.deepEqual(parseBasicAuth(b('jdoe:')), { user: 'jdoe', password: '' });
-  for (const h of [undefined, '', 'Bearer abc', 'Basic', 'Basic !!!', b(':nouser'), b('nocolon'), b('a\u0000b:p'), `Basic ${'A'.repeat(5000)}`]) {
+  for (const h of [
+    undefined,
+    '',
+    'Bearer abc',
+    'Basic',
+    'Basic !!!',
+    b(':nouser'),
+    b('nocolon'),
+    b('a\u0000b:p'),
+    `Basic ${'A'.repeat(5000)}`,
+  ]) {
     assert.equal(parseBasicAuth(h), null, String(h).slice(0, 40));
   }
 });
@@ -158,7 +183,10 @@ test('request bounds: a year at one-minute intervals, backwards windows, bad par
   const fb = freeBusyQuery(3);
   const q = parseOr400(fb, { start: '2030-01-01T00:00:00Z', end: '2031-01-01T00:00:00Z', interval: '1', u: 'SMTP:a@b.test' });
   assert.deepEqual(q.u, ['a@b.test']);
-  assert.throws(() => freeBusyWindow(q, 2000), (e: unknown) => e instanceof BadRequestError && /525,600 slots; at most 2,000/.test(e.message));
+  assert.throws(
+    () => freeBusyWindow(q, 2000),
+    (e: unknown) => e instanceof BadRequestError && /525,600 slots; at most 2,000/.test(e.message),
+  );
   assert.throws(() => freeBusyWindow({ ...q, end: q.start }, 2000), /end must be after start/);
   const bad: Record<string, unknown>[] = [
     { start: 'yesterday', end: '2030-01-02T00:00:00Z', interval: '30', u: 'a@b.test' },

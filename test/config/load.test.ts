@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exampleProjectFile } from '../../src/config/example.ts';
-import { loadProject, parseProject, type ConfigProblem } from '../../src/config/load.ts';
+import { type ConfigProblem, loadProject, parseProject } from '../../src/config/load.ts';
 import { readReferencedFile, resolveSecret } from '../../src/config/secret.ts';
 import { ConfigError } from '../../src/util/errors.ts';
 
@@ -29,7 +29,10 @@ test('the init example is a valid project file with both lab organizations', () 
 });
 
 test('a typo in a key is an unknown-key error with its line and a suggestion', () => {
-  const text = exampleProjectFile().replace('      masterUser: admin\n      masterPassword: { file: .lab/secrets/mail-a-master.pw }', '      masterUser: admin\n      masterPasword: { file: .lab/secrets/mail-a-master.pw }');
+  const text = exampleProjectFile().replace(
+    '      masterUser: admin\n      masterPassword: { file: .lab/secrets/mail-a-master.pw }',
+    '      masterUser: admin\n      masterPasword: { file: .lab/secrets/mail-a-master.pw }',
+  );
   const problems = problemsOf(text);
   const typo = problems.find((p) => p.path === 'organizations.a.mailStore.masterPasword');
   assert.ok(typo, JSON.stringify(problems));
@@ -58,7 +61,9 @@ test('a wrong type says what was expected', () => {
 });
 
 test('a bad URL, a bad enum value and a YAML syntax error are refused clearly', () => {
-  const bad = exampleProjectFile().replace('url: ldap://127.0.0.1:3891', 'url: http://127.0.0.1:3891').replace('tls: starttls', 'tls: sometimes');
+  const bad = exampleProjectFile()
+    .replace('url: ldap://127.0.0.1:3891', 'url: http://127.0.0.1:3891')
+    .replace('tls: starttls', 'tls: sometimes');
   const problems = problemsOf(bad);
   assert.ok(problems.some((p) => p.path === 'organizations.a.directory.url' && /LDAP URL/.test(p.message)));
   assert.ok(problems.some((p) => p.path === 'organizations.a.mailStore.tls'));
@@ -66,11 +71,24 @@ test('a bad URL, a bad enum value and a YAML syntax error are refused clearly', 
   assert.equal(syntax[0]?.path, '(syntax)');
   assert.ok(syntax[0]?.line);
   assert.ok(problemsOf('organizations: {}\n').length > 0, 'no organization at all is refused');
-  assert.ok(problemsOf('project: x\nproject: y\norganizations: {}\n').some((p) => p.path === '(syntax)'), 'duplicate keys');
+  assert.ok(
+    problemsOf('project: x\nproject: y\norganizations: {}\n').some((p) => p.path === '(syntax)'),
+    'duplicate keys',
+  );
 });
 
 test('hostile input never throws anything but a ConfigError', () => {
-  const inputs = ['', '---', '- a\n- b', '{{{{', '\u0000\u0001', 'organizations: !!binary AAAA', 'a: &x [*x]', '"'.repeat(10_000), `k: ${'['.repeat(2000)}`];
+  const inputs = [
+    '',
+    '---',
+    '- a\n- b',
+    '{{{{',
+    '\u0000\u0001',
+    'organizations: !!binary AAAA',
+    'a: &x [*x]',
+    '"'.repeat(10_000),
+    `k: ${'['.repeat(2000)}`,
+  ];
   for (const text of inputs) {
     try {
       parseProject(text);
@@ -87,20 +105,29 @@ test('secrets come from a file or the environment and are never in messages', ()
   assert.equal(resolveSecret({ file: 'pw' }, dir, 'x.password'), 's3cret-value');
   process.env.CF_TEST_SECRET = 'from-env';
   assert.equal(resolveSecret({ env: 'CF_TEST_SECRET' }, dir, 'x.password'), 'from-env');
-  assert.throws(() => resolveSecret({ env: 'CF_TEST_SECRET_UNSET' }, dir, 'organizations.a.directory.password'), (err: Error) => {
-    assert.ok(err instanceof ConfigError);
-    assert.match(err.message, /organizations\.a\.directory\.password: environment variable CF_TEST_SECRET_UNSET is not set/);
-    return true;
-  });
+  assert.throws(
+    () => resolveSecret({ env: 'CF_TEST_SECRET_UNSET' }, dir, 'organizations.a.directory.password'),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /organizations\.a\.directory\.password: environment variable CF_TEST_SECRET_UNSET is not set/);
+      return true;
+    },
+  );
   assert.throws(() => resolveSecret({ file: 'nope.pw' }, dir, 'k'), /secret file .*nope\.pw does not exist/);
-  assert.throws(() => readReferencedFile('ca-missing.pem', dir, 'organizations.b.directory.caFile'), /organizations\.b\.directory\.caFile: file .* does not exist/);
+  assert.throws(
+    () => readReferencedFile('ca-missing.pem', dir, 'organizations.b.directory.caFile'),
+    /organizations\.b\.directory\.caFile: file .* does not exist/,
+  );
 });
 
 test('loadProject names a missing project file and how to make one', () => {
-  assert.throws(() => loadProject('/nonexistent/crossforest.yaml'), (err: Error) => {
-    assert.ok(err instanceof ConfigError);
-    assert.match(err.message, /does not exist/);
-    assert.match((err as ConfigError).hint ?? '', /crossforest init/);
-    return true;
-  });
+  assert.throws(
+    () => loadProject('/nonexistent/crossforest.yaml'),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /does not exist/);
+      assert.match((err as ConfigError).hint ?? '', /crossforest init/);
+      return true;
+    },
+  );
 });

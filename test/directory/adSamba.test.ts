@@ -9,20 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Attribute, Change, type Client } from 'ldapts';
+import { RANGE_FIXTURE_SIZE, rangeFixtureDn } from '../../lab/samba/organization.ts';
+import { ensureSamba, type SambaLab, sambaSkipReason } from '../../lab/samba/testing.ts';
 import { directorySchema } from '../../src/config/organization.ts';
-import { connectDirectory, type DirectoryConnection } from '../../src/directory/connection.ts';
-import { DirectoryError } from '../../src/directory/errors.ts';
-import { adRefusal, toAdExportError } from '../../src/directory/ad/adError.ts';
 import { AD_BINARY_ATTRIBUTES } from '../../src/directory/ad/adEntry.ts';
+import { adRefusal, toAdExportError } from '../../src/directory/ad/adError.ts';
 import { ShowDeletedControl } from '../../src/directory/ad/controls.ts';
-import { dirSync, isDirSyncDenied, type DirSyncPage } from '../../src/directory/ad/dirSync.ts';
+import { type DirSyncPage, dirSync, isDirSyncDenied } from '../../src/directory/ad/dirSync.ts';
 import { guidFilter, guidToString } from '../../src/directory/ad/guid.ts';
 import { allValues } from '../../src/directory/ad/memberRange.ts';
+import type { AdChange } from '../../src/directory/ad/types.ts';
 import { decodeUac } from '../../src/directory/ad/uac.ts';
 import { readUsnState, usnChanges } from '../../src/directory/ad/usnPoll.ts';
-import type { AdChange } from '../../src/directory/ad/types.ts';
-import { RANGE_FIXTURE_SIZE, rangeFixtureDn } from '../../lab/samba/organization.ts';
-import { ensureSamba, sambaSkipReason, type SambaLab } from '../../lab/samba/testing.ts';
+import { connectDirectory, type DirectoryConnection } from '../../src/directory/connection.ts';
+import { DirectoryError } from '../../src/directory/errors.ts';
 
 const skip = sambaSkipReason();
 const run = randomBytes(3).toString('hex');
@@ -252,13 +252,20 @@ describe('AD connector against Samba AD DC', { skip }, () => {
     await client.add(group, { objectClass: ['top', 'group'], sAMAccountName: `big${run}`, member: dns });
     try {
       const firstSlice = (await client.search(group, { scope: 'base', attributes: ['member;range=0-1499'] })).searchEntries[0] ?? {};
-      assert.deepEqual(Object.keys(firstSlice).filter((k) => k !== 'dn'), ['member;range=0-1499'], 'the DC answers a slice');
+      assert.deepEqual(
+        Object.keys(firstSlice).filter((k) => k !== 'dn'),
+        ['member;range=0-1499'],
+        'the DC answers a slice',
+      );
       const seen = new Set<string>();
       for await (const v of allValues(client, group, 'member')) seen.add(v.toLowerCase());
       assert.equal(seen.size, 5000);
       assert.ok(seen.has(`CN=member 4999,${fixture}`.toLowerCase()));
       // A membership change on the big group is one more value, read back the same way.
-      await client.modify(group, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [dns[0] as string] }) }));
+      await client.modify(
+        group,
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [dns[0] as string] }) }),
+      );
       let n = 0;
       for await (const _v of allValues(client, group, 'member')) n++;
       assert.equal(n, 4999);
@@ -277,8 +284,7 @@ describe('AD connector against Samba AD DC', { skip }, () => {
     });
     try {
       const guid = await guidOf(client, dn);
-      const found = (await client.search(base, { scope: 'sub', filter: guidFilter(guid), attributes: ['cn'] }))
-        .searchEntries[0];
+      const found = (await client.search(base, { scope: 'sub', filter: guidFilter(guid), attributes: ['cn'] })).searchEntries[0];
       assert.equal(found?.dn, dn, 'AD returns the DN with the same escapes');
       assert.equal(String(found?.cn), `Łódź, Zoë + 山田 ${run}`);
       const moved = `${rdn} moved,${lab.dc.a.contactsDn}`;

@@ -1,7 +1,7 @@
 // Shared by every live test file: bring the lab up once per process and return what
 // lab.json says. Fast (~0.1 s) when the lab already runs; safe when several test files
 // call it at once (labUp takes a lock file).
-import { labUp, type LabInfo, type LabOptions } from '../../lab/lab.ts';
+import { type LabInfo, type LabOptions, labUp } from '../../lab/lab.ts';
 import { readSecret, type SecretName } from '../../lab/secrets.ts';
 
 let pending: Promise<LabInfo> | undefined;

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exampleProjectFile } from '../../src/config/example.ts';
-import { loadProject, type LoadedProject } from '../../src/config/load.ts';
+import { type LoadedProject, loadProject } from '../../src/config/load.ts';
 
 export interface TestProject extends LoadedProject {
   dir: string;

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Attribute, Change, Client, InsufficientAccessError, InvalidCredentialsError, type Entry } from 'ldapts';
-import { labUp, type LabInfo } from '../../lab/lab.ts';
+import { Attribute, Change, Client, type Entry, InsufficientAccessError, InvalidCredentialsError } from 'ldapts';
 import { FORESTS, type ForestId } from '../../lab/forests.ts';
+import { type LabInfo, labUp } from '../../lab/lab.ts';
 import { samplePeople } from '../../lab/org/people.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
 
@@ -78,7 +78,11 @@ describe('lab directory', () => {
       const f = FORESTS[forest];
       for (const ldaps of [false, true]) {
         const c = await asAdmin(forest, ldaps);
-        const { searchEntries } = await c.search(f.suffix, { scope: 'one', filter: '(objectClass=organizationalUnit)', attributes: ['ou'] });
+        const { searchEntries } = await c.search(f.suffix, {
+          scope: 'one',
+          filter: '(objectClass=organizationalUnit)',
+          attributes: ['ou'],
+        });
         const ous = searchEntries.map((e) => str(e, 'ou')[0]).sort();
         assert.deepEqual(ous, ['Contacts', 'GAL Contacts', 'Groups', 'Service Accounts', 'Sites']);
       }
@@ -86,7 +90,10 @@ describe('lab directory', () => {
 
     test(`forest ${forest}: galsync reads users but never userPassword`, async () => {
       const c = await asGalsync(forest);
-      const { searchEntries } = await c.search(FORESTS[forest].sitesDn, { filter: '(objectClass=user)', attributes: ['sAMAccountName', 'userPassword'] });
+      const { searchEntries } = await c.search(FORESTS[forest].sitesDn, {
+        filter: '(objectClass=user)',
+        attributes: ['sAMAccountName', 'userPassword'],
+      });
       // Other live tests may add users of their own: every sample user must be readable.
       const readable = new Set(searchEntries.map((e) => str(e, 'sAMAccountName')[0]));
       const missing = [...samplePeople(forest, lab.size, lab.seed)].filter((p) => !readable.has(p.sam)).map((p) => p.sam);
@@ -112,7 +119,16 @@ describe('lab directory', () => {
       // Equality on proxyAddresses works (msuser has no matching rule: our patched copy adds it), case-insensitively.
       const { searchEntries } = await c.search(FORESTS[forest].suffix, {
         filter: `(proxyAddresses=smtp:${p.mail?.toUpperCase()})`,
-        attributes: ['objectGUID', 'proxyAddresses', 'legacyExchangeDN', 'sAMAccountName', 'userPrincipalName', 'homeMDB', 'displayName', 'mailNickname'],
+        attributes: [
+          'objectGUID',
+          'proxyAddresses',
+          'legacyExchangeDN',
+          'sAMAccountName',
+          'userPrincipalName',
+          'homeMDB',
+          'displayName',
+          'mailNickname',
+        ],
         explicitBufferAttributes: ['objectGUID'],
       });
       assert.equal(searchEntries.length, 1);
@@ -122,7 +138,10 @@ describe('lab directory', () => {
       assert.equal(guid.length, 16);
       assert.deepEqual(guid, p.objectGUID);
       assert.ok(str(e, 'proxyAddresses').includes(`SMTP:${p.mail}`));
-      assert.match(str(e, 'legacyExchangeDN')[0] ?? '', /^\/o=Forest[AB]\/ou=Exchange Administrative Group \(FYDIBOHF23SPDLT\)\/cn=Recipients\/cn=/);
+      assert.match(
+        str(e, 'legacyExchangeDN')[0] ?? '',
+        /^\/o=Forest[AB]\/ou=Exchange Administrative Group \(FYDIBOHF23SPDLT\)\/cn=Recipients\/cn=/,
+      );
       assert.deepEqual(str(e, 'sAMAccountName'), [p.sam]);
       assert.deepEqual(str(e, 'userPrincipalName'), [`${p.sam}@forest-${forest}.test`]);
       assert.deepEqual(str(e, 'homeMDB'), [FORESTS[forest].mailboxStoreDn]);
@@ -133,7 +152,13 @@ describe('lab directory', () => {
       const f = FORESTS[forest];
       const c = await asGalsync(forest);
       const dn = `cn=Test Contact ${process.pid},${f.galContactsDn}`;
-      await c.add(dn, { objectClass: ['top', 'contact'], cn: `Test Contact ${process.pid}`, mail: `t${process.pid}@elsewhere.test`, targetAddress: `SMTP:t${process.pid}@elsewhere.test`, proxyAddresses: [`SMTP:t${process.pid}@elsewhere.test`, 'X500:/o=Elsewhere/cn=Recipients/cn=t'] });
+      await c.add(dn, {
+        objectClass: ['top', 'contact'],
+        cn: `Test Contact ${process.pid}`,
+        mail: `t${process.pid}@elsewhere.test`,
+        targetAddress: `SMTP:t${process.pid}@elsewhere.test`,
+        proxyAddresses: [`SMTP:t${process.pid}@elsewhere.test`, 'X500:/o=Elsewhere/cn=Recipients/cn=t'],
+      });
       try {
         const { searchEntries } = await c.search(dn, { scope: 'base', attributes: ['entryUUID'] });
         const uuid = str(searchEntries[0] as Entry, 'entryUUID')[0];
@@ -145,9 +170,15 @@ describe('lab directory', () => {
         const admin = await asAdmin(forest);
         await admin.del(dn).catch(() => undefined);
       }
-      await assert.rejects(c.add(`cn=Nope ${process.pid},${f.contactsDn}`, { objectClass: ['top', 'contact'], cn: `Nope ${process.pid}` }), InsufficientAccessError);
+      await assert.rejects(
+        c.add(`cn=Nope ${process.pid},${f.contactsDn}`, { objectClass: ['top', 'contact'], cn: `Nope ${process.pid}` }),
+        InsufficientAccessError,
+      );
       const p = first(samplePeople(forest, lab.size, lab.seed), (x) => x.hasMailbox);
-      await assert.rejects(c.modify(p.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Hacked'] }) })), InsufficientAccessError);
+      await assert.rejects(
+        c.modify(p.dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Hacked'] }) })),
+        InsufficientAccessError,
+      );
     });
   }
 
@@ -170,7 +201,10 @@ describe('lab directory', () => {
 
   test('forest B: mail-enabled users have targetAddress and no homeMDB; contacts join forest A users by mail', async () => {
     const c = await asGalsync('b');
-    const me = await c.search(FORESTS.b.sitesDn, { filter: '(&(objectClass=user)(mail=*)(targetAddress=*)(!(homeMDB=*)))', attributes: ['targetAddress'] });
+    const me = await c.search(FORESTS.b.sitesDn, {
+      filter: '(&(objectClass=user)(mail=*)(targetAddress=*)(!(homeMDB=*)))',
+      attributes: ['targetAddress'],
+    });
     assert.ok(me.searchEntries.length >= 1);
     const aUser = first(samplePeople('a', lab.size, lab.seed), (x) => x.hasMailbox && !x.hidden && x.index % 3 === 0);
     const joined = await c.search(FORESTS.b.contactsDn, { filter: `(mail=${aUser.mail})`, attributes: ['targetAddress'] });
@@ -185,13 +219,20 @@ describe('lab directory', () => {
     try {
       for (let i = 0; i < n; i += 40) {
         await Promise.all(
-          Array.from({ length: Math.min(40, n - i) }, (_, k) => admin.add(`cn=r${i + k},${base}`, { objectClass: ['top', 'organizationalRole'], cn: `r${i + k}` })),
+          Array.from({ length: Math.min(40, n - i) }, (_, k) =>
+            admin.add(`cn=r${i + k},${base}`, { objectClass: ['top', 'organizationalRole'], cn: `r${i + k}` }),
+          ),
         );
       }
       const c = await asGalsync('a');
       let count = 0;
       let pages = 0;
-      for await (const page of c.searchPaginated(base, { scope: 'one', filter: '(objectClass=organizationalRole)', attributes: ['1.1'], paged: { pageSize: 200 } })) {
+      for await (const page of c.searchPaginated(base, {
+        scope: 'one',
+        filter: '(objectClass=organizationalRole)',
+        attributes: ['1.1'],
+        paged: { pageSize: 200 },
+      })) {
         count += page.searchEntries.length;
         pages++;
       }

@@ -1,6 +1,7 @@
 // Pure-logic tests of the lab: sample generator determinism and coverage, LDIF
 // encoding, the msuser.schema patch. No servers needed.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { toLdif } from '../../lab/directory/ldif.ts';
@@ -8,7 +9,6 @@ import { DEBIAN_MSUSER_SCHEMA, patchMsuserSchema } from '../../lab/directory/msu
 import { sshaHash } from '../../lab/directory/ssha.ts';
 import { newCounts, sampleOrganization } from '../../lab/org/organization.ts';
 import { samplePeople } from '../../lab/org/people.ts';
-import { createHash } from 'node:crypto';
 
 describe('samplePeople', () => {
   test('is deterministic for a seed and differs between seeds', () => {
@@ -65,7 +65,18 @@ describe('sampleOrganization', () => {
 
 describe('LDIF', () => {
   test('base64-encodes non-ASCII, binary and unsafe values; keeps plain ones readable', () => {
-    const text = toLdif({ dn: 'cn=José Müller,dc=x', attrs: { cn: 'José Müller', sn: 'Smith', objectGUID: Buffer.from([0, 1, 2]), description: ' leading space', info: ':colon', mail: 'Atlanta/sales@forest-a.test', flag: true } });
+    const text = toLdif({
+      dn: 'cn=José Müller,dc=x',
+      attrs: {
+        cn: 'José Müller',
+        sn: 'Smith',
+        objectGUID: Buffer.from([0, 1, 2]),
+        description: ' leading space',
+        info: ':colon',
+        mail: 'Atlanta/sales@forest-a.test',
+        flag: true,
+      },
+    });
     assert.match(text, /^dn:: /);
     assert.match(text, /\ncn:: /);
     assert.match(text, /\nsn: Smith\n/);

@@ -8,11 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { ImapFlow, type ListResponse } from 'imapflow';
 import { Attribute, Change, Client } from 'ldapts';
-import type { LabInfo } from '../../lab/lab.ts';
 import { FORESTS, type ForestId } from '../../lab/forests.ts';
-import { samplePeople } from '../../lab/org/people.ts';
-import { readCorpusManifest, type CorpusManifest } from '../../lab/mailstore/corpus/corpus.ts';
+import type { LabInfo } from '../../lab/lab.ts';
+import { type CorpusManifest, readCorpusManifest } from '../../lab/mailstore/corpus/corpus.ts';
 import { STORES } from '../../lab/mailstore/stores.ts';
+import { samplePeople } from '../../lab/org/people.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
 
 let lab: LabInfo;
@@ -51,7 +51,11 @@ const userPass = (): string => labSecret(lab, 'users.pw');
 const master = (store: ForestId, upn: string): Connect => ({ user: `${upn}*admin`, pass: labSecret(lab, `mail-${store}-master.pw`) });
 
 type Untagged = { attributes: { value?: unknown }[] };
-type Exec = (cmd: string, attrs: unknown[], opts: { untagged: Record<string, (u: Untagged) => Promise<void>> }) => Promise<{ next(): void }>;
+type Exec = (
+  cmd: string,
+  attrs: unknown[],
+  opts: { untagged: Record<string, (u: Untagged) => Promise<void>> },
+) => Promise<{ next(): void }>;
 
 /**
  * A raw command through imapflow's (untyped) command runner, collecting one kind of
@@ -61,9 +65,18 @@ type Exec = (cmd: string, attrs: unknown[], opts: { untagged: Record<string, (u:
 async function raw(client: ImapFlow, cmd: string, args: unknown[], untagged: string): Promise<string[][]> {
   const exec = (client as unknown as { exec: Exec }).exec.bind(client);
   const out: string[][] = [];
-  const res = await exec(cmd, args.map((value) => (typeof value === 'string' ? { type: 'STRING', value } : value)), {
-    untagged: { [untagged]: async (u) => void out.push(u.attributes.map((x) => (Array.isArray(x) ? x.map((y: { value?: unknown }) => String(y.value)).join(' ') : String(x.value)))) },
-  });
+  const res = await exec(
+    cmd,
+    args.map((value) => (typeof value === 'string' ? { type: 'STRING', value } : value)),
+    {
+      untagged: {
+        [untagged]: async (u) =>
+          void out.push(
+            u.attributes.map((x) => (Array.isArray(x) ? x.map((y: { value?: unknown }) => String(y.value)).join(' ') : String(x.value))),
+          ),
+      },
+    },
+  );
   res.next();
   return out;
 }
@@ -193,7 +206,10 @@ describe('mail stores: login', () => {
   });
 
   test('master user admin logs in as any user on both stores (user*admin)', async () => {
-    for (const [store, m] of [['a', manifestA], ['b', manifestB]] as const) {
+    for (const [store, m] of [
+      ['a', manifestA],
+      ['b', manifestB],
+    ] as const) {
       const upn = m.users[0]?.upn ?? '';
       const c = await imap(store, master(store, upn));
       const box = await c.mailboxOpen('INBOX');
@@ -236,7 +252,10 @@ describe('mail stores: forest A corpus', () => {
     await a.logout();
     const b = await imap('b', master('b', manifestB.users[0]?.upn ?? ''));
     const lb = await b.list();
-    assert.deepEqual(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive'].map((u) => byUse(lb, u)), ['Sent', 'Drafts', 'Trash', 'Junk', 'Archive']);
+    assert.deepEqual(
+      ['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive'].map((u) => byUse(lb, u)),
+      ['Sent', 'Drafts', 'Trash', 'Junk', 'Archive'],
+    );
     assert.ok(lb.every((m) => m.delimiter === '/'));
     await b.logout();
   });
@@ -246,13 +265,25 @@ describe('mail stores: forest A corpus', () => {
     assert.ok(showcase);
     const c = await imap('a', master('a', showcase.upn));
     const paths = new Set((await c.list()).map((m) => m.path));
-    for (const p of ['INBOX.Entwürfe alt', 'INBOX.Проекты', 'INBOX.日本語.取引先', 'INBOX.Ação & Co', 'INBOX.Q1/Q2 Reports', 'INBOX.Partners.Vendors/Suppliers', 'INBOX.R&D']) {
+    for (const p of [
+      'INBOX.Entwürfe alt',
+      'INBOX.Проекты',
+      'INBOX.日本語.取引先',
+      'INBOX.Ação & Co',
+      'INBOX.Q1/Q2 Reports',
+      'INBOX.Partners.Vendors/Suppliers',
+      'INBOX.R&D',
+    ]) {
       assert.ok(paths.has(p), `folder ${p}`);
     }
     // The awkward messages are where the generator put them.
     await c.mailboxOpen('INBOX');
-    assert.equal((await c.search({ header: { 'message-id': 'duplicate-id@' } }, { uid: true }) || []).length, 2, 'two messages share one Message-ID');
-    assert.equal((await c.search({ subject: 'Broken MIME boundary' }) || []).length, 1);
+    assert.equal(
+      ((await c.search({ header: { 'message-id': 'duplicate-id@' } }, { uid: true })) || []).length,
+      2,
+      'two messages share one Message-ID',
+    );
+    assert.equal(((await c.search({ subject: 'Broken MIME boundary' })) || []).length, 1);
     const noId = (await c.search({ subject: 'No Message-ID on this one' }, { uid: true })) || [];
     assert.equal(noId.length, 1);
     const msg = await c.fetchOne(String(noId[0]), { headers: ['message-id'] }, { uid: true });
@@ -320,14 +351,19 @@ describe('mail stores: homeMDB decides who has a mailbox', () => {
     await assert.rejects(imap('b', master('b', person.upn)), 'no homeMDB: not even as master');
     const ldap = await ldapAdmin('b');
     try {
-      await ldap.modify(person.dn, new Change({ operation: 'add', modification: new Attribute({ type: 'homeMDB', values: [FORESTS.b.mailboxStoreDn] }) }));
+      await ldap.modify(
+        person.dn,
+        new Change({ operation: 'add', modification: new Attribute({ type: 'homeMDB', values: [FORESTS.b.mailboxStoreDn] }) }),
+      );
       const c = await imap('b', { user: person.upn, pass: userPass() });
       const box = await c.mailboxOpen('INBOX');
       assert.equal(box.exists, 0, 'a new, empty mailbox');
       await c.logout();
     } finally {
       // Put the directory back: other tests count forest B's mailboxes.
-      await ldap.modify(person.dn, new Change({ operation: 'delete', modification: new Attribute({ type: 'homeMDB', values: [] }) })).catch(() => {});
+      await ldap
+        .modify(person.dn, new Change({ operation: 'delete', modification: new Attribute({ type: 'homeMDB', values: [] }) }))
+        .catch(() => {});
       await ldap.unbind();
     }
     await assert.rejects(imap('b', { user: person.upn, pass: userPass() }), 'homeMDB removed: no login again');

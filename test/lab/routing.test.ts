@@ -9,10 +9,10 @@ import { ImapFlow } from 'imapflow';
 import { Client } from 'ldapts';
 import nodemailer from 'nodemailer';
 import { FORESTS, type ForestId } from '../../lab/forests.ts';
-import { POSTFIX_LAB } from '../../lab/postfix/postfix.ts';
-import { STORES } from '../../lab/mailstore/stores.ts';
-import { ensureLab, labSecret } from '../helpers/lab.ts';
 import type { LabInfo } from '../../lab/lab.ts';
+import { STORES } from '../../lab/mailstore/stores.ts';
+import { POSTFIX_LAB } from '../../lab/postfix/postfix.ts';
+import { ensureLab, labSecret } from '../helpers/lab.ts';
 
 const tag = `rt${process.pid}`;
 let lab: LabInfo;

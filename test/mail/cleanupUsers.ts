@@ -12,7 +12,11 @@ for (const org of ['a', 'b'] as const) {
   let sams: string[];
   try {
     await c.bind(f.adminDn, labSecret(lab.info, `forest-${org}-admin.pw`));
-    const { searchEntries } = await c.search(f.sitesDn, { scope: 'one', filter: '(|(cn=cft-*)(cn=cfb-*)(cn=cfbench-*)(cn=cftest-*))', attributes: ['cn'] });
+    const { searchEntries } = await c.search(f.sitesDn, {
+      scope: 'one',
+      filter: '(|(cn=cft-*)(cn=cfb-*)(cn=cfbench-*)(cn=cftest-*))',
+      attributes: ['cn'],
+    });
     sams = searchEntries.map((e) => String(e.cn));
   } finally {
     await c.unbind();

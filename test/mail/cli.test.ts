@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { createMailboxUser, mailLab, message, populate, removeCreatedUsers, type MailLab } from './fixtures.ts';
+import { createMailboxUser, type MailLab, mailLab, message, populate, removeCreatedUsers } from './fixtures.ts';
 
 const run = promisify(execFile);
 let lab: MailLab;
@@ -24,7 +24,13 @@ describe('crossforest mailbox (CLI, lab)', () => {
   it('copies, re-runs as a delta, verifies with a fidelity score, and writes the report', async () => {
     const source = await createMailboxUser(lab, 'a', 'cli');
     const target = await createMailboxUser(lab, 'b', 'cli');
-    await populate(lab, 'a', source, 'INBOX', Array.from({ length: 7 }, () => ({ raw: message(), flags: ['\\Seen'] })));
+    await populate(
+      lab,
+      'a',
+      source,
+      'INBOX',
+      Array.from({ length: 7 }, () => ({ raw: message(), flags: ['\\Seen'] })),
+    );
     await populate(lab, 'a', source, 'INBOX.Sent Items', [{ raw: message({ subject: 'sent' }) }]);
     const first = await cli('--json', 'mailbox', 'copy', source, target, '--from', 'a', '--to', 'b');
     assert.equal(first.code, 0, first.stderr);

@@ -21,11 +21,14 @@ describe('mail section of the project file', () => {
   });
   it('refuses a typo with the path, the line and a suggestion', () => {
     const text = exampleProjectFile().replace('  badItemLimit: 10', '  badItemLimt: 10');
-    assert.throws(() => parseProject(text), (err: Error) => {
-      assert.match(err.message, /mail\.badItemLimt: unknown key "badItemLimt" \(did you mean "badItemLimit"\?\)/);
-      assert.match(err.message, /crossforest\.yaml:\d+/);
-      return true;
-    });
+    assert.throws(
+      () => parseProject(text),
+      (err: Error) => {
+        assert.match(err.message, /mail\.badItemLimt: unknown key "badItemLimt" \(did you mean "badItemLimit"\?\)/);
+        assert.match(err.message, /crossforest\.yaml:\d+/);
+        return true;
+      },
+    );
   });
   it('refuses nonsense values', () => {
     const bad = exampleProjectFile().replace('  concurrency: 4 ', '  concurrency: 0 ');

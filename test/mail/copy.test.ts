@@ -6,13 +6,26 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { readCorpusManifest } from '../../lab/mailstore/corpus/corpus.ts';
 import { STORES } from '../../lab/mailstore/stores.ts';
-import { getAcl } from '../../src/mail/acl.ts';
 import { defaultMailCopyOptions } from '../../src/config/mail.ts';
+import { getAcl } from '../../src/mail/acl.ts';
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import { projectCopyEndpoints } from '../../src/mail/endpoint.ts';
 import { verifyMailbox } from '../../src/mail/verify.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { contentKey, copyInput, createMailboxUser, removeCreatedUsers, folderPaths, freshStore, mailLab, message, populate, readFolder, session, type MailLab } from './fixtures.ts';
+import {
+  contentKey,
+  copyInput,
+  createMailboxUser,
+  folderPaths,
+  freshStore,
+  type MailLab,
+  mailLab,
+  message,
+  populate,
+  readFolder,
+  removeCreatedUsers,
+  session,
+} from './fixtures.ts';
 
 let lab: MailLab;
 const stores: StateStore[] = [];
@@ -82,7 +95,10 @@ describe('mailbox copy (lab)', () => {
     try {
       const targetFolders = new Set(await folderPaths(b));
       for (const m of report.folderMapping) assert.ok(targetFolders.has(m.target), `folder ${m.target} exists`);
-      const subscribedA = (await a.list()).filter((l) => l.subscribed).map((l) => byName[l.path]).filter(Boolean);
+      const subscribedA = (await a.list())
+        .filter((l) => l.subscribed)
+        .map((l) => byName[l.path])
+        .filter(Boolean);
       const subscribedB = new Set((await b.list()).filter((l) => l.subscribed).map((l) => l.path));
       for (const f of subscribedA) assert.ok(subscribedB.has(f as string), `${f} subscribed on the target`);
       // Delegate ACLs translated to forest B identities; the owner's own rights untouched.
@@ -113,7 +129,11 @@ describe('mailbox copy (lab)', () => {
   it('a delta carries a new message and flag/keyword changes, and reports a source deletion without applying it', async () => {
     const source = await createMailboxUser(lab, 'a', 'delta');
     const target = await createMailboxUser(lab, 'b', 'delta');
-    const msgs = Array.from({ length: 12 }, (_, i) => ({ raw: message({ size: 2000 }), flags: i % 2 ? ['\\Seen'] : ['\\Seen', '$Forwarded'], date: new Date(Date.UTC(2019, 0, i + 1, 8, 30, 15)) }));
+    const msgs = Array.from({ length: 12 }, (_, i) => ({
+      raw: message({ size: 2000 }),
+      flags: i % 2 ? ['\\Seen'] : ['\\Seen', '$Forwarded'],
+      date: new Date(Date.UTC(2019, 0, i + 1, 8, 30, 15)),
+    }));
     await populate(lab, 'a', source, 'INBOX', msgs);
     await populate(lab, 'a', source, 'INBOX.Projekte.Größe', [{ raw: message({ subject: 'Ünïcode' }), flags: ['Project-Phoenix'] }]);
     const st = store();
@@ -171,7 +191,10 @@ describe('mailbox copy (lab)', () => {
   it('without APPENDUID (a target lacking UIDPLUS) finds its copies by fingerprint, so flag changes still follow', async () => {
     const source = await createMailboxUser(lab, 'a', 'nouidplus');
     const target = await createMailboxUser(lab, 'b', 'nouidplus');
-    await populate(lab, 'a', source, 'INBOX', [...Array.from({ length: 4 }, () => ({ raw: message() })), { raw: message({ messageId: null }) }]);
+    await populate(lab, 'a', source, 'INBOX', [
+      ...Array.from({ length: 4 }, () => ({ raw: message() })),
+      { raw: message({ messageId: null }) },
+    ]);
     const st = store();
     const first = await copyMailbox({ ...copyInput(lab, st, source, target), ignoreAppendUid: true });
     assert.equal(first.totals.copied, 5);
@@ -199,7 +222,13 @@ describe('mailbox copy (lab)', () => {
     await populate(lab, 'b', source, 'v1.2 notes', [{ raw: message(), flags: ['$Forwarded'] }]);
     await populate(lab, 'b', source, 'Sent', [{ raw: message({ subject: 'sent' }), flags: ['\\Seen'] }]);
     const ep = projectCopyEndpoints(lab.project, source, target, { from: 'b', to: 'a' });
-    const report = await copyMailbox({ ...ep, options: defaultMailCopyOptions(), sourceMailbox: source, targetMailbox: target, store: store() });
+    const report = await copyMailbox({
+      ...ep,
+      options: defaultMailCopyOptions(),
+      sourceMailbox: source,
+      targetMailbox: target,
+      store: store(),
+    });
     const byName = Object.fromEntries(report.folderMapping.map((m) => [m.source, m.target]));
     assert.equal(byName['Projects/Phoenix'], 'INBOX.Projects.Phoenix');
     assert.equal(byName['v1.2 notes'], 'INBOX.v1\u20242 notes');
@@ -207,7 +236,8 @@ describe('mailbox copy (lab)', () => {
     const [b, a] = await Promise.all([session(lab, 'b', source), session(lab, 'a', target)]);
     try {
       const selectable = new Set(await folderPaths(b)); // "Projects" is only a parent on sdbox
-      for (const m of report.folderMapping.filter((x) => selectable.has(x.source))) assert.deepEqual(contentKey(await readFolder(a, m.target)), contentKey(await readFolder(b, m.source)), m.source);
+      for (const m of report.folderMapping.filter((x) => selectable.has(x.source)))
+        assert.deepEqual(contentKey(await readFolder(a, m.target)), contentKey(await readFolder(b, m.source)), m.source);
     } finally {
       await Promise.all([a.logout(), b.logout()]);
     }
@@ -225,7 +255,13 @@ describe('mailbox copy (lab)', () => {
     const src = [...plain, shared, noId, dup, dup].map((raw) => ({ raw, flags: ['\\Seen'], date }));
     await populate(lab, 'a', source, 'INBOX', src);
     // The target already has 4 of them (as an earlier tool left them), the twin and one copy of dup.
-    await populate(lab, 'b', target, 'INBOX', [...plain.slice(0, 3), noId, other, dup].map((raw) => ({ raw, flags: ['\\Seen'], date })));
+    await populate(
+      lab,
+      'b',
+      target,
+      'INBOX',
+      [...plain.slice(0, 3), noId, other, dup].map((raw) => ({ raw, flags: ['\\Seen'], date })),
+    );
     const report = await copyMailbox(copyInput(lab, store(), source, target));
     const inbox = report.folders.find((f) => f.source === 'INBOX');
     assert.equal(inbox?.matched, 5, 'plain×3, noId and one dup recognized by fingerprint');

@@ -9,7 +9,20 @@ import { after, before, describe, it } from 'node:test';
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import type { CopyReport } from '../../src/mail/types.ts';
 import { openStateStore, type StateStore } from '../../src/state/store.ts';
-import { contentKey, copyInput, createMailboxUser, removeCreatedUsers, freshStore, kick, mailLab, message, populate, readFolder, session, type MailLab } from './fixtures.ts';
+import {
+  contentKey,
+  copyInput,
+  createMailboxUser,
+  freshStore,
+  kick,
+  type MailLab,
+  mailLab,
+  message,
+  populate,
+  readFolder,
+  removeCreatedUsers,
+  session,
+} from './fixtures.ts';
 
 let lab: MailLab;
 const stores: StateStore[] = [];
@@ -37,16 +50,34 @@ async function assertSame(source: string, target: string, folders: [string, stri
 /** A mailbox big enough that a throttled copy is still running when we interfere. */
 async function bigSource(tag: string, n: number): Promise<string> {
   const source = await createMailboxUser(lab, 'a', tag);
-  await populate(lab, 'a', source, 'INBOX', Array.from({ length: n }, (_, i) => ({ raw: message({ size: 3000 }), flags: i % 3 ? ['\\Seen'] : [] })));
-  await populate(lab, 'a', source, 'INBOX.Archive 2019', Array.from({ length: n / 4 }, () => ({ raw: message({ size: 1500 }), flags: ['\\Seen', '$Forwarded'] })));
+  await populate(
+    lab,
+    'a',
+    source,
+    'INBOX',
+    Array.from({ length: n }, (_, i) => ({ raw: message({ size: 3000 }), flags: i % 3 ? ['\\Seen'] : [] })),
+  );
+  await populate(
+    lab,
+    'a',
+    source,
+    'INBOX.Archive 2019',
+    Array.from({ length: n / 4 }, () => ({ raw: message({ size: 1500 }), flags: ['\\Seen', '$Forwarded'] })),
+  );
   return source;
 }
-const BIG_FOLDERS: [string, string][] = [['INBOX', 'INBOX'], ['INBOX.Archive 2019', 'Archive 2019']];
+const BIG_FOLDERS: [string, string][] = [
+  ['INBOX', 'INBOX'],
+  ['INBOX.Archive 2019', 'Archive 2019'],
+];
 
 describe('mailbox copy faults (lab)', () => {
   it('reports a malformed (zero-byte) and an oversize message without failing, and fails once badItemLimit is passed', async () => {
     const source = await createMailboxUser(lab, 'a', 'bad');
-    await populate(lab, 'a', source, 'INBOX', [...Array.from({ length: 5 }, () => ({ raw: message() })), { raw: message({ size: 40_000, subject: 'too big' }) }]);
+    await populate(lab, 'a', source, 'INBOX', [
+      ...Array.from({ length: 5 }, () => ({ raw: message() })),
+      { raw: message({ size: 40_000, subject: 'too big' }) },
+    ]);
     // A zero-byte file in the source Maildir: Dovecot serves it, and refuses to store it.
     const cur = join(lab.info.labDir, 'mail-a', source.toLowerCase(), 'Maildir', 'cur');
     const file = join(cur, `${Math.floor(Date.now() / 1000)}.M1P1.cftest,S=0:2,S`);
@@ -77,16 +108,22 @@ describe('mailbox copy faults (lab)', () => {
     // Allowing bigger messages lets the large one through on the next run.
     const bigger = await copyMailbox(copyInput(lab, st, source, target, { ...opts, maxMessageBytes: 100_000 }));
     assert.equal(bigger.totals.copied, 1);
-    assert.deepEqual(bigger.skipped.map((x) => x.kind), ['bad']);
+    assert.deepEqual(
+      bigger.skipped.map((x) => x.kind),
+      ['bad'],
+    );
 
     const target2 = await createMailboxUser(lab, 'b', 'bad');
-    await assert.rejects(copyMailbox(copyInput(lab, store(), source, target2, { ...opts, badItemLimit: 0 })), (err: Error & { code?: string; report?: CopyReport }) => {
-      assert.equal(err.code, 'CF_ERR_MAIL_ITEM_LIMIT');
-      assert.match(err.message, /badItemLimit/);
-      assert.equal(err.report?.status, 'failed');
-      assert.ok(err.report?.skipped.some((s) => s.kind === 'bad' && s.folder === 'INBOX'));
-      return true;
-    });
+    await assert.rejects(
+      copyMailbox(copyInput(lab, store(), source, target2, { ...opts, badItemLimit: 0 })),
+      (err: Error & { code?: string; report?: CopyReport }) => {
+        assert.equal(err.code, 'CF_ERR_MAIL_ITEM_LIMIT');
+        assert.match(err.message, /badItemLimit/);
+        assert.equal(err.report?.status, 'failed');
+        assert.ok(err.report?.skipped.some((s) => s.kind === 'bad' && s.folder === 'INBOX'));
+        return true;
+      },
+    );
   });
 
   it('survives the server dropping every connection mid-copy (retry with back-off, resume)', async () => {
@@ -114,7 +151,9 @@ describe('mailbox copy faults (lab)', () => {
     const source = await bigSource('kill', 600);
     const target = await createMailboxUser(lab, 'b', 'kill');
     const statePath = join(mkdtempSync(join(tmpdir(), 'cf-kill-')), 'state.sqlite');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/mail/copyChild.ts', source, target, statePath, '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/mail/copyChild.ts', source, target, statePath, '300'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       let buf = '';
       child.stdout.on('data', (d: Buffer) => {
@@ -142,12 +181,15 @@ describe('mailbox copy faults (lab)', () => {
     const source = await bigSource('twice', 200);
     const target = await createMailboxUser(lab, 'b', 'twice');
     const st = store();
-    const results = await Promise.allSettled([copyMailbox(copyInput(lab, st, source, target)), copyMailbox(copyInput(lab, st, source, target))]);
+    const results = await Promise.allSettled([
+      copyMailbox(copyInput(lab, st, source, target)),
+      copyMailbox(copyInput(lab, st, source, target)),
+    ]);
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     assert.equal(ok.length, 1);
     assert.equal(refused.length, 1);
-    assert.equal((refused[0]?.reason as { code?: string }).code, 'CF_ERR_MAIL_LOCKED');
+    assert.equal((refused[0]?.reason as { code?: string } | undefined)?.code, 'CF_ERR_MAIL_LOCKED');
     await assertSame(source, target, BIG_FOLDERS);
   });
 });
@@ -159,7 +201,11 @@ describe('mailbox copy memory (lab)', () => {
       const statePath = join(mkdtempSync(join(tmpdir(), 'cf-mem-')), 'state.sqlite');
       // A 1 MB young generation keeps V8's garbage slack out of the figure: what is left
       // is what the copy holds.
-      const child = spawn(process.execPath, ['--max-semi-space-size=1', '--import', 'tsx', 'test/mail/copyChild.ts', source, target, statePath, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        process.execPath,
+        ['--max-semi-space-size=1', '--import', 'tsx', 'test/mail/copyChild.ts', source, target, statePath, '0'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       await new Promise((r) => child.once('close', r));
@@ -176,6 +222,9 @@ describe('mailbox copy memory (lab)', () => {
     };
     const ten = await childRss(await mailboxWith(10_000_000));
     const fortyFive = await childRss(await mailboxWith(45_000_000));
-    assert.ok(fortyFive - ten < 15, `peak RSS ${fortyFive.toFixed(0)} MiB copying a 45 MB message vs ${ten.toFixed(0)} MiB for a 10 MB one`);
+    assert.ok(
+      fortyFive - ten < 15,
+      `peak RSS ${fortyFive.toFixed(0)} MiB copying a 45 MB message vs ${ten.toFixed(0)} MiB for a 10 MB one`,
+    );
   });
 });

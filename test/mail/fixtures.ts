@@ -69,7 +69,11 @@ export async function removeCreatedUsers(lab: MailLab): Promise<void> {
   for (const org of ['a', 'b'] as const) {
     const mine = created.filter((u) => u.org === org);
     if (!mine.length) continue;
-    await removeUsers(lab, org, mine.map((u) => u.sam));
+    await removeUsers(
+      lab,
+      org,
+      mine.map((u) => u.sam),
+    );
   }
   created.length = 0;
 }
@@ -91,7 +95,10 @@ export async function removeUsers(lab: MailLab, org: 'a' | 'b', sams: string[]):
 }
 
 export function session(lab: MailLab, org: 'a' | 'b', user: string): Promise<ImapFlow> {
-  return openMailSession(lab.project.config.organizations[org]!.mailStore, user, { baseDir: lab.project.baseDir, keyPath: `organizations.${org}.mailStore` });
+  return openMailSession(lab.project.config.organizations[org]!.mailStore, user, {
+    baseDir: lab.project.baseDir,
+    keyPath: `organizations.${org}.mailStore`,
+  });
 }
 
 export interface TestMessage {
@@ -105,7 +112,16 @@ let serial = 0;
 export function message(o: { subject?: string; messageId?: string | null; size?: number; from?: string } = {}): Buffer {
   serial++;
   const id = o.messageId === undefined ? `<t${serial}.${randomBytes(6).toString('hex')}@test.example>` : o.messageId;
-  const head = [`From: ${o.from ?? 'Tester <tester@test.example>'}`, 'To: someone@forest-a.test', `Subject: ${o.subject ?? `Test ${serial}`}`, 'Date: Mon, 02 Mar 2020 10:00:00 +0100', ...(id ? [`Message-ID: ${id}`] : []), 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', ''];
+  const head = [
+    `From: ${o.from ?? 'Tester <tester@test.example>'}`,
+    'To: someone@forest-a.test',
+    `Subject: ${o.subject ?? `Test ${serial}`}`,
+    'Date: Mon, 02 Mar 2020 10:00:00 +0100',
+    ...(id ? [`Message-ID: ${id}`] : []),
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+  ];
   let body = `Hello ${serial} ${randomBytes(8).toString('hex')}\r\n`;
   while (o.size && head.join('\r\n').length + body.length < o.size) body += 'The quick brown fox jumps over the lazy dog. Ünïcödé ✓\r\n';
   return Buffer.from(`${head.join('\r\n')}\r\n${body}`);
@@ -121,9 +137,11 @@ export async function populate(lab: MailLab, org: 'a' | 'b', user: string, folde
     const answers: Promise<unknown>[] = [];
     for (const m of messages) {
       const { answer } = await ap.append(m.flags ?? [], m.date ?? new Date('2021-05-04T03:02:01Z'), m.raw.length, (send) => send(m.raw));
-      answers.push(answer.then((r) => {
-        if (!r.ok) throw new Error(`populate ${folder}: ${r.text}`);
-      }));
+      answers.push(
+        answer.then((r) => {
+          if (!r.ok) throw new Error(`populate ${folder}: ${r.text}`);
+        }),
+      );
     }
     await ap.drain();
     await Promise.all(answers);
@@ -147,8 +165,13 @@ export async function readFolder(c: ImapFlow, folder: string): Promise<SeenMessa
   for await (const m of c.fetch('1:*', { uid: true, flags: true, internalDate: true, source: true }, { uid: true })) {
     out.push({
       uid: m.uid,
-      sha: createHash('sha256').update(m.source ?? Buffer.alloc(0)).digest('hex'),
-      flags: [...(m.flags ?? [])].filter((f) => f !== '\\Recent').sort().join(' '),
+      sha: createHash('sha256')
+        .update(m.source ?? Buffer.alloc(0))
+        .digest('hex'),
+      flags: [...(m.flags ?? [])]
+        .filter((f) => f !== '\\Recent')
+        .sort()
+        .join(' '),
       date: m.internalDate ? new Date(m.internalDate).getTime() : 0,
       size: m.source?.length ?? 0,
     });
@@ -157,7 +180,8 @@ export async function readFolder(c: ImapFlow, folder: string): Promise<SeenMessa
 }
 
 /** What a folder holds, order-free: "sha|flags|date" sorted, for exact comparison. */
-export const contentKey = (ms: SeenMessage[], withFlags = true): string[] => ms.map((m) => `${m.sha}|${withFlags ? m.flags : ''}|${m.date}`).sort();
+export const contentKey = (ms: SeenMessage[], withFlags = true): string[] =>
+  ms.map((m) => `${m.sha}|${withFlags ? m.flags : ''}|${m.date}`).sort();
 
 export async function folderPaths(c: ImapFlow): Promise<string[]> {
   return (await c.list()).filter((l) => !l.flags.has('\\Noselect') && !l.flags.has('\\NonExistent')).map((l) => l.path);
@@ -168,9 +192,21 @@ export function freshStore(): StateStore {
 }
 
 /** The input of copyMailbox from a → b for two users, with options overridden. */
-export function copyInput(lab: MailLab, store: StateStore, sourceUser: string, targetUser: string, options: Partial<MailCopyOptions> = {}): CopyMailboxInput {
+export function copyInput(
+  lab: MailLab,
+  store: StateStore,
+  sourceUser: string,
+  targetUser: string,
+  options: Partial<MailCopyOptions> = {},
+): CopyMailboxInput {
   const ep = projectCopyEndpoints(lab.project, sourceUser, targetUser, { from: 'a', to: 'b' });
-  return { ...ep, options: { ...defaultMailCopyOptions({ retryIntervalMs: 200 }), ...options }, sourceMailbox: sourceUser, targetMailbox: targetUser, store };
+  return {
+    ...ep,
+    options: { ...defaultMailCopyOptions({ retryIntervalMs: 200 }), ...options },
+    sourceMailbox: sourceUser,
+    targetMailbox: targetUser,
+    store,
+  };
 }
 
 /** Kicks a user's IMAP connections on a lab store (what a server restart does to a client). */

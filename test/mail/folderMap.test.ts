@@ -1,14 +1,23 @@
 // Folder mapping: pure, with the hostile names real mailboxes carry.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { escapeSegment, globToRegExp, isIncluded, mapFolders, sourceSegments, type SourceFolder } from '../../src/mail/folderMap.ts';
+import { escapeSegment, globToRegExp, isIncluded, mapFolders, type SourceFolder, sourceSegments } from '../../src/mail/folderMap.ts';
 
 const A = { prefix: 'INBOX.', delimiter: '.' };
 const B = { prefix: '', delimiter: '/' };
-const none: { include: string[]; exclude: string[]; renames: { from: string; to: string }[] } = { include: ['**'], exclude: [], renames: [] };
+const none: { include: string[]; exclude: string[]; renames: { from: string; to: string }[] } = {
+  include: ['**'],
+  exclude: [],
+  renames: [],
+};
 const f = (path: string, specialUse?: string, delimiter = '.'): SourceFolder => ({ path, delimiter, specialUse });
-const targets = (folders: SourceFolder[], src = A, tgt = B, special: Record<string, string> = { '\\Sent': 'Sent', '\\Trash': 'Trash' }, o = none) =>
-  Object.fromEntries(mapFolders(folders, src, tgt, special, o).mappings.map((m) => [m.source, m.target]));
+const targets = (
+  folders: SourceFolder[],
+  src = A,
+  tgt = B,
+  special: Record<string, string> = { '\\Sent': 'Sent', '\\Trash': 'Trash' },
+  o = none,
+) => Object.fromEntries(mapFolders(folders, src, tgt, special, o).mappings.map((m) => [m.source, m.target]));
 
 describe('folder mapping', () => {
   it('strips the INBOX. prefix and translates the separator', () => {
@@ -23,7 +32,12 @@ describe('folder mapping', () => {
     assert.deepEqual(m, { INBOX: 'INBOX', 'Projects/Phoenix': 'INBOX.Projects.Phoenix', 'v1.2 notes': 'INBOX.v1\u20242 notes' });
   });
   it('maps special-use folders by use whatever their names, with their subfolders', () => {
-    const m = targets([f('INBOX.Sent Items', '\\Sent'), f('INBOX.Sent Items.2019'), f('INBOX.Deleted Items', '\\Trash'), f('INBOX.Junk E-mail', '\\Junk')]);
+    const m = targets([
+      f('INBOX.Sent Items', '\\Sent'),
+      f('INBOX.Sent Items.2019'),
+      f('INBOX.Deleted Items', '\\Trash'),
+      f('INBOX.Junk E-mail', '\\Junk'),
+    ]);
     assert.equal(m['INBOX.Sent Items'], 'Sent');
     assert.equal(m['INBOX.Sent Items.2019'], 'Sent/2019');
     assert.equal(m['INBOX.Deleted Items'], 'Trash');
@@ -49,9 +63,35 @@ describe('folder mapping', () => {
     assert.equal(targets([f('inbox')]).inbox, 'INBOX');
   });
   it('applies include/exclude globs and renames (longest rename wins)', () => {
-    const o = { include: ['**'], exclude: ['Old Mail/**', 'Calendar', 'Tas?s'], renames: [{ from: 'Projects', to: 'Archive/Projects' }, { from: 'Projects/Atlas', to: 'Atlas' }] };
-    const m = targets([f('INBOX'), f('INBOX.Old Mail.2017'), f('INBOX.Calendar'), f('INBOX.Tasks'), f('INBOX.Projects.Phoenix'), f('INBOX.Projects.Atlas.Design'), f('INBOX.Old Mail')], A, B, {}, o);
-    assert.deepEqual(m, { INBOX: 'INBOX', 'INBOX.Projects.Phoenix': 'Archive/Projects/Phoenix', 'INBOX.Projects.Atlas.Design': 'Atlas/Design', 'INBOX.Old Mail': 'Old Mail' });
+    const o = {
+      include: ['**'],
+      exclude: ['Old Mail/**', 'Calendar', 'Tas?s'],
+      renames: [
+        { from: 'Projects', to: 'Archive/Projects' },
+        { from: 'Projects/Atlas', to: 'Atlas' },
+      ],
+    };
+    const m = targets(
+      [
+        f('INBOX'),
+        f('INBOX.Old Mail.2017'),
+        f('INBOX.Calendar'),
+        f('INBOX.Tasks'),
+        f('INBOX.Projects.Phoenix'),
+        f('INBOX.Projects.Atlas.Design'),
+        f('INBOX.Old Mail'),
+      ],
+      A,
+      B,
+      {},
+      o,
+    );
+    assert.deepEqual(m, {
+      INBOX: 'INBOX',
+      'INBOX.Projects.Phoenix': 'Archive/Projects/Phoenix',
+      'INBOX.Projects.Atlas.Design': 'Atlas/Design',
+      'INBOX.Old Mail': 'Old Mail',
+    });
   });
   it('reports two source folders landing on one target', () => {
     const r = mapFolders([f('INBOX.Sent Items', '\\Sent'), f('INBOX.Sent')], A, B, { '\\Sent': 'Sent' }, none);

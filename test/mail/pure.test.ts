@@ -3,7 +3,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { translateAcl } from '../../src/mail/acl.ts';
-import { FingerprintHasher, fingerprintOf, headerBlock, headerField, headerFingerprint, matchFingerprints, messageIdOf, subjectOf } from '../../src/mail/fingerprint.ts';
+import {
+  FingerprintHasher,
+  fingerprintOf,
+  headerBlock,
+  headerField,
+  headerFingerprint,
+  matchFingerprints,
+  messageIdOf,
+  subjectOf,
+} from '../../src/mail/fingerprint.ts';
 import { mapFlags } from '../../src/mail/flags.ts';
 import { expandUidSet } from '../../src/mail/rawAppend.ts';
 import { isTransient } from '../../src/mail/retry.ts';
@@ -50,14 +59,27 @@ describe('fingerprints', () => {
     assert.equal(headerField('X: 1\r\n\u0000garbage\r\n\r\n', 'y'), undefined);
   });
   it('matches as a multiset', () => {
-    const pairs = matchFingerprints([{ key: 1, fp: 'a' }, { key: 2, fp: 'a' }, { key: 3, fp: 'b' }], [{ key: 10, fp: 'a' }, { key: 11, fp: 'c' }]);
+    const pairs = matchFingerprints(
+      [
+        { key: 1, fp: 'a' },
+        { key: 2, fp: 'a' },
+        { key: 3, fp: 'b' },
+      ],
+      [
+        { key: 10, fp: 'a' },
+        { key: 11, fp: 'c' },
+      ],
+    );
     assert.deepEqual(pairs, [{ from: 1, to: 10 }]);
   });
 });
 
 describe('flags and keywords', () => {
   it('keeps system flags, drops \\Recent, filters keywords by PERMANENTFLAGS, renames through the map', () => {
-    const r = mapFlags(['\\SEEN', '\\Recent', '\\Answered', '$Forwarded', 'Project-Phoenix', 'Old'], { permanent: new Set(['\\Seen', '\\Answered', '$Forwarded', 'New']), keywordMap: { Old: 'New' } });
+    const r = mapFlags(['\\SEEN', '\\Recent', '\\Answered', '$Forwarded', 'Project-Phoenix', 'Old'], {
+      permanent: new Set(['\\Seen', '\\Answered', '$Forwarded', 'New']),
+      keywordMap: { Old: 'New' },
+    });
     assert.deepEqual(r.flags, ['$Forwarded', 'New', '\\Answered', '\\Seen']);
     assert.deepEqual(r.refused, ['Project-Phoenix']);
   });
@@ -78,7 +100,12 @@ describe('UID sets and IMAP lines', () => {
     for (const bad of ['', 'a', '1:', '1::2', '1:99999999']) assert.equal(expandUidSet(bad), undefined, bad);
   });
   it('parses tagged answers and quotes names', () => {
-    assert.deepEqual(parseTagged('X1 OK [APPENDUID 38505 3955:3964] Append completed.'), { tag: 'X1', status: 'OK', code: 'APPENDUID 38505 3955:3964', text: 'Append completed.' });
+    assert.deepEqual(parseTagged('X1 OK [APPENDUID 38505 3955:3964] Append completed.'), {
+      tag: 'X1',
+      status: 'OK',
+      code: 'APPENDUID 38505 3955:3964',
+      text: 'Append completed.',
+    });
     assert.equal(parseTagged('* OK [UIDVALIDITY 1] x'), undefined);
     assert.equal(parseTagged('X2 NO')?.status, 'NO');
     assert.equal(quoteMailbox({ utf8: false }, 'Zürich "x" \\ y'), '"Z&APw-rich \\"x\\" \\\\ y"');
@@ -109,7 +136,11 @@ describe('ACL translation', () => {
       'target-owner-alias@b.test',
       map,
     );
-    assert.deepEqual(r.apply, [{ identifier: 'assistant@b.test', rights: 'lrswi' }, { identifier: '-intern@b.test', rights: 'w' }, { identifier: 'anyone', rights: 'l' }]);
+    assert.deepEqual(r.apply, [
+      { identifier: 'assistant@b.test', rights: 'lrswi' },
+      { identifier: '-intern@b.test', rights: 'w' },
+      { identifier: 'anyone', rights: 'l' },
+    ]);
     assert.deepEqual(r.unmapped, ['group:sales']);
   });
 });

@@ -12,7 +12,18 @@ import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import { projectCopyEndpoints } from '../../src/mail/endpoint.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { labProject, type TestProject } from '../helpers/project.ts';
-import { contentKey, createMailboxUser, freshStore, mailLab, message, populate, readFolder, removeCreatedUsers, session, type MailLab } from './fixtures.ts';
+import {
+  contentKey,
+  createMailboxUser,
+  freshStore,
+  type MailLab,
+  mailLab,
+  message,
+  populate,
+  readFolder,
+  removeCreatedUsers,
+  session,
+} from './fixtures.ts';
 
 const run = promisify(execFile);
 let lab: MailLab;
@@ -42,7 +53,14 @@ const PER_MAILBOX = 30;
 async function pair(tag: string): Promise<{ source: string; target: string }> {
   const source = await createMailboxUser(lab, 'a', tag);
   const target = await createMailboxUser(lab, 'b', tag);
-  for (const [folder, n] of Object.entries(FOLDERS)) await populate(lab, 'a', source, folder, Array.from({ length: n }, () => ({ raw: message({ size: 2_000 }), flags: ['\\Seen'] })));
+  for (const [folder, n] of Object.entries(FOLDERS))
+    await populate(
+      lab,
+      'a',
+      source,
+      folder,
+      Array.from({ length: n }, () => ({ raw: message({ size: 2_000 }), flags: ['\\Seen'] })),
+    );
   return { source, target };
 }
 
@@ -62,7 +80,10 @@ async function assertArrived(source: string, target: string): Promise<void> {
 }
 
 describe('per-store throttling (lab)', () => {
-  for (const [org, side] of [['a', 'source'], ['b', 'target']] as const) {
+  for (const [org, side] of [
+    ['a', 'source'],
+    ['b', 'target'],
+  ] as const) {
     it(`two mailboxes copied at once share the ${side} store's limit and arrive whole`, async () => {
       const rate = 10;
       const project = limitedProject(org, rate);
@@ -74,7 +95,13 @@ describe('per-store throttling (lab)', () => {
           stores.push(store);
           const ep = projectCopyEndpoints(project, source, target, { from: 'a', to: 'b' });
           // nothing but the project file's store section limits these copies
-          return copyMailbox({ ...ep, options: defaultMailCopyOptions({ retryIntervalMs: 200, concurrency: 2 }), sourceMailbox: source, targetMailbox: target, store });
+          return copyMailbox({
+            ...ep,
+            options: defaultMailCopyOptions({ retryIntervalMs: 200, concurrency: 2 }),
+            sourceMailbox: source,
+            targetMailbox: target,
+            store,
+          });
         }),
       );
       const elapsed = (performance.now() - started) / 1000;
@@ -85,7 +112,10 @@ describe('per-store throttling (lab)', () => {
       for (const r of reports) {
         assert.equal(r.status, 'completed');
         assert.equal(r.totals.copied, PER_MAILBOX);
-        assert.deepEqual(r.throttles.map((t) => [t.scope, t.maxMessagesPerSecond]), [[`${side} store`, rate]]);
+        assert.deepEqual(
+          r.throttles.map((t) => [t.scope, t.maxMessagesPerSecond]),
+          [[`${side} store`, rate]],
+        );
         assert.equal(r.throttles[0]?.store, org === 'a' ? 'imap://127.0.0.1:1431' : 'imaps://127.0.0.1:9932');
         assert.ok((r.throttles[0]?.waitedMs ?? 0) > 0, 'the copy waited for the store');
       }
@@ -98,11 +128,18 @@ describe('per-store throttling (lab)', () => {
     const project = limitedProject('b', rate);
     const { source, target } = await pair('thrcli');
     const started = performance.now();
-    const r = await run(process.execPath, ['bin/crossforest.js', '-c', project.path, 'mailbox', 'copy', source, target, '--from', 'a', '--to', 'b'], { maxBuffer: 16 << 20 });
+    const r = await run(
+      process.execPath,
+      ['bin/crossforest.js', '-c', project.path, 'mailbox', 'copy', source, target, '--from', 'a', '--to', 'b'],
+      { maxBuffer: 16 << 20 },
+    );
     const elapsed = (performance.now() - started) / 1000;
     assert.match(r.stderr, /^throttle target store imaps:\/\/127\.0\.0\.1:9932: 15 msg\/s \(every copy against it together\)$/m);
     assert.match(r.stdout, /^30 messages .* copied/m);
-    assert.match(r.stdout, /^throttled by target store imaps:\/\/127\.0\.0\.1:9932: 15 msg\/s \(every copy against it together\): waited \d+\.\d s$/m);
+    assert.match(
+      r.stdout,
+      /^throttled by target store imaps:\/\/127\.0\.0\.1:9932: 15 msg\/s \(every copy against it together\): waited \d+\.\d s$/m,
+    );
     const bound = ((PER_MAILBOX - rate) / rate) * 0.75;
     assert.ok(elapsed >= bound, `took ${elapsed.toFixed(2)} s, the limit implies ≥ ${bound.toFixed(2)} s`);
     await assertArrived(source, target);

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { exampleProjectFile } from '../../src/config/example.ts';
 import { parseProject } from '../../src/config/load.ts';
-import { mailStoreSchema } from '../../src/config/organization.ts';
 import { defaultMailCopyOptions } from '../../src/config/mail.ts';
+import { mailStoreSchema } from '../../src/config/organization.ts';
 import { projectCopyEndpoints } from '../../src/mail/endpoint.ts';
-import { endpoints, type StepContext } from '../../src/migration/stepContext.ts';
-import type { MailboxRow } from '../../src/migration/types.ts';
-import { configuredLimits, copyThrottle, storeLimitsOf, StoreThrottleRegistry } from '../../src/mail/storeThrottle.ts';
+import { configuredLimits, copyThrottle, StoreThrottleRegistry, storeLimitsOf } from '../../src/mail/storeThrottle.ts';
 import { Throttle } from '../../src/mail/throttle.ts';
 import type { MailEndpoint } from '../../src/mail/types.ts';
+import { endpoints, type StepContext } from '../../src/migration/stepContext.ts';
+import type { MailboxRow } from '../../src/migration/types.ts';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -35,7 +35,12 @@ function fakeTime(t: TestContext): { now: () => number; run: (done: () => boolea
 }
 
 /** `takers` loops, each taking `each` messages of `bytes`; returns each completion's [taker, ms]. */
-async function takeAll(time: ReturnType<typeof fakeTime>, takeFns: ((bytes: number) => Promise<void>)[], each: number, bytes = 1): Promise<[number, number][]> {
+async function takeAll(
+  time: ReturnType<typeof fakeTime>,
+  takeFns: ((bytes: number) => Promise<void>)[],
+  each: number,
+  bytes = 1,
+): Promise<[number, number][]> {
   const done: [number, number][] = [];
   let finished = 0;
   takeFns.forEach(async (take, i) => {
@@ -65,10 +70,15 @@ describe('Throttle', () => {
   it('several concurrent takers share one rate, served in turn', async (t) => {
     const time = fakeTime(t);
     const th = new Throttle(10, 0, time.now);
-    const done = await takeAll(time, [0, 1, 2].map(() => (b: number) => th.take(b)), 10);
+    const done = await takeAll(
+      time,
+      [0, 1, 2].map(() => (b: number) => th.take(b)),
+      10,
+    );
     assert.equal(done.length, 30);
     // one second of burst (10), then 10/s: the 30th message goes at 2 s, never earlier
-    for (let i = 0; i < done.length; i++) assert.ok(done[i]![1] >= Math.max(0, (i + 1 - 10) * 100) - 1, `message ${i + 1} at ${done[i]![1]} ms`);
+    for (let i = 0; i < done.length; i++)
+      assert.ok(done[i]![1] >= Math.max(0, (i + 1 - 10) * 100) - 1, `message ${i + 1} at ${done[i]![1]} ms`);
     assert.ok(done[29]![1] >= 1999 && done[29]![1] <= 2010, `last at ${done[29]![1]} ms`);
     // fair: no taker ever gets more than one message ahead of another
     const counts = [0, 0, 0];
@@ -82,10 +92,18 @@ describe('Throttle', () => {
     const time = fakeTime(t);
     const th = new Throttle(0, 1_000, time.now);
     const done = await takeAll(time, [(b) => th.take(b)], 3, 500);
-    assert.deepEqual(done.map(([, at]) => at), [0, 0, 500]);
+    assert.deepEqual(
+      done.map(([, at]) => at),
+      [0, 0, 500],
+    );
     const big: number[] = [];
     let n = 0;
-    void th.take(3_000).then(() => big.push(time.now())).then(() => th.take(100)).then(() => big.push(time.now())).then(() => n++);
+    void th
+      .take(3_000)
+      .then(() => big.push(time.now()))
+      .then(() => th.take(100))
+      .then(() => big.push(time.now()))
+      .then(() => n++);
     await time.run(() => n === 1);
     // bucket at 0 after the 3rd message (at 500 ms: -500 + 500 = 0) → full (1,000) at 1,500 ms;
     // then 2,000 bytes owed → 100 more bytes at 1,500 + 2,100 = 3,600 ms
@@ -96,7 +114,10 @@ describe('Throttle', () => {
     const time = fakeTime(t);
     const th = new Throttle(100, 1_000, time.now);
     const done = await takeAll(time, [(b) => th.take(b)], 4, 500);
-    assert.deepEqual(done.map(([, at]) => at), [0, 0, 500, 1_000]);
+    assert.deepEqual(
+      done.map(([, at]) => at),
+      [0, 0, 500, 1_000],
+    );
   });
 
   it('an idle bucket holds one second of burst, no more', async (t) => {
@@ -104,7 +125,10 @@ describe('Throttle', () => {
     const th = new Throttle(5, 0, time.now);
     await time.run(() => time.now() >= 10_000);
     const done = await takeAll(time, [(b) => th.take(b)], 7);
-    assert.deepEqual(done.map(([, at]) => at - 10_000), [0, 0, 0, 0, 0, 200, 400]);
+    assert.deepEqual(
+      done.map(([, at]) => at - 10_000),
+      [0, 0, 0, 0, 0, 200, 400],
+    );
   });
 
   it('new rates apply to the takers already waiting', async (t) => {
@@ -128,9 +152,11 @@ describe('Throttle', () => {
     const th = new Throttle(200, 0);
     const cpu = process.cpuUsage();
     const started = performance.now();
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      for (let k = 0; k < 75; k++) await th.take(1);
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let k = 0; k < 75; k++) await th.take(1);
+      }),
+    );
     const wall = performance.now() - started;
     const used = process.cpuUsage(cpu);
     assert.ok(wall >= 400, `300 messages at 200/s after a burst of 200 take ≥ 500 ms (${wall.toFixed(0)} ms)`);
@@ -139,12 +165,17 @@ describe('Throttle', () => {
 });
 
 describe('store throttle registry', () => {
-  const store = (o: Record<string, unknown>) => mailStoreSchema.parse({ host: 'Mail.Example.com', masterUser: 'admin', masterPassword: { env: 'X' }, ...o });
+  const store = (o: Record<string, unknown>) =>
+    mailStoreSchema.parse({ host: 'Mail.Example.com', masterUser: 'admin', masterPassword: { env: 'X' }, ...o });
 
   it('identifies a store by host:port, with the default ports, and reads its limits (0 = unlimited by default)', () => {
     assert.deepEqual(storeLimitsOf(store({})), { key: 'mail.example.com:143', maxMessagesPerSecond: 0, maxBytesPerSecond: 0 });
     assert.equal(storeLimitsOf(store({ tls: 'implicit' })).key, 'mail.example.com:993');
-    assert.deepEqual(storeLimitsOf(store({ port: 1431, maxMessagesPerSecond: 20, maxBytesPerSecond: 1e6 })), { key: 'mail.example.com:1431', maxMessagesPerSecond: 20, maxBytesPerSecond: 1e6 });
+    assert.deepEqual(storeLimitsOf(store({ port: 1431, maxMessagesPerSecond: 20, maxBytesPerSecond: 1e6 })), {
+      key: 'mail.example.com:1431',
+      maxMessagesPerSecond: 20,
+      maxBytesPerSecond: 1e6,
+    });
     assert.throws(() => store({ maxMessagesPerSecond: -1 }), /maxMessagesPerSecond|too small|>=0/i);
   });
 
@@ -155,10 +186,22 @@ describe('store throttle registry', () => {
     const b = reg.acquire({ key: 'h:2', maxMessagesPerSecond: 5, maxBytesPerSecond: 0 });
     assert.equal(a1.throttle, a2.throttle);
     assert.notEqual(a1.throttle, b.throttle);
-    assert.deepEqual(reg.active().map((e) => [e.key, e.holders]), [['h:1', 2], ['h:2', 1]]);
+    assert.deepEqual(
+      reg.active().map((e) => [e.key, e.holders]),
+      [
+        ['h:1', 2],
+        ['h:2', 1],
+      ],
+    );
     a1.release();
     a1.release(); // idempotent: a2 still holds
-    assert.deepEqual(reg.active().map((e) => [e.key, e.holders]), [['h:1', 1], ['h:2', 1]]);
+    assert.deepEqual(
+      reg.active().map((e) => [e.key, e.holders]),
+      [
+        ['h:1', 1],
+        ['h:2', 1],
+      ],
+    );
     a2.release();
     b.release();
     assert.deepEqual(reg.active(), []);
@@ -185,17 +228,32 @@ describe('store throttle registry', () => {
     const time = fakeTime(t);
     const reg = new StoreThrottleRegistry(time.now);
     const ep = (key: string, rate: number): MailEndpoint => ({
-      address: `imap://${key}`, timeoutMs: 1_000, open: () => Promise.reject(new Error('not used')),
+      address: `imap://${key}`,
+      timeoutMs: 1_000,
+      open: () => Promise.reject(new Error('not used')),
       storeLimits: { key, maxMessagesPerSecond: rate, maxBytesPerSecond: 0 },
     });
     const options = defaultMailCopyOptions();
     // two copies from the limited store A (10/s) to an unlimited store B
     const copies = [0, 1].map(() => copyThrottle({ source: ep('a:1431', 10), target: ep('b:1432', 0), options }, reg));
-    assert.deepEqual(reg.active().map((e) => [e.key, e.holders, e.maxMessagesPerSecond]), [['a:1431', 2, 10], ['b:1432', 2, 0]]);
-    const done = await takeAll(time, copies.map((c) => (b: number) => c.take(b)), 15);
+    assert.deepEqual(
+      reg.active().map((e) => [e.key, e.holders, e.maxMessagesPerSecond]),
+      [
+        ['a:1431', 2, 10],
+        ['b:1432', 2, 0],
+      ],
+    );
+    const done = await takeAll(
+      time,
+      copies.map((c) => (b: number) => c.take(b)),
+      15,
+    );
     assert.equal(done.at(-1)![1], 2_000, '30 messages at 10/s after a burst of 10');
     const [r0, r1] = copies.map((c) => c.report());
-    assert.deepEqual(r0!.map((r) => [r.scope, r.store, r.maxMessagesPerSecond]), [['source store', 'imap://a:1431', 10]]);
+    assert.deepEqual(
+      r0!.map((r) => [r.scope, r.store, r.maxMessagesPerSecond]),
+      [['source store', 'imap://a:1431', 10]],
+    );
     assert.equal(r1!.length, 1);
     for (const c of copies) c.release();
     assert.deepEqual(reg.active(), []);
@@ -222,11 +280,23 @@ describe('store throttle registry', () => {
   });
 
   it('lists the configured limits the CLI shows (set ones only)', () => {
-    const ep = (address: string, m: number): MailEndpoint => ({ address, timeoutMs: 1, open: () => Promise.reject(new Error('x')), storeLimits: { key: address, maxMessagesPerSecond: m, maxBytesPerSecond: 0 } });
+    const ep = (address: string, m: number): MailEndpoint => ({
+      address,
+      timeoutMs: 1,
+      open: () => Promise.reject(new Error('x')),
+      storeLimits: { key: address, maxMessagesPerSecond: m, maxBytesPerSecond: 0 },
+    });
     assert.deepEqual(configuredLimits(ep('imap://a', 20), ep('imap://b', 0), defaultMailCopyOptions({ maxBytesPerSecond: 5e6 })), [
       { scope: 'mailbox', maxMessagesPerSecond: 0, maxBytesPerSecond: 5e6 },
       { scope: 'source store', store: 'imap://a', maxMessagesPerSecond: 20, maxBytesPerSecond: 0 },
     ]);
-    assert.deepEqual(configuredLimits(ep('imap://a', 0), { address: 'x', timeoutMs: 1, open: () => Promise.reject(new Error('x')) }, defaultMailCopyOptions()), []);
+    assert.deepEqual(
+      configuredLimits(
+        ep('imap://a', 0),
+        { address: 'x', timeoutMs: 1, open: () => Promise.reject(new Error('x')) },
+        defaultMailCopyOptions(),
+      ),
+      [],
+    );
   });
 });

@@ -3,8 +3,8 @@
 // (a retry follows) instead of leaving a promise nothing settles — which ends the
 // process's event loop in the middle of a copy.
 import assert from 'node:assert/strict';
-import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import type { ImapFlow } from 'imapflow';
 import { unbindWire, WireClosedError } from '../../src/mail/wire.ts';
@@ -39,7 +39,8 @@ function within<T>(p: Promise<T>, what: string): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-const loggedIn = (sock: Socket): ImapFlow => ({ capabilities: new Map(), enabled: new Set(), unbind: () => ({ readSocket: sock, writeSocket: sock }) }) as unknown as ImapFlow;
+const loggedIn = (sock: Socket): ImapFlow =>
+  ({ capabilities: new Map(), enabled: new Set(), unbind: () => ({ readSocket: sock, writeSocket: sock }) }) as unknown as ImapFlow;
 
 describe('raw IMAP wire', () => {
   it('a write waiting for drain fails when the peer hangs up', { timeout: 15_000 }, async () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { cli, migLab, namesFile, removeAll, sourceUser, type MigLab } from './fixtures.ts';
+import { cli, type MigLab, migLab, namesFile, removeAll, sourceUser } from './fixtures.ts';
 
 const cf = (l: MigLab, args: string[]) => cli(l, args);
 
@@ -24,20 +24,61 @@ describe('batch CLI (lab, real processes)', () => {
     const typo = await cf(l, ['batch', 'create', 'x', '--from', namesFile(l, [u.sam]), '--target-store', 'store-z']);
     assert.equal(typo.code, 1);
     assert.match(typo.err, /unknown target store "store-z"\n {2}→ one of: store-b/);
-    const win = await cf(l, ['batch', 'create', 'x', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b', '--window-stop', 'tonight']);
+    const win = await cf(l, [
+      'batch',
+      'create',
+      'x',
+      '--from',
+      namesFile(l, [u.sam]),
+      '--target-store',
+      'store-b',
+      '--window-stop',
+      'tonight',
+    ]);
     assert.match(win.err, /--window-stop "tonight" is neither HH:MM nor an ISO time/);
-    const settle = await cf(l, ['batch', 'create', 'x', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b', '--cutover-settle', '-1']);
+    const settle = await cf(l, [
+      'batch',
+      'create',
+      'x',
+      '--from',
+      namesFile(l, [u.sam]),
+      '--target-store',
+      'store-b',
+      '--cutover-settle',
+      '-1',
+    ]);
     assert.equal(settle.code, 1);
     assert.match(settle.err, /the cutover settle must be 0 to 600 seconds, not "-1"/);
 
-    const created = await cf(l, ['batch', 'create', 'c1', '--from', namesFile(l, [u.upn]), '--target-store', 'store-b', '--concurrency', '2', '--workgroup', 'finance']);
+    const created = await cf(l, [
+      'batch',
+      'create',
+      'c1',
+      '--from',
+      namesFile(l, [u.upn]),
+      '--target-store',
+      'store-b',
+      '--concurrency',
+      '2',
+      '--workgroup',
+      'finance',
+    ]);
     assert.equal(created.code, 0, created.err);
     assert.match(created.out, /batch c1 created with 1 mailboxes/);
     const started = await cf(l, ['--json', 'batch', 'start', 'c1']);
     assert.equal(started.code, 0, started.err);
-    const lines = started.out.trim().split('\n').map((x) => JSON.parse(x));
+    const lines = started.out
+      .trim()
+      .split('\n')
+      .map((x) => JSON.parse(x));
     assert.ok(lines.some((e) => e.type === 'progress' && e.copiedMessages > 0));
-    assert.deepEqual(lines.filter((e) => e.type === 'state' && e.step && e.state !== 'failed').map((e) => e.state).filter((s, i, a) => a.indexOf(s) === i), ['queued', 'prestaged', 'copied', 'cutover', 'cleaned', 'verified', 'done']);
+    assert.deepEqual(
+      lines
+        .filter((e) => e.type === 'state' && e.step && e.state !== 'failed')
+        .map((e) => e.state)
+        .filter((s, i, a) => a.indexOf(s) === i),
+      ['queued', 'prestaged', 'copied', 'cutover', 'cleaned', 'verified', 'done'],
+    );
     const result = lines.at(-1);
     assert.equal(result.type, 'result');
     assert.equal(result.status, 'completed');
@@ -61,7 +102,10 @@ describe('batch CLI (lab, real processes)', () => {
     const resend = await cf(l, ['batch', 'notices', 'c1', '--resend']);
     assert.equal(resend.code, 1);
     assert.match(resend.err, /user notices are not configured[\s\S]*migration\.notices/);
-    assert.match((await cf(l, ['batch', 'notices', 'c1', '--kind', 'during', '--resend'])).err, /--kind must be before or after, not "during"/);
+    assert.match(
+      (await cf(l, ['batch', 'notices', 'c1', '--kind', 'during', '--resend'])).err,
+      /--kind must be before or after, not "during"/,
+    );
     const plan = await cf(l, ['plan', 'c1', '--window-hours', '1']);
     assert.equal(plan.code, 0, plan.err);
     assert.match(plan.out, /measured on \d+ earlier copy passes/);

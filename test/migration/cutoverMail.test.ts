@@ -10,13 +10,25 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { STORES } from '../../lab/mailstore/stores.ts';
 import { POSTFIX_LAB } from '../../lab/postfix/postfix.ts';
-import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
 import { requestComplete } from '../../src/migration/batchOps.ts';
+import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
 import { createBatch } from '../../src/migration/createBatch.ts';
 import { runBatch } from '../../src/migration/runner.ts';
 import type { RunEvent } from '../../src/migration/types.ts';
 import { openStateStore } from '../../src/state/store.ts';
-import { cli, entry, inboxCopies, migLab, namesFile, removeAll, sendMessage, session, sourceUser, waitForMessage, type MigLab } from './fixtures.ts';
+import {
+  cli,
+  entry,
+  inboxCopies,
+  type MigLab,
+  migLab,
+  namesFile,
+  removeAll,
+  sendMessage,
+  session,
+  sourceUser,
+  waitForMessage,
+} from './fixtures.ts';
 
 const A_MX = POSTFIX_LAB.a.smtpPort;
 const B_MX = POSTFIX_LAB.b.smtpPort;
@@ -50,7 +62,12 @@ describe('mail routing around cutover (lab)', () => {
     const l = await migLab();
     labs.push(l);
     const u = await sourceUser(l, 'rte', 2);
-    await createBatch(l.setup, l.store, { name: 'route', from: { file: namesFile(l, [u.sam]) }, targetStore: 'store-b', options: { cutover: 'manual', cutoverSettleSeconds: 3 } });
+    await createBatch(l.setup, l.store, {
+      name: 'route',
+      from: { file: namesFile(l, [u.sam]) },
+      targetStore: 'store-b',
+      options: { cutover: 'manual', cutoverSettleSeconds: 3 },
+    });
     assert.equal((await runBatch(l.setup, l.store, 'route')).status, 'synced');
     const m = mailboxesOf(l.store, batchByName(l.store, 'route')!.id)[0]!;
     const b = m.plan.targetLogin;
@@ -65,12 +82,17 @@ describe('mail routing around cutover (lab)', () => {
 
     // Cutover; while it settles (routing flipped, final delta not yet run) a partner writes to the old address through A's MX.
     requestComplete(l.store, 'route');
-    let during: Promise<{ id: string; stage: { a: string[] | undefined; aHome: string[] | undefined; b: string[] | undefined } }> | undefined;
+    let during:
+      | Promise<{ id: string; stage: { a: string[] | undefined; aHome: string[] | undefined; b: string[] | undefined } }>
+      | undefined;
     const emit = (e: RunEvent): void => {
       if (e.type !== 'wait' || !e.what.startsWith('cutover:') || during) return;
       during = (async () => {
         const [a, bb] = [await entry(l, 'a', u.dn), await entry(l, 'b', m.plan.targetDn)];
-        return { id: await sendMessage(A_MX, u.mail, 'during cutover, via A, to the old address'), stage: { a: a?.targetAddress, aHome: a?.homeMDB, b: bb?.targetAddress } };
+        return {
+          id: await sendMessage(A_MX, u.mail, 'during cutover, via A, to the old address'),
+          stage: { a: a?.targetAddress, aHome: a?.homeMDB, b: bb?.targetAddress },
+        };
       })();
     };
     const r = await runBatch(l.setup, l.store, 'route', { emit });
@@ -83,7 +105,8 @@ describe('mail routing around cutover (lab)', () => {
     assert.equal(stage.b, undefined);
 
     assert.equal(await waitForMessage(l, 'b', b, mid), 1, 'mail sent during cutover is in the B mailbox, once');
-    for (const id of [toOld, toNew]) assert.equal(await inboxCopies(l, 'b', b, id), 1, 'what A received before cutover was carried over, once');
+    for (const id of [toOld, toNew])
+      assert.equal(await inboxCopies(l, 'b', b, id), 1, 'what A received before cutover was carried over, once');
     assert.equal(await canLogin(l, 'a', u.upn), false);
   });
 
@@ -91,7 +114,10 @@ describe('mail routing around cutover (lab)', () => {
     const l = await migLab();
     labs.push(l);
     const u = await sourceUser(l, 'rtk', 1);
-    assert.equal((await cli(l, ['batch', 'create', 'k', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b', '--cutover-settle', '1'])).code, 0);
+    assert.equal(
+      (await cli(l, ['batch', 'create', 'k', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b', '--cutover-settle', '1'])).code,
+      0,
+    );
     const killed = await cli(l, ['batch', 'start', 'k'], { CROSSFOREST_FAILPOINT: 'cutover:routed' });
     assert.equal(killed.signal, 'SIGKILL', killed.err);
     const m = mailboxIn(l, 'k');
@@ -119,7 +145,10 @@ describe('mail routing around cutover (lab)', () => {
     const l = await migLab();
     labs.push(l);
     const u = await sourceUser(l, 'rtr', 1);
-    assert.equal((await cli(l, ['batch', 'create', 'r', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b', '--cutover-settle', '0'])).code, 0);
+    assert.equal(
+      (await cli(l, ['batch', 'create', 'r', '--from', namesFile(l, [u.sam]), '--target-store', 'store-b', '--cutover-settle', '0'])).code,
+      0,
+    );
     assert.equal((await cli(l, ['batch', 'start', 'r'], { CROSSFOREST_FAILPOINT: 'cutover:compared' })).signal, 'SIGKILL');
     const m = mailboxIn(l, 'r');
     const rb = await cli(l, ['batch', 'rollback', u.upn]);

@@ -12,11 +12,11 @@ import { Client } from 'ldapts';
 import nodemailer from 'nodemailer';
 import type { LabInfo } from '../../lab/lab.ts';
 import { setAcl } from '../../src/mail/acl.ts';
-import { migrationSetup, type MigrationSetup } from '../../src/migration/setup.ts';
+import { type MigrationSetup, migrationSetup } from '../../src/migration/setup.ts';
 import { openStateStore, type StateStore } from '../../src/state/store.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
 import { labProject, type TestProject } from '../helpers/project.ts';
-import { message, populate, session as mailSession } from '../mail/fixtures.ts';
+import { session as mailSession, message, populate } from '../mail/fixtures.ts';
 
 export const run = promisify(execFile);
 
@@ -31,7 +31,9 @@ export interface MigLab {
 /** A fresh project (own state store, own reports folder) on the lab, with a fast retry interval. */
 export async function migLab(edit: (t: string) => string = (t) => t): Promise<MigLab> {
   const info = await ensureLab();
-  const project = labProject(info.labDir, (t) => edit(t.replace('defaults: { retryIntervalSeconds: 5,', 'defaults: { retryIntervalSeconds: 0.5,')));
+  const project = labProject(info.labDir, (t) =>
+    edit(t.replace('defaults: { retryIntervalSeconds: 5,', 'defaults: { retryIntervalSeconds: 0.5,')),
+  );
   return { info, project, setup: migrationSetup(project), store: openStateStore(join(project.dir, 'crossforest.sqlite')), users: [] };
 }
 
@@ -57,17 +59,34 @@ export async function sourceUser(lab: MigLab, tag: string, messages = 5): Promis
   await admin(lab, 'a', (c) =>
     c.add(dn, {
       objectClass: ['top', 'person', 'organizationalPerson', 'user', 'securityPrincipal', 'crossforestMailRecipient'],
-      cn: sam, sn: tag, givenName: 'Test', displayName: `Test ${tag}`, sAMAccountName: sam, userPrincipalName: upn, mail,
+      cn: sam,
+      sn: tag,
+      givenName: 'Test',
+      displayName: `Test ${tag}`,
+      sAMAccountName: sam,
+      userPrincipalName: upn,
+      mail,
       proxyAddresses: [`SMTP:${mail}`, `smtp:${upn}`, `X400:c=US;a= ;p=ForestA;o=Exchange;s=${sam}`],
       legacyExchangeDN: `/o=ForestA/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${sam}`,
-      mailNickname: sam, homeMDB: f.mailboxStoreDn, userPassword: password,
+      mailNickname: sam,
+      homeMDB: f.mailboxStoreDn,
+      userPassword: password,
     }),
   );
   const u = { sam, upn, mail, dn, password };
   lab.users.push(u);
   if (messages > 0) {
-    await populate(lab as never, 'a', upn, 'INBOX', Array.from({ length: messages }, (_, i) => ({ raw: message({ subject: `${tag} ${i}` }), flags: i % 2 ? ['\\Seen'] : [] })));
-    await populate(lab as never, 'a', upn, 'INBOX.Projects', [{ raw: message({ subject: `${tag} project` }), flags: ['\\Flagged'] }, { raw: message({ subject: `${tag} project 2` }) }]);
+    await populate(
+      lab as never,
+      'a',
+      upn,
+      'INBOX',
+      Array.from({ length: messages }, (_, i) => ({ raw: message({ subject: `${tag} ${i}` }), flags: i % 2 ? ['\\Seen'] : [] })),
+    );
+    await populate(lab as never, 'a', upn, 'INBOX.Projects', [
+      { raw: message({ subject: `${tag} project` }), flags: ['\\Flagged'] },
+      { raw: message({ subject: `${tag} project 2` }) },
+    ]);
   }
   return u;
 }
@@ -76,10 +95,20 @@ export async function sourceUser(lab: MigLab, tag: string, messages = 5): Promis
 export async function galContact(lab: MigLab, u: MigLab['users'][number]): Promise<string> {
   const f = lab.info.forests.b;
   const dn = `cn=${u.sam},${f.galContactsDn}`;
-  await admin(lab, 'b', (c) => c.add(dn, {
-    objectClass: ['top', 'contact'], cn: u.sam, displayName: `Test ${u.sam}`, mail: u.mail, targetAddress: `SMTP:${u.mail}`,
-    proxyAddresses: [`SMTP:${u.mail}`, `smtp:galonly-${u.sam}@forest-a.test`, `X500:/o=ForestA/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${u.sam}`],
-  }));
+  await admin(lab, 'b', (c) =>
+    c.add(dn, {
+      objectClass: ['top', 'contact'],
+      cn: u.sam,
+      displayName: `Test ${u.sam}`,
+      mail: u.mail,
+      targetAddress: `SMTP:${u.mail}`,
+      proxyAddresses: [
+        `SMTP:${u.mail}`,
+        `smtp:galonly-${u.sam}@forest-a.test`,
+        `X500:/o=ForestA/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${u.sam}`,
+      ],
+    }),
+  );
   return dn;
 }
 
@@ -102,7 +131,11 @@ export async function entry(lab: MigLab, org: 'a' | 'b', dn: string): Promise<Re
       const r = await c.search(dn, { scope: 'base', attributes: ['*'] });
       const e = r.searchEntries[0];
       if (!e) return undefined;
-      return Object.fromEntries(Object.entries(e).filter(([k]) => k !== 'dn').map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]));
+      return Object.fromEntries(
+        Object.entries(e)
+          .filter(([k]) => k !== 'dn')
+          .map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]),
+      );
     } catch {
       return undefined;
     }
@@ -117,7 +150,11 @@ export function namesFile(lab: MigLab, lines: string[], ext = 'txt'): string {
 }
 
 export function doveadmConf(lab: MigLab, org: 'a' | 'b'): string {
-  const conf = (lab.info.mailStores.find((s) => s.forest === org && String((s.details as { conf?: string }).conf ?? '').includes('dovecot'))?.details as { conf?: string } | undefined)?.conf;
+  const conf = (
+    lab.info.mailStores.find((s) => s.forest === org && String((s.details as { conf?: string }).conf ?? '').includes('dovecot'))?.details as
+      | { conf?: string }
+      | undefined
+  )?.conf;
   if (!conf) throw new Error(`no Dovecot conf for ${org}`);
   return conf;
 }
@@ -131,7 +168,8 @@ export async function removeAll(lab: MigLab): Promise<void> {
   });
   await admin(lab, 'b', async (c) => {
     for (const s of sams) {
-      for (const dn of [`cn=${s},ou=Sites,${lab.info.forests.b.suffix}`, `cn=${s},${lab.info.forests.b.galContactsDn}`]) await c.del(dn).catch(() => {});
+      for (const dn of [`cn=${s},ou=Sites,${lab.info.forests.b.suffix}`, `cn=${s},${lab.info.forests.b.galContactsDn}`])
+        await c.del(dn).catch(() => {});
     }
   });
   for (const s of sams) {
@@ -147,9 +185,16 @@ export const tmp = (): string => mkdtempSync(join(tmpdir(), 'cf-mig-'));
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'crossforest.js');
 
 /** Runs `crossforest -c <project> …` as a real process (env added to this one's). */
-export function cli(l: MigLab, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
+export function cli(
+  l: MigLab,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, '-c', l.project.path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, '-c', l.project.path, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -172,7 +217,9 @@ export async function sendMessage(port: number, to: string, subject: string, opt
 export async function messageCount(l: MigLab, org: 'a' | 'b', user: string): Promise<number> {
   const c = await session(l, org, user);
   try {
-    return (await c.list({ statusQuery: { messages: true } })).filter((x) => !x.path.startsWith('shared')).reduce((a, x) => a + (x.status?.messages ?? 0), 0);
+    return (await c.list({ statusQuery: { messages: true } }))
+      .filter((x) => !x.path.startsWith('shared'))
+      .reduce((a, x) => a + (x.status?.messages ?? 0), 0);
   } finally {
     await c.logout();
   }

@@ -21,13 +21,21 @@ test('forest A inventory matches what the lab loaded', async () => {
   // Mailboxes, messages and bytes as the corpus generator wrote them (other tests' own users may add to them).
   const sample = inv.mailboxes.filter((m) => m.login.endsWith('@forest-a.test') && !m.login.startsWith('cf'));
   assert.equal(sample.length, manifest.totals.users);
-  assert.equal(sample.reduce((n, m) => n + m.messages, 0), manifest.totals.messages);
-  assert.equal(sample.reduce((n, m) => n + m.bytes, 0), manifest.totals.bytes);
+  assert.equal(
+    sample.reduce((n, m) => n + m.messages, 0),
+    manifest.totals.messages,
+  );
+  assert.equal(
+    sample.reduce((n, m) => n + m.bytes, 0),
+    manifest.totals.bytes,
+  );
   assert.equal(inv.mailEnabledUsers, loaded.mailEnabledUsers, 'users without mail are not counted as mail-enabled');
 });
 
 test('an organization whose directory refuses the bind fails with the directory named', async () => {
   const lab = await ensureLab();
-  const project = labProject(lab.labDir, (t) => t.replace('cn=galsync,ou=Service Accounts,dc=forest-a,dc=test', 'cn=nobody,dc=forest-a,dc=test'));
+  const project = labProject(lab.labDir, (t) =>
+    t.replace('cn=galsync,ou=Service Accounts,dc=forest-a,dc=test', 'cn=nobody,dc=forest-a,dc=test'),
+  );
   await assert.rejects(inventoryOrganization(project, 'a'), /invalid credentials for ldap:\/\/127\.0\.0\.1:3891/);
 });

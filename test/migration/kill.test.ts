@@ -8,9 +8,21 @@ import { after, describe, it } from 'node:test';
 import pLimit from 'p-limit';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
 import { openStateStore } from '../../src/state/store.ts';
-import { cli, entry, messageCount, migLab, namesFile, removeAll, sourceUser, type MigLab } from './fixtures.ts';
+import { cli, entry, type MigLab, messageCount, migLab, namesFile, removeAll, sourceUser } from './fixtures.ts';
 
-const POINTS = ['prestage:user', 'prestage:enabled', 'copy:copy', 'copy:delta', 'cutover:target', 'cutover:routed', 'cutover:compared', 'cutover:source', 'cleanup:removed', 'verify:checked', 'report:written'];
+const POINTS = [
+  'prestage:user',
+  'prestage:enabled',
+  'copy:copy',
+  'copy:delta',
+  'cutover:target',
+  'cutover:routed',
+  'cutover:compared',
+  'cutover:source',
+  'cleanup:removed',
+  'verify:checked',
+  'report:written',
+];
 
 const labs: MigLab[] = [];
 after(async () => {

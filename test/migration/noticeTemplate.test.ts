@@ -4,12 +4,24 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exampleProjectFile } from '../../src/config/example.ts';
 import { parseProject } from '../../src/config/load.ts';
-import { DEFAULT_NOTICES, parseTemplate, render, renderSubject, subjectProblems, type NoticeValues } from '../../src/migration/noticeTemplate.ts';
 import { noticeDue } from '../../src/migration/notices.ts';
+import {
+  DEFAULT_NOTICES,
+  type NoticeValues,
+  parseTemplate,
+  render,
+  renderSubject,
+  subjectProblems,
+} from '../../src/migration/noticeTemplate.ts';
 import type { MailboxRow } from '../../src/migration/types.ts';
 
 const values: NoticeValues = {
-  displayName: 'Jane Doe', sourceAddress: 'jane@forest-a.test', targetAddress: 'jane@forest-b.test', batch: 'group1', workgroup: 'Sales', window: 'as soon as possible',
+  displayName: 'Jane Doe',
+  sourceAddress: 'jane@forest-a.test',
+  targetAddress: 'jane@forest-b.test',
+  batch: 'group1',
+  workgroup: 'Sales',
+  window: 'as soon as possible',
 };
 
 /** The example project with the commented notices block enabled and `extra` lines under it. */
@@ -22,8 +34,10 @@ const withNotices = (extra = ''): string =>
 
 describe('notice templates', () => {
   it('fills every placeholder; {{ and }} are literal braces', () => {
-    assert.equal(render('{displayName} <{sourceAddress}> → {targetAddress} [{batch}/{workgroup}] {window} {{literal}}', values),
-      'Jane Doe <jane@forest-a.test> → jane@forest-b.test [group1/Sales] as soon as possible {literal}');
+    assert.equal(
+      render('{displayName} <{sourceAddress}> → {targetAddress} [{batch}/{workgroup}] {window} {{literal}}', values),
+      'Jane Doe <jane@forest-a.test> → jane@forest-b.test [group1/Sales] as soon as possible {literal}',
+    );
   });
   it('never re-scans values: a displayName reading {batch} stays literal', () => {
     assert.equal(render('Hi {displayName}', { ...values, displayName: '{batch}}{' }), 'Hi {batch}}{');
@@ -67,11 +81,14 @@ describe('migration.notices in the project file', () => {
     assert.equal(n?.before, undefined);
   });
   it('an unknown placeholder is a load error with its key path', () => {
-    assert.throws(() => parseProject(withNotices('    after: { subject: "Hi {displayname}", body: "x" }')), (e: Error) => {
-      assert.match(e.message, /migration\.notices\.after\.subject/);
-      assert.match(e.message, /unknown placeholder \{displayname\}/);
-      return true;
-    });
+    assert.throws(
+      () => parseProject(withNotices('    after: { subject: "Hi {displayname}", body: "x" }')),
+      (e: Error) => {
+        assert.match(e.message, /migration\.notices\.after\.subject/);
+        assert.match(e.message, /unknown placeholder \{displayname\}/);
+        return true;
+      },
+    );
   });
   it('a subject with a line break and an unknown key are refused', () => {
     assert.throws(() => parseProject(withNotices('    after: { subject: "Hi\\r\\nBcc: x@y", body: "x" }')), /line break/);

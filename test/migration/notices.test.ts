@@ -8,21 +8,26 @@ import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
 import { createBatch } from '../../src/migration/createBatch.ts';
-import { markSending, noticeOf, noticesOfBatch } from '../../src/migration/noticeStore.ts';
 import { noticeLines, resendNotices } from '../../src/migration/noticeOps.ts';
-import { sendNotices, type NoticeContext } from '../../src/migration/notices.ts';
+import { markSending, noticeOf, noticesOfBatch } from '../../src/migration/noticeStore.ts';
+import { type NoticeContext, sendNotices } from '../../src/migration/notices.ts';
 import { runBatch } from '../../src/migration/runner.ts';
 import { newLeaseHolder } from '../../src/state/store.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { cli, galContact, migLab, namesFile, removeAll, session, sourceUser, type MigLab } from './fixtures.ts';
+import { cli, galContact, type MigLab, migLab, namesFile, removeAll, session, sourceUser } from './fixtures.ts';
 
 /** The example's commented notices block, enabled (`port` overrides the lab's 5872). */
-const enableNotices = (port = 5872) => (t: string): string =>
-  t
-    .replace(/^ {2}# notices:.*$/m, '  notices:')
-    .replace(/^ {2}# {3}smtp:.*$/m, `    smtp: { host: 127.0.0.1, port: ${port}, tls: none }`)
-    .replace(/^ {2}# {3}from:/m, '    from:')
-    .replace(/^ {2}# {3}after:.*$/m, '    after: { subject: "Moved: {displayName} is now {targetAddress}", body: "Hello {displayName}, batch {batch} ({workgroup}) moved {sourceAddress} to {targetAddress}." }');
+const enableNotices =
+  (port = 5872) =>
+  (t: string): string =>
+    t
+      .replace(/^ {2}# notices:.*$/m, '  notices:')
+      .replace(/^ {2}# {3}smtp:.*$/m, `    smtp: { host: 127.0.0.1, port: ${port}, tls: none }`)
+      .replace(/^ {2}# {3}from:/m, '    from:')
+      .replace(
+        /^ {2}# {3}after:.*$/m,
+        '    after: { subject: "Moved: {displayName} is now {targetAddress}", body: "Hello {displayName}, batch {batch} ({workgroup}) moved {sourceAddress} to {targetAddress}." }',
+      );
 
 const labs: MigLab[] = [];
 after(async () => {
@@ -40,7 +45,7 @@ async function inbox(l: MigLab, org: 'a' | 'b', login: string, messageId: string
         const out: { subject: string; body: string }[] = [];
         for (const uid of uids) {
           const m = await c.fetchOne(String(uid), { envelope: true, source: true }, { uid: true });
-          if (m && m.source) out.push({ subject: m.envelope?.subject ?? '', body: (await simpleParser(m.source)).text ?? '' });
+          if (m !== false && m.source) out.push({ subject: m.envelope?.subject ?? '', body: (await simpleParser(m.source)).text ?? '' });
         }
         return out;
       }
@@ -51,7 +56,12 @@ async function inbox(l: MigLab, org: 'a' | 'b', login: string, messageId: string
   }
 }
 
-const ctxOf = (l: MigLab, name: string): NoticeContext => ({ setup: l.setup, store: l.store, batch: batchByName(l.store, name)!, logger: silentLogger });
+const ctxOf = (l: MigLab, name: string): NoticeContext => ({
+  setup: l.setup,
+  store: l.store,
+  batch: batchByName(l.store, name)!,
+  logger: silentLogger,
+});
 
 describe('user notices (lab)', () => {
   let l: MigLab;
@@ -64,12 +74,22 @@ describe('user notices (lab)', () => {
     const u1 = await sourceUser(l, 'ntc', 1);
     const u2 = await sourceUser(l, 'ntd', 1);
     await galContact(l, u1); // B routes u1's old address by the contact; u2's by domain
-    await createBatch(l.setup, l.store, { name: 'notices', from: { file: namesFile(l, [u1.sam, u2.sam]) }, targetStore: 'store-b', options: { workgroup: 'Sales' } });
+    await createBatch(l.setup, l.store, {
+      name: 'notices',
+      from: { file: namesFile(l, [u1.sam, u2.sam]) },
+      targetStore: 'store-b',
+      options: { workgroup: 'Sales' },
+    });
 
     // The runner's first act, on its own, so the A INBOX can be read while A still serves it.
     const sent = await sendNotices(ctxOf(l, 'notices'), 'before');
-    assert.deepEqual(sent.map((s) => s.status), ['sent', 'sent']);
-    for (const [u, m] of [u1, u2].map((u) => [u, mailboxesOf(l.store, batchByName(l.store, 'notices')!.id).find((x) => x.sourceLogin === u.upn)!] as const)) {
+    assert.deepEqual(
+      sent.map((s) => s.status),
+      ['sent', 'sent'],
+    );
+    for (const [u, m] of [u1, u2].map(
+      (u) => [u, mailboxesOf(l.store, batchByName(l.store, 'notices')!.id).find((x) => x.sourceLogin === u.upn)!] as const,
+    )) {
       const row = noticeOf(l.store, m.id, 'before')!;
       assert.equal(row.recipient, u.mail);
       const got = await inbox(l, 'a', u.upn, row.messageId);
@@ -98,14 +118,29 @@ describe('user notices (lab)', () => {
 
     // Re-run (resume of a finished batch): nothing due, nothing sent.
     await runBatch(l.setup, l.store, 'notices');
-    assert.deepEqual(noticesOfBatch(l.store, batchId).map((n) => [n.kind, n.status, n.attempts]), [['after', 'sent', 1], ['before', 'sent', 1], ['after', 'sent', 1], ['before', 'sent', 1]]);
+    assert.deepEqual(
+      noticesOfBatch(l.store, batchId).map((n) => [n.kind, n.status, n.attempts]),
+      [
+        ['after', 'sent', 1],
+        ['before', 'sent', 1],
+        ['after', 'sent', 1],
+        ['before', 'sent', 1],
+      ],
+    );
     const m0 = mailboxesOf(l.store, batchId)[0]!;
-    assert.equal((await inbox(l, 'b', m0.plan.targetLogin, noticeOf(l.store, m0.id, 'after')!.messageId)).length, 1, 'still one after-notice');
+    assert.equal(
+      (await inbox(l, 'b', m0.plan.targetLogin, noticeOf(l.store, m0.id, 'after')!.messageId)).length,
+      1,
+      'still one after-notice',
+    );
 
     // A run killed inside the SMTP transaction: the notice is reported, never sent again.
     markSending(l.store, m0.id, 'after', m0.plan.targetPrimary, noticeOf(l.store, m0.id, 'after')!.messageId);
     const again = await sendNotices(ctxOf(l, 'notices'), 'after');
-    assert.deepEqual(again.map((o) => o.status), ['unknown']);
+    assert.deepEqual(
+      again.map((o) => o.status),
+      ['unknown'],
+    );
     assert.match(again[0]!.warning!, /not sent again/);
     assert.deepEqual(await sendNotices(ctxOf(l, 'notices'), 'after'), []);
   });
@@ -125,8 +160,16 @@ describe('user notices (lab)', () => {
       assert.match(n.warning!, /127\.0\.0\.1:1 failed \(retried on the next run\).*ECONNREFUSED/s);
     }
     // The warnings are in the batch report (JSON and HTML).
-    const json = JSON.parse(readFileSync(r.reportHtml.replace(/batch\.html$/, 'batch.json'), 'utf8')) as { notices: { kind: string; status: string; warning: string }[] };
-    assert.deepEqual(json.notices.map((n) => [n.kind, n.status]), [['after', 'failed'], ['before', 'failed']]);
+    const json = JSON.parse(readFileSync(r.reportHtml.replace(/batch\.html$/, 'batch.json'), 'utf8')) as {
+      notices: { kind: string; status: string; warning: string }[];
+    };
+    assert.deepEqual(
+      json.notices.map((n) => [n.kind, n.status]),
+      [
+        ['after', 'failed'],
+        ['before', 'failed'],
+      ],
+    );
     assert.match(readFileSync(r.reportHtml, 'utf8'), /<h2>User notices<\/h2>[\s\S]*ECONNREFUSED/);
     // The SMTP is back: the after-notice goes out; the before-notice is too late and says so.
     l2.setup.config.notices!.smtp.port = 5872;
@@ -140,9 +183,15 @@ describe('user notices (lab)', () => {
     // The operator resends the missed before-notice: it goes to the new address (the user
     // reads the B mailbox now), once; a second resend sends nothing.
     const b = batchByName(l2.store, 'nosmtp')!;
-    await assert.rejects(resendNotices(l2.setup, l2.store, b, { mailbox: 'nobody', logger: silentLogger }), /nobody is not a mailbox of batch nosmtp/);
+    await assert.rejects(
+      resendNotices(l2.setup, l2.store, b, { mailbox: 'nobody', logger: silentLogger }),
+      /nobody is not a mailbox of batch nosmtp/,
+    );
     const first = await resendNotices(l2.setup, l2.store, b, { mailbox: m.sourceLogin, logger: silentLogger });
-    assert.deepEqual(first.map((o) => [o.kind, o.status]), [['before', 'sent']]);
+    assert.deepEqual(
+      first.map((o) => [o.kind, o.status]),
+      [['before', 'sent']],
+    );
     const late = noticeOf(l2.store, m.id, 'before')!;
     assert.equal(late.status, 'sent');
     assert.equal(late.recipient, m.plan.targetPrimary);
@@ -150,14 +199,25 @@ describe('user notices (lab)', () => {
     assert.equal(got.length, 1);
     assert.deepEqual(await resendNotices(l2.setup, l2.store, b, { logger: silentLogger }), []);
     assert.equal((await inbox(l2, 'b', m.plan.targetLogin, late.messageId)).length, 1, 'not sent twice');
-    assert.deepEqual(noticeLines(l2.store, b).map((n) => [n.mailbox, n.kind, n.status]), [[m.sourceLogin, 'after', 'sent'], [m.sourceLogin, 'before', 'sent']]);
+    assert.deepEqual(
+      noticeLines(l2.store, b).map((n) => [n.mailbox, n.kind, n.status]),
+      [
+        [m.sourceLogin, 'after', 'sent'],
+        [m.sourceLogin, 'before', 'sent'],
+      ],
+    );
   });
 
   it('batch notices --resend (real process): a before-notice that failed on an unreachable SMTP goes out once SMTP is back, to the A INBOX before cutover; a second resend sends nothing', async () => {
     const l3 = await migLab(enableNotices(1));
     labs.push(l3);
     const u = await sourceUser(l3, 'ntr', 1);
-    await createBatch(l3.setup, l3.store, { name: 'resend', from: { file: namesFile(l3, [u.sam]) }, targetStore: 'store-b', options: { cutover: 'manual' } });
+    await createBatch(l3.setup, l3.store, {
+      name: 'resend',
+      from: { file: namesFile(l3, [u.sam]) },
+      targetStore: 'store-b',
+      options: { cutover: 'manual' },
+    });
     assert.equal((await runBatch(l3.setup, l3.store, 'resend')).status, 'synced');
     const m = mailboxesOf(l3.store, batchByName(l3.store, 'resend')!.id)[0]!;
     assert.equal(m.state, 'copied');
@@ -166,13 +226,31 @@ describe('user notices (lab)', () => {
     // The table and --json show the failed notice with its warning.
     const table = await cli(l3, ['batch', 'notices', 'resend']);
     assert.equal(table.code, 0, table.err);
-    const cells = (line: string) => line.split('│').map((c) => c.trim()).filter(Boolean);
-    const rows = table.out.split('\n').filter((x) => x.startsWith('│')).map(cells);
+    const cells = (line: string) =>
+      line
+        .split('│')
+        .map((c) => c.trim())
+        .filter(Boolean);
+    const rows = table.out
+      .split('\n')
+      .filter((x) => x.startsWith('│'))
+      .map(cells);
     assert.deepEqual(rows[0], ['mailbox', 'notice', 'status', 'to', 'attempts', 'sent', 'warning']);
     assert.deepEqual(rows[1]!.slice(0, 5), [u.upn, 'before', 'failed', u.mail, '1']);
     assert.match(rows[1]!.at(-1)!, /ECONNREFUSED/);
-    const listed = JSON.parse((await cli(l3, ['--json', 'batch', 'notices', 'resend'])).out) as { mailbox: string; kind: string; status: string; recipient: string; attempts: number; sentAt: string | null; warning: string }[];
-    assert.deepEqual(listed.map((n) => [n.mailbox, n.kind, n.status, n.recipient, n.attempts, n.sentAt]), [[u.upn, 'before', 'failed', u.mail, 1, null]]);
+    const listed = JSON.parse((await cli(l3, ['--json', 'batch', 'notices', 'resend'])).out) as {
+      mailbox: string;
+      kind: string;
+      status: string;
+      recipient: string;
+      attempts: number;
+      sentAt: string | null;
+      warning: string;
+    }[];
+    assert.deepEqual(
+      listed.map((n) => [n.mailbox, n.kind, n.status, n.recipient, n.attempts, n.sentAt]),
+      [[u.upn, 'before', 'failed', u.mail, 1, null]],
+    );
     assert.match(listed[0]!.warning, /127\.0\.0\.1:1 failed.*ECONNREFUSED/s);
 
     // SMTP still unreachable: the resend fails again, says so (exit 1), and keeps the row failed.

@@ -11,11 +11,11 @@ import { after, describe, it } from 'node:test';
 import { batchByName, measuredPasses, stepsOf } from '../../src/migration/batchStore.ts';
 import { createBatch } from '../../src/migration/createBatch.ts';
 import { capacityPlan, workSeconds } from '../../src/migration/plan.ts';
-import { predictAtFirstStart, type PredictionReport } from '../../src/migration/prediction.ts';
+import { type PredictionReport, predictAtFirstStart } from '../../src/migration/prediction.ts';
 import { predictionOf } from '../../src/migration/predictionStore.ts';
 import { runBatch } from '../../src/migration/runner.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { migLab, namesFile, removeAll, sourceUser, type MigLab } from './fixtures.ts';
+import { type MigLab, migLab, namesFile, removeAll, sourceUser } from './fixtures.ts';
 
 const labs: MigLab[] = [];
 after(async () => {
@@ -32,8 +32,19 @@ describe('prediction against reality (lab)', () => {
     const users = [await sourceUser(l, 'pr1', 4), await sourceUser(l, 'pr2', 2)];
     const now = Date.now();
     await createBatch(l.setup, l.store, {
-      name: 'p1', from: { file: namesFile(l, users.map((u) => u.sam)) }, targetStore: 'store-b',
-      options: { windowStart: new Date(now - 1000).toISOString(), windowStop: new Date(now + 3_600_000).toISOString(), cutoverSettleSeconds: 1 },
+      name: 'p1',
+      from: {
+        file: namesFile(
+          l,
+          users.map((u) => u.sam),
+        ),
+      },
+      targetStore: 'store-b',
+      options: {
+        windowStart: new Date(now - 1000).toISOString(),
+        windowStop: new Date(now + 3_600_000).toISOString(),
+        cutoverSettleSeconds: 1,
+      },
     });
     const r = await runBatch(l.setup, l.store, 'p1');
     assert.equal(r.status, 'completed');
@@ -44,7 +55,7 @@ describe('prediction against reality (lab)', () => {
     // A fresh state store: nothing measured, so the plan says it assumed a rate.
     assert.match(p.predicted!.rate.source, /^assumed 5 MB\/s per mailbox/);
     assert.equal(p.predicted!.totals.mailboxes, 2);
-    assert.equal(p.predicted!.totals.messages, (4 + 2) + (2 + 2), 'sizes read from the source store before anything ran');
+    assert.equal(p.predicted!.totals.messages, 4 + 2 + (2 + 2), 'sizes read from the source store before anything ran');
     assert.ok(p.predicted!.predictedSeconds > 0);
     assert.ok(Math.abs(p.predicted!.windowSeconds! - 3600) < 5, `window ${p.predicted!.windowSeconds}`);
     assert.equal(p.predicted!.fits, true);
@@ -57,12 +68,18 @@ describe('prediction against reality (lab)', () => {
     assert.ok(p.actualSeconds! > 1, 'at least the cutover settle');
     assert.equal(p.ratio, Math.round((p.actualSeconds! / p.predicted!.predictedSeconds) * 100) / 100);
     assert.equal(p.fittedWindow, true);
-    assert.match(p.summary.join('\n'), /It took .* of work: .* \(\d+\.\d\d × the prediction\)\.\nIt finished within its 1 h 00 min window\./);
+    assert.match(
+      p.summary.join('\n'),
+      /It took .* of work: .* \(\d+\.\d\d × the prediction\)\.\nIt finished within its 1 h 00 min window\./,
+    );
 
     const html = readFileSync(r.reportHtml, 'utf8');
     const section = html.slice(html.indexOf('<h2>Predicted and actual duration</h2>'), html.indexOf('<h2>Throughput over time</h2>'));
     assert.match(section, /<td>predicted duration<\/td><td>\d+ (s|min)/);
-    assert.match(section, /<td>basis<\/td><td>5\.00 MB\/s per mailbox — assumed 5 MB\/s per mailbox[^<]*; 4 at a time; window 1 h 00 min<\/td>/);
+    assert.match(
+      section,
+      /<td>basis<\/td><td>5\.00 MB\/s per mailbox — assumed 5 MB\/s per mailbox[^<]*; 4 at a time; window 1 h 00 min<\/td>/,
+    );
     assert.match(section, /<td>actual duration \(work\)<\/td><td>\d+ s<\/td>/);
     assert.match(section, new RegExp(`<td>actual ÷ predicted</td><td>${p.ratio!.toFixed(2)}</td>`));
     assert.match(section, /<td>fitted the window<\/td><td>yes<\/td>/);
@@ -70,7 +87,12 @@ describe('prediction against reality (lab)', () => {
 
     // A second batch predicts from the first one's passes; its own never count, and its start's prediction stays.
     const third = await sourceUser(l, 'pr3', 3);
-    await createBatch(l.setup, l.store, { name: 'p2', from: { file: namesFile(l, [third.sam]) }, targetStore: 'store-b', options: { cutoverSettleSeconds: 1 } });
+    await createBatch(l.setup, l.store, {
+      name: 'p2',
+      from: { file: namesFile(l, [third.sam]) },
+      targetStore: 'store-b',
+      options: { cutoverSettleSeconds: 1 },
+    });
     const before = measuredPasses(l.store).length;
     assert.ok(before > 0);
     assert.equal((await runBatch(l.setup, l.store, 'p2')).status, 'completed');
@@ -79,7 +101,10 @@ describe('prediction against reality (lab)', () => {
     assert.equal(p2.plan.rate.source, `measured on ${before} earlier copy passes`);
     assert.equal(p2.plan.windowSeconds, null);
     assert.ok(measuredPasses(l.store).length > before, 'p2 measured passes of its own');
-    assert.equal((await capacityPlan(l.setup, l.store, { subject: 'p2', excludeOwnPasses: true })).rate.source, `measured on ${before} earlier copy passes`);
+    assert.equal(
+      (await capacityPlan(l.setup, l.store, { subject: 'p2', excludeOwnPasses: true })).rate.source,
+      `measured on ${before} earlier copy passes`,
+    );
     await runBatch(l.setup, l.store, 'p2');
     assert.deepEqual(predictionOf(l.store, batchByName(l.store, 'p2')!.id), p2, 'a later run does not replace the first prediction');
     assert.match(batchJson(l, 'p2').prediction.summary.join('\n'), /No window was set\./);
@@ -89,7 +114,12 @@ describe('prediction against reality (lab)', () => {
     const l = await migLab();
     labs.push(l);
     const u = await sourceUser(l, 'prf', 2);
-    await createBatch(l.setup, l.store, { name: 'pf', from: { file: namesFile(l, [u.sam]) }, targetStore: 'store-b', options: { cutoverSettleSeconds: 0 } });
+    await createBatch(l.setup, l.store, {
+      name: 'pf',
+      from: { file: namesFile(l, [u.sam]) },
+      targetStore: 'store-b',
+      options: { cutoverSettleSeconds: 0 },
+    });
     const batch = batchByName(l.store, 'pf')!;
     // The plan needs the batch's target store from the project; this setup has lost it.
     const broken = { ...l.setup, config: { ...l.setup.config, targetStores: {} } };
@@ -101,6 +131,9 @@ describe('prediction against reality (lab)', () => {
     assert.equal(j.status, 'failed');
     assert.match(j.summary[0]!, /^No prediction: the capacity plan could not be made when the batch started \(.*store-b/);
     assert.match(j.summary[1]!, /^It took \d+ s\.$/);
-    assert.match(readFileSync(r.reportHtml, 'utf8'), /<td>actual duration \(work\)<\/td><td>\d+ s<\/td>[\s\S]*No prediction: the capacity plan could not be made/);
+    assert.match(
+      readFileSync(r.reportHtml, 'utf8'),
+      /<td>actual duration \(work\)<\/td><td>\d+ s<\/td>[\s\S]*No prediction: the capacity plan could not be made/,
+    );
   });
 });

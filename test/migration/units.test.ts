@@ -2,31 +2,44 @@
 // windows, the live view, the batch status, the HTML report (escaping, inline SVG).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { exampleProjectFile } from '../../src/config/example.ts';
+import { parseProject } from '../../src/config/load.ts';
 import { aliasOf, demote, globMatcher, hasAll, targetProxies, withProxies } from '../../src/migration/addresses.ts';
+import { batchOptions } from '../../src/migration/createBatch.ts';
 import { LiveStatus } from '../../src/migration/liveStatus.ts';
 import { parseNameList, splitCsvLine } from '../../src/migration/nameList.ts';
-import { escapeHtml, renderBatchHtml, throughputSvg } from '../../src/migration/reportHtml.ts';
-import type { BatchReport } from '../../src/migration/report.ts';
-import { finalStatus } from '../../src/migration/runner.ts';
-import { batchOptions } from '../../src/migration/createBatch.ts';
-import type { MigrationSetup } from '../../src/migration/setup.ts';
 import { makespan, predict, workSeconds } from '../../src/migration/plan.ts';
 import { comparePrediction, humanDuration } from '../../src/migration/prediction.ts';
 import type { PredictedPlan } from '../../src/migration/predictionStore.ts';
+import type { BatchReport } from '../../src/migration/report.ts';
+import { escapeHtml, renderBatchHtml, throughputSvg } from '../../src/migration/reportHtml.ts';
+import { finalStatus } from '../../src/migration/runner.ts';
+import type { MigrationSetup } from '../../src/migration/setup.ts';
 import type { StepRecord } from '../../src/migration/types.ts';
 import { parseWindowTime, windowState } from '../../src/migration/window.ts';
-import { parseProject } from '../../src/config/load.ts';
-import { exampleProjectFile } from '../../src/config/example.ts';
 
 describe('name lists', () => {
   it('reads one name a line, skipping blanks and # comments, with CRLF and a BOM', () => {
-    const r = parseNameList('\uFEFF# Group 1\r\njdoe\r\n\r\n  jane@forest-a.test  \r\ncn=John Smith (jsmith2),ou=Atlanta,dc=forest-a,dc=test\r\n', false);
+    const r = parseNameList(
+      '\uFEFF# Group 1\r\njdoe\r\n\r\n  jane@forest-a.test  \r\ncn=John Smith (jsmith2),ou=Atlanta,dc=forest-a,dc=test\r\n',
+      false,
+    );
     assert.deepEqual(r.problems, []);
-    assert.deepEqual(r.entries.map((e) => [e.name, e.line]), [['jdoe', 2], ['jane@forest-a.test', 4], ['cn=John Smith (jsmith2),ou=Atlanta,dc=forest-a,dc=test', 5]]);
+    assert.deepEqual(
+      r.entries.map((e) => [e.name, e.line]),
+      [
+        ['jdoe', 2],
+        ['jane@forest-a.test', 4],
+        ['cn=John Smith (jsmith2),ou=Atlanta,dc=forest-a,dc=test', 5],
+      ],
+    );
   });
   it('refuses control characters and absurd lengths, one problem per line', () => {
     const r = parseNameList(`ok\nbad\u0000name\n${'x'.repeat(5000)}\n\u001b[31mred\n`, false);
-    assert.deepEqual(r.entries.map((e) => e.name), ['ok']);
+    assert.deepEqual(
+      r.entries.map((e) => e.name),
+      ['ok'],
+    );
     assert.equal(r.problems.length, 3);
     assert.match(r.problems[0]!, /^line 2: control character/);
     assert.match(r.problems[1]!, /^line 3: name longer/);
@@ -34,7 +47,11 @@ describe('name lists', () => {
   it('reads a CSV with overrides and quotes; reports bad headers, cells and overrides', () => {
     const ok = parseNameList('name,targetPrimary,targetSam\n"Smith, John",john.smith@forest-b.test,jsmith-a\njdoe,,\n', true);
     assert.deepEqual(ok.problems, []);
-    assert.deepEqual(ok.entries[0], { name: 'Smith, John', line: 2, overrides: { targetPrimary: 'john.smith@forest-b.test', targetSam: 'jsmith-a' } });
+    assert.deepEqual(ok.entries[0], {
+      name: 'Smith, John',
+      line: 2,
+      overrides: { targetPrimary: 'john.smith@forest-b.test', targetSam: 'jsmith-a' },
+    });
     assert.deepEqual(ok.entries[1]!.overrides, {});
     const bad = parseNameList('name,colour\n"open,x\na,b,c\n,x\nq,y\n', true);
     assert.match(bad.problems.join('\n'), /unknown column "colour"/);
@@ -61,9 +78,21 @@ describe('addresses', () => {
       sourceProxies: ['SMTP:jdoe@forest-a.test', 'smtp:john.doe@forest-a.test', 'X400:c=US;a= ;p=A;o=Ex;s=Doe'],
       sourceMail: 'jdoe@forest-a.test',
       sourceLegacyExchangeDn: '/o=ForestA/ou=First/cn=Recipients/cn=jdoe',
-      existing: ['SMTP:JDOE@forest-a.test', 'X500:/o=ForestA/ou=First/cn=Recipients/cn=jdoe', 'smtp:old@forest-a.test', 'SMTP:jdoe@forest-b.test'],
+      existing: [
+        'SMTP:JDOE@forest-a.test',
+        'X500:/o=ForestA/ou=First/cn=Recipients/cn=jdoe',
+        'smtp:old@forest-a.test',
+        'SMTP:jdoe@forest-b.test',
+      ],
     });
-    assert.deepEqual(p, ['SMTP:jdoe@forest-b.test', 'smtp:jdoe@forest-a.test', 'smtp:john.doe@forest-a.test', 'X400:c=US;a= ;p=A;o=Ex;s=Doe', 'X500:/o=ForestA/ou=First/cn=Recipients/cn=jdoe', 'smtp:old@forest-a.test']);
+    assert.deepEqual(p, [
+      'SMTP:jdoe@forest-b.test',
+      'smtp:jdoe@forest-a.test',
+      'smtp:john.doe@forest-a.test',
+      'X400:c=US;a= ;p=A;o=Ex;s=Doe',
+      'X500:/o=ForestA/ou=First/cn=Recipients/cn=jdoe',
+      'smtp:old@forest-a.test',
+    ]);
     assert.equal(p.filter((x) => x.startsWith('SMTP:')).length, 1);
   });
   it('helpers', () => {
@@ -94,7 +123,8 @@ describe('windows', () => {
     assert.equal(parseWindowTime('22:00', at), new Date(2026, 10, 28, 22, 0, 0).toISOString());
     assert.equal(parseWindowTime('04:00', at), new Date(2026, 10, 29, 4, 0, 0).toISOString());
     assert.equal(parseWindowTime('2026-11-28T22:00:00Z', at), '2026-11-28T22:00:00.000Z');
-    for (const bad of ['25:00', '12:60', 'tonight', '2026-13-45T00:00:00Z', '', '1700000000']) assert.equal(parseWindowTime(bad, at), undefined, bad);
+    for (const bad of ['25:00', '12:60', 'tonight', '2026-13-45T00:00:00Z', '', '1700000000'])
+      assert.equal(parseWindowTime(bad, at), undefined, bad);
   });
 });
 
@@ -106,9 +136,20 @@ describe('batch status and live view', () => {
     assert.equal(finalStatus(['copied', 'done'], true), 'synced');
   });
   it('folds events into per-mailbox progress, rates and an ETA', () => {
-    const v = new LiveStatus([{ login: 'a@x', state: 'queued', messages: 0, bytes: 0 }, { login: 'b@x', state: 'done', messages: 10, bytes: 0 }]);
+    const v = new LiveStatus([
+      { login: 'a@x', state: 'queued', messages: 0, bytes: 0 },
+      { login: 'b@x', state: 'done', messages: 10, bytes: 0 },
+    ]);
     v.apply({ type: 'state', mailbox: 'a@x', state: 'prestaged', step: 'copy' });
-    v.apply({ type: 'progress', mailbox: 'a@x', copiedMessages: 5, copiedBytes: 5000, totalMessages: 20, totalBytes: 20000, folder: 'INBOX' } as never);
+    v.apply({
+      type: 'progress',
+      mailbox: 'a@x',
+      copiedMessages: 5,
+      copiedBytes: 5000,
+      totalMessages: 20,
+      totalBytes: 20000,
+      folder: 'INBOX',
+    } as never);
     v.apply({ type: 'progress', mailbox: 'a@x', copiedMessages: 8, copiedBytes: 8000, totalMessages: 20, totalBytes: 20000 } as never);
     v.apply({ type: 'wait', mailbox: 'a@x', what: 'store busy', nextPollSeconds: 1 });
     const t = v.totals();
@@ -124,20 +165,87 @@ describe('batch status and live view', () => {
 
 describe('HTML report', () => {
   const report: BatchReport = {
-    batch: '<script>x</script>', status: 'completed', sourceOrg: 'a', targetOrg: 'b', targetStore: 'store-b', options: { retryIntervalSeconds: 1, mailboxReadyTimeoutSeconds: 1, badItemLimit: 0, largeItemLimit: 0, allowMerge: true, concurrency: 1, cutover: 'immediate' },
-    createdAt: '2026-11-28T00:00:00Z', startedAt: null, finishedAt: null, generatedAt: '2026-11-28T00:00:00Z',
-    totals: { mailboxes: 1, byState: { done: 1 }, messages: 2, bytes: 3, copied: 2, copiedBytes: 3, skipped: 1, copyMs: 10, messagesPerSecond: 1, megabytesPerSecond: 0, meanFidelity: 1 },
-    mailboxes: [{ name: 'a"b', source: 'a@x', target: 'a@y', targetDn: 'cn=a', state: 'done', resumeState: null, error: null, messages: 2, bytes: 3, copied: 2, copiedBytes: 3, deltas: 0, fidelity: 1, verify: null, steps: [], copyMs: 10, messagesPerSecond: 1, megabytesPerSecond: 0,
-      skipped: [{ folder: 'INBOX', uid: 7, messageId: '<m@x>', subject: '<img src=x onerror=alert(1)>', size: 9, kind: 'bad', reason: 'NO [CORRUPT]' }] }],
-    throughput: [{ at: '2026-11-28T00:00:00.000Z', messages: 1, bytes: 1 }, { at: '2026-11-28T00:00:05.000Z', messages: 4, bytes: 1 }],
-    prediction: comparePrediction({ madeAt: '2026-11-28T00:00:00Z', status: 'failed', warning: '<b>store down</b>' }, [], { status: 'completed' }),
+    batch: '<script>x</script>',
+    status: 'completed',
+    sourceOrg: 'a',
+    targetOrg: 'b',
+    targetStore: 'store-b',
+    options: {
+      retryIntervalSeconds: 1,
+      mailboxReadyTimeoutSeconds: 1,
+      badItemLimit: 0,
+      largeItemLimit: 0,
+      allowMerge: true,
+      concurrency: 1,
+      cutover: 'immediate',
+    },
+    createdAt: '2026-11-28T00:00:00Z',
+    startedAt: null,
+    finishedAt: null,
+    generatedAt: '2026-11-28T00:00:00Z',
+    totals: {
+      mailboxes: 1,
+      byState: { done: 1 },
+      messages: 2,
+      bytes: 3,
+      copied: 2,
+      copiedBytes: 3,
+      skipped: 1,
+      copyMs: 10,
+      messagesPerSecond: 1,
+      megabytesPerSecond: 0,
+      meanFidelity: 1,
+    },
+    mailboxes: [
+      {
+        name: 'a"b',
+        source: 'a@x',
+        target: 'a@y',
+        targetDn: 'cn=a',
+        state: 'done',
+        resumeState: null,
+        error: null,
+        messages: 2,
+        bytes: 3,
+        copied: 2,
+        copiedBytes: 3,
+        deltas: 0,
+        fidelity: 1,
+        verify: null,
+        steps: [],
+        copyMs: 10,
+        messagesPerSecond: 1,
+        megabytesPerSecond: 0,
+        skipped: [
+          {
+            folder: 'INBOX',
+            uid: 7,
+            messageId: '<m@x>',
+            subject: '<img src=x onerror=alert(1)>',
+            size: 9,
+            kind: 'bad',
+            reason: 'NO [CORRUPT]',
+          },
+        ],
+      },
+    ],
+    throughput: [
+      { at: '2026-11-28T00:00:00.000Z', messages: 1, bytes: 1 },
+      { at: '2026-11-28T00:00:05.000Z', messages: 4, bytes: 1 },
+    ],
+    prediction: comparePrediction({ madeAt: '2026-11-28T00:00:00Z', status: 'failed', warning: '<b>store down</b>' }, [], {
+      status: 'completed',
+    }),
   };
   it('escapes everything it shows and has no script or external resource', () => {
     const html = renderBatchHtml(report, 'p&q');
     assert.ok(!html.includes('<script>') && !html.includes('<img'));
     assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;') && html.includes('p&amp;q') && html.includes('a&quot;b'));
     assert.ok(!/(src|href)=["']?https?:/.test(html));
-    assert.match(html, /<h2>Predicted and actual duration<\/h2>[\s\S]*the capacity plan could not be made when the batch started \(&lt;b&gt;store down&lt;\/b&gt;\)/);
+    assert.match(
+      html,
+      /<h2>Predicted and actual duration<\/h2>[\s\S]*the capacity plan could not be made when the batch started \(&lt;b&gt;store down&lt;\/b&gt;\)/,
+    );
     assert.match(html, /<svg[\s\S]*<polyline/);
   });
   it('draws an empty chart message without samples and buckets otherwise', () => {
@@ -152,7 +260,10 @@ describe('configuration', () => {
   it('the init example carries a valid migration section; typos are refused with their key path', () => {
     const cfg = parseProject(exampleProjectFile());
     assert.equal(cfg.migration?.targetStores['store-b']?.organization, 'b');
-    assert.throws(() => parseProject(exampleProjectFile().replace('  maxConcurrentPerSourceStore: 8', '  maxConcurrentPerSourceStor: 8')), /migration.*maxConcurrentPerSourceStor/s);
+    assert.throws(
+      () => parseProject(exampleProjectFile().replace('  maxConcurrentPerSourceStore: 8', '  maxConcurrentPerSourceStor: 8')),
+      /migration.*maxConcurrentPerSourceStor/s,
+    );
   });
 });
 
@@ -161,8 +272,21 @@ describe('capacity planning', () => {
     assert.equal(makespan([], 4), 0);
     assert.equal(makespan([5, 3, 3, 2, 2, 1], 2), 8);
     assert.equal(makespan([10, 1, 1], 8), 10);
-    const p = predict([{ login: 'a', messages: 100, bytes: 10e6 }, { login: 'b', messages: 1000, bytes: 1e6 }, { login: 'c', messages: 10, bytes: 1e3 }], { bytesPerSecond: 1e6, messagesPerSecond: 100 }, 2, 1, 20);
-    assert.deepEqual(p.per.map((m) => m.seconds), [12, 12, 2.1]);
+    const p = predict(
+      [
+        { login: 'a', messages: 100, bytes: 10e6 },
+        { login: 'b', messages: 1000, bytes: 1e6 },
+        { login: 'c', messages: 10, bytes: 1e3 },
+      ],
+      { bytesPerSecond: 1e6, messagesPerSecond: 100 },
+      2,
+      1,
+      20,
+    );
+    assert.deepEqual(
+      p.per.map((m) => m.seconds),
+      [12, 12, 2.1],
+    );
     assert.equal(p.predictedSeconds, 26.1);
     assert.equal(p.fits, false);
     assert.equal(p.mailboxesThatFit, 1);
@@ -170,17 +294,39 @@ describe('capacity planning', () => {
 });
 
 describe('prediction against reality', () => {
-  const step = (startedAt: string, finishedAt: string | null): StepRecord => ({ mailboxId: 1, step: 'copy', startedAt, finishedAt, status: 'done', messages: 0, bytes: 0, detail: null });
+  const step = (startedAt: string, finishedAt: string | null): StepRecord => ({
+    mailboxId: 1,
+    step: 'copy',
+    startedAt,
+    finishedAt,
+    status: 'done',
+    messages: 0,
+    bytes: 0,
+    detail: null,
+  });
   const plan = (predictedSeconds: number, windowSeconds: number | null): PredictedPlan => ({
-    predictedSeconds, windowSeconds, fits: windowSeconds === null ? null : predictedSeconds <= windowSeconds, mailboxesThatFit: null, streams: 4,
-    rate: { source: 'measured on 12 earlier copy passes', bytesPerSecond: 2.5e6, messagesPerSecond: 120 }, overheadSeconds: 8,
-    totals: { mailboxes: 3, messages: 17, bytes: 1.2e6 }, mailboxes: [],
+    predictedSeconds,
+    windowSeconds,
+    fits: windowSeconds === null ? null : predictedSeconds <= windowSeconds,
+    mailboxesThatFit: null,
+    streams: 4,
+    rate: { source: 'measured on 12 earlier copy passes', bytesPerSecond: 2.5e6, messagesPerSecond: 120 },
+    overheadSeconds: 8,
+    totals: { mailboxes: 3, messages: 17, bytes: 1.2e6 },
+    mailboxes: [],
   });
   it('counts the time steps ran, overlaps once, and not the idle time between two sittings', () => {
     assert.equal(workSeconds([]), null);
     assert.equal(workSeconds([step('2026-11-28T00:00:00Z', null)]), null);
     // Two mailboxes in parallel (0–10 s and 5–20 s), then a pause until `batch complete` at 1 h, 30 s more.
-    assert.equal(workSeconds([step('2026-11-28T00:00:05Z', '2026-11-28T00:00:20Z'), step('2026-11-28T00:00:00Z', '2026-11-28T00:00:10Z'), step('2026-11-28T01:00:00Z', '2026-11-28T01:00:30Z')]), 50);
+    assert.equal(
+      workSeconds([
+        step('2026-11-28T00:00:05Z', '2026-11-28T00:00:20Z'),
+        step('2026-11-28T00:00:00Z', '2026-11-28T00:00:10Z'),
+        step('2026-11-28T01:00:00Z', '2026-11-28T01:00:30Z'),
+      ]),
+      50,
+    );
   });
   it('writes durations as people read them', () => {
     assert.equal(humanDuration(12.4), '12 s');
@@ -188,45 +334,77 @@ describe('prediction against reality', () => {
     assert.equal(humanDuration(7500), '2 h 05 min');
   });
   it('a finished batch: predicted, actual, ratio, window, and the basis in words', () => {
-    const r = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 3600) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:02:01Z')], { status: 'completed' });
+    const r = comparePrediction(
+      { madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 3600) },
+      [step('2026-11-28T22:00:00Z', '2026-11-28T22:02:01Z')],
+      { status: 'completed' },
+    );
     assert.equal(r.actualSeconds, 121);
     assert.equal(r.ratio, 1.21);
     assert.equal(r.fittedWindow, true);
     const text = r.summary.join('\n');
     assert.match(text, /Predicted when the batch started \(2026-11-28 22:00 UTC\): 1 min 40 s for 3 mailboxes/);
-    assert.match(text, /Basis: copy speed 2\.50 MB\/s and 120 messages\/s per mailbox — measured on 12 earlier copy passes; 4 mailboxes at a time/);
+    assert.match(
+      text,
+      /Basis: copy speed 2\.50 MB\/s and 120 messages\/s per mailbox — measured on 12 earlier copy passes; 4 mailboxes at a time/,
+    );
     assert.match(text, /Window: 1 h 00 min; the prediction said the batch fits\./);
     assert.match(text, /It took 2 min 01 s of work: 21 % longer than predicted \(1\.21 × the prediction\)\./);
     assert.match(text, /It finished within its 1 h 00 min window\./);
-    const fast = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 60) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:01:30Z')], { status: 'completed-with-errors' });
+    const fast = comparePrediction(
+      { madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 60) },
+      [step('2026-11-28T22:00:00Z', '2026-11-28T22:01:30Z')],
+      { status: 'completed-with-errors' },
+    );
     assert.equal(fast.fittedWindow, false);
     assert.match(fast.summary.join('\n'), /10 % faster than predicted[\s\S]*It did NOT fit its 1 min 00 s window: it needed 1 min 30 s\./);
-    const same = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, null) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:01:42Z')], { status: 'completed' });
+    const same = comparePrediction(
+      { madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, null) },
+      [step('2026-11-28T22:00:00Z', '2026-11-28T22:01:42Z')],
+      { status: 'completed' },
+    );
     assert.equal(same.fittedWindow, null);
     assert.match(same.summary.join('\n'), /No window was set\.[\s\S]*about as predicted \(1\.02 ×/);
   });
   it('an unfinished batch: work so far, no ratio yet; suspended by its window: did not fit', () => {
-    const r = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 3600) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:00:50Z')], { status: 'synced' });
+    const r = comparePrediction(
+      { madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 3600) },
+      [step('2026-11-28T22:00:00Z', '2026-11-28T22:00:50Z')],
+      { status: 'synced' },
+    );
     assert.equal(r.ratio, null);
     assert.equal(r.fittedWindow, null);
     assert.match(r.summary.join('\n'), /Not finished \(waiting for `batch complete`\): 50 s of work so far, 50 % of the prediction\./);
-    const s = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 3600) }, [step('2026-11-28T22:00:00Z', '2026-11-28T22:00:50Z')], { status: 'suspended' });
+    const s = comparePrediction(
+      { madeAt: '2026-11-28T22:00:00Z', status: 'made', plan: plan(100, 3600) },
+      [step('2026-11-28T22:00:00Z', '2026-11-28T22:00:50Z')],
+      { status: 'suspended' },
+    );
     assert.equal(s.fittedWindow, false);
     assert.match(s.summary.join('\n'), /It did NOT finish in its 1 h 00 min window\./);
   });
   it('says plainly when there is no prediction, and why', () => {
     const none = comparePrediction(undefined, [step('2026-11-28T22:00:00Z', '2026-11-28T22:00:10Z')], { status: 'completed' });
     assert.equal(none.status, 'none');
-    assert.deepEqual(none.summary, ['No prediction was recorded: this batch started before crossforest recorded predictions.', 'It took 10 s.']);
-    const failed = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'failed', warning: 'IMAP timeout' }, [], { status: 'running' });
+    assert.deepEqual(none.summary, [
+      'No prediction was recorded: this batch started before crossforest recorded predictions.',
+      'It took 10 s.',
+    ]);
+    const failed = comparePrediction({ madeAt: '2026-11-28T22:00:00Z', status: 'failed', warning: 'IMAP timeout' }, [], {
+      status: 'running',
+    });
     assert.equal(failed.status, 'failed');
-    assert.deepEqual(failed.summary, ['No prediction: the capacity plan could not be made when the batch started (IMAP timeout).', 'Nothing has run yet.']);
+    assert.deepEqual(failed.summary, [
+      'No prediction: the capacity plan could not be made when the batch started (IMAP timeout).',
+      'Nothing has run yet.',
+    ]);
   });
 });
 
 describe('cutover settle: per batch, else the project default', () => {
   const setupWith = (text: string) => ({ config: parseProject(text).migration }) as unknown as MigrationSetup;
-  const withDefault = (settle: number) => exampleProjectFile().replace('cutover: immediate, cutoverSettleSeconds: 5 }', `cutover: immediate, cutoverSettleSeconds: ${settle} }`);
+  const withDefault = (settle: number) =>
+    exampleProjectFile().replace('cutover: immediate, cutoverSettleSeconds: 5 }', `cutover: immediate, cutoverSettleSeconds: ${settle} }`);
   it('a batch created without the option takes migration.defaults.cutoverSettleSeconds; with it, the option', () => {
     assert.equal(batchOptions(setupWith(withDefault(30)), {}).cutoverSettleSeconds, 30);
     assert.equal(batchOptions(setupWith(withDefault(30)), { cutoverSettleSeconds: 2 }).cutoverSettleSeconds, 2);
@@ -234,7 +412,10 @@ describe('cutover settle: per batch, else the project default', () => {
   });
   it('refuses a default out of bounds or misspelt, naming the key', () => {
     assert.throws(() => parseProject(withDefault(601)), /migration\.defaults\.cutoverSettleSeconds/);
-    assert.throws(() => parseProject(exampleProjectFile().replace('cutoverSettleSeconds: 5 }', 'cutoverSettleSecs: 5 }')), /cutoverSettleSecs/);
+    assert.throws(
+      () => parseProject(exampleProjectFile().replace('cutoverSettleSeconds: 5 }', 'cutoverSettleSecs: 5 }')),
+      /cutoverSettleSecs/,
+    );
     assert.throws(() => batchOptions(setupWith(withDefault(5)), { cutoverSettleSeconds: 601 }), /cutover settle must be 0 to 600 seconds/);
   });
 });

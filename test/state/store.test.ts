@@ -15,10 +15,17 @@ const dir = () => mkdtempSync(join(tmpdir(), 'cf-state-'));
 test('opening applies every migration once, in WAL mode, and reopening applies none', () => {
   const path = join(dir(), 'state', 'crossforest.sqlite');
   const s1 = openStateStore(path);
-  const versions = (s1.db.prepare('SELECT version FROM schema_migration ORDER BY version').all() as { version: number }[]).map((r) => r.version);
-  assert.deepEqual(versions, listMigrations().map((m) => m.version));
+  const versions = (s1.db.prepare('SELECT version FROM schema_migration ORDER BY version').all() as { version: number }[]).map(
+    (r) => r.version,
+  );
+  assert.deepEqual(
+    versions,
+    listMigrations().map((m) => m.version),
+  );
   assert.equal(s1.db.pragma('journal_mode', { simple: true }), 'wal');
-  s1.db.prepare("INSERT INTO endpoint_check (checked_at, organization, endpoint, ok, detail) VALUES ('t', 'a', 'directory', 1, '{}')").run();
+  s1.db
+    .prepare("INSERT INTO endpoint_check (checked_at, organization, endpoint, ok, detail) VALUES ('t', 'a', 'directory', 1, '{}')")
+    .run();
   s1.close();
   const s2 = openStateStore(path);
   assert.equal((s2.db.prepare('SELECT COUNT(*) AS n FROM schema_migration').get() as { n: number }).n, versions.length);
@@ -32,11 +39,14 @@ test('a database written by a newer crossforest is refused, untouched', () => {
   const raw = new Database(path);
   raw.prepare("INSERT INTO schema_migration (version, name, applied_at) VALUES (999, '999_future', 'x')").run();
   raw.close();
-  assert.throws(() => openStateStore(path), (err: Error) => {
-    assert.ok(err instanceof StateError);
-    assert.match(err.message, /migrations this crossforest does not know \(999\)/);
-    return true;
-  });
+  assert.throws(
+    () => openStateStore(path),
+    (err: Error) => {
+      assert.ok(err instanceof StateError);
+      assert.match(err.message, /migrations this crossforest does not know \(999\)/);
+      return true;
+    },
+  );
   const again = new Database(path);
   assert.equal((again.prepare('SELECT COUNT(*) AS n FROM schema_migration WHERE version = 999').get() as { n: number }).n, 1);
   again.close();
@@ -45,7 +55,10 @@ test('a database written by a newer crossforest is refused, untouched', () => {
 test('a file that is not a database gets a clear error', () => {
   const path = join(dir(), 'garbage.sqlite');
   writeFileSync(path, 'this is not sqlite'.repeat(100));
-  assert.throws(() => openStateStore(path), (err: Error) => err instanceof StateError && /state store/.test(err.message));
+  assert.throws(
+    () => openStateStore(path),
+    (err: Error) => err instanceof StateError && /state store/.test(err.message),
+  );
 });
 
 test('two migrations with one version are refused', () => {

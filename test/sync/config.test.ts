@@ -4,15 +4,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { exampleProjectFile } from '../../src/config/example.ts';
 import { loadProject } from '../../src/config/load.ts';
 import { openStateStore } from '../../src/state/store.ts';
 import { createEngine } from '../../src/sync/engine.ts';
-import { runErrors } from '../../src/sync/runHistory.ts';
 import { resolveProfile, runProfile } from '../../src/sync/profiles.ts';
+import { runErrors } from '../../src/sync/runHistory.ts';
 import { ConfigError, type CrossforestError } from '../../src/util/errors.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));

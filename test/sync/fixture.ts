@@ -9,13 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { Client } from 'ldapts';
 import { parse, stringify } from 'yaml';
 import { exampleProjectFile } from '../../src/config/example.ts';
-import { loadProject, type LoadedProject } from '../../src/config/load.ts';
+import { type LoadedProject, loadProject } from '../../src/config/load.ts';
+import type { DirectoryEntry } from '../../src/directory/entry.ts';
 import { escapeDnValue } from '../../src/directory/escape.ts';
 import { readEntry, searchEntries } from '../../src/directory/import.ts';
-import type { DirectoryEntry } from '../../src/directory/entry.ts';
 import { openStateStore, type StateStore } from '../../src/state/store.ts';
 import { createEngine, type SyncEngine } from '../../src/sync/engine.ts';
-import { runProfile, type RunOptions } from '../../src/sync/profiles.ts';
+import { type RunOptions, runProfile } from '../../src/sync/profiles.ts';
 import type { RunRecord } from '../../src/sync/runHistory.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
 

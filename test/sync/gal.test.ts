@@ -5,16 +5,16 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
 import * as cs from '../../src/sync/connectorSpace.ts';
 import { mvById } from '../../src/sync/metaverse.ts';
 import { listPending, preview } from '../../src/sync/preview.ts';
 import { newRunContext } from '../../src/sync/runContext.ts';
 import { runErrors } from '../../src/sync/runHistory.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { syncFixture, values, type SyncFixture } from './fixture.ts';
+import { type SyncFixture, syncFixture, values } from './fixture.ts';
 
 const CLI = join(resolve(fileURLToPath(new URL('../..', import.meta.url))), 'bin', 'crossforest.js');
 const exec = promisify(execFile);
@@ -40,7 +40,10 @@ describe('GAL sync on the lab organization', () => {
     // The command line computes it on a copy of the store: the same list, no copy left behind.
     const cli = await exec(process.execPath, [CLI, '-c', fx.configPath, '--json', 'sync', 'preview', '--full']);
     assert.deepEqual((JSON.parse(cli.stdout) as { items: unknown[] }).items, JSON.parse(JSON.stringify(p.items)));
-    assert.deepEqual(readdirSync(fx.dir).filter((n) => n.startsWith('.crossforest-preview-')), []);
+    assert.deepEqual(
+      readdirSync(fx.dir).filter((n) => n.startsWith('.crossforest-preview-')),
+      [],
+    );
     await fx.run('full-sync');
     assert.deepEqual(listPending(fx.engine, fx.store), p.items, 'the synchronization queues what the preview showed');
     const run = await fx.run('export');

@@ -2,8 +2,8 @@
 // comparison, and the seed's two rules extensions.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import buildProxies from '../../examples/rules/proxyAddresses.ts';
 import mailRule from '../../examples/rules/mail.ts';
+import buildProxies from '../../examples/rules/proxyAddresses.ts';
 import { syncSchema } from '../../src/config/sync.ts';
 import { filteredBy } from '../../src/sync/connectorFilter.ts';
 import { joinKeys } from '../../src/sync/joinRules.ts';

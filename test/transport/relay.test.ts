@@ -14,11 +14,11 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import nodemailer from 'nodemailer';
 import { POSTFIX_LAB, type PostfixInstance } from '../../lab/postfix/postfix.ts';
-import { type LabPostfix, labPostfixA } from './labPostfix.ts';
 import { type Relay, startRelay } from '../../src/transport/relay.ts';
 import type { RelayOutcome } from '../../src/transport/relayListener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { labProject } from '../helpers/project.ts';
+import { type LabPostfix, labPostfixA } from './labPostfix.ts';
 import { waitForOutcome } from './listener.ts';
 import { type Sink, startSink, waitForMaildir, withoutTrace } from './sink.ts';
 

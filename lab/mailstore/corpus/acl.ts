@@ -28,7 +28,8 @@ export function delegations(firstUsers: readonly SamplePerson[]): Delegation[] {
   const reader = at(5);
   const out: Delegation[] = [];
   if (manager && assistant) {
-    for (const folder of ['INBOX', 'Calendar']) out.push({ owner: manager.upn, folder, grantee: assistant.upn, rights: ASSISTANT, imapRights: 'lrwsi' });
+    for (const folder of ['INBOX', 'Calendar'])
+      out.push({ owner: manager.upn, folder, grantee: assistant.upn, rights: ASSISTANT, imapRights: 'lrwsi' });
   }
   if (manager && reader) out.push({ owner: manager.upn, folder: 'Calendar', grantee: reader.upn, rights: READER, imapRights: 'lr' });
   return out;
@@ -37,6 +38,8 @@ export function delegations(firstUsers: readonly SamplePerson[]): Delegation[] {
 export async function writeDelegations(paths: StorePaths, store: StoreDef, list: readonly Delegation[]): Promise<void> {
   for (const d of list) {
     const mailbox = d.folder === 'INBOX' ? 'INBOX' : `${store.prefix}${d.folder}`;
-    await doveadm(paths, ['acl', 'set', '-u', d.owner, mailbox, `user=${d.grantee}`, ...d.rights], { what: `dovecot store ${store.id.toUpperCase()}: doveadm acl set` });
+    await doveadm(paths, ['acl', 'set', '-u', d.owner, mailbox, `user=${d.grantee}`, ...d.rights], {
+      what: `dovecot store ${store.id.toUpperCase()}: doveadm acl set`,
+    });
   }
 }

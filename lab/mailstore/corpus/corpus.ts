@@ -5,15 +5,15 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabContext } from '../../context.ts';
-import { samplePeople, type SamplePerson } from '../../org/people.ts';
+import { type SamplePerson, samplePeople } from '../../org/people.ts';
 import { run } from '../../proc.ts';
 import { doveadm } from '../dovecot.ts';
-import { STORES, userHome, type StoreDef, type StorePaths } from '../stores.ts';
+import { STORES, type StoreDef, type StorePaths, userHome } from '../stores.ts';
 import { systemUser } from '../systemUser.ts';
-import { delegations, writeDelegations, type Delegation } from './acl.ts';
-import type { Mailbox } from './message.ts';
+import { type Delegation, delegations, writeDelegations } from './acl.ts';
+import { type CorpusSizing, type UserManifest, writeMailboxA } from './mailboxA.ts';
 import { seedStoreB } from './mailboxB.ts';
-import { writeMailboxA, type CorpusSizing, type UserManifest } from './mailboxA.ts';
+import type { Mailbox } from './message.ts';
 
 /** Bump when the generated mail changes, so existing labs regenerate. */
 export const CORPUS_VERSION = 1;
@@ -58,7 +58,16 @@ function rolesOf(p: SamplePerson): { showcase: boolean; hoarder: boolean; big: b
 }
 
 function summary(m: CorpusManifest): Record<string, unknown> {
-  return { corpus: { manifest: m.store, users: m.totals.users, folders: m.totals.folders, messages: m.totals.messages, bytes: m.totals.bytes, seconds: m.seconds } };
+  return {
+    corpus: {
+      manifest: m.store,
+      users: m.totals.users,
+      folders: m.totals.folders,
+      messages: m.totals.messages,
+      bytes: m.totals.bytes,
+      seconds: m.seconds,
+    },
+  };
 }
 
 function wipeMailRoot(paths: StorePaths): void {
@@ -76,11 +85,22 @@ async function generateA(ctx: LabContext, store: StoreDef, paths: StorePaths, si
   const t0 = performance.now();
   wipeMailRoot(paths);
   const colleagues: Mailbox[] = [];
-  for (const p of samplePeople('a', Math.min(ctx.size, 200), ctx.seed)) if (p.mail) colleagues.push({ name: p.displayName, address: p.mail });
+  for (const p of samplePeople('a', Math.min(ctx.size, 200), ctx.seed))
+    if (p.mail) colleagues.push({ name: p.displayName, address: p.mail });
   const users: UserManifest[] = [];
   for (const person of samplePeople('a', ctx.size, ctx.seed)) {
     if (!person.hasMailbox) continue;
-    users.push(writeMailboxA({ store, home: userHome(ctx.labDir, 'a', person.upn), person, roles: rolesOf(person), sizing, seed: ctx.seed, colleagues }));
+    users.push(
+      writeMailboxA({
+        store,
+        home: userHome(ctx.labDir, 'a', person.upn),
+        person,
+        roles: rolesOf(person),
+        sizing,
+        seed: ctx.seed,
+        colleagues,
+      }),
+    );
   }
   const mail = systemUser('mail');
   await run('chown', ['-R', `${mail.uid}:${mail.gid}`, paths.mailRoot], { what: 'lab corpus A' });
@@ -88,7 +108,15 @@ async function generateA(ctx: LabContext, store: StoreDef, paths: StorePaths, si
   await doveadm(paths, ['index', '-A', '*'], { what: 'dovecot store A: doveadm index', timeoutMs: 600_000 });
   const acls = delegations([...samplePeople('a', Math.min(ctx.size, 20), ctx.seed)]);
   await writeDelegations(paths, store, acls);
-  const m = manifest(ctx, store, sizing, t0, users, users.reduce((n, u) => n + u.folders.length, 0), acls);
+  const m = manifest(
+    ctx,
+    store,
+    sizing,
+    t0,
+    users,
+    users.reduce((n, u) => n + u.folders.length, 0),
+    acls,
+  );
   ctx.log.info({ store: store.name, ...m.totals, seconds: m.seconds }, 'corpus generated');
   return m;
 }
@@ -119,7 +147,12 @@ function manifest(
     sizing,
     generatedAt: new Date().toISOString(),
     seconds: Math.round(performance.now() - t0) / 1000,
-    totals: { users: users.length, folders, messages: users.reduce((n, u) => n + u.messages, 0), bytes: users.reduce((n, u) => n + u.bytes, 0) },
+    totals: {
+      users: users.length,
+      folders,
+      messages: users.reduce((n, u) => n + u.messages, 0),
+      bytes: users.reduce((n, u) => n + u.bytes, 0),
+    },
     acls,
     users,
   };

@@ -20,7 +20,17 @@ export interface FolderPlan {
 // Folders as people really name them: non-ASCII, `&`, spaces, the other server's `/`.
 const NON_ASCII = [['Entwürfe alt'], ['Überweisungen', 'Rechnungen 2019'], ['Проекты'], ['日本語', '取引先'], ['Ação & Co'], ['Zürich ☕']];
 const WITH_SLASH = [['Q1/Q2 Reports'], ['Partners', 'Vendors/Suppliers'], ['HR/Payroll']];
-const PLAIN = [['Projects', 'Phoenix'], ['Projects', 'Atlas', 'Design'], ['Receipts'], ['Newsletters'], ['Travel'], ['Old Mail', '2017'], ['Old Mail', '2018'], ['Team'], ['R&D']];
+const PLAIN = [
+  ['Projects', 'Phoenix'],
+  ['Projects', 'Atlas', 'Design'],
+  ['Receipts'],
+  ['Newsletters'],
+  ['Travel'],
+  ['Old Mail', '2017'],
+  ['Old Mail', '2018'],
+  ['Team'],
+  ['R&D'],
+];
 
 export interface FolderRoles {
   /** Gets every special folder name (non-ASCII, `/`) so a tiny lab still has them. */
@@ -51,7 +61,8 @@ export function planFolders(store: StoreDef, rnd: Prng, roles: FolderRoles): Fol
     // 26 letters × 4 customers + parents: a realistic 100+ folder tree.
     for (let l = 0; l < 26; l++) {
       const letter = String.fromCharCode(65 + l);
-      for (const [k, kind] of ['Holdings', 'GmbH', 'Ltd', 'Partners'].entries()) custom.push(['Customers', letter, `${letter}${'rvexo'.slice(0, k + 2)} ${kind}`]);
+      for (const [k, kind] of ['Holdings', 'GmbH', 'Ltd', 'Partners'].entries())
+        custom.push(['Customers', letter, `${letter}${'rvexo'.slice(0, k + 2)} ${kind}`]);
     }
   }
   const seen = new Set<string>(plan.map((p) => p.path.join('\u0000')));

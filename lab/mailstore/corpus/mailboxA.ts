@@ -3,15 +3,15 @@
 // every awkward case a migration must carry (no Message-ID, a shared Message-ID,
 // 8-bit headers, broken MIME, a 5 MB attachment).
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { createPrng, type Prng } from '../../org/prng.ts';
-import type { SamplePerson } from '../../org/people.ts';
-import type { SpecialUse, StoreDef } from '../stores.ts';
-import { imapName, maildirFolderDir, planFolders, subscriptionName, type FolderPlan } from './folders.ts';
-import { buildMessage, type Mailbox, type MessageKind } from './message.ts';
-import { createMaildir, writeMaildirMessages, type Keyword, type StoredMessage, type SystemFlag } from './maildir.ts';
-import { subject } from './text.ts';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SamplePerson } from '../../org/people.ts';
+import { createPrng, type Prng } from '../../org/prng.ts';
+import type { SpecialUse, StoreDef } from '../stores.ts';
+import { type FolderPlan, imapName, maildirFolderDir, planFolders, subscriptionName } from './folders.ts';
+import { createMaildir, type Keyword, type StoredMessage, type SystemFlag, writeMaildirMessages } from './maildir.ts';
+import { buildMessage, type Mailbox, type MessageKind } from './message.ts';
+import { subject } from './text.ts';
 
 export interface UserRoles {
   showcase: boolean;
@@ -129,28 +129,92 @@ export function writeMailboxA(i: MailboxInput): UserManifest {
   const pending: Pending[] = [];
   for (let n = 0; n < count; n++) {
     const folder = pickFolder(rnd, plan, totalWeight);
-    const date = new Date(START + Math.floor(rnd.next() * (END - START) / 1000) * 1000);
-    pending.push({ folder, date, draw: drawSize(rnd, roles.big), messageId: rnd.chance(0.01) ? null : `${person.sam}.${n}.${date.getTime().toString(36)}@${domain}`, eightBit: rnd.chance(0.02) });
+    const date = new Date(START + Math.floor((rnd.next() * (END - START)) / 1000) * 1000);
+    pending.push({
+      folder,
+      date,
+      draw: drawSize(rnd, roles.big),
+      messageId: rnd.chance(0.01) ? null : `${person.sam}.${n}.${date.getTime().toString(36)}@${domain}`,
+      eightBit: rnd.chance(0.02),
+    });
   }
   const inbox = plan[0] as FolderPlan;
   if (roles.showcase || roles.big) {
     const at = (d: number) => new Date(END - d * 86_400_000);
-    pending.push({ folder: inbox, date: at(40), draw: { kind: 'attachment', size: 5_000_000 }, messageId: `big-attachment.${person.sam}@${domain}`, eightBit: false, subject: 'Scans of the signed contracts (5 MB)' });
+    pending.push({
+      folder: inbox,
+      date: at(40),
+      draw: { kind: 'attachment', size: 5_000_000 },
+      messageId: `big-attachment.${person.sam}@${domain}`,
+      eightBit: false,
+      subject: 'Scans of the signed contracts (5 MB)',
+    });
   }
   if (roles.showcase) {
     const at = (d: number) => new Date(END - d * 86_400_000);
     pending.push(
-      { folder: inbox, date: at(100), draw: { kind: 'plain', size: 1500 }, messageId: null, eightBit: false, subject: 'No Message-ID on this one' },
-      { folder: inbox, date: at(90), draw: { kind: 'plain', size: 2000 }, messageId: `duplicate-id@${domain}`, eightBit: false, subject: 'Same Message-ID, first message' },
-      { folder: inbox, date: at(89), draw: { kind: 'html', size: 9000 }, messageId: `duplicate-id@${domain}`, eightBit: false, subject: 'Same Message-ID, second (different) message' },
-      { folder: inbox, date: at(80), draw: { kind: 'plain', size: 1800 }, messageId: `raw-8bit@${domain}`, eightBit: true, subject: 'Grüße aus Kraków – 8-bit Kopfzeilen' },
-      { folder: inbox, date: at(70), draw: { kind: 'malformed', size: 2000 }, messageId: `malformed-mime@${domain}`, eightBit: false, subject: 'Broken MIME boundary' },
+      {
+        folder: inbox,
+        date: at(100),
+        draw: { kind: 'plain', size: 1500 },
+        messageId: null,
+        eightBit: false,
+        subject: 'No Message-ID on this one',
+      },
+      {
+        folder: inbox,
+        date: at(90),
+        draw: { kind: 'plain', size: 2000 },
+        messageId: `duplicate-id@${domain}`,
+        eightBit: false,
+        subject: 'Same Message-ID, first message',
+      },
+      {
+        folder: inbox,
+        date: at(89),
+        draw: { kind: 'html', size: 9000 },
+        messageId: `duplicate-id@${domain}`,
+        eightBit: false,
+        subject: 'Same Message-ID, second (different) message',
+      },
+      {
+        folder: inbox,
+        date: at(80),
+        draw: { kind: 'plain', size: 1800 },
+        messageId: `raw-8bit@${domain}`,
+        eightBit: true,
+        subject: 'Grüße aus Kraków – 8-bit Kopfzeilen',
+      },
+      {
+        folder: inbox,
+        date: at(70),
+        draw: { kind: 'malformed', size: 2000 },
+        messageId: `malformed-mime@${domain}`,
+        eightBit: false,
+        subject: 'Broken MIME boundary',
+      },
     );
   }
   const calendar = plan.find((f) => f.path.length === 1 && f.path[0] === 'Calendar');
-  if (calendar) pending.push({ folder: calendar, date: new Date(END - 7 * 86_400_000), draw: { kind: 'calendar', size: 1500 }, messageId: `meeting.${person.sam}@${domain}`, eightBit: false, subject: 'Steering committee' });
+  if (calendar)
+    pending.push({
+      folder: calendar,
+      date: new Date(END - 7 * 86_400_000),
+      draw: { kind: 'calendar', size: 1500 },
+      messageId: `meeting.${person.sam}@${domain}`,
+      eightBit: false,
+      subject: 'Steering committee',
+    });
 
-  const manifest: UserManifest = { upn: person.upn, roles: Object.entries(roles).filter(([, v]) => v).map(([k]) => k), folders: [], messages: 0, bytes: 0 };
+  const manifest: UserManifest = {
+    upn: person.upn,
+    roles: Object.entries(roles)
+      .filter(([, v]) => v)
+      .map(([k]) => k),
+    folders: [],
+    messages: 0,
+    bytes: 0,
+  };
   const maildir = join(i.home, 'Maildir');
   const subscriptions: string[] = [];
   for (const [fi, folder] of plan.entries()) {
@@ -183,7 +247,13 @@ export function writeMailboxA(i: MailboxInput): UserManifest {
     };
     const totals = writeMaildirMessages(dir, msgs(), digest.readUInt32BE(0) >>> 1 || 1, digest.subarray(4, 20).toString('hex'), String(fi));
     if (folder.subscribed) subscriptions.push(subscriptionName(folder.path));
-    manifest.folders.push({ name: imapName(store, folder.path), ...(folder.specialUse ? { specialUse: folder.specialUse } : {}), messages: totals.messages, bytes: totals.bytes, subscribed: folder.subscribed });
+    manifest.folders.push({
+      name: imapName(store, folder.path),
+      ...(folder.specialUse ? { specialUse: folder.specialUse } : {}),
+      messages: totals.messages,
+      bytes: totals.bytes,
+      subscribed: folder.subscribed,
+    });
     manifest.messages += totals.messages;
     manifest.bytes += totals.bytes;
   }

@@ -51,7 +51,13 @@ export function createMaildir(dir: string, isSubfolder: boolean): void {
  * Writes `messages` (already in date order: UID 1 is the oldest) into `dir/cur`.
  * `uidValidity` and `guid` (32 hex) make the folder's identity reproducible.
  */
-export function writeMaildirMessages(dir: string, messages: Iterable<StoredMessage>, uidValidity: number, guid: string, tag: string): FolderTotals {
+export function writeMaildirMessages(
+  dir: string,
+  messages: Iterable<StoredMessage>,
+  uidValidity: number,
+  guid: string,
+  tag: string,
+): FolderTotals {
   const lines: string[] = [];
   let uid = 0;
   let bytes = 0;

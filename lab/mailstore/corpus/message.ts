@@ -38,7 +38,8 @@ function encodeWord(s: string, raw: boolean): string {
 }
 
 function address(m: Mailbox, raw: boolean): string {
-  const name = /[",.<>@;:()[\]\\]/.test(m.name) && !needsEncoding(m.name) ? `"${m.name.replace(/["\\]/g, '\\$&')}"` : encodeWord(m.name, raw);
+  const name =
+    /[",.<>@;:()[\]\\]/.test(m.name) && !needsEncoding(m.name) ? `"${m.name.replace(/["\\]/g, '\\$&')}"` : encodeWord(m.name, raw);
   return `${name} <${m.address}>`;
 }
 
@@ -98,27 +99,57 @@ export function buildMessage(spec: MessageSpec, rnd: Prng): Buffer {
     }
     case 'html': {
       const text = paragraphText(rnd, Math.floor(textSize / 3));
-      const html = `<html><body>\n${text.split('\n\n').map((p) => `<p>${p}</p>`).join('\n')}\n</body></html>`;
+      const html = `<html><body>\n${text
+        .split('\n\n')
+        .map((p) => `<p>${p}</p>`)
+        .join('\n')}\n</body></html>`;
       h.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
       body = [
         'This is a multi-part message in MIME format.',
-        `--${boundary}`, 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', text,
-        `--${boundary}`, 'Content-Type: text/html; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', html,
-        `--${boundary}--`, '',
+        `--${boundary}`,
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        text,
+        `--${boundary}`,
+        'Content-Type: text/html; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        html,
+        `--${boundary}--`,
+        '',
       ].join('\n');
       break;
     }
     case 'calendar': {
       const start = rfc5322Date(spec.date, 0);
-      const stamp = spec.date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+      const stamp = spec.date
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
       h.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
       body = [
-        `--${boundary}`, 'Content-Type: text/plain; charset=utf-8', '', `${spec.subject}\nWhen: ${start}\n`,
-        `--${boundary}`, 'Content-Type: text/calendar; charset=utf-8; method=REQUEST', '',
-        'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//crossforest lab//EN', 'METHOD:REQUEST', 'BEGIN:VEVENT',
-        `UID:${spec.seedKey.replace(/[^A-Za-z0-9]/g, '')}@forest-a.test`, `DTSTAMP:${stamp}`, `DTSTART:${stamp}`,
-        `SUMMARY:${spec.subject}`, `ORGANIZER:mailto:${spec.from.address}`, 'END:VEVENT', 'END:VCALENDAR',
-        `--${boundary}--`, '',
+        `--${boundary}`,
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        `${spec.subject}\nWhen: ${start}\n`,
+        `--${boundary}`,
+        'Content-Type: text/calendar; charset=utf-8; method=REQUEST',
+        '',
+        'BEGIN:VCALENDAR',
+        'VERSION:2.0',
+        'PRODID:-//crossforest lab//EN',
+        'METHOD:REQUEST',
+        'BEGIN:VEVENT',
+        `UID:${spec.seedKey.replace(/[^A-Za-z0-9]/g, '')}@forest-a.test`,
+        `DTSTAMP:${stamp}`,
+        `DTSTART:${stamp}`,
+        `SUMMARY:${spec.subject}`,
+        `ORGANIZER:mailto:${spec.from.address}`,
+        'END:VEVENT',
+        'END:VCALENDAR',
+        `--${boundary}--`,
+        '',
       ].join('\n');
       break;
     }
@@ -131,10 +162,19 @@ export function buildMessage(spec: MessageSpec, rnd: Prng): Buffer {
       h.push(`Content-Type: multipart/mixed; boundary="${boundary}"`);
       body = [
         'This is a multi-part message in MIME format.',
-        `--${boundary}`, 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', text,
-        `--${boundary}`, `Content-Type: ${att.type}`, 'Content-Transfer-Encoding: base64', `Content-Disposition: attachment; ${encodedName}`, '',
+        `--${boundary}`,
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        text,
+        `--${boundary}`,
+        `Content-Type: ${att.type}`,
+        'Content-Transfer-Encoding: base64',
+        `Content-Disposition: attachment; ${encodedName}`,
+        '',
         base64Lines(randomBytesFrom(spec.seedKey, dataBytes)),
-        `--${boundary}--`, '',
+        `--${boundary}--`,
+        '',
       ].join('\n');
       break;
     }
@@ -143,9 +183,16 @@ export function buildMessage(spec: MessageSpec, rnd: Prng): Buffer {
       // a copy must keep the bytes exactly as they are.
       h.push(`Content-Type: multipart/mixed; boundary="${boundary}"`);
       body = [
-        `--${boundary}x`, 'Content-Type: text/plain', '', paragraphText(rnd, 600),
-        `--${boundary.slice(0, -2)}`, 'Content-Type: application/octet-stream', 'Content-Transfer-Encoding: base64', '',
-        'VGhpcyBpcyBub3QgdmFsaWQgYmFzZTY0IQ=*=', '',
+        `--${boundary}x`,
+        'Content-Type: text/plain',
+        '',
+        paragraphText(rnd, 600),
+        `--${boundary.slice(0, -2)}`,
+        'Content-Type: application/octet-stream',
+        'Content-Transfer-Encoding: base64',
+        '',
+        'VGhpcyBpcyBub3QgdmFsaWQgYmFzZTY0IQ=*=',
+        '',
       ].join('\n');
       break;
     }

@@ -13,16 +13,33 @@ const WORDS = (
 ).split(/\s+/);
 
 const SUBJECTS = [
-  'Q3 budget review', 'Re: contract renewal', 'Meeting notes', 'Invoice {n}', 'Travel plans for {city}',
-  'Fwd: customer escalation', 'Weekly status', 'Draft proposal v{n}', 'Lunch?', 'Server cutover window',
-  'Besprechung am Montag – Übersicht', 'Réunion: ordre du jour', 'Faktura nr {n}/2019', '会議の資料について',
-  'Re: Re: Re: mailbox migration', 'Your expense report', 'Org chart update', 'Holiday schedule',
+  'Q3 budget review',
+  'Re: contract renewal',
+  'Meeting notes',
+  'Invoice {n}',
+  'Travel plans for {city}',
+  'Fwd: customer escalation',
+  'Weekly status',
+  'Draft proposal v{n}',
+  'Lunch?',
+  'Server cutover window',
+  'Besprechung am Montag – Übersicht',
+  'Réunion: ordre du jour',
+  'Faktura nr {n}/2019',
+  '会議の資料について',
+  'Re: Re: Re: mailbox migration',
+  'Your expense report',
+  'Org chart update',
+  'Holiday schedule',
 ];
 
 const CITIES = ['Atlanta', 'Berlin', 'São Paulo', 'Kraków', 'Zürich', 'Tokyo', 'Montréal'];
 
 export function subject(rnd: Prng): string {
-  return rnd.pick(SUBJECTS).replace('{n}', String(1000 + rnd.int(9000))).replace('{city}', rnd.pick(CITIES));
+  return rnd
+    .pick(SUBJECTS)
+    .replace('{n}', String(1000 + rnd.int(9000)))
+    .replace('{city}', rnd.pick(CITIES));
 }
 
 /** About `bytes` bytes of text in lines of at most ~76 characters. */

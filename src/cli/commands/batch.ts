@@ -1,37 +1,44 @@
 // `crossforest batch …`: migration batches (create, list, show, start, suspend, resume,
 // complete, retry-failed, remove, rollback, report, notices). Thin: parse, call src/migration, print.
 import type { Command } from '@commander-js/extra-typings';
-import { mailboxesOf } from '../../migration/batchStore.ts';
-import { allBatches } from '../../migration/batchStore.ts';
-import { reopenWindow, removeBatch, requestComplete, rollbackMailbox, suspendBatch } from '../../migration/batchOps.ts';
+import { removeBatch, reopenWindow, requestComplete, rollbackMailbox, suspendBatch } from '../../migration/batchOps.ts';
+import { allBatches, mailboxesOf, stepsOf } from '../../migration/batchStore.ts';
 import { createBatch } from '../../migration/createBatch.ts';
 import { LiveStatus } from '../../migration/liveStatus.ts';
 import { noticeLines, resendNotices } from '../../migration/noticeOps.ts';
-import { mailboxReport, writeBatchReport } from '../../migration/report.ts';
-import { batchOrThrow, runBatch, type RunResult } from '../../migration/runner.ts';
 import { comparePrediction } from '../../migration/prediction.ts';
 import { predictionOf } from '../../migration/predictionStore.ts';
+import { mailboxReport, writeBatchReport } from '../../migration/report.ts';
+import { batchOrThrow, type RunResult, runBatch } from '../../migration/runner.ts';
 import { MigrationError, migrationSetup } from '../../migration/setup.ts';
 import type { BatchOptions, RunEvent } from '../../migration/types.ts';
 import { parseWindowTime } from '../../migration/window.ts';
-import { stepsOf } from '../../migration/batchStore.ts';
-import { commandContext, type CommandContext } from '../context.ts';
+import { type CommandContext, commandContext } from '../context.ts';
 import { formatBytes, printJson, printTable, progress } from '../output.ts';
 
-const int = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new MigrationError('CF_ERR_BATCH_OPTIONS', `${name} must be a whole number ≥ 0, not "${v}"`, { object: name });
-  return n;
-};
-const positive = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new MigrationError('CF_ERR_BATCH_OPTIONS', `${name} must be a number > 0, not "${v}"`, { object: name });
-  return n;
-};
+const int =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new MigrationError('CF_ERR_BATCH_OPTIONS', `${name} must be a whole number ≥ 0, not "${v}"`, { object: name });
+    return n;
+  };
+const positive =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new MigrationError('CF_ERR_BATCH_OPTIONS', `${name} must be a number > 0, not "${v}"`, { object: name });
+    return n;
+  };
 function time(name: string, v: string | undefined, after = new Date()): string | undefined {
   if (v === undefined) return undefined;
   const t = parseWindowTime(v, after);
-  if (!t) throw new MigrationError('CF_ERR_BATCH_OPTIONS', `${name} "${v}" is neither HH:MM nor an ISO time (2026-11-28T22:00:00Z)`, { object: name });
+  if (!t)
+    throw new MigrationError('CF_ERR_BATCH_OPTIONS', `${name} "${v}" is neither HH:MM nor an ISO time (2026-11-28T22:00:00Z)`, {
+      object: name,
+    });
   return t;
 }
 
@@ -40,7 +47,9 @@ async function runWithView(ctx: CommandContext, name: string, retryFailed = fals
   const setup = migrationSetup(ctx.project);
   const store = ctx.state();
   const b = batchOrThrow(store, name);
-  const view = new LiveStatus(mailboxesOf(store, b.id).map((m) => ({ login: m.sourceLogin, state: m.state, messages: m.messages, bytes: m.bytes })));
+  const view = new LiveStatus(
+    mailboxesOf(store, b.id).map((m) => ({ login: m.sourceLogin, state: m.state, messages: m.messages, bytes: m.bytes })),
+  );
   const tty = process.stderr.isTTY && !ctx.json;
   let drawn = 0;
   let last = 0;
@@ -62,14 +71,23 @@ async function runWithView(ctx: CommandContext, name: string, retryFailed = fals
       return;
     }
     if (!tty && e.type === 'state') progress(`${e.mailbox}: ${e.state}${e.step ? ` (${e.step})` : ''}${e.error ? `: ${e.error}` : ''}`);
-    if (!tty && (e.type === 'wait' || e.type === 'window-closed')) progress(e.type === 'wait' ? `${e.mailbox}: ${e.what}` : `batch ${e.batch}: the window closed`);
+    if (!tty && (e.type === 'wait' || e.type === 'window-closed'))
+      progress(e.type === 'wait' ? `${e.mailbox}: ${e.what}` : `batch ${e.batch}: the window closed`);
     draw(tty && e.type === 'state');
   };
   try {
     const r = await runBatch(setup, store, name, { logger: ctx.logger, emit, retryFailed });
     if (!ctx.json) draw(true);
-    if (ctx.json) process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), type: 'result', status: r.status, states: r.states, report: r.reportHtml })}\n`);
-    else process.stdout.write(`batch ${name}: ${r.status} (${Object.entries(r.states).map(([k, v]) => `${v} ${k}`).join(', ')})\nreport: ${r.reportHtml}\n`);
+    if (ctx.json)
+      process.stdout.write(
+        `${JSON.stringify({ at: new Date().toISOString(), type: 'result', status: r.status, states: r.states, report: r.reportHtml })}\n`,
+      );
+    else
+      process.stdout.write(
+        `batch ${name}: ${r.status} (${Object.entries(r.states)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')})\nreport: ${r.reportHtml}\n`,
+      );
     if (r.status === 'completed-with-errors') process.exitCode = 1;
     return r;
   } finally {
@@ -81,7 +99,9 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
   const batch = program.command('batch').description('migration batches: pre-stage, copy, cutover, clean-up, verify, report');
   batch
     .command('create')
-    .description('create a batch from a names file (.txt: one name a line; .csv: name + overrides) or a directory group; every name is checked first')
+    .description(
+      'create a batch from a names file (.txt: one name a line; .csv: name + overrides) or a directory group; every name is checked first',
+    )
     .argument('<name>')
     .option('--from <file>', 'names file: sAMAccountName, UPN, mail or DN per line (# comments), or a CSV with a name column')
     .option('--group <dn>', 'a source directory group; its members now (locked at creation)')
@@ -97,33 +117,59 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .option('--window-stop <time>', 'HH:MM (next after the start) or ISO time: nothing new starts after; mailboxes suspend')
     .option('--cutover <mode>', 'immediate | complete-after | manual')
     .option('--complete-after <time>', 'with --cutover complete-after: HH:MM or ISO time')
-    .option('--cutover-settle <seconds>', 'at cutover, wait between routing new mail to the target and the final delta, for mail in flight (default: migration.defaults.cutoverSettleSeconds, 5)', Number)
+    .option(
+      '--cutover-settle <seconds>',
+      'at cutover, wait between routing new mail to the target and the final delta, for mail in flight (default: migration.defaults.cutoverSettleSeconds, 5)',
+      Number,
+    )
     .option('--workgroup <label>', 'a label grouping batches')
     .action(async (name, opts, cmd) => {
       const ctx = commandContext(cmd);
       const setup = migrationSetup(ctx.project);
-      if (Boolean(opts.from) === Boolean(opts.group)) throw new MigrationError('CF_ERR_BATCH_NAMES', 'give exactly one of --from <file> and --group <DN>', { object: name });
-      if (opts.cutover && !['immediate', 'complete-after', 'manual'].includes(opts.cutover)) throw new MigrationError('CF_ERR_BATCH_OPTIONS', `--cutover "${opts.cutover}": immediate, complete-after or manual`, { object: '--cutover' });
+      if (Boolean(opts.from) === Boolean(opts.group))
+        throw new MigrationError('CF_ERR_BATCH_NAMES', 'give exactly one of --from <file> and --group <DN>', { object: name });
+      if (opts.cutover && !['immediate', 'complete-after', 'manual'].includes(opts.cutover))
+        throw new MigrationError('CF_ERR_BATCH_OPTIONS', `--cutover "${opts.cutover}": immediate, complete-after or manual`, {
+          object: '--cutover',
+        });
       const windowStart = time('--window-start', opts.windowStart);
       const options: Partial<BatchOptions> = {
-        retryIntervalSeconds: opts.retryInterval, mailboxReadyTimeoutSeconds: opts.mailboxReadyTimeout, badItemLimit: opts.badItemLimit, largeItemLimit: opts.largeItemLimit,
-        allowMerge: opts.allowMerge, concurrency: opts.concurrency, windowStart, windowStop: time('--window-stop', opts.windowStop, windowStart ? new Date(windowStart) : new Date()),
-        cutover: opts.cutover as BatchOptions['cutover'] | undefined, completeAfter: time('--complete-after', opts.completeAfter), workgroup: opts.workgroup,
+        retryIntervalSeconds: opts.retryInterval,
+        mailboxReadyTimeoutSeconds: opts.mailboxReadyTimeout,
+        badItemLimit: opts.badItemLimit,
+        largeItemLimit: opts.largeItemLimit,
+        allowMerge: opts.allowMerge,
+        concurrency: opts.concurrency,
+        windowStart,
+        windowStop: time('--window-stop', opts.windowStop, windowStart ? new Date(windowStart) : new Date()),
+        cutover: opts.cutover as BatchOptions['cutover'] | undefined,
+        completeAfter: time('--complete-after', opts.completeAfter),
+        workgroup: opts.workgroup,
         cutoverSettleSeconds: opts.cutoverSettle,
       };
       for (const k of Object.keys(options) as (keyof BatchOptions)[]) if (options[k] === undefined) delete options[k];
       const store = ctx.state();
       try {
-        const r = await createBatch(setup, store, { name, from: opts.from ? { file: opts.from } : { group: opts.group as string }, targetStore: opts.targetStore, options });
+        const r = await createBatch(setup, store, {
+          name,
+          from: opts.from ? { file: opts.from } : { group: opts.group as string },
+          targetStore: opts.targetStore,
+          options,
+        });
         if (ctx.json) return printJson({ batch: name, mailboxes: r.mailboxes });
         printTable(r.mailboxes, [
           { header: 'name', value: (m) => m.name },
           { header: 'source', value: (m) => m.sourceLogin },
           { header: 'target', value: (m) => m.plan.targetLogin },
-          { header: 'target object', value: (m) => (m.plan.existingUser ? 'existing user' : m.plan.contactDn ? 'contact → user' : 'new user') },
+          {
+            header: 'target object',
+            value: (m) => (m.plan.existingUser ? 'existing user' : m.plan.contactDn ? 'contact → user' : 'new user'),
+          },
           { header: 'primary address', value: (m) => m.plan.targetPrimary },
         ]);
-        process.stdout.write(`batch ${name} created with ${r.mailboxes.length} mailboxes; start it with: crossforest batch start ${name}\n`);
+        process.stdout.write(
+          `batch ${name} created with ${r.mailboxes.length} mailboxes; start it with: crossforest batch start ${name}\n`,
+        );
       } finally {
         store.close();
       }
@@ -150,7 +196,11 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
           { header: 'failed', value: (b) => b.failed, align: 'right' },
           { header: 'suspended', value: (b) => b.suspended, align: 'right' },
           { header: 'cutover', value: (b) => b.options.cutover },
-          { header: 'window', value: (b) => (b.options.windowStart || b.options.windowStop ? `${b.options.windowStart ?? ''} → ${b.options.windowStop ?? ''}` : '') },
+          {
+            header: 'window',
+            value: (b) =>
+              b.options.windowStart || b.options.windowStop ? `${b.options.windowStart ?? ''} → ${b.options.windowStop ?? ''}` : '',
+          },
           { header: 'workgroup', value: (b) => b.options.workgroup ?? '' },
         ]);
       } finally {
@@ -170,7 +220,9 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
         const rows = mailboxesOf(store, b.id).map((m) => mailboxReport(m, steps));
         const prediction = comparePrediction(predictionOf(store, b.id), steps, b);
         if (ctx.json) return printJson({ batch: b, mailboxes: rows, prediction });
-        process.stdout.write(`batch ${b.name}: ${b.status}; ${b.sourceOrg} → ${b.targetOrg} store ${b.targetStore}; options ${JSON.stringify(b.options)}\n`);
+        process.stdout.write(
+          `batch ${b.name}: ${b.status}; ${b.sourceOrg} → ${b.targetOrg} store ${b.targetStore}; options ${JSON.stringify(b.options)}\n`,
+        );
         printTable(rows, [
           { header: 'source', value: (m) => m.source },
           { header: 'target', value: (m) => m.target },
@@ -189,56 +241,93 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
         store.close();
       }
     });
-  batch.command('start').description('run the batch (live view; --json lines)').argument('<name>').action(async (name, _o, cmd) => {
-    await runWithView(commandContext(cmd), name);
-  });
-  batch.command('resume').description('continue every suspended mailbox from its last completed step (re-opens a closed window)').argument('<name>').action(async (name, _o, cmd) => {
-    const ctx = commandContext(cmd);
-    reopenWindow(ctx.state(), name);
-    await runWithView(ctx, name);
-  });
-  batch.command('retry-failed').description('run the failed mailboxes again from their last completed step').argument('<name>').action(async (name, _o, cmd) => {
-    await runWithView(commandContext(cmd), name, true);
-  });
-  batch.command('complete').description('allow cutover (manual / complete-after batches) and run it').argument('<name>').action(async (name, _o, cmd) => {
-    const ctx = commandContext(cmd);
-    requestComplete(ctx.state(), name);
-    await runWithView(ctx, name);
-  });
-  batch.command('suspend').description('close the window now: a running batch suspends after the current steps').argument('<name>').action((name, _o, cmd) => {
-    const ctx = commandContext(cmd);
-    const store = ctx.state();
-    try {
-      suspendBatch(store, name);
-      process.stdout.write(`batch ${name}: window closed; mailboxes in flight suspend after their current step (batch resume continues)\n`);
-    } finally {
-      store.close();
-    }
-  });
-  batch.command('remove').description('forget a batch (refused while mailboxes are midway, unless --force)').argument('<name>').option('--force', 'forget it even with mailboxes midway').action((name, opts, cmd) => {
-    const ctx = commandContext(cmd);
-    const store = ctx.state();
-    try {
-      const mid = removeBatch(store, name, Boolean(opts.force));
-      process.stdout.write(`batch ${name} removed${mid.length ? ` (${mid.length} mailboxes were midway; their directory objects are as they were)` : ''}\n`);
-    } finally {
-      store.close();
-    }
-  });
-  batch.command('rollback').description('reverse the cutover of one mailbox not yet cleaned up: the source serves it again, mail routes back').argument('<user>', 'source login').action(async (user, _o, cmd) => {
-    const ctx = commandContext(cmd);
-    const store = ctx.state();
-    try {
-      const m = await rollbackMailbox(migrationSetup(ctx.project), store, user);
-      if (ctx.json) return printJson({ rolledBack: m.sourceLogin, batch: m.batchName, state: 'copied' });
-      process.stdout.write(`${m.sourceLogin}: cutover rolled back (batch ${m.batchName}); the source mailbox serves again, ${m.sourceMail} routes to it; state copied\n`);
-    } finally {
-      store.close();
-    }
-  });
+  batch
+    .command('start')
+    .description('run the batch (live view; --json lines)')
+    .argument('<name>')
+    .action(async (name, _o, cmd) => {
+      await runWithView(commandContext(cmd), name);
+    });
+  batch
+    .command('resume')
+    .description('continue every suspended mailbox from its last completed step (re-opens a closed window)')
+    .argument('<name>')
+    .action(async (name, _o, cmd) => {
+      const ctx = commandContext(cmd);
+      reopenWindow(ctx.state(), name);
+      await runWithView(ctx, name);
+    });
+  batch
+    .command('retry-failed')
+    .description('run the failed mailboxes again from their last completed step')
+    .argument('<name>')
+    .action(async (name, _o, cmd) => {
+      await runWithView(commandContext(cmd), name, true);
+    });
+  batch
+    .command('complete')
+    .description('allow cutover (manual / complete-after batches) and run it')
+    .argument('<name>')
+    .action(async (name, _o, cmd) => {
+      const ctx = commandContext(cmd);
+      requestComplete(ctx.state(), name);
+      await runWithView(ctx, name);
+    });
+  batch
+    .command('suspend')
+    .description('close the window now: a running batch suspends after the current steps')
+    .argument('<name>')
+    .action((name, _o, cmd) => {
+      const ctx = commandContext(cmd);
+      const store = ctx.state();
+      try {
+        suspendBatch(store, name);
+        process.stdout.write(
+          `batch ${name}: window closed; mailboxes in flight suspend after their current step (batch resume continues)\n`,
+        );
+      } finally {
+        store.close();
+      }
+    });
+  batch
+    .command('remove')
+    .description('forget a batch (refused while mailboxes are midway, unless --force)')
+    .argument('<name>')
+    .option('--force', 'forget it even with mailboxes midway')
+    .action((name, opts, cmd) => {
+      const ctx = commandContext(cmd);
+      const store = ctx.state();
+      try {
+        const mid = removeBatch(store, name, Boolean(opts.force));
+        process.stdout.write(
+          `batch ${name} removed${mid.length ? ` (${mid.length} mailboxes were midway; their directory objects are as they were)` : ''}\n`,
+        );
+      } finally {
+        store.close();
+      }
+    });
+  batch
+    .command('rollback')
+    .description('reverse the cutover of one mailbox not yet cleaned up: the source serves it again, mail routes back')
+    .argument('<user>', 'source login')
+    .action(async (user, _o, cmd) => {
+      const ctx = commandContext(cmd);
+      const store = ctx.state();
+      try {
+        const m = await rollbackMailbox(migrationSetup(ctx.project), store, user);
+        if (ctx.json) return printJson({ rolledBack: m.sourceLogin, batch: m.batchName, state: 'copied' });
+        process.stdout.write(
+          `${m.sourceLogin}: cutover rolled back (batch ${m.batchName}); the source mailbox serves again, ${m.sourceMail} routes to it; state copied\n`,
+        );
+      } finally {
+        store.close();
+      }
+    });
   batch
     .command('notices')
-    .description('the user notices of a batch (kind, status, recipient, attempts, warning); --resend sends the failed and missed ones again')
+    .description(
+      'the user notices of a batch (kind, status, recipient, attempts, warning); --resend sends the failed and missed ones again',
+    )
     .argument('<name>')
     .option('--resend', 'send the notices that failed or were missed (never one recorded sent)')
     .option('--mailbox <login>', 'only this mailbox (source login)')
@@ -251,13 +340,21 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
         throw new MigrationError('CF_ERR_BATCH_OPTIONS', `--kind must be before or after, not "${kind}"`, { object: '--kind' });
       }
       if (!opts.resend && (opts.mailbox || kind || opts.includeUnknown)) {
-        throw new MigrationError('CF_ERR_BATCH_OPTIONS', '--mailbox, --kind and --include-unknown choose what --resend sends', { object: name, hint: `crossforest batch notices ${name} --resend …` });
+        throw new MigrationError('CF_ERR_BATCH_OPTIONS', '--mailbox, --kind and --include-unknown choose what --resend sends', {
+          object: name,
+          hint: `crossforest batch notices ${name} --resend …`,
+        });
       }
       const store = ctx.state();
       try {
         const b = batchOrThrow(store, name);
         if (opts.resend) {
-          const sent = await resendNotices(migrationSetup(ctx.project), store, b, { mailbox: opts.mailbox, kind, includeUnknown: opts.includeUnknown, logger: ctx.logger });
+          const sent = await resendNotices(migrationSetup(ctx.project), store, b, {
+            mailbox: opts.mailbox,
+            kind,
+            includeUnknown: opts.includeUnknown,
+            logger: ctx.logger,
+          });
           if (ctx.json) return printJson(sent);
           if (sent.length === 0) process.stdout.write('nothing to resend\n');
           for (const o of sent) process.stdout.write(`${o.mailbox} ${o.kind}: ${o.status}${o.warning ? ` (${o.warning})` : ''}\n`);
@@ -279,15 +376,19 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
         store.close();
       }
     });
-  batch.command('report').description('write the batch report (JSON + HTML) now').argument('<name>').action((name, _o, cmd) => {
-    const ctx = commandContext(cmd);
-    const store = ctx.state();
-    try {
-      const r = writeBatchReport(migrationSetup(ctx.project), store, batchOrThrow(store, name));
-      if (ctx.json) return printJson({ html: r.html, json: r.json, totals: r.report.totals });
-      process.stdout.write(`report: ${r.html}\n        ${r.json}\n`);
-    } finally {
-      store.close();
-    }
-  });
+  batch
+    .command('report')
+    .description('write the batch report (JSON + HTML) now')
+    .argument('<name>')
+    .action((name, _o, cmd) => {
+      const ctx = commandContext(cmd);
+      const store = ctx.state();
+      try {
+        const r = writeBatchReport(migrationSetup(ctx.project), store, batchOrThrow(store, name));
+        if (ctx.json) return printJson({ html: r.html, json: r.json, totals: r.report.totals });
+        process.stdout.write(`report: ${r.html}\n        ${r.json}\n`);
+      } finally {
+        store.close();
+      }
+    });
 }

@@ -1,6 +1,6 @@
 // `crossforest init`: writes a commented example project file that matches the lab.
 import { existsSync, writeFileSync } from 'node:fs';
-import { Option, type Command } from '@commander-js/extra-typings';
+import { type Command, Option } from '@commander-js/extra-typings';
 import { exampleProjectFile } from '../../config/example.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { globals } from '../context.ts';
@@ -12,7 +12,11 @@ export function registerInit(program: Command<[], Record<string, unknown>>): voi
     .description('write a commented example project file (it matches the lab)')
     .option('--print', 'print it instead of writing it')
     .option('--force', 'overwrite an existing project file')
-    .addOption(new Option('--directory <kind>', 'which lab directories the example points at').choices(['openldap', 'samba'] as const).default('openldap' as const))
+    .addOption(
+      new Option('--directory <kind>', 'which lab directories the example points at')
+        .choices(['openldap', 'samba'] as const)
+        .default('openldap' as const),
+    )
     .action((opts, cmd) => {
       const text = exampleProjectFile(opts.directory);
       if (opts.print) {
@@ -21,7 +25,10 @@ export function registerInit(program: Command<[], Record<string, unknown>>): voi
       }
       const file = globals(cmd).config;
       if (existsSync(file) && !opts.force) {
-        throw new ConfigError(`${file} already exists`, { object: file, hint: 'pass --force to overwrite it, or --print to see the example' });
+        throw new ConfigError(`${file} already exists`, {
+          object: file,
+          hint: 'pass --force to overwrite it, or --print to see the example',
+        });
       }
       writeFileSync(file, text);
       progress(`wrote ${file}; next: crossforest lab up && crossforest check`);

@@ -20,7 +20,10 @@ export function registerInventory(program: Command<[], Record<string, unknown>>)
           await inventoryOrganization(ctx.project, id, {
             logger: ctx.logger,
             onMailbox: (done, total) => {
-              if (done % 10 === 0 || done === total) progress(`inventory ${id}: ${done}/${total} mailboxes (${((done * 1000) / Math.max(1, Date.now() - started)).toFixed(1)}/s)`);
+              if (done % 10 === 0 || done === total)
+                progress(
+                  `inventory ${id}: ${done}/${total} mailboxes (${((done * 1000) / Math.max(1, Date.now() - started)).toFixed(1)}/s)`,
+                );
             },
           }),
         );
@@ -49,6 +52,7 @@ export function registerInventory(program: Command<[], Record<string, unknown>>)
           ]);
         }
       }
-      for (const r of results) for (const m of r.mailboxes.filter((x) => x.error)) process.stderr.write(`✗ ${r.organization} ${m.login}: ${m.error}\n`);
+      for (const r of results)
+        for (const m of r.mailboxes.filter((x) => x.error)) process.stderr.write(`✗ ${r.organization} ${m.login}: ${m.error}\n`);
     });
 }

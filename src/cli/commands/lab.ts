@@ -1,7 +1,7 @@
 // `crossforest lab up|down|status|reset [--size N] [--seed S]`: thin wrapper over
 // lab/lab.ts. Progress on stderr; a table of endpoints (or --json) on stdout.
 import type { Command } from '@commander-js/extra-typings';
-import { labDown, labReset, labStatus, labUp, type LabInfo } from '../../../lab/lab.ts';
+import { type LabInfo, labDown, labReset, labStatus, labUp } from '../../../lab/lab.ts';
 import { LabError } from '../../util/errors.ts';
 import { createLogger } from '../../util/logger.ts';
 import { globals } from '../context.ts';
@@ -24,8 +24,20 @@ function endpointRows(info: LabInfo): EndpointRow[] {
   }
   for (const d of info.samba ?? []) {
     const data = d.loaded ? `${d.baseDn}, ${d.loaded.size.toLocaleString('en-US')} users` : `${d.baseDn}, no data`;
-    rows.push({ daemon: `samba ${d.forest.toUpperCase()}`, endpoint: d.endpoints.ldap, pid: d.pid, alive: d.alive, detail: `${d.realm}: ${data}` });
-    rows.push({ daemon: `samba ${d.forest.toUpperCase()}`, endpoint: d.endpoints.ldaps, pid: d.pid, alive: d.alive, detail: 'TLS (lab CA)' });
+    rows.push({
+      daemon: `samba ${d.forest.toUpperCase()}`,
+      endpoint: d.endpoints.ldap,
+      pid: d.pid,
+      alive: d.alive,
+      detail: `${d.realm}: ${data}`,
+    });
+    rows.push({
+      daemon: `samba ${d.forest.toUpperCase()}`,
+      endpoint: d.endpoints.ldaps,
+      pid: d.pid,
+      alive: d.alive,
+      detail: 'TLS (lab CA)',
+    });
   }
   // The Samba-mode Dovecots (adMailStores) are listed too: status says everything that runs.
   for (const m of [...info.mailStores, ...(info.adMailStores ?? [])]) {
@@ -48,13 +60,17 @@ function printInfo(info: LabInfo, json: boolean): void {
     { header: 'alive', value: (r) => r.alive },
     { header: 'detail', value: (r) => r.detail },
   ]);
-  process.stderr.write(`lab folder ${info.labDir} (size ${info.size}, seed ${info.seed}); secrets in ${info.labDir}/secrets/, CA ${info.tls.caCert}\n`);
+  process.stderr.write(
+    `lab folder ${info.labDir} (size ${info.size}, seed ${info.seed}); secrets in ${info.labDir}/secrets/, CA ${info.tls.caCert}\n`,
+  );
   if (info.mailStoresError) process.stderr.write(`mail stores: ${info.mailStoresError}\n`);
 }
 
 function parseDirectory(v: string): 'openldap' | 'samba' {
   if (v === 'openldap' || v === 'samba') return v;
-  throw new LabError(`--directory must be openldap or samba, got "${v}"`, { hint: 'samba also runs two Samba AD DCs (127.0.0.2, 127.0.0.3) beside slapd' });
+  throw new LabError(`--directory must be openldap or samba, got "${v}"`, {
+    hint: 'samba also runs two Samba AD DCs (127.0.0.2, 127.0.0.3) beside slapd',
+  });
 }
 
 function parseSize(v: string): number {
@@ -102,7 +118,9 @@ export function registerLab(program: Command<[], Record<string, unknown>>): void
       const c = common(cmd);
       const info = await labStatus({ log: c.log });
       printInfo(info, c.json);
-      const down = [info.forests.a, info.forests.b, ...(info.samba ?? [])].filter((f) => !f.alive).length + [...info.mailStores, ...(info.adMailStores ?? [])].filter((m) => !m.alive).length;
+      const down =
+        [info.forests.a, info.forests.b, ...(info.samba ?? [])].filter((f) => !f.alive).length +
+        [...info.mailStores, ...(info.adMailStores ?? [])].filter((m) => !m.alive).length;
       if (down > 0) process.exitCode = 1;
     });
 

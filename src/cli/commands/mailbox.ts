@@ -30,7 +30,11 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
       let report: CopyReport;
       try {
         report = await copyMailbox({
-          ...ep, sourceMailbox: sourceUser, targetMailbox: targetUser, store, logger: ctx.logger,
+          ...ep,
+          sourceMailbox: sourceUser,
+          targetMailbox: targetUser,
+          store,
+          logger: ctx.logger,
           onProgress: (p) => {
             const now = Date.now();
             if (now - last < 500) return;
@@ -38,13 +42,19 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
             const secs = (now - started) / 1000;
             const rate = p.copiedMessages / Math.max(secs, 0.001);
             const eta = rate > 0 ? Math.max(0, (p.totalMessages - p.copiedMessages) / rate) : 0;
-            progress(`copy ${sourceUser}: ${p.copiedMessages}/${p.totalMessages} messages, ${formatBytes(p.copiedBytes)} (${rate.toFixed(0)} msg/s, ${(p.copiedBytes / 1e6 / secs).toFixed(1)} MB/s, ETA ${eta.toFixed(0)} s) ${p.folder}`);
+            progress(
+              `copy ${sourceUser}: ${p.copiedMessages}/${p.totalMessages} messages, ${formatBytes(p.copiedBytes)} (${rate.toFixed(0)} msg/s, ${(p.copiedBytes / 1e6 / secs).toFixed(1)} MB/s, ETA ${eta.toFixed(0)} s) ${p.folder}`,
+            );
           },
         });
       } catch (err) {
         const r = (err as { report?: CopyReport }).report;
         if (r && opts.report) writeFileSync(opts.report, `${JSON.stringify(r, null, 2)}\n`);
-        if (r) for (const s of r.skipped) process.stderr.write(`✗ skipped ${s.folder} UID ${s.uid} ${s.messageId ?? '(no Message-ID)'} "${s.subject ?? ''}" ${s.size} bytes: ${s.reason}\n`);
+        if (r)
+          for (const s of r.skipped)
+            process.stderr.write(
+              `✗ skipped ${s.folder} UID ${s.uid} ${s.messageId ?? '(no Message-ID)'} "${s.subject ?? ''}" ${s.size} bytes: ${s.reason}\n`,
+            );
         throw err;
       } finally {
         store.close();
@@ -63,14 +73,22 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
         { header: 'size', value: (f) => formatBytes(f.sourceBytes), align: 'right' },
       ]);
       const t = report.totals;
-      process.stdout.write(`${t.copied} messages (${formatBytes(t.copiedBytes)}) copied in ${(report.durationMs / 1000).toFixed(2)} s: ${t.messagesPerSecond} msg/s, ${t.megabytesPerSecond} MB/s; ${t.skipped} skipped, ${t.flagsUpdated} flag updates\n`);
-      for (const l of report.throttles) process.stdout.write(`throttled by ${describeLimit(l)}: waited ${(l.waitedMs / 1000).toFixed(1)} s\n`);
+      process.stdout.write(
+        `${t.copied} messages (${formatBytes(t.copiedBytes)}) copied in ${(report.durationMs / 1000).toFixed(2)} s: ${t.messagesPerSecond} msg/s, ${t.megabytesPerSecond} MB/s; ${t.skipped} skipped, ${t.flagsUpdated} flag updates\n`,
+      );
+      for (const l of report.throttles)
+        process.stdout.write(`throttled by ${describeLimit(l)}: waited ${(l.waitedMs / 1000).toFixed(1)} s\n`);
       for (const w of report.warnings) process.stderr.write(`! ${w}\n`);
-      for (const s of report.skipped) process.stderr.write(`✗ skipped ${s.folder} UID ${s.uid} ${s.messageId ?? '(no Message-ID)'} "${s.subject ?? ''}" ${s.size} bytes: ${s.reason}\n`);
+      for (const s of report.skipped)
+        process.stderr.write(
+          `✗ skipped ${s.folder} UID ${s.uid} ${s.messageId ?? '(no Message-ID)'} "${s.subject ?? ''}" ${s.size} bytes: ${s.reason}\n`,
+        );
     });
   mailbox
     .command('verify')
-    .description('compare a source and a target mailbox folder by folder (counts, sizes, fingerprints, flags, dates): fidelity score and every difference')
+    .description(
+      'compare a source and a target mailbox folder by folder (counts, sizes, fingerprints, flags, dates): fidelity score and every difference',
+    )
     .argument('<source-user>')
     .argument('<target-user>')
     .option('--from <org>', 'source organization id')
@@ -78,7 +96,14 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
     .action(async (sourceUser, targetUser, opts, cmd) => {
       const ctx = commandContext(cmd);
       const ep = projectCopyEndpoints(ctx.project, sourceUser, targetUser, { from: opts.from, to: opts.to, logger: ctx.logger });
-      const r = await verifyMailbox({ source: ep.source, target: ep.target, sourceMailbox: sourceUser, targetMailbox: targetUser, options: ep.options, logger: ctx.logger });
+      const r = await verifyMailbox({
+        source: ep.source,
+        target: ep.target,
+        sourceMailbox: sourceUser,
+        targetMailbox: targetUser,
+        options: ep.options,
+        logger: ctx.logger,
+      });
       if (ctx.json) return printJson(r);
       printTable(r.folders, [
         { header: 'source folder', value: (f) => f.source },
@@ -98,13 +123,20 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
           { header: 'detail', value: (d) => d.detail },
         ]);
       }
-      process.stdout.write(`fidelity ${(r.fidelity * 100).toFixed(2)} % (${r.intact}/${r.sourceMessages} intact, ${r.differences.length} differences)\n`);
+      process.stdout.write(
+        `fidelity ${(r.fidelity * 100).toFixed(2)} % (${r.intact}/${r.sourceMessages} intact, ${r.differences.length} differences)\n`,
+      );
       if (r.fidelity < 1) process.exitCode = 1;
     });
 }
 
 /** `source store imap://127.0.0.1:1431: 20 msg/s, 1.0 MB/s (every copy against it together)`. */
 function describeLimit(l: Pick<ThrottleReport, 'scope' | 'store' | 'maxMessagesPerSecond' | 'maxBytesPerSecond'>): string {
-  const rates = [l.maxMessagesPerSecond > 0 ? `${l.maxMessagesPerSecond} msg/s` : '', l.maxBytesPerSecond > 0 ? `${formatBytes(l.maxBytesPerSecond)}/s` : ''].filter(Boolean).join(', ');
+  const rates = [
+    l.maxMessagesPerSecond > 0 ? `${l.maxMessagesPerSecond} msg/s` : '',
+    l.maxBytesPerSecond > 0 ? `${formatBytes(l.maxBytesPerSecond)}/s` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `${l.scope}${l.store ? ` ${l.store}` : ''}: ${rates || 'unlimited'}${l.store ? ' (every copy against it together)' : ''}`;
 }

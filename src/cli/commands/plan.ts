@@ -5,7 +5,8 @@ import { migrationSetup } from '../../migration/setup.ts';
 import { commandContext } from '../context.ts';
 import { formatBytes, printJson, printTable } from '../output.ts';
 
-const hms = (s: number): string => `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+const hms = (s: number): string =>
+  `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
 
 export function registerPlan(program: Command<[], Record<string, unknown>>): void {
   program
@@ -19,7 +20,12 @@ export function registerPlan(program: Command<[], Record<string, unknown>>): voi
       const ctx = commandContext(cmd);
       const store = ctx.state();
       try {
-        const p = await capacityPlan(migrationSetup(ctx.project), store, { subject, windowHours: opts.windowHours, concurrency: opts.concurrency, rateMBps: opts.rate });
+        const p = await capacityPlan(migrationSetup(ctx.project), store, {
+          subject,
+          windowHours: opts.windowHours,
+          concurrency: opts.concurrency,
+          rateMBps: opts.rate,
+        });
         if (ctx.json) return printJson(p);
         printTable(p.mailboxes, [
           { header: 'mailbox', value: (m) => m.login },
@@ -32,7 +38,10 @@ export function registerPlan(program: Command<[], Record<string, unknown>>): voi
           `rate ${(p.rate.bytesPerSecond / 1e6).toFixed(2)} MB/s${Number.isFinite(p.rate.messagesPerSecond) ? `, ${p.rate.messagesPerSecond.toFixed(0)} msg/s` : ''} per mailbox (${p.rate.source}); ${p.overheadSeconds.toFixed(1)} s fixed per mailbox; ${p.streams} at once`,
           `predicted duration ${hms(p.predictedSeconds)}`,
         ];
-        if (p.windowSeconds !== null) out.push(`window ${hms(p.windowSeconds)}: ${p.fits ? 'fits' : `does NOT fit; ${p.mailboxesThatFit} of ${p.mailboxes.length} mailboxes fit`}`);
+        if (p.windowSeconds !== null)
+          out.push(
+            `window ${hms(p.windowSeconds)}: ${p.fits ? 'fits' : `does NOT fit; ${p.mailboxesThatFit} of ${p.mailboxes.length} mailboxes fit`}`,
+          );
         if (p.actualSeconds !== null) out.push(`this batch actually took ${hms(p.actualSeconds)}`);
         process.stdout.write(`${out.join('\n')}\n`);
         if (p.fits === false) process.exitCode = 1;

@@ -4,7 +4,7 @@ import { createEngine } from '../../sync/engine.ts';
 import { previewOnSnapshot } from '../../sync/preview.ts';
 import { runProfile } from '../../sync/profiles.ts';
 import { newRunContext } from '../../sync/runContext.ts';
-import { getRun, listRuns, runErrors, type RunRecord } from '../../sync/runHistory.ts';
+import { getRun, listRuns, type RunRecord, runErrors } from '../../sync/runHistory.ts';
 import { CrossforestError } from '../../util/errors.ts';
 import { commandContext } from '../context.ts';
 import { printJson, printTable, progress } from '../output.ts';

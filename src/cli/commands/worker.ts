@@ -31,7 +31,10 @@ export function registerWorker(program: Command<[], Record<string, unknown>>): v
             if (ctx.json) process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), batch, ...e })}\n`);
             else if (e.type === 'state' || e.type === 'batch' || e.type === 'window-closed') progress(`${batch}: ${JSON.stringify(e)}`);
           },
-          onResult: (r) => (ctx.json ? process.stdout.write(`${JSON.stringify({ type: 'result', batch: r.batch.name, status: r.status, report: r.reportHtml })}\n`) : progress(`${r.batch.name}: ${r.status}; report ${r.reportHtml}`)),
+          onResult: (r) =>
+            ctx.json
+              ? process.stdout.write(`${JSON.stringify({ type: 'result', batch: r.batch.name, status: r.status, report: r.reportHtml })}\n`)
+              : progress(`${r.batch.name}: ${r.status}; report ${r.reportHtml}`),
         });
       } finally {
         process.off('SIGTERM', onSignal);

@@ -1,7 +1,7 @@
 // AD's request controls as small ldapts Control subclasses. ldapts parses a response
 // control whose OID matches a request control back into that same object, so the
 // DirSync cookie the server answers with is read from the control we sent.
-import { Ber, BerReader, BerWriter, Control } from 'ldapts';
+import { Ber, type BerReader, BerWriter, Control } from 'ldapts';
 
 /** DirSync flags (MS-ADTS 3.1.1.3.4.1.3). */
 export const DIRSYNC_FLAGS = {

@@ -57,9 +57,10 @@ function denied(err: unknown, base: string): DirectoryError | undefined {
 async function resolveEmptied(client: Client, change: AdChange): Promise<AdChange> {
   const { emptied, ...rest } = change;
   if (!emptied || rest.deleted) return rest;
-  let current;
+  let current: Awaited<ReturnType<Client['search']>>['searchEntries'][number] | undefined;
   try {
-    current = (await client.search(`<GUID=${change.guid}>`, { scope: 'base', filter: '(objectClass=*)', attributes: emptied })).searchEntries[0];
+    current = (await client.search(`<GUID=${change.guid}>`, { scope: 'base', filter: '(objectClass=*)', attributes: emptied }))
+      .searchEntries[0];
   } catch (err) {
     if ((err as { code?: unknown }).code === 32) return rest; // deleted meanwhile: the next run reports the tombstone
     throw toDirectoryError(err, `re-read ${emptied.join(', ')}`, change.dn);
@@ -77,7 +78,7 @@ export async function* dirSync(client: Client, opts: DirSyncOptions): AsyncGener
   const maxPages = opts.maxPages ?? 100_000;
   for (let page = 0; page < maxPages; page++) {
     const control = new DirSyncControl({ flags: opts.flags ?? DIRSYNC_FLAGS.OBJECT_SECURITY, maxBytes: opts.maxBytes ?? 0, cookie });
-    let entries;
+    let entries: Awaited<ReturnType<Client['search']>>['searchEntries'];
     try {
       // searchReferences (CN=Configuration …) are returned beside the entries and never chased.
       ({ searchEntries: entries } = await client.search(

@@ -13,7 +13,11 @@ function invalid(what: string, hint: string): DirectoryError {
 /** 16 raw bytes → `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lower case). */
 export function guidToString(bytes: Buffer | Uint8Array): string {
   const b = Buffer.from(bytes);
-  if (b.length !== 16) throw invalid(`${b.length} bytes (${b.toString('hex').slice(0, 40)})`, 'objectGUID is exactly 16 bytes: request it as a binary attribute');
+  if (b.length !== 16)
+    throw invalid(
+      `${b.length} bytes (${b.toString('hex').slice(0, 40)})`,
+      'objectGUID is exactly 16 bytes: request it as a binary attribute',
+    );
   const hex = (from: number, to: number, reverse: boolean) => {
     const part = Buffer.from(b.subarray(from, to));
     return (reverse ? part.reverse() : part).toString('hex');
@@ -24,7 +28,11 @@ export function guidToString(bytes: Buffer | Uint8Array): string {
 /** `xxxxxxxx-xxxx-…` (braces allowed) → the 16 bytes AD stores. */
 export function guidToBytes(text: string): Buffer {
   const m = GUID_TEXT.exec(text.trim());
-  if (!m) throw invalid(JSON.stringify(text.slice(0, 60)), 'write a GUID as 8-4-4-4-12 hexadecimal digits, e.g. 0f3c2a10-6b1d-4e2f-9a8b-1c2d3e4f5a6b');
+  if (!m)
+    throw invalid(
+      JSON.stringify(text.slice(0, 60)),
+      'write a GUID as 8-4-4-4-12 hexadecimal digits, e.g. 0f3c2a10-6b1d-4e2f-9a8b-1c2d3e4f5a6b',
+    );
   const [, d1, d2, d3, d4, d5] = m as unknown as [string, string, string, string, string, string];
   return Buffer.concat([
     Buffer.from(d1, 'hex').reverse(),

@@ -14,11 +14,17 @@ export const AD_MAX_VAL_RANGE = 1500;
  * explicitly (`range=0-1499`, `range=1500-2999` …): Windows caps a read at MaxValRange
  * anyway, and Samba, which has no cap, then pages the same way.
  */
-export async function* allValues(client: Client, dn: string, attribute: string, sliceSize = AD_MAX_VAL_RANGE, maxSlices = 100_000): AsyncGenerator<string> {
+export async function* allValues(
+  client: Client,
+  dn: string,
+  attribute: string,
+  sliceSize = AD_MAX_VAL_RANGE,
+  maxSlices = 100_000,
+): AsyncGenerator<string> {
   let low = 0;
   for (let slice = 0; slice < maxSlices; slice++) {
     const ask = `${attribute};range=${low}-${low + sliceSize - 1}`;
-    let entry;
+    let entry: Awaited<ReturnType<Client['search']>>['searchEntries'][number] | undefined;
     try {
       entry = (await client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [ask] })).searchEntries[0];
     } catch (err) {

@@ -14,7 +14,8 @@ export function sidToString(bytes: Buffer | Uint8Array): string {
   if (b.length < 8) throw invalid(`${b.length} bytes`);
   const revision = b.readUInt8(0);
   const count = b.readUInt8(1);
-  if (revision !== 1 || count > 15 || b.length !== 8 + 4 * count) throw invalid(`revision ${revision}, ${count} sub-authorities in ${b.length} bytes`);
+  if (revision !== 1 || count > 15 || b.length !== 8 + 4 * count)
+    throw invalid(`revision ${revision}, ${count} sub-authorities in ${b.length} bytes`);
   const authority = b.readUIntBE(2, 6);
   const subs: number[] = [];
   for (let i = 0; i < count; i++) subs.push(b.readUInt32LE(8 + 4 * i));
@@ -25,13 +26,17 @@ export function sidToBytes(text: string): Buffer {
   const m = /^S-1-(\d{1,15})((?:-\d{1,10}){0,15})$/i.exec(text.trim());
   if (!m) throw invalid(JSON.stringify(text.slice(0, 80)));
   const authority = Number(m[1]);
-  const subs = (m[2] ?? '').split('-').filter((s) => s !== '').map(Number);
-  if (!Number.isSafeInteger(authority) || authority >= 2 ** 48 || subs.some((s) => s > 0xffffffff)) throw invalid(JSON.stringify(text.slice(0, 80)));
+  const subs = (m[2] ?? '')
+    .split('-')
+    .filter((s) => s !== '')
+    .map(Number);
+  if (!Number.isSafeInteger(authority) || authority >= 2 ** 48 || subs.some((s) => s > 0xffffffff))
+    throw invalid(JSON.stringify(text.slice(0, 80)));
   const b = Buffer.alloc(8 + 4 * subs.length);
   b.writeUInt8(1, 0);
   b.writeUInt8(subs.length, 1);
   b.writeUIntBE(authority, 2, 6);
-  subs.forEach((s, i) => b.writeUInt32LE(s, 8 + 4 * i));
+  for (const [i, s] of subs.entries()) b.writeUInt32LE(s, 8 + 4 * i);
   return b;
 }
 
