@@ -7,14 +7,56 @@ export interface Column<T> {
   align?: 'left' | 'right';
 }
 
-export function renderTable<T>(rows: T[], columns: Column<T>[]): string {
+/** Terminal width a table must fit: the terminal's own, else 100 columns (pipes, CI logs). */
+export const DEFAULT_TABLE_WIDTH = 100;
+
+/**
+ * A rule under the header only (cli-table3's compact style: no line between rows, so a table is as
+ * tall as its data), fitted to `width`: when the natural widths do not fit, the widest columns
+ * are narrowed (never below the next widest, nor 8 columns) and their cells wrap.
+ */
+export function renderTable<T>(rows: T[], columns: Column<T>[], width = tableWidth()): string {
+  const cells = rows.map((row) => columns.map((c) => formatCell(c.value(row))));
+  const colWidths = fitColumns(
+    columns.map((c, i) => Math.max(longestLine(c.header), ...cells.map((r) => longestLine(r[i] ?? ''))) + 2),
+    width,
+  );
   const table = new Table({
     head: columns.map((c) => c.header),
     colAligns: columns.map((c) => c.align ?? 'left'),
-    style: { head: process.stdout.isTTY ? ['cyan'] : [], border: process.stdout.isTTY ? ['grey'] : [] },
+    colWidths,
+    wordWrap: true,
+    // Hard-wraps a word longer than the column (a URL, a DN) instead of cutting it with an ellipsis.
+    wrapOnWordBoundary: false,
+    style: { compact: true, head: process.stdout.isTTY ? ['cyan'] : [], border: process.stdout.isTTY ? ['grey'] : [] },
   });
-  for (const row of rows) table.push(columns.map((c) => formatCell(c.value(row))));
+  for (const r of cells) table.push(r);
   return table.toString();
+}
+
+function tableWidth(): number {
+  return process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : DEFAULT_TABLE_WIDTH;
+}
+
+function longestLine(text: string): number {
+  return Math.max(0, ...text.split('\n').map((l) => l.length));
+}
+
+/** Column widths (padding included) whose table, borders included, fits `width` where it can. */
+export function fitColumns(natural: number[], width: number): number[] {
+  const widths = [...natural];
+  const MIN = 8;
+  const total = (): number => widths.reduce((a, b) => a + b, 0) + widths.length + 1;
+  while (total() > width) {
+    const widest = Math.max(...widths);
+    if (widest <= MIN) break;
+    const next = Math.max(MIN, ...widths.filter((w) => w < widest));
+    const atWidest = widths.filter((w) => w === widest).length;
+    // Narrow every column of the widest width together, by the excess shared out, down to the next widest.
+    const cut = Math.min(widest - next, Math.ceil((total() - width) / atWidest));
+    for (let i = 0; i < widths.length; i++) if (widths[i] === widest) widths[i] = widest - Math.max(1, cut);
+  }
+  return widths;
 }
 
 function formatCell(v: string | number | boolean | undefined | null): string {
