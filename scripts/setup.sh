@@ -1,29 +1,25 @@
 #!/usr/bin/env bash
-# Installs what crossforest, its lab and its tests need on Debian 12 (run as root):
-# the real servers from Debian's packages, then the npm packages (better-sqlite3 is
-# compiled from source, never downloaded prebuilt). Safe to run again: it skips what is there.
+# Installs what crossforest, its lab and its tests need on Debian 12: the real servers
+# from Debian's packages (apt-get, as root: directly, or through sudo for an ordinary user),
+# then the npm packages as the caller (better-sqlite3 is compiled from source, never
+# downloaded prebuilt). Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/privilege.sh
 
 PACKAGES=(chromium slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-ldap dovecot-lmtpd isync
-          postfix postfix-ldap radicale openssl ca-certificates python3 make g++
+          postfix postfix-ldap radicale openssl ca-certificates curl python3 make g++
           samba samba-ad-dc samba-ad-provision samba-dsdb-modules)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "setup: these Debian packages are missing: ${missing[*]}; run as root (apt-get needs it)" >&2
-    exit 1
-  fi
   echo "setup: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
   # Postfix asks questions at install time; answer them so nothing waits for a terminal.
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
-  apt-get -o DPkg::Lock::Timeout=600 update -q >&2
-  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >&2
+  printf '%s\n' "postfix postfix/main_mailer_type select No configuration" "slapd slapd/no_configuration boolean true" | as_root debconf-set-selections
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
 
 # npm packages: only when the lockfile changed since the last install.

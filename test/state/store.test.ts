@@ -1,12 +1,13 @@
 // The state store: migrations on open, refusal of a newer database, leases that keep
 // two workers off one mailbox and expire when their holder dies.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { listMigrations } from '../../src/state/migrate.ts';
+import { resetStateStore } from '../../src/state/reset.ts';
 import { newLeaseHolder, openStateStore } from '../../src/state/store.ts';
 import { StateError } from '../../src/util/errors.ts';
 
@@ -100,5 +101,40 @@ test('takeLease takes over from a dead holder of this host only', async () => {
   assert.equal(s.acquireLease('batch:y', `elsewhere.example:${deadPid}:old`, 60_000), true);
   assert.equal(s.takeLease('batch:y', newLeaseHolder(), 60_000), false, 'a holder on another host waits for expiry');
   assert.equal(s.takeLease('batch:z', newLeaseHolder(), 60_000), 'acquired');
+  s.close();
+});
+
+test('reset keeps a consistent backup beside the store, and the next open is an empty store', () => {
+  const path = join(dir(), 'crossforest.sqlite');
+  const s1 = openStateStore(path);
+  s1.db
+    .prepare("INSERT INTO endpoint_check (checked_at, organization, endpoint, ok, detail) VALUES ('t', 'a', 'directory', 1, '{}')")
+    .run();
+  s1.close();
+  const done = resetStateStore(path, new Date('2026-12-04T23:05:06Z'));
+  assert.equal(done.backup, join(dirname(path), 'crossforest.before-reset-20261204T230506.sqlite'));
+  assert.ok(!existsSync(path) && !existsSync(`${path}-wal`), 'the store and its WAL are gone');
+  const backup = new Database(done.backup!, { readonly: true });
+  assert.equal((backup.prepare('SELECT COUNT(*) AS n FROM endpoint_check').get() as { n: number }).n, 1, 'the backup holds the data');
+  backup.close();
+  const s2 = openStateStore(path);
+  assert.equal((s2.db.prepare('SELECT COUNT(*) AS n FROM endpoint_check').get() as { n: number }).n, 0);
+  s2.close();
+  assert.deepEqual(resetStateStore(join(dir(), 'absent.sqlite')).backup, undefined, 'no store: nothing to back up');
+});
+
+test('reset is refused, store untouched, while a live process holds a lease', () => {
+  const path = join(dir(), 'crossforest.sqlite');
+  const s = openStateStore(path);
+  const holder = newLeaseHolder();
+  assert.ok(s.acquireLease('migration-batch:night1', holder, 60_000));
+  assert.throws(
+    () => resetStateStore(path),
+    (err: Error) => err instanceof StateError && /in use: migration-batch:night1/.test(err.message),
+  );
+  assert.ok(existsSync(path));
+  assert.equal(readdirSync(dirname(path)).filter((f) => f.includes('before-reset')).length, 0, 'no backup written');
+  s.releaseLease('migration-batch:night1', holder);
+  assert.ok(resetStateStore(path).backup);
   s.close();
 });

@@ -1,7 +1,12 @@
-// `crossforest lab up|down|status|reset [--size N] [--seed S]`: thin wrapper over
+// `crossforest lab up|down|status|reset [--size N] [--seed S] [--yes|--keep-state]`: thin wrapper over
 // lab/lab.ts. Progress on stderr; a table of endpoints (or --json) on stdout.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import type { Command } from '@commander-js/extra-typings';
 import { type LabInfo, labDown, labReset, labStatus, labUp } from '../../../lab/lab.ts';
+import { loadProject } from '../../config/load.ts';
+import { resetStateStore } from '../../state/reset.ts';
 import { LabError } from '../../util/errors.ts';
 import { createLogger } from '../../util/logger.ts';
 import { globals } from '../context.ts';
@@ -126,13 +131,69 @@ export function registerLab(program: Command<[], Record<string, unknown>>): void
 
   lab
     .command('reset')
-    .description('down, wipe the lab data (secrets and TLS are kept), up')
+    .description(
+      "start the project over: down, wipe the lab data (secrets and TLS kept), up; and the project's state store (batches, sync state, run history), backed up first — asked on a terminal, or --yes",
+    )
     .option('--size <n>', 'sample users per forest', parseSize)
     .option('--seed <s>', 'seed of the sample organization')
     .option('--directory <kind>', 'samba: also run two Samba AD DCs; openldap: stop them', parseDirectory)
+    .option('--yes', "reset the project's state store too without asking")
+    .option('--keep-state', "reset the lab only; the project's state store stays as it is")
     .action(async (opts, cmd) => {
       const c = common(cmd);
+      // The state first: a store in use refuses the whole reset before the lab is touched.
+      const state = await resetProjectState(globals(cmd).config, { yes: Boolean(opts.yes), keep: Boolean(opts.keepState) });
       const info = await labReset({ size: opts.size, seed: opts.seed, directory: opts.directory, log: c.log, onProgress: c.onProgress });
-      printInfo(info, c.json);
+      if (c.json) printJson({ ...info, state });
+      else {
+        printInfo(info, false);
+        progress(state.message);
+        progress('kept: the lab secrets/ and tls/, the project file, reports/ (earlier batch reports)');
+      }
     });
+}
+
+interface ProjectStateOutcome {
+  /** reset (backup written), kept (and why), or none (no project file or no store yet). */
+  outcome: 'reset' | 'kept' | 'none';
+  path?: string;
+  backup?: string;
+  message: string;
+}
+
+/** Resets the state store of the project file in use, when there is one and the operator agrees. */
+async function resetProjectState(configPath: string, opts: { yes: boolean; keep: boolean }): Promise<ProjectStateOutcome> {
+  if (!existsSync(configPath)) return { outcome: 'none', message: `no project file ${configPath}: only the lab was reset` };
+  const project = loadProject(configPath);
+  const path = resolve(project.baseDir, project.config.state.path);
+  if (!existsSync(path)) return { outcome: 'none', path, message: `state store ${path} does not exist yet: nothing to reset` };
+  if (opts.keep)
+    return {
+      outcome: 'kept',
+      path,
+      message: `state store ${path} kept (--keep-state): its batches and sync state still refer to the old lab data`,
+    };
+  let agreed = opts.yes;
+  if (!agreed && process.stdin.isTTY && process.stderr.isTTY) {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(
+      `Reset the state store ${path} too (batches, sync state, run history)? A backup is kept beside it. [y/N] `,
+    );
+    rl.close();
+    agreed = /^y(es)?$/i.test(answer.trim());
+  }
+  if (!agreed) {
+    return {
+      outcome: 'kept',
+      path,
+      message: `state store ${path} kept: its batches and sync state still refer to the old lab data; \`crossforest lab reset --yes\` resets it too (a backup is kept)`,
+    };
+  }
+  const done = resetStateStore(path);
+  return {
+    outcome: 'reset',
+    path,
+    ...(done.backup ? { backup: done.backup } : {}),
+    message: `state store ${path} reset; the old one is kept as ${done.backup}`,
+  };
 }
