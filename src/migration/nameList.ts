@@ -1,7 +1,9 @@
 // Batch name lists (pure): a text file with one name a line (sAMAccountName, UPN, mail
 // or DN; blank lines and `#` comments allowed), or a CSV whose first line is a header
 // with a `name` column and optional per-user overrides. Problems come back one per line,
-// with the line number, so an administrator fixes the file in one go.
+// with the line number, so an administrator fixes the file in one go. CSV cells are
+// csv-parse's; lines, BOM, blanks and comments are ours (see splitCsvLine for why).
+import { CsvError, parse } from 'csv-parse/sync';
 
 export interface NameEntry {
   name: string;
@@ -18,30 +20,25 @@ export interface NameListResult {
 const OVERRIDES = ['targetPrimary', 'targetSam'] as const;
 const MAX_NAME = 1024;
 
-/** Splits one CSV line (RFC 4180 quotes, "" inside quotes); undefined when a quote is unbalanced. */
-export function splitCsvLine(line: string): string[] | undefined {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i] as string;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"' && cur.trim() === '') {
-      quoted = true;
-      cur = '';
-    } else if (ch === ',') {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
+/**
+ * One CSV line's cells (RFC 4180 quotes, "" inside quotes, cells trimmed), or the problem
+ * with its quotes. A quote never spans lines here: csv-parse given the whole file would
+ * let one stray quote swallow every line after it (reported at the last line), and a name
+ * holds no line break anyway, so each physical line is parsed on its own.
+ */
+export function splitCsvLine(line: string): { cells: string[] } | { problem: string } {
+  try {
+    // relax_quotes: a quote inside an unquoted cell (a"b) is a character, as it always was.
+    // trim only strips around delimiters; a quoted " jdoe " is trimmed too, as it always was.
+    const [cells = ['']] = parse(line, { trim: true, relax_quotes: true });
+    return { cells: cells.map((c) => c.trim()) };
+  } catch (err) {
+    if (!(err instanceof CsvError)) throw err;
+    if (err.code === 'CSV_QUOTE_NOT_CLOSED') return { problem: 'unbalanced quote' };
+    if (err.code === 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE' || err.code === 'CSV_INVALID_CLOSING_QUOTE')
+      return { problem: 'text after a closing quote (quote the whole cell; "" is a quote inside it)' };
+    return { problem: err.message.replace(/ at line \d+$/, '') };
   }
-  if (quoted) return undefined;
-  out.push(cur.trim());
-  return out;
 }
 
 function checkName(name: string, line: number, problems: string[]): boolean {
@@ -72,11 +69,12 @@ export function parseNameList(text: string, csv: boolean): NameListResult {
       if (checkName(trimmed, line, problems)) entries.push({ name: trimmed, line, overrides: {} });
       return;
     }
-    const cells = splitCsvLine(raw);
-    if (!cells) {
-      problems.push(`line ${line}: unbalanced quote`);
+    const split = splitCsvLine(raw);
+    if ('problem' in split) {
+      problems.push(`line ${line}: ${split.problem}`);
       return;
     }
+    const { cells } = split;
     if (!header) {
       header = cells;
       if (!header.includes('name')) problems.push(`line ${line}: the CSV header needs a "name" column (optional: ${OVERRIDES.join(', ')})`);

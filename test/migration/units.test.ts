@@ -64,10 +64,32 @@ describe('name lists', () => {
     assert.match(parseNameList('', true).problems[0]!, /CSV is empty/);
     assert.match(parseNameList('email\nx\n', true).problems[0]!, /needs a "name" column/);
   });
-  it('splits CSV lines per RFC 4180', () => {
-    assert.deepEqual(splitCsvLine('a,"b ""c"", d",e'), ['a', 'b "c", d', 'e']);
-    assert.equal(splitCsvLine('"a'), undefined);
-    assert.deepEqual(splitCsvLine(''), ['']);
+  it('splits CSV lines per RFC 4180 (csv-parse), one line at a time', () => {
+    assert.deepEqual(splitCsvLine('a,"b ""c"", d",e'), { cells: ['a', 'b "c", d', 'e'] });
+    assert.deepEqual(splitCsvLine('  "Smith, John" , x '), { cells: ['Smith, John', 'x'] });
+    assert.deepEqual(splitCsvLine('a"b,c'), { cells: ['a"b', 'c'] });
+    assert.deepEqual(splitCsvLine('"a'), { problem: 'unbalanced quote' });
+    assert.match((splitCsvLine('"a"b,c') as { problem: string }).problem, /after a closing quote/);
+    assert.deepEqual(splitCsvLine(''), { cells: [''] });
+  });
+  it('hostile CSV: a stray quote costs its own line only; quoted commas, CRLF, a BOM and # comments', () => {
+    const r = parseNameList(
+      '\uFEFFname,targetSam\r\n# a comment, "with quotes\r\n"Doe, Jane",jdoe2\r\n"unclosed,x\r\n\r\njsmith,"js""1"\r\n"a"b,x\r\nlast,\r\n',
+      true,
+    );
+    assert.deepEqual(
+      r.entries.map((e) => [e.name, e.line, e.overrides.targetSam]),
+      [
+        ['Doe, Jane', 3, 'jdoe2'],
+        ['jsmith', 6, undefined],
+        ['last', 8, undefined],
+      ],
+    );
+    assert.equal(r.problems.length, 3, r.problems.join('\n'));
+    assert.equal(r.problems[0], 'line 4: unbalanced quote');
+    assert.match(r.problems[1]!, /^line 6: targetSam "js"1" has characters/);
+    assert.match(r.problems[2]!, /^line 7: text after a closing quote/);
+    assert.deepEqual(parseNameList('name\r\n"a,b"\r\n', true).entries[0], { name: 'a,b', line: 2, overrides: {} });
   });
 });
 
