@@ -5,6 +5,7 @@
 // share a Message-ID differ in size or header, so both are kept; exact copies are
 // matched as a multiset (two identical source messages need two target copies).
 import { createHash, type Hash } from 'node:crypto';
+import { decodeEncodedWords } from '../util/encodedWords.ts';
 
 const MAX_HEADER = 256 * 1024;
 
@@ -42,26 +43,10 @@ export function messageIdOf(header: Buffer | string): string | undefined {
   return id === '' || id === '<>' ? undefined : id.slice(0, 998);
 }
 
-/** Subject for reports: RFC 2047 UTF-8/latin1 encoded words decoded, raw 8-bit read as UTF-8. */
+/** Subject for reports (first 500 characters): RFC 2047 words decoded, raw 8-bit read as UTF-8. */
 export function subjectOf(header: Buffer): string | undefined {
   const raw = headerField(header.toString('utf8'), 'subject');
-  if (raw === undefined) return undefined;
-  // RFC 2047: whitespace between two encoded words is not part of the text.
-  return raw
-    .replace(/(\?=)\s+(?==\?)/g, '$1')
-    .replace(/=\?([^?]+)\?([bq])\?([^?]*)\?=/gi, (all, cs: string, enc: string, text: string) => {
-      const charset = cs.toLowerCase().replace(/\*.*$/, '');
-      if (charset !== 'utf-8' && charset !== 'us-ascii' && charset !== 'iso-8859-1' && charset !== 'latin1') return all;
-      const bytes =
-        enc.toLowerCase() === 'b'
-          ? Buffer.from(text, 'base64')
-          : Buffer.from(
-              text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
-              'latin1',
-            );
-      return bytes.toString(charset === 'utf-8' ? 'utf8' : 'latin1');
-    })
-    .slice(0, 500);
+  return raw === undefined ? undefined : decodeEncodedWords(raw).slice(0, 500);
 }
 
 /**

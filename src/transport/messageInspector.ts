@@ -5,7 +5,7 @@
 // (with CRLF line ends, which is what SMTP carries anyway).
 import { Transform, type TransformCallback } from 'node:stream';
 import { Joiner, Splitter } from '@zone-eu/mailsplit';
-import { decodeEncodedWords } from './encodedWords.ts';
+import { decodeEncodedWords } from '../util/encodedWords.ts';
 import type { HeaderField, MessageEvidence } from './types.ts';
 
 /** Most bytes of a message/delivery-status part we read for its Action fields. */

@@ -55,7 +55,11 @@ describe('fingerprints', () => {
     assert.equal(headerBlock(Buffer.from('A: b\n\nbody\r\n\r\n')).toString(), 'A: b\n\n');
     assert.equal(subjectOf(Buffer.from('Subject: =?UTF-8?B?w5xiZXJ3ZWlzdW5n?= =?utf-8?q?_f=C3=BCr?=\r\n\r\n')), 'Überweisung für');
     assert.equal(subjectOf(Buffer.from('Subject: Zürich raw 8-bit\r\n\r\n')), 'Zürich raw 8-bit');
-    assert.equal(subjectOf(Buffer.from('Subject: =?koi8-r?B?8NLP?=\r\n\r\n')), '=?koi8-r?B?8NLP?=');
+    // Any charset libmime knows is decoded (it was UTF-8 and Latin-1 only); an unknown one stays a word.
+    assert.equal(subjectOf(Buffer.from('Subject: =?koi8-r?B?8NLP?=\r\n\r\n')), 'Про');
+    assert.equal(subjectOf(Buffer.from('Subject: =?x-no-such?B?8NLP?= =?utf-8?Q?ok?=\r\n\r\n')), '=?x-no-such?B?8NLP?= ok');
+    assert.equal(subjectOf(Buffer.from(`Subject: =?utf-8?Q?${'a'.repeat(600)}?=\r\n\r\n`))?.length, 500);
+    assert.equal(subjectOf(Buffer.from('From: a@b\r\n\r\nSubject: in the body\r\n')), undefined);
     assert.equal(headerField('X: 1\r\n\u0000garbage\r\n\r\n', 'y'), undefined);
   });
   it('matches as a multiset', () => {

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyMessage } from '../../src/transport/detectRules.ts';
-import { decodeEncodedWords } from '../../src/transport/encodedWords.ts';
 import { inspectBuffer } from '../../src/transport/messageInspector.ts';
 import { READ_RECEIPT_HEADERS } from '../../src/transport/policy.ts';
 import type { MessageKind } from '../../src/transport/types.ts';
+import { decodeEncodedWords } from '../../src/util/encodedWords.ts';
 
 const MAX = 256 * 1024;
 
@@ -90,6 +90,10 @@ describe('detection rules', () => {
     assert.equal(decodeEncodedWords('=?ISO-8859-1?Q?R=E9ponse_automatique?='), 'Réponse automatique');
     assert.equal(decodeEncodedWords('=?no-such-charset?Q?x?='), '=?no-such-charset?Q?x?=');
     assert.equal(decodeEncodedWords('=?utf-8?B?###?='), '');
+    // A word libmime has no decoder for (UTF-7 is refused) stays; the decodable ones around it do not.
+    assert.equal(decodeEncodedWords('=?utf-8?Q?a?= =?utf-7?Q?x?= =?utf-8?Q?b?='), 'a =?utf-7?Q?x?= b');
+    assert.equal(decodeEncodedWords('=?utf-8?Q?=C3?= =?utf-8?Q?=9C?=ber'), 'Über');
+    assert.equal(decodeEncodedWords('=?utf-8?q?broken=?= =?iso_8859-1:1987?Q?x?= plain'), 'broken= =?iso_8859-1:1987?Q?x?= plain');
   });
 });
 
