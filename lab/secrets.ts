@@ -1,8 +1,9 @@
 // Lab secrets: one file per secret in <labDir>/secrets/ (mode 0600), random on first
 // `lab up`, stable afterwards. The project file refers to them by path, never inline.
-import { randomInt } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomInt, scryptSync } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatPasswordHash, SCRYPT_DEFAULTS } from '../src/coexistence/dashboard/passwordHash.ts';
 import { LabError } from '../src/util/errors.ts';
 
 export const SECRET_NAMES = [
@@ -13,7 +14,14 @@ export const SECRET_NAMES = [
   'forest-b-galsync.pw',
   'mail-b-master.pw',
   'users.pw',
+  // The dashboard operator `ops` (coexistence.dashboard.operators): the password to type at
+  // /dashboard/login. The project file names its scrypt hash, DASHBOARD_OPERATOR_HASH.
+  'dashboard-ops.pw',
 ] as const;
+
+/** The lab's dashboard operator: its login name, and the hash file beside its password file. */
+export const DASHBOARD_OPERATOR = 'ops';
+export const DASHBOARD_OPERATOR_HASH = 'dashboard-ops.hash';
 
 export type SecretName = (typeof SECRET_NAMES)[number];
 export type LabSecretPaths = Record<SecretName, string>;
@@ -38,7 +46,30 @@ export function ensureSecrets(labDir: string): LabSecretPaths {
   const paths = secretPaths(labDir);
   mkdirSync(join(labDir, 'secrets'), { recursive: true, mode: 0o700 });
   for (const name of SECRET_NAMES) ensureSecretFile(paths[name]);
+  ensureHashFile(paths['dashboard-ops.pw'], join(labDir, 'secrets', DASHBOARD_OPERATOR_HASH));
   return paths;
+}
+
+/**
+ * Writes the scrypt hash of a password file's first line (what `crossforest serve
+ * hash-password` prints) when the hash file is absent or older than the password file.
+ */
+function ensureHashFile(passwordFile: string, hashFile: string): void {
+  let stale = true;
+  try {
+    stale = statSync(hashFile).mtimeMs < statSync(passwordFile).mtimeMs;
+  } catch {
+    // absent: write it
+  }
+  if (!stale) return;
+  const password = readFileSync(passwordFile, 'utf8').split('\n', 1)[0] ?? '';
+  const { N, r, p } = SCRYPT_DEFAULTS;
+  const salt = randomBytes(16);
+  const hash = scryptSync(password.normalize('NFC'), salt, 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
+  // Renamed into place: a reader sees the old hash or the new one, never half a line.
+  const tmp = `${hashFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${formatPasswordHash({ N, r, p, salt, hash })}\n`, { mode: 0o600 });
+  renameSync(tmp, hashFile);
 }
 
 /** Creates one random secret file if absent (never overwrites) and returns its value. */

@@ -2,6 +2,10 @@
 // so `crossforest lab up && crossforest init && crossforest check` works on a fresh checkout.
 import { type ExampleDirectory, exampleSyncSection } from '../sync/exampleConfig.ts';
 import { exampleDirectoryBlock } from './exampleDirectory.ts';
+
+/** The outbound listeners' next hop in the lab, where the Internet would be: nothing listens there. */
+export const LAB_INTERNET_PORT = 2599;
+
 /** `directory`: the lab's slapd forests (default) or its Samba AD DCs. */
 export function exampleProjectFile(directory: ExampleDirectory = 'openldap'): string {
   return `# crossforest project file. Secrets are never written here: each password is a
@@ -75,12 +79,11 @@ coexistence:                        # \`crossforest serve\`: GAL find, free/busy
   mailboxCacheSeconds: 60           # "which org holds this mailbox" answers are reused this long
   freeBusy: { maxSlots: 2000, maxAddresses: 50 }
   loginFailures: { perIp: 20, perUser: 5, windowSeconds: 300 }
-  # dashboard:                      # /dashboard: the operators' migration view (its own logins, not directory users)
-  #   operators:                    # each password file's first line: a hash from \`crossforest serve hash-password\`
-  #                                 #   (recommended), or in a lab the clear password
-  #     - { name: ops, password: { file: .lab/secrets/dashboard-ops.pw } }
-  #   sessionMinutes: 480
-  #   previewTimeoutSeconds: 300    # the pending-export preview is stopped after this long
+  dashboard:                        # /dashboard: the operators' migration view (its own logins, not directory users)
+    operators:                      # each password file's first line: a hash from \`crossforest serve hash-password\`
+      - { name: ops, password: { file: .lab/secrets/dashboard-ops.hash } }   # the lab: log in with .lab/secrets/dashboard-ops.pw
+    sessionMinutes: 480
+    previewTimeoutSeconds: 300      # the pending-export preview is stopped after this long
   organizations:                    # what clients are pointed at, per organization
     a:
       imap: { host: 127.0.0.1, port: 9931, socketType: SSL }
@@ -91,18 +94,28 @@ coexistence:                        # \`crossforest serve\`: GAL find, free/busy
       smtp: { host: 127.0.0.1, port: 587, socketType: STARTTLS }
       caldav: { url: http://127.0.0.1:5232/, user: freebusy, password: { file: .lab/secrets/radicale-b-freebusy.pw } }
 
-# transport:                        # \`crossforest relay\`: the mail-flow policy relay (src/transport/README.md)
-#   policy:                         # per remote domain; \`*\` = everyone else. Seed defaults: OOF, auto-replies,
-#     '*': { onBlock: reject }      #   auto-forwards blocked; NDRs and delivery reports allowed; read-receipt requests stripped
-#     partner.example: { partner: true }   # a business partner: everything allowed
-#   listeners:                      # lab: Postfix A's relayhost is 10025; the relay takes inbound mail on 10125
-#     - { name: a-outbound, direction: outbound, listen: { port: 10025 }, nextHop: { host: 127.0.0.1, port: 2599 } }
-#     - { name: a-inbound, direction: inbound, listen: { port: 10125 }, nextHop: { host: 127.0.0.1, port: 2525 } }
-# audit:                            # \`crossforest audit\`: TLS, cleartext auth, open relay (own servers only)
-#   caFile: .lab/tls/ca.crt
-#   endpoints:                      # IMAP and LDAP of each organization are audited without being listed
-#     - { organization: a, protocol: smtp, host: 127.0.0.1, port: 2525, tls: starttls }
-#     - { organization: a, protocol: submission, host: 127.0.0.1, port: 5871, tls: starttls }
+transport:                          # \`crossforest relay\`: the mail-flow policy relay (src/transport/README.md)
+  policy:                           # per remote domain; \`*\` = everyone else. Seed defaults: OOF, auto-replies,
+    '*': { onBlock: reject }        #   auto-forwards blocked; NDRs and delivery reports allowed; read-receipt requests stripped
+    partner.example: { partner: true }   # a business partner: everything allowed
+  listeners:                        # the lab: each Postfix's relayhost is its outbound listener (10025, 10026);
+                                    #   mail from the Internet comes in through the inbound one, in front of the MX
+    - { name: a-outbound, direction: outbound, listen: { host: 127.0.0.1, port: 10025 }, nextHop: { host: 127.0.0.1, port: ${LAB_INTERNET_PORT} } }
+    - { name: a-inbound, direction: inbound, listen: { host: 127.0.0.1, port: 10125 }, nextHop: { host: 127.0.0.1, port: 2525 } }
+    - { name: b-outbound, direction: outbound, listen: { host: 127.0.0.1, port: 10026 }, nextHop: { host: 127.0.0.1, port: ${LAB_INTERNET_PORT} } }
+    - { name: b-inbound, direction: inbound, listen: { host: 127.0.0.1, port: 10126 }, nextHop: { host: 127.0.0.1, port: 2526 } }
+                                    # outbound nextHop: your Internet smart host. The lab has no Internet (nothing
+                                    #   listens on ${LAB_INTERNET_PORT}): mail the relay lets out is deferred and waits in Postfix's queue
+audit:                              # \`crossforest audit\`: TLS, cleartext auth, open relay (own servers only)
+  caFile: .lab/tls/ca.crt
+  endpoints:                        # IMAP and LDAP of each organization and coexistence.listen are audited without being listed
+    - { organization: a, protocol: smtp, host: 127.0.0.1, port: 2525, tls: starttls }
+    - { organization: a, protocol: submission, host: 127.0.0.1, port: 5871, tls: starttls }
+    - { organization: a, protocol: pop3, host: 127.0.0.1, port: 1101, tls: starttls }
+    - { organization: a, protocol: pop3, host: 127.0.0.1, port: 9951, tls: implicit }
+    - { organization: b, protocol: smtp, host: 127.0.0.1, port: 2526, tls: starttls }
+    - { organization: b, protocol: submission, host: 127.0.0.1, port: 5872, tls: starttls }
+  ownedHosts: []                    # non-loopback hosts of yours the open-relay test may probe
 `;
 }
 

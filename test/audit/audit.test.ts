@@ -12,7 +12,7 @@ import type { AuditReport, Finding } from '../../src/audit/types.ts';
 import { auditSchema } from '../../src/config/audit.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { ensureLab } from '../helpers/lab.ts';
-import { labProject } from '../helpers/project.ts';
+import { labProject, replaceSection } from '../helpers/project.ts';
 
 let closed: PostfixInstance;
 let open: PostfixInstance;
@@ -113,22 +113,26 @@ describe('audit (live)', { timeout: 120_000 }, () => {
   });
 
   it('checks the relay policy of the project file', async () => {
-    const without = labProject(labDir);
+    const without = labProject(labDir, (t) => replaceSection(t, 'transport'));
     const r1 = await auditEndpoints([], without, opts);
     assert.equal(r1.findings.find((f) => f.check === 'auto-replies-blocked')?.status, 'fail');
-    const leaky = labProject(
-      labDir,
-      (t) =>
-        `${t}\ntransport:\n  policy:\n    '*': { outOfOffice: allow }\n  listeners:\n    - { name: out, direction: outbound, listen: { port: 10099 }, nextHop: { host: 127.0.0.1, port: 25 } }\n`,
+    const leaky = labProject(labDir, (t) =>
+      replaceSection(
+        t,
+        'transport',
+        `transport:\n  policy:\n    '*': { outOfOffice: allow }\n  listeners:\n    - { name: out, direction: outbound, listen: { port: 10099 }, nextHop: { host: 127.0.0.1, port: 25 } }\n`,
+      ),
     );
     const r2 = await auditEndpoints([], leaky, opts);
     const f2 = r2.findings.find((f) => f.check === 'auto-replies-blocked')!;
     assert.equal(f2.status, 'fail');
     assert.match(f2.fix, /outOfOffice: block/);
-    const good = labProject(
-      labDir,
-      (t) =>
-        `${t}\ntransport:\n  listeners:\n    - { name: out, direction: outbound, listen: { port: 10099 }, nextHop: { host: 127.0.0.1, port: 25 } }\n    - { name: in, direction: inbound, listen: { port: 10098 }, nextHop: { host: 127.0.0.1, port: 25 } }\n`,
+    const good = labProject(labDir, (t) =>
+      replaceSection(
+        t,
+        'transport',
+        `transport:\n  listeners:\n    - { name: out, direction: outbound, listen: { port: 10099 }, nextHop: { host: 127.0.0.1, port: 25 } }\n    - { name: in, direction: inbound, listen: { port: 10098 }, nextHop: { host: 127.0.0.1, port: 25 } }\n`,
+      ),
     );
     const r3 = await auditEndpoints([], good, opts);
     assert.deepEqual(

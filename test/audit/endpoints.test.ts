@@ -9,6 +9,7 @@ import { isLoopback, isOwned, parseTarget, projectEndpoints } from '../../src/au
 import { exampleProjectFile } from '../../src/config/example.ts';
 import { loadProject } from '../../src/config/load.ts';
 import { CrossforestError } from '../../src/util/errors.ts';
+import { replaceSection } from '../helpers/project.ts';
 
 describe('audit endpoints', () => {
   it('parses host:port and protocol://host:port, guessing the protocol from well-known ports', () => {
@@ -47,7 +48,7 @@ describe('audit endpoints', () => {
   it('takes IMAP and LDAP from each organization, the coexistence service, and audit.endpoints', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cf-audit-ep-'));
     writeFileSync(join(dir, 'ca.crt'), 'not really a CA');
-    const text = `${exampleProjectFile()
+    const text = `${replaceSection(exampleProjectFile(), 'audit')
       .replaceAll('.lab/tls/ca.crt', 'ca.crt')
       .replace(
         /^\s*caldav:.*$/gm,

@@ -22,7 +22,7 @@ import type { AuditReport, Finding } from '../../src/audit/types.ts';
 import { auditSchema } from '../../src/config/audit.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { ensureLab } from '../helpers/lab.ts';
-import { labProject } from '../helpers/project.ts';
+import { labProject, replaceSection } from '../helpers/project.ts';
 
 const A = STORES.a;
 const strict: StoreDef = {
@@ -131,12 +131,14 @@ describe('audit: POP3 (live)', { timeout: 120_000 }, () => {
   });
 
   it('audits the POP3 endpoints listed in the project file (audit.endpoints), with audit.caFile', () => {
-    const project = labProject(
-      labDir,
-      (t) =>
-        `${t}\naudit:\n  caFile: ${labDir}/tls/ca.crt\n  endpoints:\n` +
-        `    - { organization: a, protocol: pop3, host: 127.0.0.1, port: ${A.pop3Port}, tls: starttls }\n` +
-        `    - { organization: a, protocol: pop3, host: 127.0.0.1, port: ${A.pop3sPort}, tls: implicit }\n`,
+    const project = labProject(labDir, (t) =>
+      replaceSection(
+        t,
+        'audit',
+        `audit:\n  caFile: ${labDir}/tls/ca.crt\n  endpoints:\n` +
+          `    - { organization: a, protocol: pop3, host: 127.0.0.1, port: ${A.pop3Port}, tls: starttls }\n` +
+          `    - { organization: a, protocol: pop3, host: 127.0.0.1, port: ${A.pop3sPort}, tls: implicit }\n`,
+      ),
     );
     const listed = projectEndpoints(project).filter((e) => e.protocol === 'pop3');
     assert.deepEqual(

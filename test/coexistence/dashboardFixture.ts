@@ -27,7 +27,9 @@ export function dashboardProject(
   writeFileSync(join(dir, 'secrets', 'ops.pw'), `${OPERATOR_PASSWORD}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'secrets', 'other.pw'), 'Other-operator-pw\n', { mode: 0o600 });
   // No CalDAV (its secrets live in the lab): the dashboard tests need no lab at all.
+  // The example's own operator (a lab secret) gives way to this fixture's operators.
   let text = exampleProjectFile()
+    .replace(/^ {2}dashboard:.*\n(?: {4,}.*\n)*/m, '')
     .replace(/^ +caldav: .*\n/gm, '')
     .replaceAll('examples/rules', join(import.meta.dirname, '..', '..', 'examples', 'rules'));
   const tlsLine = /^ {2}tls: \{ certFile: .*$/m;

@@ -406,9 +406,19 @@ test('the service speaks TLS with the lab certificate; without operators the das
     req.end();
   });
   assert.deepEqual(JSON.parse(body), { ok: true });
-  // The lab project has no coexistence.dashboard section: the dashboard is off and says so
-  // (test/coexistence/dashboard*.test.ts test it switched on).
-  const dash = await app.inject({ url: '/dashboard' });
-  assert.equal(dash.statusCode, 404);
-  assert.match(dash.body, /coexistence\.dashboard\.operators/);
+  // The example has the lab's operator: /dashboard sends to the login
+  // (test/coexistence/dashboard*.test.ts test the dashboard itself).
+  const on = await app.inject({ url: '/dashboard' });
+  assert.equal(on.statusCode, 303);
+  assert.equal(on.headers.location, '/dashboard/login');
+  // Without a coexistence.dashboard section the dashboard is off and says so.
+  const noOperators = labProject(lab.labDir, (t) => t.replace(/^ {2}dashboard:.*\n(?: {4,}.*\n)*/m, ''));
+  const off = await buildServer(noOperators, { logger: silentLogger });
+  try {
+    const dash = await off.inject({ url: '/dashboard' });
+    assert.equal(dash.statusCode, 404);
+    assert.match(dash.body, /coexistence\.dashboard\.operators/);
+  } finally {
+    await off.close();
+  }
 });

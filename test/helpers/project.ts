@@ -19,3 +19,21 @@ export function labProject(labDir: string, edit: (text: string) => string = (t) 
   writeFileSync(path, text);
   return { ...loadProject(path), dir, text };
 }
+
+/**
+ * `text` with its top-level `name:` section (down to the next top-level key) replaced by
+ * `section`, appended at the end; without `section`, only removed. The example has every
+ * section live, so a test that brings its own must take the example's out: YAML refuses a
+ * key given twice.
+ */
+export function replaceSection(text: string, name: string, section = ''): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`${name}:`));
+  if (start < 0) return `${text}${section}`;
+  let end = start + 1;
+  while (end < lines.length && !/^[^\s#]/.test(lines[end] as string)) end++;
+  // Comments at column 0 just above the next key belong to it.
+  while (end > start + 1 && /^#/.test(lines[end - 1] as string)) end--;
+  const rest = [...lines.slice(0, start), ...lines.slice(end)].join('\n');
+  return `${rest.endsWith('\n') || rest === '' ? rest : `${rest}\n`}${section}`;
+}

@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { exampleProjectFile } from '../../src/config/example.ts';
+import { replaceSection } from '../helpers/project.ts';
 
 const CLI = join(process.cwd(), 'bin', 'crossforest.js');
 
 function project(transport: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'cf-relay-cli-'));
-  writeFileSync(join(dir, 'crossforest.yaml'), `${exampleProjectFile()}\n${transport}`);
+  writeFileSync(join(dir, 'crossforest.yaml'), replaceSection(exampleProjectFile(), 'transport', transport));
   return dir;
 }
 

@@ -17,7 +17,7 @@ import { POSTFIX_LAB, type PostfixInstance } from '../../lab/postfix/postfix.ts'
 import { type Relay, startRelay } from '../../src/transport/relay.ts';
 import type { RelayOutcome } from '../../src/transport/relayListener.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { labProject } from '../helpers/project.ts';
+import { labProject, replaceSection } from '../helpers/project.ts';
 import { type LabPostfix, labPostfixA } from './labPostfix.ts';
 import { waitForOutcome } from './listener.ts';
 import { type Sink, startSink, waitForMaildir, withoutTrace } from './sink.ts';
@@ -110,7 +110,7 @@ describe('relay in front of Postfix A (live)', { timeout: 180_000 }, () => {
     postfix = labA.postfix;
     labDir = labA.labDir;
     sink = await startSink(mkdtempSync(join(tmpdir(), 'cf-sink-')));
-    project = labProject(labDir, (t) => t + transportSection(sink.port, labDir));
+    project = labProject(labDir, (t) => replaceSection(t, 'transport', transportSection(sink.port, labDir)));
     relay = await startRelayWatched();
   });
 
