@@ -15,7 +15,7 @@ import {
 } from '../../src/mail/fingerprint.ts';
 import { mapFlags } from '../../src/mail/flags.ts';
 import { expandUidSet } from '../../src/mail/rawAppend.ts';
-import { isTransient } from '../../src/mail/retry.ts';
+import { backoffMs, isTransient, withRetries } from '../../src/mail/retry.ts';
 import { packUids } from '../../src/mail/uidSet.ts';
 import { imapDateTime, parseTagged, quoteMailbox } from '../../src/mail/wire.ts';
 
@@ -121,6 +121,71 @@ describe('UID sets and IMAP lines', () => {
     assert.ok(isTransient(Object.assign(new Error('x'), { serverResponseCode: 'UNAVAILABLE' })));
     assert.ok(isTransient(new Error('cannot log in to u on imaps://h: Unexpected close')));
     assert.ok(!isTransient(new Error('Mailbox does not exist')));
+  });
+  it('backs off exponentially, jittered between 1 and 2 times, capped', () => {
+    const p = { retries: 9, retryIntervalMs: 2_000 };
+    assert.deepEqual(
+      [1, 2, 3].map((n) => backoffMs(n, p, () => 0)),
+      [2_000, 4_000, 8_000],
+    );
+    assert.equal(
+      backoffMs(2, p, () => 0.5),
+      6_000,
+    );
+    assert.equal(
+      backoffMs(6, p, () => 0.99),
+      60_000,
+      'the default cap',
+    );
+    assert.equal(
+      backoffMs(3, { ...p, maxRetryIntervalMs: 5_000 }, () => 0),
+      5_000,
+    );
+    assert.equal(backoffMs(40, p), 60_000);
+  });
+  it('retries transient failures only, at most `retries` times, telling each wait first', async () => {
+    const heard: [number, number][] = [];
+    let calls = 0;
+    const drop = () => Object.assign(new Error('x'), { code: 'ECONNRESET' });
+    const v = await withRetries(
+      async (attempt) => {
+        calls++;
+        if (attempt < 2) throw drop();
+        return attempt;
+      },
+      { retries: 3, retryIntervalMs: 1 },
+      (_err, attempt, waitMs) => {
+        heard.push([attempt, waitMs]);
+      },
+    );
+    assert.equal(v, 2);
+    assert.equal(calls, 3);
+    assert.deepEqual(
+      heard.map(([a]) => a),
+      [1, 2],
+    );
+    assert.ok(heard.every(([a, w]) => w >= 2 ** (a - 1) && w <= 2 ** a));
+    await assert.rejects(
+      withRetries(
+        () => Promise.reject(drop()),
+        { retries: 2, retryIntervalMs: 0 },
+        () => undefined,
+      ),
+      /x/,
+    );
+    let permanent = 0;
+    await assert.rejects(
+      withRetries(
+        () => {
+          permanent++;
+          return Promise.reject(new Error('Mailbox does not exist'));
+        },
+        { retries: 5, retryIntervalMs: 0 },
+        () => assert.fail('not retried'),
+      ),
+      /does not exist/,
+    );
+    assert.equal(permanent, 1);
   });
 });
 
