@@ -7,8 +7,16 @@ export interface Column<T> {
   align?: 'left' | 'right';
 }
 
-/** Terminal width a table must fit: the terminal's own, else 100 columns (pipes, CI logs). */
-export const DEFAULT_TABLE_WIDTH = 100;
+/**
+ * The width a table must fit: the terminal's own; in a pipe or a log, $COLUMNS when set, else none
+ * (Infinity) — a script that greps or cuts a table must see each row whole on one line, as it
+ * would from `ps -ww` or kubectl, not hard-wrapped at some guessed width.
+ */
+export function tableWidth(): number {
+  if (process.stdout.isTTY && process.stdout.columns) return process.stdout.columns;
+  const columns = Number(process.env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : Number.POSITIVE_INFINITY;
+}
 
 /**
  * A rule under the header only (cli-table3's compact style: no line between rows, so a table is as
@@ -32,10 +40,6 @@ export function renderTable<T>(rows: T[], columns: Column<T>[], width = tableWid
   });
   for (const r of cells) table.push(r);
   return table.toString();
-}
-
-function tableWidth(): number {
-  return process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : DEFAULT_TABLE_WIDTH;
 }
 
 function longestLine(text: string): number {

@@ -1,4 +1,4 @@
-// CLI tables: a rule under the header only, and a table that fits 100 columns by wrapping
+// CLI tables: a rule under the header only, and a table that fits the terminal (or $COLUMNS) by wrapping
 // its widest column instead of running off the terminal or cutting values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -49,4 +49,20 @@ test('fitColumns narrows the widest columns first, never below the next widest',
   assert.equal(w[0], 10);
   assert.ok(Math.abs((w[1] ?? 0) - (w[2] ?? 0)) <= 1, `the two wide columns share the cut: ${w}`);
   assert.deepEqual(fitColumns([8, 8], 5), [8, 8], 'nothing below the minimum');
+});
+
+test('in a pipe a table is not wrapped unless $COLUMNS says how wide', () => {
+  const long = 'x'.repeat(150);
+  const cols = [{ header: 'value', value: (r: { v: string }) => r.v }];
+  const saved = process.env.COLUMNS;
+  try {
+    delete process.env.COLUMNS;
+    const whole = renderTable([{ v: long }], cols).split('\n');
+    assert.ok(process.stdout.isTTY || whole.some((l) => l.includes(long)), 'the row stays on one line');
+    process.env.COLUMNS = '60';
+    if (!process.stdout.isTTY) for (const l of renderTable([{ v: long }], cols).split('\n')) assert.ok(l.length <= 60);
+  } finally {
+    if (saved === undefined) delete process.env.COLUMNS;
+    else process.env.COLUMNS = saved;
+  }
 });

@@ -226,14 +226,16 @@ describe('user notices (lab)', () => {
     // The table and --json show the failed notice with its warning.
     const table = await cli(l3, ['batch', 'notices', 'resend']);
     assert.equal(table.code, 0, table.err);
-    // A table row whose cells wrap continues on lines whose first cell is blank: join them back.
-    const rows: string[][] = [];
-    for (const line of table.out.split('\n').filter((x) => x.startsWith('│'))) {
-      const cells = line.split('│').slice(1, -1);
-      const previous = rows.at(-1);
-      if (!previous || cells[0]?.trim() !== '') rows.push(cells.map((c) => c.trim()));
-      else for (const [i, c] of cells.entries()) previous[i] = `${previous[i] ?? ''}${c.trim()}`;
-    }
+    // In a pipe (no terminal, no $COLUMNS) a table row is never wrapped: one line per row.
+    const rows = table.out
+      .split('\n')
+      .filter((x) => x.startsWith('│'))
+      .map((line) =>
+        line
+          .split('│')
+          .slice(1, -1)
+          .map((c) => c.trim()),
+      );
     assert.deepEqual(rows[0], ['mailbox', 'notice', 'status', 'to', 'attempts', 'sent', 'warning']);
     assert.deepEqual(rows[1]!.slice(0, 5), [u.upn, 'before', 'failed', u.mail, '1']);
     assert.match(rows[1]!.at(-1)!, /ECONNREFUSED/);
