@@ -104,11 +104,11 @@ as_user() {
 }
 
 step "coexistence and mail flow: crossforest serve and crossforest relay, started in the background"
-cf serve >"$logs/serve.out" 2>"$logs/serve.log" &
+./bin/crossforest.js serve >"$logs/serve.out" 2>"$logs/serve.log" &
 pids+=($!)
 serve_pid=$!
 # Log level info: the relay writes one JSON line per message with its decision (never a body).
-CROSSFOREST_LOG_LEVEL=info cf relay >"$logs/relay.out" 2>"$logs/relay.log" &
+CROSSFOREST_LOG_LEVEL=info ./bin/crossforest.js relay >"$logs/relay.out" 2>"$logs/relay.log" &
 pids+=($!)
 relay_pid=$!
 wait_for_log "$logs/serve.log" 'crossforest serve: listening' "$serve_pid"
