@@ -192,23 +192,30 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
         }
         if (options.copyAcls && srcMain.capabilities.has('ACL') && tgtMain.capabilities.has('ACL') && input.identityMap) {
           const srcFlags = new Map(srcList.map((l) => [l.path, l.flags]));
-          for (const m of mapping) {
-            if (srcFlags.get(m.source)?.has('\\Noselect')) continue; // a bare parent: no ACL of its own
-            try {
-              const r = await copyFolderAcl(
-                srcMain,
-                tgtMain,
-                m.source,
-                m.target,
-                { source: input.sourceMailbox, target: input.targetMailbox },
-                input.identityMap,
-              );
-              if (r.applied.length || r.unmapped.length) acls.push(r);
-              for (const u of r.unmapped) warnings.push(`ACL identifier ${u} on ${m.source} has no target identity: not copied`);
-            } catch (err) {
-              if (isTransient(err)) throw err;
-              warnings.push(`ACL of ${m.source} not copied: ${(err as Error).message}`);
+          // ACL commands are raw IMAP (acl.ts): on a lane of their own, so the control
+          // sessions stay imapflow's for the listing below.
+          const aclLane = await openLane(source, target);
+          try {
+            for (const m of mapping) {
+              if (srcFlags.get(m.source)?.has('\\Noselect')) continue; // a bare parent: no ACL of its own
+              try {
+                const r = await copyFolderAcl(
+                  aclLane.srcWire,
+                  aclLane.tgtWire,
+                  m.source,
+                  m.target,
+                  { source: input.sourceMailbox, target: input.targetMailbox },
+                  input.identityMap,
+                );
+                if (r.applied.length || r.unmapped.length) acls.push(r);
+                for (const u of r.unmapped) warnings.push(`ACL identifier ${u} on ${m.source} has no target identity: not copied`);
+              } catch (err) {
+                if (isTransient(err)) throw err;
+                warnings.push(`ACL of ${m.source} not copied: ${(err as Error).message}`);
+              }
             }
+          } finally {
+            closeLane(aclLane);
           }
         }
         if (mapping.some((m) => !have.has(m.target.toLowerCase()))) tgtList = await tgtMain.list({ statusQuery: STATUS_QUERY });

@@ -1,4 +1,5 @@
-// A raw IMAP pipe on a socket that imapflow logged in and then handed over (`unbind()`).
+// A raw IMAP pipe on a socket that imapflow logged in and then handed over (`unbind()`,
+// part of its public API).
 //
 // Why: imapflow 2.10 keeps one command in flight per connection and its `append()`
 // accepts only string | Buffer | Uint8Array (the whole message in memory, and copied
@@ -6,11 +7,14 @@
 // Buffer. The bulk copy needs neither: a FETCH literal announces its size, which is all
 // a LITERAL+ APPEND needs, so bytes flow source socket → target socket in chunks with
 // backpressure, many APPENDs in flight. Login, TLS and everything else stay imapflow's
-// (src/mail/connection.ts); only the two hot commands are written here.
-import type { Duplex } from 'node:stream';
+// (src/mail/connection.ts); only the commands imapflow does not do well (or at all: it has
+// no public ACL command, see acl.ts) are written here, on this pipe, so that nothing of ours
+// reaches into imapflow's private internals (`exec`, `imapflow/lib/*`) that a minor
+// release may change. Mailbox names are encoded by mailboxName.ts.
+import type { Duplex, Readable } from 'node:stream';
 import type { ImapFlow } from 'imapflow';
-import { encodePath } from 'imapflow/lib/tools.js';
 import { MailStoreError } from './errors.ts';
+import { encodeMailboxName, namesAreUtf8 } from './mailboxName.ts';
 
 export class WireClosedError extends MailStoreError {}
 
@@ -18,6 +22,7 @@ export interface RawWire {
   readonly address: string;
   /** Capabilities as imapflow saw them after login. */
   readonly capabilities: ReadonlySet<string>;
+  /** Mailbox names go as UTF-8 (UTF8=ACCEPT or IMAP4rev2), not modified UTF-7. */
   readonly utf8: boolean;
   readLine(): Promise<string>;
   /** Reads exactly n bytes, handing each chunk to `sink` (awaited: backpressure). */
@@ -30,8 +35,8 @@ export interface RawWire {
 /** Takes over a logged-in imapflow session's socket. The ImapFlow object is unusable afterwards. */
 export function unbindWire(client: ImapFlow, address: string, timeoutMs: number): RawWire {
   const capabilities = new Set([...client.capabilities.keys()].map((c) => c.toUpperCase()));
-  const utf8 = client.enabled.has('UTF8=ACCEPT');
-  const { readSocket, writeSocket } = client.unbind() as unknown as { readSocket: Duplex; writeSocket: Duplex };
+  const utf8 = namesAreUtf8(client.enabled, capabilities);
+  const { readSocket, writeSocket }: { readSocket: Readable; writeSocket: Duplex } = client.unbind();
   // Received data as a queue of chunks: literals are handed on as the chunks arrived
   // (no copy); only a response line that spans two chunks is joined.
   const chunks: Buffer[] = [];
@@ -72,7 +77,7 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
   }
   // The server may have hung up before the hand-over: those events are gone already.
   if (readSocket.destroyed || readSocket.readableEnded || writeSocket.destroyed) fail(new Error('closed before the hand-over'));
-  const sock = readSocket as Duplex & { setTimeout?: (ms: number, cb: () => void) => void };
+  const sock = readSocket as Readable & { setTimeout?: (ms: number, cb: () => void) => void };
   sock.setTimeout?.(timeoutMs, () => readSocket.destroy(new Error(`no answer in ${timeoutMs} ms`)));
   readSocket.resume();
   let tag = 0;
@@ -156,12 +161,22 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
   };
 }
 
-/** A mailbox name as an IMAP quoted string (modified UTF-7 unless UTF8=ACCEPT is on). */
+/** A mailbox name as an IMAP quoted string (modified UTF-7 unless the session speaks UTF-8). */
 export function quoteMailbox(wire: Pick<RawWire, 'utf8'>, path: string): string {
-  const encoded = encodePath({ enabled: new Set(wire.utf8 ? ['UTF8=ACCEPT'] : []), capabilities: new Map() } as never, path) as string;
+  const encoded = encodeMailboxName(path, wire.utf8);
   if (/[\r\n\0]/.test(encoded))
     throw new MailStoreError('CF_ERR_IMAP_NAME', `folder name ${JSON.stringify(path)} cannot be sent to an IMAP server`, { object: path });
-  return `"${encoded.replace(/[\\"]/g, '\\$&')}"`;
+  return quoteString(encoded);
+}
+
+/**
+ * Any other argument (an ACL identifier, rights) as an IMAP quoted string, as imapflow sends
+ * its STRING arguments: only DQUOTE and backslash escaped; CR, LF and NUL cannot be quoted.
+ */
+export function quoteString(value: string): string {
+  if (/[\r\n\0]/.test(value))
+    throw new MailStoreError('CF_ERR_IMAP_NAME', `${JSON.stringify(value)} cannot be sent to an IMAP server`, { object: value });
+  return `"${value.replace(/[\\"]/g, '\\$&')}"`;
 }
 
 /** IMAP date-time for APPEND ("dd-Mon-yyyy hh:mm:ss +0000"): the instant is what is kept. */

@@ -1,9 +1,9 @@
 // Clean-up: every ACL entry of a legacy identity is removed from the target mailbox (the
 // seed's Remove-MailboxPermission / Remove-ADPermission for LEGACYDOMAIN\*). Legacy
 // identities are the configured globs, by default anything at the source mail domain.
-import type { ImapFlow } from 'imapflow';
 import { deleteAcl, getAcl } from '../mail/acl.ts';
 import { folderStates } from '../mail/copyState.ts';
+import { type RawWire, unbindWire } from '../mail/wire.ts';
 import { globMatcher } from './addresses.ts';
 import { failpoint } from './failpoint.ts';
 import { endpoints, type StepContext } from './stepContext.ts';
@@ -18,21 +18,18 @@ export interface CleanupResult {
 }
 
 /**
- * Legacy entries on the given folders of an open target session (read-only). The folders
- * are those the copy wrote (from the copy state), never other users' shared folders the
- * session can also see.
+ * Legacy entries on the given folders of a target session (read-only). The folders are
+ * those the copy wrote (from the copy state) and the server still lists, never other
+ * users' shared folders the session can also see.
  */
 export async function legacyEntries(
-  c: ImapFlow,
+  wire: RawWire,
   folders: readonly string[],
   isLegacy: (id: string) => boolean,
 ): Promise<CleanupResult['removed']> {
   const out: CleanupResult['removed'] = [];
-  const exists = new Set((await c.list()).filter((l) => !l.flags.has('\\Noselect') && !l.flags.has('\\NonExistent')).map((l) => l.path));
-  for (const f of folders) {
-    if (!exists.has(f)) continue;
-    for (const e of await getAcl(c, f)) if (isLegacy(e.identifier)) out.push({ folder: f, identifier: e.identifier, rights: e.rights });
-  }
+  for (const f of folders)
+    for (const e of await getAcl(wire, f)) if (isLegacy(e.identifier)) out.push({ folder: f, identifier: e.identifier, rights: e.rights });
   return out;
 }
 
@@ -41,14 +38,25 @@ export const migratedFolders = (ctx: Pick<StepContext, 'store'>, m: MailboxRow):
 ];
 
 export async function cleanup(ctx: StepContext, m: MailboxRow): Promise<CleanupResult> {
-  const c = await endpoints(ctx, m).target.open();
+  const target = endpoints(ctx, m).target;
+  const c = await target.open();
+  let exists: Set<string> | undefined;
   try {
-    if (!c.capabilities.has('ACL')) return { removed: [] };
-    const removed = await legacyEntries(c, migratedFolders(ctx, m), legacyMatcher(ctx));
-    for (const e of removed) await deleteAcl(c, e.folder, e.identifier);
+    if (c.capabilities.has('ACL'))
+      exists = new Set((await c.list()).filter((l) => !l.flags.has('\\Noselect') && !l.flags.has('\\NonExistent')).map((l) => l.path));
+  } finally {
+    if (!exists) await c.logout().catch(() => c.close());
+  }
+  if (!exists) return { removed: [] };
+  // ACL commands are raw IMAP (acl.ts): the logged-in session is handed over to a wire.
+  const wire = unbindWire(c, target.address, target.timeoutMs);
+  try {
+    const folders = migratedFolders(ctx, m).filter((f) => exists.has(f));
+    const removed = await legacyEntries(wire, folders, legacyMatcher(ctx));
+    for (const e of removed) await deleteAcl(wire, e.folder, e.identifier);
     failpoint('cleanup:removed');
     return { removed };
   } finally {
-    await c.logout().catch(() => c.close());
+    wire.close();
   }
 }

@@ -13,7 +13,10 @@ import type { LabInfo } from '../../lab/lab.ts';
 import { type CorpusManifest, readCorpusManifest } from '../../lab/mailstore/corpus/corpus.ts';
 import { STORES } from '../../lab/mailstore/stores.ts';
 import { samplePeople } from '../../lab/org/people.ts';
+import { getAcl } from '../../src/mail/acl.ts';
+import type { RawWire } from '../../src/mail/wire.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
+import { onWire, rawCommand } from '../helpers/wire.ts';
 
 let lab: LabInfo;
 let manifestA: CorpusManifest;
@@ -50,43 +53,9 @@ async function imap(store: ForestId, c: Connect): Promise<ImapFlow> {
 const userPass = (): string => labSecret(lab, 'users.pw');
 const master = (store: ForestId, upn: string): Connect => ({ user: `${upn}*admin`, pass: labSecret(lab, `mail-${store}-master.pw`) });
 
-type Untagged = { attributes: { value?: unknown }[] };
-type Exec = (
-  cmd: string,
-  attrs: unknown[],
-  opts: { untagged: Record<string, (u: Untagged) => Promise<void>> },
-) => Promise<{ next(): void }>;
-
-/**
- * A raw command through imapflow's (untyped) command runner, collecting one kind of
- * untagged response. Needed for GETACL (not in imapflow's API) and for names outside the
- * personal namespace: imapflow prefixes every path with `INBOX.` on a Cyrus-like store.
- */
-async function raw(client: ImapFlow, cmd: string, args: unknown[], untagged: string): Promise<string[][]> {
-  const exec = (client as unknown as { exec: Exec }).exec.bind(client);
-  const out: string[][] = [];
-  const res = await exec(
-    cmd,
-    args.map((value) => (typeof value === 'string' ? { type: 'STRING', value } : value)),
-    {
-      untagged: {
-        [untagged]: async (u) =>
-          void out.push(
-            u.attributes.map((x) => (Array.isArray(x) ? x.map((y: { value?: unknown }) => String(y.value)).join(' ') : String(x.value))),
-          ),
-      },
-    },
-  );
-  res.next();
-  return out;
-}
-
-async function getAcl(client: ImapFlow, mailbox: string): Promise<Map<string, string>> {
-  const acl = new Map<string, string>();
-  for (const a of await raw(client, 'GETACL', [mailbox], 'ACL')) {
-    for (let i = 1; i + 1 < a.length; i += 2) acl.set(a[i] as string, a[i + 1] as string);
-  }
-  return acl;
+/** A folder's ACL over raw IMAP (imapflow has no GETACL), as identifier → rights. */
+async function aclOf(w: RawWire, mailbox: string): Promise<Map<string, string>> {
+  return new Map((await getAcl(w, mailbox)).map((e) => [e.identifier, e.rights]));
 }
 
 /**
@@ -318,28 +287,28 @@ describe('mail stores: forest A corpus', () => {
     const byOwner = new Map<string, typeof manifestA.acls>();
     for (const d of manifestA.acls) byOwner.set(d.owner, [...(byOwner.get(d.owner) ?? []), d]);
     for (const [owner, list] of byOwner) {
-      const c = await imap('a', master('a', owner));
-      for (const d of list) {
-        const acl = await getAcl(c, d.folder === 'INBOX' ? 'INBOX' : `INBOX.${d.folder}`);
-        assert.deepEqual([...(acl.get(d.grantee) ?? '')].sort(), [...d.imapRights].sort(), `${owner} ${d.folder} → ${d.grantee}`);
-      }
-      await c.logout();
+      await onWire(await imap('a', master('a', owner)), async (w) => {
+        for (const d of list) {
+          const acl = await aclOf(w, d.folder === 'INBOX' ? 'INBOX' : `INBOX.${d.folder}`);
+          assert.deepEqual([...(acl.get(d.grantee) ?? '')].sort(), [...d.imapRights].sort(), `${owner} ${d.folder} → ${d.grantee}`);
+        }
+      });
     }
     // Store A shows other users' mailboxes as `shared.<local part>` (its separator is `.`).
     const first = manifestA.acls[0];
     assert.ok(first);
-    const assistant = await imap('a', { user: first.grantee, pass: userPass() });
-    // imapflow's list() only walks the personal namespace: LIST the shared one raw.
     const owner = first.owner.split('@')[0];
-    const shared = (await raw(assistant, 'LIST', ['', 'shared.*'], 'LIST')).map((a) => a[2]);
-    for (const d of manifestA.acls.filter((x) => x.grantee === first.grantee)) {
-      const path = d.folder === 'INBOX' ? `shared.${owner}` : `shared.${owner}.${d.folder}`;
-      assert.ok(shared.includes(path), `${first.grantee} sees ${path} (listed: ${shared.join(', ')})`);
-    }
-    const inbox = await raw(assistant, 'STATUS', [`shared.${owner}`, [{ type: 'ATOM', value: 'MESSAGES' }]], 'STATUS');
-    const expected = manifestA.users.find((u) => u.upn === first.owner)?.folders.find((f) => f.name === 'INBOX')?.messages;
-    assert.equal(inbox[0]?.[1], `MESSAGES ${expected}`, 'the assistant sees every message of the manager INBOX');
-    await assistant.logout();
+    // imapflow's list() only walks the personal namespace: LIST the shared one raw.
+    await onWire(await imap('a', { user: first.grantee, pass: userPass() }), async (w) => {
+      const shared = (await rawCommand(w, 'LIST "" "shared.*"', 'LIST')).map((a) => a[2]);
+      for (const d of manifestA.acls.filter((x) => x.grantee === first.grantee)) {
+        const path = d.folder === 'INBOX' ? `shared.${owner}` : `shared.${owner}.${d.folder}`;
+        assert.ok(shared.includes(path), `${first.grantee} sees ${path} (listed: ${shared.join(', ')})`);
+      }
+      const inbox = await rawCommand(w, `STATUS "shared.${owner}" (MESSAGES)`, 'STATUS');
+      const expected = manifestA.users.find((u) => u.upn === first.owner)?.folders.find((f) => f.name === 'INBOX')?.messages;
+      assert.deepEqual(inbox[0]?.[1], ['MESSAGES', String(expected)], 'the assistant sees every message of the manager INBOX');
+    });
   });
 });
 

@@ -12,6 +12,7 @@ import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import { projectCopyEndpoints } from '../../src/mail/endpoint.ts';
 import { verifyMailbox } from '../../src/mail/verify.ts';
 import type { StateStore } from '../../src/state/store.ts';
+import { onWire } from '../helpers/wire.ts';
 import {
   contentKey,
   copyInput,
@@ -73,8 +74,7 @@ describe('mailbox copy (lab)', () => {
     const source = labUser('showcase'); // every awkward case, delegate ACLs
     const target = await createMailboxUser(lab, 'b', 'sample');
     const ownerBefore = await session(lab, 'b', target).then(async (c) => {
-      const acl = await getAcl(c, 'INBOX');
-      await c.logout();
+      const acl = await onWire(c, (w) => getAcl(w, 'INBOX'));
       return acl.find((e) => e.identifier === target)?.rights;
     });
     const st = store();
@@ -104,15 +104,16 @@ describe('mailbox copy (lab)', () => {
       // Delegate ACLs translated to forest B identities; the owner's own rights untouched.
       const delegations = readCorpusManifest(lab.info.labDir, STORES.a)?.acls.filter((d) => d.owner === source) ?? [];
       assert.ok(delegations.length > 0, 'the showcase user has delegate ACLs in the lab');
+      const aclOf = async (folder: string) => onWire(await session(lab, 'b', target), (w) => getAcl(w, folder));
       for (const d of delegations) {
         const folder = byName[d.folder === 'INBOX' ? 'INBOX' : `INBOX.${d.folder}`] as string;
-        const acl = await getAcl(b, folder);
+        const acl = await aclOf(folder);
         const grantee = d.grantee.replace('@forest-a.test', '@forest-b.test');
         const sorted = (x: string | undefined): string => (x ?? '').split('').sort().join('');
         assert.equal(sorted(acl.find((e) => e.identifier === grantee)?.rights), sorted(d.imapRights), `${grantee} on ${folder}`);
         assert.equal(acl.find((e) => e.identifier === target)?.rights, ownerBefore, `owner rights on ${folder} untouched`);
       }
-      const inbox = await getAcl(b, 'INBOX');
+      const inbox = await aclOf('INBOX');
       assert.ok(!inbox.some((e) => e.identifier.endsWith('@forest-a.test')), 'no source identity left on the target');
     } finally {
       await Promise.all([a.logout(), b.logout()]);

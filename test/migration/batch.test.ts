@@ -20,6 +20,7 @@ import type { RunEvent } from '../../src/migration/types.ts';
 import { runWorker } from '../../src/migration/worker.ts';
 import { insertCs, setJoin } from '../../src/sync/connectorSpace.ts';
 import { createMv, updateMv } from '../../src/sync/metaverse.ts';
+import { onWire } from '../helpers/wire.ts';
 import {
   admin,
   delegate,
@@ -86,9 +87,7 @@ describe('migration batch (lab)', () => {
     // Until cutover, mail for the new target user still routes to the source mailbox.
     assert.ok(has((await entry(l, 'b', ownerB.targetDn))?.targetAddress, `SMTP:${owner.mail}`));
     // A legacy identity's ACL entry on the target (what a data move carries over): clean-up must remove it.
-    const c = await session(l, 'b', ownerB.targetLogin);
-    await setAcl(c, 'INBOX', `ghost@${l.info.forests.a.mailDomain}`, 'lr');
-    await c.logout();
+    await onWire(await session(l, 'b', ownerB.targetLogin), (w) => setAcl(w, 'INBOX', `ghost@${l.info.forests.a.mailDomain}`, 'lr'));
 
     requestComplete(l.store, 'e2e');
     const done = await runBatch(l.setup, l.store, 'e2e');
@@ -138,9 +137,7 @@ describe('migration batch (lab)', () => {
     assert.ok(has((await entry(l, 'b', ownerB.targetDn))?.proxyAddresses, `smtp:galonly-${owner.sam}@forest-a.test`));
 
     // Delegates work in B: the delegate's B identity reads the owner's INBOX through the translated ACL.
-    const ownerConn = await session(l, 'b', ownerB.targetLogin);
-    const acl = await getAcl(ownerConn, 'INBOX');
-    await ownerConn.logout();
+    const acl = await onWire(await session(l, 'b', ownerB.targetLogin), (w) => getAcl(w, 'INBOX'));
     assert.ok(
       acl.some((e) => e.identifier === dlgB.targetLogin && e.rights.includes('r')),
       JSON.stringify(acl),

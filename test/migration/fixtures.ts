@@ -16,6 +16,7 @@ import { type MigrationSetup, migrationSetup } from '../../src/migration/setup.t
 import { openStateStore, type StateStore } from '../../src/state/store.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
 import { labProject, type TestProject } from '../helpers/project.ts';
+import { onWire } from '../helpers/wire.ts';
 import { session as mailSession, message, populate } from '../mail/fixtures.ts';
 
 export const run = promisify(execFile);
@@ -114,12 +115,7 @@ export async function galContact(lab: MigLab, u: MigLab['users'][number]): Promi
 
 /** Gives `delegate` rights on `owner`'s folder in store A (the seed's delegate, Myth 3). */
 export async function delegate(lab: MigLab, owner: string, folder: string, delegateLogin: string, rights = 'lrwsi'): Promise<void> {
-  const c = await mailSession(lab as never, 'a', owner);
-  try {
-    await setAcl(c, folder, delegateLogin, rights);
-  } finally {
-    await c.logout();
-  }
+  await onWire(await mailSession(lab as never, 'a', owner), (w) => setAcl(w, folder, delegateLogin, rights));
 }
 
 export const session = (lab: MigLab, org: 'a' | 'b', user: string) => mailSession(lab as never, org, user);
