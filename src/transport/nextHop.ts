@@ -4,8 +4,8 @@
 // answers its client only after this resolves, so the next hop's acceptance is the
 // relay's acceptance: no queue of our own.
 //
-// Why nodemailer's SMTPConnection and a pool of our own, not nodemailer's pooled transport:
-// the transport takes one `dsn` per message, i.e. one NOTIFY and one ORCPT for every
+// Why one transaction with each recipient's own parameters: nodemailer's transport (like
+// most SMTP client APIs) takes one `dsn` per message, i.e. one NOTIFY and one ORCPT for every
 // recipient. But ORCPT is per recipient by nature (the address before aliasing), and Postfix
 // sends one with every RCPT it relays, so nearly every multi-recipient message reaching the
 // relay carries different per-recipient values. The alternatives lose something:
@@ -14,17 +14,15 @@
 //   accept-after-accept cannot answer honestly when only some of them fail;
 // - forwarding the first recipient's values for all would hand recipients DSNs they did not
 //   ask for (or none they did).
-// So each RCPT TO carries its own NOTIFY/ORCPT in one transaction. SMTPConnection builds the
-// RCPT parameters in `_getDsnRcptToArgs()` from the envelope-wide `dsn`; DsnConnection
-// overrides that one method to look up the recipient just queued. It is internal API of
-// nodemailer 10: `assertNodemailerInternals()` refuses to start the relay if it is missing,
-// and test/transport/dsn.test.ts checks every parameter on the wire.
+// So each RCPT TO carries its own NOTIFY/ORCPT in one transaction, sent by our own SMTP
+// client (smtpClient.ts: no maintained Node client takes per-recipient parameters through a
+// public API), pooled here. test/transport/dsn.test.ts checks every parameter on the wire.
 import type { Readable } from 'node:stream';
-import SMTPConnection, { type SMTPConnectionOptions, type SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { readReferencedFile } from '../config/secret.ts';
 import type { RelayListenerConfig } from '../config/transport.ts';
-import { SmtpReplyError } from './errors.ts';
+import { type SmtpClientError, SmtpReplyError } from './errors.ts';
+import { SmtpClient, type SmtpClientOptions, type SmtpEnvelope } from './smtpClient.ts';
 
 export interface NextHop {
   /** `openRaw` is called once per attempt (a dead pooled connection is retried on a fresh one). */
@@ -89,58 +87,29 @@ export function rcptDsnArgs(r: HandOffRecipient): string {
   return args;
 }
 
-/** The SMTPConnection internals DsnConnection relies on (nodemailer 10). */
-interface ConnectionInternals {
-  _recipientQueue: string[];
-  _supportedExtensions: string[];
+/** What MAIL FROM gets after the address: ` RET=… ENVID=…`, or '' without them. */
+function mailDsnArgs(e: HandOffEnvelope): string {
+  let args = '';
+  if (e.ret !== undefined) args += ` RET=${encodeXtext(e.ret.toUpperCase())}`;
+  if (e.envid !== undefined) args += ` ENVID=${encodeXtext(e.envid)}`;
+  return args;
 }
 
-/**
- * One SMTP connection to the next hop whose RCPT TO commands carry each recipient's own
- * NOTIFY and ORCPT (see the top of this file). `rcptArgs` is filled before every send.
- */
-class DsnConnection extends SMTPConnection {
-  rcptArgs = new Map<string, string>();
-  /** A recipient whose arguments could not be found (nodemailer changed how it names them). */
-  unmatched: string | undefined;
-  messages = 0;
-  idleTimer: NodeJS.Timeout | undefined;
-
-  get offersDsn(): boolean {
-    return (this as unknown as ConnectionInternals)._supportedExtensions.includes('DSN');
-  }
-
-  // Called by SMTPConnection._sendRcpt() right after it queued the recipient. Never throws:
-  // without pipelining it runs inside a socket data handler.
-  _getDsnRcptToArgs(): string {
-    if (!this.offersDsn) return '';
-    const rcpt = (this as unknown as ConnectionInternals)._recipientQueue.at(-1);
-    const args = rcpt === undefined ? undefined : this.rcptArgs.get(rcpt);
-    if (args === undefined) {
-      this.unmatched = rcpt ?? '(none)';
-      return '';
-    }
-    return args;
-  }
-}
-
-/** Refuses to start with a nodemailer whose SMTPConnection no longer has the hooks DsnConnection needs. */
-export function assertNodemailerInternals(): void {
-  const proto = SMTPConnection.prototype as unknown as Record<string, unknown>;
-  if (typeof proto._getDsnRcptToArgs !== 'function' || typeof proto._sendRcpt !== 'function') {
-    throw new Error(
-      "nodemailer's SMTPConnection has no _getDsnRcptToArgs/_sendRcpt: this nodemailer version cannot pass per-recipient DSN parameters; install nodemailer 10.x (package.json)",
-    );
-  }
+function smtpEnvelope(e: HandOffEnvelope): SmtpEnvelope {
+  return {
+    from: e.from,
+    to: e.to.map((r) => ({ address: r.address.trim(), dsnArgs: rcptDsnArgs(r) })),
+    eightBit: e.eightBit,
+    size: e.size,
+    dsnArgs: mailDsnArgs(e),
+  };
 }
 
 export function createNextHop(
   listener: RelayListenerConfig,
   opts: { baseDir: string; timeoutMs: number; hostname: string; maxConnections: number },
 ): NextHop {
-  assertNodemailerInternals();
   const hop = listener.nextHop;
-  const tlsMode = hop.tls.mode;
   const ca = hop.tls.caFile
     ? readReferencedFile(hop.tls.caFile, opts.baseDir, `transport.listeners.${listener.name}.nextHop.tls.caFile`)
     : undefined;
@@ -150,16 +119,14 @@ export function createNextHop(
       host: hop.host,
       port: hop.port,
       name: opts.hostname,
-      secure: tlsMode === 'implicit',
-      requireTLS: tlsMode === 'starttls',
       // Plain mode means plain: an opportunistic STARTTLS to a lab MTA with a private CA
       // would fail verification and defer every message.
-      ignoreTLS: tlsMode === 'none',
-      tls: { ca, rejectUnauthorized: !hop.tls.insecureSkipVerify },
-      connectionTimeout: opts.timeoutMs,
-      greetingTimeout: opts.timeoutMs,
-      socketTimeout: opts.timeoutMs,
-      dnsTimeout: opts.timeoutMs,
+      tls: hop.tls.mode,
+      ca,
+      rejectUnauthorized: !hop.tls.insecureSkipVerify,
+      connectionTimeoutMs: opts.timeoutMs,
+      greetingTimeoutMs: opts.timeoutMs,
+      socketTimeoutMs: opts.timeoutMs,
     },
     opts.maxConnections,
   );
@@ -181,18 +148,25 @@ export function createNextHop(
 const MAX_MESSAGES = 100;
 const IDLE_MS = 30_000;
 
+/** A pooled connection: how many messages it carried, and the timer that retires it unused. */
+interface Pooled {
+  client: SmtpClient;
+  messages: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
 /**
  * A few reused connections: a new TCP + EHLO per message costs more than the relay's own
  * work. At most `max` connections at once; a message waits for a free one.
  */
 class HopPool {
-  private readonly idle: DsnConnection[] = [];
+  private readonly idle: Pooled[] = [];
   private closed = false;
-  private readonly options: SMTPConnectionOptions;
+  private readonly options: SmtpClientOptions;
   /** At most `max` messages in flight, the rest waiting in order (p-limit). */
   private readonly limit: LimitFunction;
 
-  constructor(options: SMTPConnectionOptions, max: number) {
+  constructor(options: SmtpClientOptions, max: number) {
     this.options = options;
     this.limit = pLimit(max);
   }
@@ -211,7 +185,6 @@ class HopPool {
         const e = err as { code?: string; responseCode?: number };
         const stale = e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.responseCode === 421;
         if (reused && stale && !raw.readableDidRead) {
-          raw.destroy();
           return await this.sendOn(await this.connect(), envelope, openRaw());
         }
         throw err;
@@ -224,86 +197,45 @@ class HopPool {
     for (const conn of this.idle.splice(0)) this.retire(conn);
   }
 
-  private takeIdle(): DsnConnection | undefined {
+  private takeIdle(): Pooled | undefined {
     for (;;) {
       const conn = this.idle.pop();
       if (!conn) return undefined;
       clearTimeout(conn.idleTimer);
-      if (!(conn as unknown as { _destroyed: boolean })._destroyed) return conn;
+      if (conn.client.usable) return conn;
     }
   }
 
-  private connect(): Promise<DsnConnection> {
-    const conn = new DsnConnection(this.options);
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      // Always listened to: an unhandled 'error' event would end the process. Errors during
-      // a send also reach the send's callback, which decides what they mean.
-      conn.on('error', (err: Error) => {
-        if (!settled) {
-          settled = true;
-          reject(err);
-        }
-      });
-      conn.once('end', () => {
-        const i = this.idle.indexOf(conn);
-        if (i >= 0) this.idle.splice(i, 1);
-        clearTimeout(conn.idleTimer);
-        if (!settled) {
-          settled = true;
-          reject(Object.assign(new Error('connection closed before the greeting'), { code: 'ECONNECTION' }));
-        }
-      });
-      conn.connect((err) => {
-        if (settled) return;
-        settled = true;
-        if (err) {
-          conn.close();
-          reject(err);
-        } else resolve(conn);
-      });
+  private async connect(): Promise<Pooled> {
+    const conn: Pooled = { client: await SmtpClient.connect(this.options), messages: 0, idleTimer: undefined };
+    void conn.client.closed.then(() => {
+      const i = this.idle.indexOf(conn);
+      if (i >= 0) this.idle.splice(i, 1);
+      clearTimeout(conn.idleTimer);
     });
+    return conn;
   }
 
-  private sendOn(conn: DsnConnection, envelope: HandOffEnvelope, raw: Readable): Promise<HandOffResult> {
-    const to = envelope.to.map((r) => r.address.trim());
-    conn.rcptArgs = new Map(envelope.to.map((r) => [r.address.trim(), rcptDsnArgs(r)]));
-    conn.unmatched = undefined;
-    const dsn =
-      envelope.ret !== undefined || envelope.envid !== undefined ? { ret: envelope.ret ?? null, envid: envelope.envid ?? null } : undefined;
-    return new Promise<SMTPConnectionSendInfo>((resolve, reject) => {
-      try {
-        conn.send({ from: envelope.from, to, use8BitMime: envelope.eightBit, size: envelope.size, dsn }, raw, (err, info) =>
-          err ? reject(err) : resolve(info as SMTPConnectionSendInfo),
-        );
-      } catch (err) {
-        reject(err);
-      }
-    }).then(
-      (info) => {
-        if (conn.unmatched !== undefined) {
-          // Cannot happen with nodemailer 10 (see assertNodemailerInternals). If it does, the
-          // message went without some DSN parameters: a 451 makes the client try again (a
-          // duplicate at worst) and the log says why, rather than losing the request quietly.
-          this.retire(conn);
-          throw new Error(`DSN parameters of recipient ${conn.unmatched} could not be matched; the nodemailer version is not supported`);
-        }
-        this.park(conn);
-        const refused = (info.rejectedErrors ?? []).map((e) => ({
-          recipient: String((e as { recipient?: string }).recipient ?? ''),
-          reply: String((e as { response?: string }).response ?? e.message).replace(/[\r\n]+/g, ' '),
-        }));
-        return { dsnDropped: requestsDsn(envelope) && !conn.offersDsn, refused };
-      },
-      (err: unknown) => {
-        // Simplest safe state after any failure: a new connection for the next message.
-        this.retire(conn);
-        throw err;
-      },
-    );
+  private async sendOn(conn: Pooled, envelope: HandOffEnvelope, raw: Readable): Promise<HandOffResult> {
+    try {
+      const sent = await conn.client.send(smtpEnvelope(envelope), raw);
+      this.park(conn);
+      return {
+        dsnDropped: requestsDsn(envelope) && !conn.client.extensions.has('DSN'),
+        refused: sent.refused.map((r) => ({ recipient: r.recipient, reply: r.reply.text.replace(/[\r\n]+/g, ' ') })),
+      };
+    } catch (err) {
+      // A refusal leaves the connection usable (the next message starts with RSET); any other
+      // failure has closed it.
+      if (conn.client.usable) this.park(conn);
+      else this.retire(conn);
+      throw err;
+    } finally {
+      raw.destroy(); // read to its end by now, or abandoned: its file descriptor goes either way
+    }
   }
 
-  private park(conn: DsnConnection): void {
+  private park(conn: Pooled): void {
     conn.messages++;
     if (this.closed || conn.messages >= MAX_MESSAGES) {
       this.retire(conn);
@@ -318,14 +250,9 @@ class HopPool {
     this.idle.push(conn);
   }
 
-  private retire(conn: DsnConnection): void {
+  private retire(conn: Pooled): void {
     clearTimeout(conn.idleTimer);
-    if ((conn as unknown as { _destroyed: boolean })._destroyed) return;
-    try {
-      conn.quit();
-    } catch {
-      conn.close();
-    }
+    conn.client.quit();
   }
 }
 
@@ -335,7 +262,7 @@ class HopPool {
  * so the client keeps the message and retries.
  */
 function toReply(err: unknown, where: string): SmtpReplyError {
-  const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
+  const e: Partial<Pick<SmtpClientError, 'responseCode' | 'response' | 'code' | 'message'>> = err instanceof Error ? err : {};
   const said = (e.response ?? e.message ?? String(err)).replace(/[\r\n]+/g, ' ').slice(0, 200);
   if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600) {
     return new SmtpReplyError(e.responseCode === 552 ? 552 : 554, `5.0.0 next hop ${where} refused: ${said}`);
