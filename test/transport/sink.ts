@@ -58,6 +58,10 @@ export async function startSink(dir: string, port = 0, opts: { dsn?: boolean; re
       });
     },
   });
+  // smtp-server re-emits a client's socket errors on the server: a relay killed mid-stream
+  // (the SIGKILL test) resets its connections, and without a listener that ECONNRESET is an
+  // uncaught exception that fails whichever test file is running (CI, once).
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const addr = server.server.address();
   const sink: Sink = {

@@ -62,6 +62,7 @@ async function smtpServer(
       });
     },
   });
+  server.on('error', () => undefined); // client socket errors (the TLS refusal tests) are re-emitted here
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.server.address();
   return {
