@@ -3,19 +3,23 @@
 // the embedded engine: WAL mode, one writer, a file beside the project file.
 //
 // Capabilities never scatter SQL: each keeps its queries in one repository module that
-// takes a StateStore, and uses only `db`, `tx` and `lease` below. better-sqlite3 is
-// synchronous, which is what makes "effect bookkeeping in one transaction" cheap; a
-// PostgreSQL engine would implement this same surface (see DESIGN.md).
+// takes a StateStore. New and converted repositories use `sql` (db.ts: async, the one
+// surface both engines implement, PostgreSQL next); `db` and the synchronous `tx` remain
+// only until every repository has moved to `sql` (issue 12), then they go.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StateError } from '../util/errors.ts';
+import { type SqlDb, sqliteDb } from './db.ts';
 import { migrate } from './migrate.ts';
 
 export interface StateStore {
   readonly path: string;
+  /** The engine-neutral SQL surface (async): what repositories use. */
+  readonly sql: SqlDb;
+  /** @deprecated the raw better-sqlite3 handle, until every repository uses `sql`. */
   readonly db: Database.Database;
   /** Runs fn in one transaction (nested calls become savepoints). */
   tx<T>(fn: () => T): T;
@@ -84,6 +88,7 @@ export function openStateStore(path: string): StateStore {
 
   return {
     path,
+    sql: sqliteDb(db),
     db,
     tx: (fn) => db.transaction(fn)(),
     acquireLease(name, holder, ttlMs) {
