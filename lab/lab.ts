@@ -17,6 +17,7 @@ import { ORGANIZATION_VERSION, type OrganizationCounts } from './org/organizatio
 import { DEFAULT_SEED, DEFAULT_SIZE } from './org/people.ts';
 import { defaultLabDir } from './paths.ts';
 import { postfixDown, postfixLabStatus, postfixUp } from './postfix/postfix.ts';
+import { type PostgresStatus, postgresDown, postgresStatus, postgresUp } from './postgres/postgres.ts';
 import { portOpen } from './process.ts';
 import { radicaleDown, radicaleStatus, radicaleUp } from './radicale/radicale.ts';
 import { type SambaStatus, sambaDown, sambaStatus, sambaUp } from './samba/index.ts';
@@ -77,6 +78,8 @@ export interface LabInfo {
    * Kept apart from `mailStores`, whose consumers expect one Dovecot per forest.
    */
   adMailStores?: MailStoreStatus[];
+  /** The lab's PostgreSQL cluster: the shared state engine for many worker hosts (`init --state postgres`). */
+  postgres?: PostgresStatus;
   secrets: LabSecretPaths;
   tls: LabCertificates;
 }
@@ -255,6 +258,8 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       await postfixUp(labDir);
       mailStores.push(...postfixLabStatus(labDir));
     }
+    progress('postgres: starting');
+    const postgres = await postgresUp({ labDir });
     let samba: SambaStatus[] | undefined;
     let adMailStores: MailStoreStatus[] | undefined;
     const sambaCtx = context(labDir, size, seed, tls, log.child({ scope: 'samba' }));
@@ -279,6 +284,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       mailStores,
       ...(samba ? { samba } : {}),
       ...(adMailStores ? { adMailStores } : {}),
+      postgres,
       secrets,
       tls,
     };
@@ -341,6 +347,7 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
         ),
       )),
     );
+    stopped.push(...(await postgresDown({ labDir })));
     for (const id of FOREST_IDS) {
       const f = FORESTS[id];
       const pid = slapdState(slapdPaths(labDir, f)).pid;
@@ -355,6 +362,7 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
         updatedAt: new Date().toISOString(),
         forests: { a: forestRecord(labDir, FORESTS.a), b: forestRecord(labDir, FORESTS.b) },
         mailStores: [],
+        ...(previous.postgres ? { postgres: postgresStatus({ labDir }) } : {}),
       });
     }
     return stopped;
@@ -393,6 +401,7 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
     ...(previous?.adMailStores?.length
       ? { adMailStores: adMailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }))) }
       : {}),
+    ...(previous?.postgres ? { postgres: postgresStatus({ labDir }) } : {}),
     secrets: secretPaths(labDir),
     tls,
   };

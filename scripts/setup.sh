@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/privilege.sh
 
 PACKAGES=(chromium slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-ldap dovecot-lmtpd isync
-          postfix postfix-ldap radicale openssl ca-certificates curl python3 make g++
+          postfix postfix-ldap radicale postgresql openssl ca-certificates curl python3 make g++
           samba samba-ad-dc samba-ad-provision samba-dsdb-modules)
 missing=()
 for p in "${PACKAGES[@]}"; do

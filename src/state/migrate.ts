@@ -1,13 +1,17 @@
-// Applies the numbered plain-SQL migrations in ./migrations, each in its own
-// transaction, recording them in schema_migration. A database newer than this code
-// (a migration we do not know) is refused rather than used half-understood.
+// Applies the numbered plain-SQL migrations, each in its own transaction, recording them in
+// schema_migration. Each engine has its own folder (./migrations/sqlite, ./migrations/postgres:
+// the same tables in each dialect, numbered alike). A database newer than this code (a
+// migration we do not know) is refused rather than used half-understood.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { StateError } from '../util/errors.ts';
+import type { SqlDb } from './db.ts';
 
-const MIGRATIONS_DIR = join(fileURLToPath(new URL('.', import.meta.url)), 'migrations');
+const MIGRATIONS_ROOT = join(fileURLToPath(new URL('.', import.meta.url)), 'migrations');
+export const migrationsDir = (engine: SqlDb['engine']): string => join(MIGRATIONS_ROOT, engine);
+const MIGRATIONS_DIR = migrationsDir('sqlite');
 
 export interface Migration {
   version: number;
@@ -29,18 +33,25 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
     });
 }
 
-export function migrate(db: Database.Database, file: string, migrations = listMigrations()): number[] {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migration (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  const applied = new Set((db.prepare('SELECT version FROM schema_migration').all() as { version: number }[]).map((r) => r.version));
+const SCHEMA_MIGRATION = `CREATE TABLE IF NOT EXISTS schema_migration (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;
+
+/** The versions recorded in the store that this code does not know: a newer crossforest wrote them. */
+function refuseNewer(applied: ReadonlySet<number>, migrations: readonly Migration[], store: string, fix: string): void {
   const known = new Set(migrations.map((m) => m.version));
   const unknown = [...applied].filter((v) => !known.has(v));
   if (unknown.length > 0) {
-    throw new StateError(`state store ${file} has migrations this crossforest does not know (${unknown.join(', ')})`, {
-      object: file,
-      hint: 'it was written by a newer crossforest: upgrade crossforest, or point state.path at another file',
+    throw new StateError(`state store ${store} has migrations this crossforest does not know (${unknown.join(', ')})`, {
+      object: store,
+      hint: `it was written by a newer crossforest: upgrade crossforest, or ${fix}`,
     });
   }
+}
+
+export function migrate(db: Database.Database, file: string, migrations = listMigrations()): number[] {
+  db.exec(SCHEMA_MIGRATION);
+  const applied = new Set((db.prepare('SELECT version FROM schema_migration').all() as { version: number }[]).map((r) => r.version));
+  refuseNewer(applied, migrations, file, 'point state.path at another file');
   const done: number[] = [];
   const record = db.prepare('INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of migrations) {
@@ -52,4 +63,30 @@ export function migrate(db: Database.Database, file: string, migrations = listMi
     done.push(m.version);
   }
   return done;
+}
+
+/**
+ * The same on the async surface (the PostgreSQL engine; SQLite moves here once opening a
+ * store is async). `lock` runs first in the one transaction that applies everything, so two
+ * hosts starting at once migrate one after the other (PostgreSQL: an advisory lock).
+ */
+export async function migrateDb(db: SqlDb, store: string, migrations: readonly Migration[], lock?: string): Promise<number[]> {
+  return db.tx(async () => {
+    if (lock) await db.exec(lock);
+    await db.exec(SCHEMA_MIGRATION);
+    const applied = new Set((await db.all<{ version: number }>('SELECT version FROM schema_migration')).map((r) => Number(r.version)));
+    refuseNewer(applied, migrations, store, 'point state.url at another database');
+    const done: number[] = [];
+    for (const m of migrations) {
+      if (applied.has(m.version)) continue;
+      await db.exec(m.sql);
+      await db.run('INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, ?)', [
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      ]);
+      done.push(m.version);
+    }
+    return done;
+  });
 }

@@ -44,8 +44,8 @@ function endpointRows(info: LabInfo): EndpointRow[] {
       detail: 'TLS (lab CA)',
     });
   }
-  // The Samba-mode Dovecots (adMailStores) are listed too: status says everything that runs.
-  for (const m of [...info.mailStores, ...(info.adMailStores ?? [])]) {
+  // The Samba-mode Dovecots (adMailStores) and PostgreSQL are listed too: status says everything that runs.
+  for (const m of [...info.mailStores, ...(info.adMailStores ?? []), ...(info.postgres ? [info.postgres] : [])]) {
     for (const [proto, addr] of Object.entries(m.endpoints)) {
       rows.push({ daemon: m.name, endpoint: `${proto}://${addr}`, pid: m.pid, alive: m.alive, detail: m.dataDir ?? '' });
     }
@@ -125,7 +125,7 @@ export function registerLab(program: Command<[], Record<string, unknown>>): void
       printInfo(info, c.json);
       const down =
         [info.forests.a, info.forests.b, ...(info.samba ?? [])].filter((f) => !f.alive).length +
-        [...info.mailStores, ...(info.adMailStores ?? [])].filter((m) => !m.alive).length;
+        [...info.mailStores, ...(info.adMailStores ?? []), ...(info.postgres ? [info.postgres] : [])].filter((m) => !m.alive).length;
       if (down > 0) process.exitCode = 1;
     });
 
