@@ -72,9 +72,9 @@ try {
   const t1 = Date.now();
   const r = await runBatch(lab.setup, lab.store, 'bench');
   const pipelineS = (Date.now() - t1) / 1000;
-  const b = batchByName(lab.store, 'bench')!;
+  const b = (await batchByName(lab.store, 'bench'))!;
   const perStep: Record<string, number[]> = {};
-  for (const s of stepsOf(lab.store, b.id)) {
+  for (const s of await stepsOf(lab.store, b.id)) {
     if (!s.finishedAt) continue;
     perStep[s.step] ??= [];
     perStep[s.step]!.push(Date.parse(s.finishedAt) - Date.parse(s.startedAt));
@@ -98,7 +98,7 @@ try {
     },
     pipelineOverEngine: +(pipelineS / engineS).toFixed(2),
     medianStepMs: Object.fromEntries(Object.entries(perStep).map(([k, v]) => [k, median(v)])),
-    allDone: mailboxesOf(lab.store, b.id).every((x) => x.state === 'done'),
+    allDone: (await mailboxesOf(lab.store, b.id)).every((x) => x.state === 'done'),
     report: r.reportHtml,
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -132,7 +132,7 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   };
   const src = await w.srcCtl.mailboxOpen(job.source, { readOnly: true });
   const tgt = await w.tgtCtl.mailboxOpen(job.target);
-  let state = folderState(store, ctx.sourceMailbox, ctx.targetMailbox, job.source, job.target);
+  let state = await folderState(store, ctx.sourceMailbox, ctx.targetMailbox, job.source, job.target);
   const srcValidity = src.uidValidity.toString();
   const tgtValidity = tgt.uidValidity.toString();
   if (
@@ -141,14 +141,14 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
     state.targetFolder !== job.target
   ) {
     log.warn({ was: state.sourceUidValidity, now: srcValidity }, 'UIDVALIDITY or target changed: the UID map is rebuilt from fingerprints');
-    resetUidMap(store, state.id, srcValidity, job.target);
-  } else if (!state.sourceUidValidity) resetUidMap(store, state.id, srcValidity, job.target);
-  setTargetUidValidity(store, state.id, tgtValidity);
-  state = folderState(store, ctx.sourceMailbox, ctx.targetMailbox, job.source, job.target);
+    await resetUidMap(store, state.id, srcValidity, job.target);
+  } else if (!state.sourceUidValidity) await resetUidMap(store, state.id, srcValidity, job.target);
+  await setTargetUidValidity(store, state.id, tgtValidity);
+  state = await folderState(store, ctx.sourceMailbox, ctx.targetMailbox, job.source, job.target);
 
   // Skipped items (bad, large) are tried again on every run, like Move-Mailbox: a raised
   // limit or a fixed server lets them through, and each run's report lists all that remain.
-  const allRows = uidRows(store, state.id);
+  const allRows = await uidRows(store, state.id);
   const rows = new Map(allRows.filter((r) => r.state !== 'bad' && r.state !== 'large').map((r) => [r.sourceUid, r]));
   const hadSkipped = rows.size < allRows.length;
   const policy: FlagPolicy = {
@@ -186,7 +186,7 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
       }
     }
     if (gone.length)
-      deleteUids(
+      await deleteUids(
         store,
         state.id,
         gone.map((r) => r.sourceUid),
@@ -203,7 +203,7 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
         const fp = await fingerprints(w.srcCtl, [m.uid]).catch(() => new Map());
         const header = fp.get(m.uid)?.header as Buffer | undefined;
         const reason = `larger than maxMessageBytes (${m.size} > ${options.maxMessageBytes})`;
-        recordUid(store, state.id, {
+        await recordUid(store, state.id, {
           sourceUid: m.uid,
           targetUid: null,
           state: 'large',
@@ -260,7 +260,7 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
           size: 0,
           reason: null,
         };
-        recordUid(store, state.id, row, p.to + 1);
+        await recordUid(store, state.id, row, p.to + 1);
         rows.set(p.from, row);
       }
       report.matched = pairs.length;
@@ -285,8 +285,8 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   }
   for (const [key, g] of byFlags) {
     await w.tgtCtl.messageFlagsSet(packUids(g.tuids), g.flags.length ? g.flags : [], { uid: true });
-    store.tx(() => {
-      for (const u of g.suids) updateFlags(store, state.id, u, key);
+    await store.sql.tx(async () => {
+      for (const u of g.suids) await updateFlags(store, state.id, u, key);
     });
     report.flagsUpdated += g.suids.length;
   }
@@ -316,10 +316,10 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
 
   // 5b. No APPENDUID (a target without UIDPLUS): find our copies among the target's
   //     unmapped messages by fingerprint, so later passes can carry flags to them.
-  const unknown = uidRows(store, state.id).filter((r) => r.state === 'copied' && r.targetUid === null && r.fingerprint);
+  const unknown = (await uidRows(store, state.id)).filter((r) => r.state === 'copied' && r.targetUid === null && r.fingerprint);
   if (unknown.length) {
     await w.tgtCtl.noop();
-    const mapped = new Set(uidRows(store, state.id).map((r) => r.targetUid));
+    const mapped = new Set((await uidRows(store, state.id)).map((r) => r.targetUid));
     const candidates: number[] = [];
     for await (const m of w.tgtCtl.fetch('1:*', { uid: true }, { uid: true })) if (!mapped.has(m.uid)) candidates.push(m.uid);
     const t = await fingerprints(w.tgtCtl, candidates);
@@ -327,7 +327,7 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
       unknown.map((r) => ({ key: r, fp: r.fingerprint as string })),
       [...t].map(([uid, v]) => ({ key: uid, fp: v.fp })),
     );
-    for (const p of pairs) recordUid(store, state.id, { ...p.from, targetUid: p.to }, p.to + 1);
+    for (const p of pairs) await recordUid(store, state.id, { ...p.from, targetUid: p.to }, p.to + 1);
     if (pairs.length < unknown.length)
       log.warn({ unmatched: unknown.length - pairs.length }, 'copies without APPENDUID not found on the target by fingerprint');
   }
@@ -338,7 +338,7 @@ export async function copyFolder(ctx: FolderContext, w: FolderWorker, job: Folde
   await w.tgtCtl.noop();
   const ts = await w.tgtCtl.status(job.target, { messages: true, uidNext: true, highestModseq: true, size: true });
   const highest = listing.reduce((a, m) => Math.max(a, m.uid), state.highestUid);
-  completeFolder(store, state.id, {
+  await completeFolder(store, state.id, {
     sourceUidNext: src.uidNext,
     sourceMessages: src.exists,
     sourceModseq: src.highestModseq?.toString() ?? null,
@@ -375,8 +375,8 @@ async function streamMessages(
   // answer handler, thrown by the fetch loop; the wires are then discarded by the caller.
   let fatal: Error | undefined;
   const recording: Promise<void>[] = [];
-  const skip = (uid: number, size: number, header: Buffer | undefined, fp: string | null, reason: string): void => {
-    recordUid(store, folderId, { sourceUid: uid, targetUid: null, state: 'bad', fingerprint: fp, flags: '', size, reason });
+  const skip = async (uid: number, size: number, header: Buffer | undefined, fp: string | null, reason: string): Promise<void> => {
+    await recordUid(store, folderId, { sourceUid: uid, targetUid: null, state: 'bad', fingerprint: fp, flags: '', size, reason });
     report.skipped++;
     ctx.onSkipped({
       folder: job.source,
@@ -409,10 +409,10 @@ async function streamMessages(
       const header = hasher.headerBytes();
       recording.push(
         answer
-          .then((r: AppendResult) => {
+          .then(async (r: AppendResult) => {
             if (r.ok) {
               const tuid = ctx.ignoreAppendUid ? undefined : r.uid;
-              recordUid(
+              await recordUid(
                 store,
                 folderId,
                 {
@@ -438,7 +438,7 @@ async function streamMessages(
             } else if (r.batchFailed) {
               retry.push(m.uid);
             } else {
-              skip(m.uid, body.size, header, fp, `target refused: ${r.text}`);
+              await skip(m.uid, body.size, header, fp, `target refused: ${r.text}`);
             }
           })
           .catch((err: Error) => {
@@ -458,7 +458,7 @@ async function streamMessages(
       if (seen.has(uid)) continue;
       const m = meta.get(uid) as SourceMeta;
       const h = await fingerprints(w.srcCtl, [uid]).catch(() => new Map<number, { header: Buffer }>());
-      skip(uid, m.size, h.get(uid)?.header, null, `source did not deliver the message${end.ok ? '' : `: ${end.text}`}`);
+      await skip(uid, m.size, h.get(uid)?.header, null, `source did not deliver the message${end.ok ? '' : `: ${end.text}`}`);
     }
   }
   return retry.sort((a, b) => a - b);

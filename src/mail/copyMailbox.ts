@@ -113,11 +113,11 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   const logger = (input.logger ?? silentLogger).child({ scope: 'mail-copy', source: input.sourceMailbox, target: input.targetMailbox });
   const holder = newLeaseHolder();
   const lease = leaseName(input.targetMailbox);
-  const taken = store.takeLease(lease, holder, LEASE_TTL_MS);
+  const taken = await store.takeLease(lease, holder, LEASE_TTL_MS);
   const tookOver = taken === 'taken-over';
   if (tookOver) logger.warn({ lease }, 'took over the lease of a copy that died');
   if (!taken) {
-    const h = store.leaseHolder(lease);
+    const h = await store.leaseHolder(lease);
     throw new MailStoreError(
       'CF_ERR_MAIL_LOCKED',
       `another copy into ${input.targetMailbox} is running (held by ${h?.holder ?? 'unknown'} until ${h?.expiresAt ?? '?'})`,
@@ -129,7 +129,9 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   }
   let leaseLost = false;
   const renew = setInterval(() => {
-    if (!store.renewLease(lease, holder, LEASE_TTL_MS)) leaseLost = true;
+    void store.renewLease(lease, holder, LEASE_TTL_MS).then((renewed) => {
+      if (!renewed) leaseLost = true;
+    });
   }, LEASE_TTL_MS / 3);
   renew.unref();
 
@@ -140,7 +142,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
     await new Promise((r) => setTimeout(r, DEAD_HOLDER_SETTLE_MS));
   }
   const startedAt = new Date();
-  const runId = startRun(store, input.sourceMailbox, input.targetMailbox);
+  const runId = await startRun(store, input.sourceMailbox, input.targetMailbox);
   const folders: FolderReport[] = [];
   const skipped: SkippedItem[] = [];
   const acls: AclReport[] = [];
@@ -230,8 +232,8 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
     });
 
     // ---- decide: unchanged folders are reported from the listing alone
-    const states = new Map(folderStates(store, input.sourceMailbox, input.targetMailbox).map((s) => [s.sourceFolder, s]));
-    const retry = foldersWithSkipped(store, input.sourceMailbox, input.targetMailbox);
+    const states = new Map((await folderStates(store, input.sourceMailbox, input.targetMailbox)).map((s) => [s.sourceFolder, s]));
+    const retry = await foldersWithSkipped(store, input.sourceMailbox, input.targetMailbox);
     const srcByPath = new Map(srcList.map((l) => [l.path, l]));
     const tgtByPath = new Map(tgtList.map((l) => [l.path.toLowerCase(), l]));
     const queue: (FolderMapping & FolderJob)[] = [];
@@ -318,7 +320,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   } finally {
     clearInterval(renew);
     throttle.release();
-    store.releaseLease(lease, holder);
+    await store.releaseLease(lease, holder);
   }
   const report = buildReport({
     input,
@@ -333,7 +335,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
     throttles: throttle.report(),
     failure,
   });
-  finishRun(store, runId, report.status, report);
+  await finishRun(store, runId, report.status, report);
   if (failure) {
     const err = failure instanceof MailStoreError ? failure : toMailStoreError(failure, `copy ${input.sourceMailbox}`, input.sourceMailbox);
     (err as MailStoreError & { report?: CopyReport }).report = report;

@@ -13,22 +13,22 @@ const BATCH_LEASE_MS = 60_000;
 export async function withBatchLease<T>(store: StateStore, name: string, fn: () => Promise<T>): Promise<T> {
   const lease = `migration-batch:${name}`;
   const holder = newLeaseHolder();
-  if (!store.takeLease(lease, holder, BATCH_LEASE_MS)) {
+  if (!(await store.takeLease(lease, holder, BATCH_LEASE_MS))) {
     throw new MigrationError(
       'CF_ERR_BATCH_RUNNING',
-      `batch ${name} is being run by ${store.leaseHolder(lease)?.holder ?? 'another process'}`,
+      `batch ${name} is being run by ${(await store.leaseHolder(lease))?.holder ?? 'another process'}`,
       {
         object: name,
         hint: 'wait for it, or `batch suspend` it; a crashed runner on another host frees the batch within a minute',
       },
     );
   }
-  const renew = setInterval(() => store.renewLease(lease, holder, BATCH_LEASE_MS), BATCH_LEASE_MS / 3);
+  const renew = setInterval(() => store.renewLease(lease, holder, BATCH_LEASE_MS).catch(() => {}), BATCH_LEASE_MS / 3);
   renew.unref();
   try {
     return await fn();
   } finally {
     clearInterval(renew);
-    store.releaseLease(lease, holder);
+    await store.releaseLease(lease, holder);
   }
 }

@@ -9,26 +9,26 @@ import { type MailboxRow, pipelineStage } from './types.ts';
 import { windowState } from './window.ts';
 
 /** Closes the batch's window now: a running batch suspends after the current steps. */
-export function suspendBatch(store: StateStore, name: string): void {
-  const b = batchOrThrow(store, name);
-  setBatchOptions(store, b.id, { ...b.options, windowStop: new Date().toISOString() });
+export async function suspendBatch(store: StateStore, name: string): Promise<void> {
+  const b = await batchOrThrow(store, name);
+  await setBatchOptions(store, b.id, { ...b.options, windowStop: new Date().toISOString() });
 }
 
 /** Re-opens a window closed by suspend or elapsed, so `resume` can go on. */
-export function reopenWindow(store: StateStore, name: string): void {
-  const b = batchOrThrow(store, name);
-  if (windowState(b.options, new Date()).state === 'after') setBatchOptions(store, b.id, { ...b.options, windowStop: undefined });
+export async function reopenWindow(store: StateStore, name: string): Promise<void> {
+  const b = await batchOrThrow(store, name);
+  if (windowState(b.options, new Date()).state === 'after') await setBatchOptions(store, b.id, { ...b.options, windowStop: undefined });
 }
 
-export function requestComplete(store: StateStore, name: string): void {
-  setCompleteRequested(store, batchOrThrow(store, name).id);
+export async function requestComplete(store: StateStore, name: string): Promise<void> {
+  await setCompleteRequested(store, (await batchOrThrow(store, name)).id);
 }
 
 const MIDWAY = new Set(['prestaged', 'copied', 'cutover', 'cleaned', 'verified']);
 
-export function removeBatch(store: StateStore, name: string, force: boolean): MailboxRow[] {
-  const b = batchOrThrow(store, name);
-  const mid = mailboxesOf(store, b.id).filter((m) => MIDWAY.has(m.state) || (m.resumeState !== null && MIDWAY.has(m.resumeState)));
+export async function removeBatch(store: StateStore, name: string, force: boolean): Promise<MailboxRow[]> {
+  const b = await batchOrThrow(store, name);
+  const mid = (await mailboxesOf(store, b.id)).filter((m) => MIDWAY.has(m.state) || (m.resumeState !== null && MIDWAY.has(m.resumeState)));
   if (mid.length && !force) {
     throw new MigrationError(
       'CF_ERR_BATCH_BUSY',
@@ -42,7 +42,7 @@ export function removeBatch(store: StateStore, name: string, force: boolean): Ma
       },
     );
   }
-  deleteBatch(store, b.id);
+  await deleteBatch(store, b.id);
   return mid;
 }
 
@@ -55,7 +55,7 @@ export async function rollbackMailbox(
   store: StateStore,
   login: string,
 ): Promise<MailboxRow & { batchName: string }> {
-  const rows = mailboxesByLogin(store, login);
+  const rows = await mailboxesByLogin(store, login);
   const m = rows.find(canRollBack);
   if (!m) {
     const where = rows.map((r) => `${r.batchName}: ${r.state}${r.resumeState ? ` at ${r.resumeState}` : ''}`).join(', ') || 'in no batch';
@@ -65,6 +65,6 @@ export async function rollbackMailbox(
     });
   }
   await rollback({ setup }, m);
-  setRolledBack(store, m.id);
+  await setRolledBack(store, m.id);
   return m;
 }

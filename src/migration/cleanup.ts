@@ -33,8 +33,8 @@ export async function legacyEntries(
   return out;
 }
 
-export const migratedFolders = (ctx: Pick<StepContext, 'store'>, m: MailboxRow): string[] => [
-  ...new Set(['INBOX', ...folderStates(ctx.store, m.sourceLogin, m.plan.targetLogin).map((f) => f.targetFolder)]),
+export const migratedFolders = async (ctx: Pick<StepContext, 'store'>, m: MailboxRow): Promise<string[]> => [
+  ...new Set(['INBOX', ...(await folderStates(ctx.store, m.sourceLogin, m.plan.targetLogin)).map((f) => f.targetFolder)]),
 ];
 
 export async function cleanup(ctx: StepContext, m: MailboxRow): Promise<CleanupResult> {
@@ -51,7 +51,7 @@ export async function cleanup(ctx: StepContext, m: MailboxRow): Promise<CleanupR
   // ACL commands are raw IMAP (acl.ts): the logged-in session is handed over to a wire.
   const wire = unbindWire(c, target.address, target.timeoutMs);
   try {
-    const folders = migratedFolders(ctx, m).filter((f) => exists.has(f));
+    const folders = (await migratedFolders(ctx, m)).filter((f) => exists.has(f));
     const removed = await legacyEntries(wire, folders, legacyMatcher(ctx));
     for (const e of removed) await deleteAcl(wire, e.folder, e.identifier);
     failpoint('cleanup:removed');

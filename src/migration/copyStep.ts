@@ -21,8 +21,8 @@ import type { MailboxRow } from './types.ts';
  */
 export async function identityMap(setup: MigrationSetup, store: StateStore): Promise<IdentityMap> {
   const map = new Map<string, string>();
-  for (const b of allBatches(store)) {
-    for (const m of mailboxesOf(store, b.id)) {
+  for (const b of await allBatches(store)) {
+    for (const m of await mailboxesOf(store, b.id)) {
       if (m.state === 'queued' || (m.state === 'failed' && m.resumeState === 'queued')) continue;
       map.set(lower(m.sourceLogin), m.plan.targetLogin);
       map.set(lower(m.sourceMail), m.plan.targetLogin);
@@ -49,7 +49,7 @@ export async function identityMap(setup: MigrationSetup, store: StateStore): Pro
 
 export async function copyPass(ctx: StepContext, m: MailboxRow, kind: 'copy' | 'delta'): Promise<CopyReport> {
   const ep = endpoints(ctx, m);
-  if (kind === 'copy' && !ctx.batch.options.allowMerge && folderStates(ctx.store, m.sourceLogin, m.plan.targetLogin).length === 0) {
+  if (kind === 'copy' && !ctx.batch.options.allowMerge && (await folderStates(ctx.store, m.sourceLogin, m.plan.targetLogin)).length === 0) {
     const c = await ep.target.open();
     try {
       const held = (await c.list({ statusQuery: { messages: true } })).reduce((a, l) => a + (l.status?.messages ?? 0), 0);

@@ -82,7 +82,7 @@ export async function createBatch(
       hint: 'letters, digits, . _ - (up to 64)',
     });
   }
-  if (batchByName(store, input.name))
+  if (await batchByName(store, input.name))
     throw new MigrationError('CF_ERR_BATCH_EXISTS', `batch ${input.name} exists`, {
       object: input.name,
       hint: 'pick another name or `batch remove` it',
@@ -148,7 +148,7 @@ export async function createBatch(
         problems.push(`${where}: "${e.name}" (${u.dn}) has no mail address: nothing to route to`);
         continue;
       }
-      const elsewhere = mailboxesByLogin(store, login);
+      const elsewhere = await mailboxesByLogin(store, login);
       if (elsewhere.length) {
         problems.push(`${where}: "${e.name}" is already in batch ${elsewhere.map((m) => `${m.batchName} (${m.state})`).join(', ')}`);
         continue;
@@ -182,7 +182,7 @@ export async function createBatch(
       mailboxes.push({ name: e.name, sourceDn: u.dn, sourceLogin: login, sourceMail: mail, plan });
     }
     if (problems.length) throw new BatchRefusedError(input.name, problems);
-    const id = insertBatch(
+    const id = await insertBatch(
       store,
       { name: input.name, sourceOrg: setup.sourceId, targetOrg: setup.targetId, targetStore: input.targetStore, options, origin },
       mailboxes,

@@ -72,10 +72,10 @@ export async function routeToTarget(
       hint: 'pre-stage did not finish: batch retry-failed',
     });
   // Saved once: a re-run after a crash must not save the half-switched state.
-  let saved = mailboxById(ctx.store, m.id)?.saved ?? null;
+  let saved = (await mailboxById(ctx.store, m.id))?.saved ?? null;
   if (!saved) {
     saved = { homeMDB: all(source, 'homeMDB'), targetAddress: all(source, 'targetAddress') };
-    recordSaved(ctx.store, m.id, saved);
+    await recordSaved(ctx.store, m.id, saved);
   }
   if (all(target, 'targetAddress').length) await modifyEntry(tgt, m.plan.targetDn, [{ attribute: 'targetAddress', values: [] }]);
   failpoint('cutover:target');
@@ -119,7 +119,7 @@ export async function cutover(ctx: StepContext, m: MailboxRow, finalDelta: () =>
   }
   const final = await finalDelta();
   const snapshot = await mailboxSnapshot(ctx, m);
-  recordVerify(ctx.store, m.id, snapshot);
+  await recordVerify(ctx.store, m.id, snapshot);
   failpoint('cutover:compared');
   await withDirectories(ctx.setup, (src) => disconnectSource(m, src.client));
   return { final, snapshot, saved, settleSeconds: settle };

@@ -21,9 +21,9 @@ export interface NoticeLine {
   warning: string | null;
 }
 
-export function noticeLines(store: StateStore, batch: Batch): NoticeLine[] {
-  const logins = new Map(mailboxesOf(store, batch.id).map((m) => [m.id, m.sourceLogin]));
-  return noticesOfBatch(store, batch.id).map((n) => ({
+export async function noticeLines(store: StateStore, batch: Batch): Promise<NoticeLine[]> {
+  const logins = new Map((await mailboxesOf(store, batch.id)).map((m) => [m.id, m.sourceLogin]));
+  return (await noticesOfBatch(store, batch.id)).map((n) => ({
     mailbox: logins.get(n.mailboxId) ?? String(n.mailboxId),
     kind: n.kind,
     status: n.status,
@@ -51,7 +51,7 @@ export async function resendNotices(setup: MigrationSetup, store: StateStore, ba
   }
   let only: number | undefined;
   if (input.mailbox !== undefined) {
-    const m = mailboxesOf(store, batch.id).find((x) => x.sourceLogin.toLowerCase() === (input.mailbox as string).toLowerCase());
+    const m = (await mailboxesOf(store, batch.id)).find((x) => x.sourceLogin.toLowerCase() === (input.mailbox as string).toLowerCase());
     if (!m)
       throw new MigrationError('CF_ERR_BATCH_MAILBOX', `${input.mailbox} is not a mailbox of batch ${batch.name}`, {
         object: input.mailbox,

@@ -40,32 +40,37 @@ const toRow = (r: Raw): NoticeRow => ({
 });
 const now = (): string => new Date().toISOString();
 
-export function noticeOf(store: StateStore, mailboxId: number, kind: NoticeKind): NoticeRow | undefined {
-  const r = store.db.prepare('SELECT * FROM migration_notice WHERE mailbox_id = ? AND kind = ?').get(mailboxId, kind) as Raw | undefined;
+export async function noticeOf(store: StateStore, mailboxId: number, kind: NoticeKind): Promise<NoticeRow | undefined> {
+  const r = await store.sql.get<Raw>('SELECT * FROM migration_notice WHERE mailbox_id = ? AND kind = ?', [mailboxId, kind]);
   return r ? toRow(r) : undefined;
 }
 
-export function noticesOfBatch(store: StateStore, batchId: number): NoticeRow[] {
-  const rows = store.db
-    .prepare(
-      'SELECT n.* FROM migration_notice n JOIN migration_mailbox m ON m.id = n.mailbox_id WHERE m.batch_id = ? ORDER BY n.mailbox_id, n.kind',
-    )
-    .all(batchId) as Raw[];
+export async function noticesOfBatch(store: StateStore, batchId: number): Promise<NoticeRow[]> {
+  const rows = await store.sql.all<Raw>(
+    'SELECT n.* FROM migration_notice n JOIN migration_mailbox m ON m.id = n.mailbox_id WHERE m.batch_id = ? ORDER BY n.mailbox_id, n.kind',
+    [batchId],
+  );
   return rows.map(toRow);
 }
 
 /** Marks the start of an SMTP transaction (committed before the first byte is sent). */
-export function markSending(store: StateStore, mailboxId: number, kind: NoticeKind, recipient: string, messageId: string): void {
-  store.db
-    .prepare(
-      `INSERT INTO migration_notice (mailbox_id, kind, status, recipient, message_id, attempts, updated_at) VALUES (?, ?, 'sending', ?, ?, 1, ?)
-       ON CONFLICT (mailbox_id, kind) DO UPDATE SET status = 'sending', recipient = excluded.recipient, attempts = attempts + 1, updated_at = excluded.updated_at`,
-    )
-    .run(mailboxId, kind, recipient, messageId, now());
+export async function markSending(
+  store: StateStore,
+  mailboxId: number,
+  kind: NoticeKind,
+  recipient: string,
+  messageId: string,
+): Promise<void> {
+  await store.sql.run(
+    `INSERT INTO migration_notice (mailbox_id, kind, status, recipient, message_id, attempts, updated_at) VALUES (?, ?, 'sending', ?, ?, 1, ?)
+       ON CONFLICT (mailbox_id, kind) DO UPDATE SET status = 'sending', recipient = excluded.recipient,
+       attempts = migration_notice.attempts + 1, updated_at = excluded.updated_at`,
+    [mailboxId, kind, recipient, messageId, now()],
+  );
 }
 
 /** The outcome of an attempt, or a notice that will not be sent (missed, unknown), with the warning. */
-export function markNotice(
+export async function markNotice(
   store: StateStore,
   mailboxId: number,
   kind: NoticeKind,
@@ -73,11 +78,10 @@ export function markNotice(
   warning: string | null,
   recipient = '',
   messageId = '',
-): void {
-  store.db
-    .prepare(
-      `INSERT INTO migration_notice (mailbox_id, kind, status, recipient, message_id, warning, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+): Promise<void> {
+  await store.sql.run(
+    `INSERT INTO migration_notice (mailbox_id, kind, status, recipient, message_id, warning, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (mailbox_id, kind) DO UPDATE SET status = excluded.status, warning = excluded.warning, sent_at = excluded.sent_at, updated_at = excluded.updated_at`,
-    )
-    .run(mailboxId, kind, status, recipient, messageId, warning, status === 'sent' ? now() : null, now());
+    [mailboxId, kind, status, recipient, messageId, warning, status === 'sent' ? now() : null, now()],
+  );
 }

@@ -106,14 +106,14 @@ export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: n
   const out: NoticeOutcome[] = [];
   let t: ReturnType<typeof transport> | undefined;
   try {
-    for (const m of mailboxesOf(ctx.store, ctx.batch.id)) {
+    for (const m of await mailboxesOf(ctx.store, ctx.batch.id)) {
       if (only !== undefined && m.id !== only) continue;
-      const row = noticeOf(ctx.store, m.id, kind);
+      const row = await noticeOf(ctx.store, m.id, kind);
       const resendable = opts.resend && row && (row.status === 'missed' || (row.status === 'unknown' && opts.includeUnknown));
       if (row && row.status !== 'failed' && row.status !== 'sending' && !resendable) continue;
       if (row?.status === 'sending') {
         const warning = `${kind}-notice to ${row.recipient}: a run stopped while sending it; not sent again (look for Message-ID ${row.messageId} in that mailbox)`;
-        markNotice(ctx.store, m.id, kind, 'unknown', warning, row.recipient, row.messageId);
+        await markNotice(ctx.store, m.id, kind, 'unknown', warning, row.recipient, row.messageId);
         log.warn({ mailbox: m.sourceLogin }, warning);
         out.push({ mailbox: m.sourceLogin, kind, status: 'unknown', warning });
         continue;
@@ -122,7 +122,7 @@ export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: n
       if (due === false) continue;
       if (due === 'missed' && !opts.resend) {
         const warning = `${kind}-notice not sent: the mailbox was cut over first${row?.warning ? ` (last attempt: ${row.warning})` : ''}`;
-        markNotice(ctx.store, m.id, kind, 'missed', warning, row?.recipient, row?.messageId);
+        await markNotice(ctx.store, m.id, kind, 'missed', warning, row?.recipient, row?.messageId);
         out.push({ mailbox: m.sourceLogin, kind, status: 'missed', warning });
         continue;
       }
@@ -134,7 +134,7 @@ export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: n
       const messageId = `<crossforest-notice.${ctx.batch.id}.${m.id}.${kind}@${domain}>`;
       const tpl = cfg[kind] ?? DEFAULT_NOTICES[kind];
       const values = noticeValues(ctx.batch, m);
-      markSending(ctx.store, m.id, kind, recipient, messageId);
+      await markSending(ctx.store, m.id, kind, recipient, messageId);
       try {
         t ??= transport(cfg, ctx.setup.project.baseDir);
         await t.sendMail({
@@ -145,12 +145,12 @@ export async function sendNotices(ctx: NoticeContext, kind: NoticeKind, only?: n
           messageId,
           headers: { 'Auto-Submitted': 'auto-generated', 'X-Crossforest-Batch': ctx.batch.name },
         });
-        markNotice(ctx.store, m.id, kind, 'sent', null, recipient, messageId);
+        await markNotice(ctx.store, m.id, kind, 'sent', null, recipient, messageId);
         log.info({ mailbox: m.sourceLogin, to: recipient }, 'notice sent');
         out.push({ mailbox: m.sourceLogin, kind, status: 'sent' });
       } catch (err) {
         const warning = `${kind}-notice to ${recipient} via ${cfg.smtp.host}:${cfg.smtp.port} failed (retried on the next run): ${describeError(err)}`;
-        markNotice(ctx.store, m.id, kind, 'failed', warning, recipient, messageId);
+        await markNotice(ctx.store, m.id, kind, 'failed', warning, recipient, messageId);
         log.warn({ mailbox: m.sourceLogin }, warning);
         out.push({ mailbox: m.sourceLogin, kind, status: 'failed', warning });
       }

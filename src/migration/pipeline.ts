@@ -21,9 +21,9 @@ export interface MailboxRunLimits {
   /** Stop once pre-staged (the batch pre-stages everyone before copying anyone). */
   stopAfterPrestage?: boolean;
   /** The window closed: suspend before the next step. */
-  shouldSuspend(): boolean;
+  shouldSuspend(): Promise<boolean>;
   /** Cutover may run now (immediate, time reached, or `batch complete`). */
-  cutoverAllowed(): boolean;
+  cutoverAllowed(): Promise<boolean>;
 }
 
 function copyCounts(r: CopyReport, delta: boolean) {
@@ -51,28 +51,31 @@ async function step<T>(
   m: MailboxRow,
   name: StepName,
   effect: () => Promise<T>,
-  record: (result: T, stepId: number) => { next: MailboxState; messages?: number; bytes?: number; detail?: unknown; extra?: () => void },
+  record: (
+    result: T,
+    stepId: number,
+  ) => { next: MailboxState; messages?: number; bytes?: number; detail?: unknown; extra?: () => Promise<void> },
 ): Promise<MailboxState> {
   ctx.emit({ type: 'state', mailbox: m.sourceLogin, state: m.state, step: name });
-  const stepId = startStep(ctx.store, m.id, name);
+  const stepId = await startStep(ctx.store, m.id, name);
   let result: T;
   try {
     result = await effect();
   } catch (err) {
     const message = describeError(err);
     const detail = (err as { report?: CopyReport }).report;
-    ctx.store.tx(() => {
-      finishStep(ctx.store, stepId, 'failed', { detail: { error: message, ...(detail ? { report: detail } : {}) } });
-      park(ctx.store, m.id, 'failed', m.state as PipelineState, message);
+    await ctx.store.sql.tx(async () => {
+      await finishStep(ctx.store, stepId, 'failed', { detail: { error: message, ...(detail ? { report: detail } : {}) } });
+      await park(ctx.store, m.id, 'failed', m.state as PipelineState, message);
     });
     ctx.logger.error({ mailbox: m.sourceLogin, step: name, err: message }, 'step failed');
     ctx.emit({ type: 'state', mailbox: m.sourceLogin, state: 'failed', step: name, error: message });
     return 'failed';
   }
   const r = record(result, stepId);
-  advance(ctx.store, m.id, r.next, () => {
-    finishStep(ctx.store, stepId, 'done', { messages: r.messages ?? 0, bytes: r.bytes ?? 0, detail: r.detail });
-    r.extra?.();
+  await advance(ctx.store, m.id, r.next, async () => {
+    await finishStep(ctx.store, stepId, 'done', { messages: r.messages ?? 0, bytes: r.bytes ?? 0, detail: r.detail });
+    await r.extra?.();
   });
   ctx.emit({ type: 'state', mailbox: m.sourceLogin, state: r.next, step: name });
   return r.next;
@@ -81,11 +84,11 @@ async function step<T>(
 /** Advances one mailbox as far as the limits allow; returns where it stopped. */
 export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRunLimits): Promise<MailboxState> {
   for (;;) {
-    const m = mailboxById(ctx.store, id);
+    const m = await mailboxById(ctx.store, id);
     if (!m) throw new MigrationError('CF_ERR_BATCH_GONE', `mailbox ${id} is no longer in the state store`, { object: String(id) });
     if (m.state === 'done' || m.state === 'failed' || m.state === 'suspended') return m.state;
-    if (limits.shouldSuspend()) {
-      park(ctx.store, m.id, 'suspended', m.state, 'the batch window closed');
+    if (await limits.shouldSuspend()) {
+      await park(ctx.store, m.id, 'suspended', m.state, 'the batch window closed');
       ctx.emit({ type: 'state', mailbox: m.sourceLogin, state: 'suspended' });
       return 'suspended';
     }
@@ -117,7 +120,7 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
         );
         break;
       case 'copied':
-        if (!limits.cutoverAllowed()) {
+        if (!(await limits.cutoverAllowed())) {
           // Waiting for cutover: one delta pass keeps the target close to the source.
           await step(
             ctx,
@@ -132,7 +135,7 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
               extra: () => recordCopy(ctx.store, m.id, copyCounts(r, true)),
             }),
           );
-          return mailboxById(ctx.store, id)?.state ?? 'copied';
+          return (await mailboxById(ctx.store, id))?.state ?? 'copied';
         }
         next = await step(
           ctx,
@@ -142,7 +145,7 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
             cutover(ctx, m, async () => {
               // The final delta runs inside cutover, after new mail was routed to the target.
               const final = await copyPass(ctx, m, 'delta');
-              ctx.store.tx(() => recordCopy(ctx.store, m.id, copyCounts(final, true)));
+              await recordCopy(ctx.store, m.id, copyCounts(final, true));
               return final;
             }),
           (r) => ({

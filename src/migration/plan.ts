@@ -41,11 +41,11 @@ export interface CapacityPlan {
 }
 
 /** Throughput of one copy stream from earlier copy and delta passes (bytes and messages per second), those of `exceptBatch` left out. */
-export function measuredRate(
+export async function measuredRate(
   store: StateStore,
   exceptBatch?: number,
-): { bytesPerSecond: number; messagesPerSecond: number; passes: number } | undefined {
-  const passes = measuredPasses(store, exceptBatch).filter((p) => p.ms > 0);
+): Promise<{ bytesPerSecond: number; messagesPerSecond: number; passes: number } | undefined> {
+  const passes = (await measuredPasses(store, exceptBatch)).filter((p) => p.ms > 0);
   if (passes.length === 0) return undefined;
   const ms = passes.reduce((a, p) => a + p.ms, 0);
   return {
@@ -59,8 +59,8 @@ export function measuredRate(
 const FIXED_STEPS = ['prestage', 'cutover', 'cleanup', 'verify', 'report'] as const;
 
 /** Seconds per mailbox outside the copy, from earlier batches: the mean time of each fixed step per mailbox, summed over the steps. */
-export function measuredOverhead(store: StateStore, exceptBatch?: number): number | undefined {
-  const steps = measuredSteps(store, FIXED_STEPS, exceptBatch);
+export async function measuredOverhead(store: StateStore, exceptBatch?: number): Promise<number | undefined> {
+  const steps = await measuredSteps(store, FIXED_STEPS, exceptBatch);
   if (steps.length === 0) return undefined;
   let seconds = 0;
   for (const kind of FIXED_STEPS) {
@@ -151,11 +151,11 @@ const ASSUMED_MBPS = 5;
 const ASSUMED_OVERHEAD_S = 3;
 
 export async function capacityPlan(setup: MigrationSetup, store: StateStore, input: PlanInput): Promise<CapacityPlan> {
-  const batch = batchByName(store, input.subject);
+  const batch = await batchByName(store, input.subject);
   let logins: string[];
   let known = new Map<string, { messages: number; bytes: number }>();
   if (batch) {
-    const rows = mailboxesOf(store, batch.id);
+    const rows = await mailboxesOf(store, batch.id);
     logins = rows.map((m) => m.sourceLogin);
     known = new Map(rows.filter((m) => m.messages > 0).map((m) => [m.sourceLogin, { messages: m.messages, bytes: m.bytes }]));
   } else {
@@ -203,7 +203,7 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
     ),
   );
   const except = input.excludeOwnPasses && batch ? batch.id : undefined;
-  const measured = measuredRate(store, except);
+  const measured = await measuredRate(store, except);
   const rate = input.rateMBps
     ? {
         bytesPerSecond: input.rateMBps * 1e6,
@@ -219,7 +219,7 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
         };
   // Fixed steps per mailbox from the step timings of every batch so far; before any, a guess that includes cutover's settle.
   const overheadSeconds =
-    measuredOverhead(store, except) ?? ASSUMED_OVERHEAD_S + (batch ? settleSeconds(batch.options) : DEFAULT_CUTOVER_SETTLE_SECONDS);
+    (await measuredOverhead(store, except)) ?? ASSUMED_OVERHEAD_S + (batch ? settleSeconds(batch.options) : DEFAULT_CUTOVER_SETTLE_SECONDS);
   const storeLimit = batch
     ? targetStoreOf(setup, batch.targetStore).maxConcurrentMailboxes
     : Math.min(...Object.values(setup.config.targetStores).map((s) => s.maxConcurrentMailboxes));
@@ -234,7 +234,7 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
     windowSeconds = Number.isFinite(w.msUntilChange) ? w.msUntilChange / 1000 : null;
   }
   const p = predict(mailboxes, rate, overheadSeconds, streams, windowSeconds);
-  const actualSeconds = batch?.finishedAt ? workSeconds(stepsOf(store, batch.id)) : null;
+  const actualSeconds = batch?.finishedAt ? workSeconds(await stepsOf(store, batch.id)) : null;
   return {
     subject: input.subject,
     mailboxes: p.per,

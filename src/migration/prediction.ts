@@ -27,9 +27,9 @@ export async function predictAtFirstStart(
   logger: Logger,
 ): Promise<Prediction | undefined> {
   try {
-    if (predictionOf(store, batch.id)) return undefined;
+    if (await predictionOf(store, batch.id)) return undefined;
     // A batch that ran before predictions were recorded: a plan made now would not be a prediction.
-    if (stepsOf(store, batch.id).length > 0) return undefined;
+    if ((await stepsOf(store, batch.id)).length > 0) return undefined;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the capacity plan took longer than ${PLAN_TIMEOUT_MS / 1000} s`)), PLAN_TIMEOUT_MS);
@@ -45,7 +45,7 @@ export async function predictAtFirstStart(
     } finally {
       clearTimeout(timer);
     }
-    recordPrediction(store, batch.id, p);
+    await recordPrediction(store, batch.id, p);
     return p;
   } catch (err) {
     logger.warn({ err: describeError(err) }, 'the prediction could not be recorded; the batch goes on');

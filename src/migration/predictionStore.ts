@@ -57,37 +57,35 @@ export function predictedPlan(p: CapacityPlan): PredictedPlan {
 
 const INSERT = `INSERT INTO migration_prediction (batch_id, made_at, status, warning, predicted_seconds, window_seconds, fits, mailboxes_that_fit, streams,
     rate_source, bytes_per_second, messages_per_second, overhead_seconds, messages, bytes, per_mailbox)
-  VALUES (@batchId, @madeAt, @status, @warning, @predictedSeconds, @windowSeconds, @fits, @mailboxesThatFit, @streams,
-    @rateSource, @bytesPerSecond, @messagesPerSecond, @overheadSeconds, @messages, @bytes, @perMailbox)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (batch_id) DO NOTHING`;
 
 /** Records the batch's prediction unless one is recorded already (the first start's stands); true when this one was kept. */
-export function recordPrediction(store: StateStore, batchId: number, p: Prediction): boolean {
+export async function recordPrediction(store: StateStore, batchId: number, p: Prediction): Promise<boolean> {
   const plan = p.status === 'made' ? p.plan : null;
-  return (
-    store.db.prepare(INSERT).run({
-      batchId,
-      madeAt: p.madeAt,
-      status: p.status,
-      warning: p.status === 'failed' ? p.warning : null,
-      predictedSeconds: plan?.predictedSeconds ?? null,
-      windowSeconds: plan?.windowSeconds ?? null,
-      fits: plan && plan.fits !== null ? Number(plan.fits) : null,
-      mailboxesThatFit: plan?.mailboxesThatFit ?? null,
-      streams: plan?.streams ?? null,
-      rateSource: plan?.rate.source ?? null,
-      bytesPerSecond: plan?.rate.bytesPerSecond ?? null,
-      messagesPerSecond: plan?.rate.messagesPerSecond ?? null,
-      overheadSeconds: plan?.overheadSeconds ?? null,
-      messages: plan?.totals.messages ?? null,
-      bytes: plan?.totals.bytes ?? null,
-      perMailbox: plan ? JSON.stringify(plan.mailboxes) : null,
-    }).changes === 1
-  );
+  const r = await store.sql.run(INSERT, [
+    batchId,
+    p.madeAt,
+    p.status,
+    p.status === 'failed' ? p.warning : null,
+    plan?.predictedSeconds ?? null,
+    plan?.windowSeconds ?? null,
+    plan && plan.fits !== null ? Number(plan.fits) : null,
+    plan?.mailboxesThatFit ?? null,
+    plan?.streams ?? null,
+    plan?.rate.source ?? null,
+    plan?.rate.bytesPerSecond ?? null,
+    plan?.rate.messagesPerSecond ?? null,
+    plan?.overheadSeconds ?? null,
+    plan?.totals.messages ?? null,
+    plan?.totals.bytes ?? null,
+    plan ? JSON.stringify(plan.mailboxes) : null,
+  ]);
+  return r.changes === 1;
 }
 
-export function predictionOf(store: StateStore, batchId: number): Prediction | undefined {
-  const r = store.db.prepare('SELECT * FROM migration_prediction WHERE batch_id = ?').get(batchId) as Raw | undefined;
+export async function predictionOf(store: StateStore, batchId: number): Promise<Prediction | undefined> {
+  const r = await store.sql.get<Raw>('SELECT * FROM migration_prediction WHERE batch_id = ?', [batchId]);
   if (!r) return undefined;
   if (r.status === 'failed') return { madeAt: r.made_at, status: 'failed', warning: r.warning ?? 'no reason recorded' };
   const mailboxes = JSON.parse(r.per_mailbox ?? '[]') as PlanMailbox[];

@@ -116,9 +116,9 @@ export function mailboxReport(m: MailboxRow, steps: StepRecord[]): MailboxReport
   };
 }
 
-export function buildBatchReport(store: StateStore, batch: Batch): BatchReport {
-  const steps = stepsOf(store, batch.id);
-  const mailboxes = mailboxesOf(store, batch.id).map((m) => mailboxReport(m, steps));
+export async function buildBatchReport(store: StateStore, batch: Batch): Promise<BatchReport> {
+  const steps = await stepsOf(store, batch.id);
+  const mailboxes = (await mailboxesOf(store, batch.id)).map((m) => mailboxReport(m, steps));
   const byState: Record<string, number> = {};
   for (const m of mailboxes) byState[m.state] = (byState[m.state] ?? 0) + 1;
   const sum = (f: (m: MailboxReport) => number): number => mailboxes.reduce((a, m) => a + f(m), 0);
@@ -154,9 +154,9 @@ export function buildBatchReport(store: StateStore, batch: Batch): BatchReport {
       meanFidelity: fids.length ? fids.reduce((a, f) => a + f, 0) / fids.length : null,
     },
     mailboxes,
-    throughput: samplesOf(store, batch.id),
-    prediction: comparePrediction(predictionOf(store, batch.id), steps, batch),
-    notices: noticeLines(store, batch),
+    throughput: await samplesOf(store, batch.id),
+    prediction: comparePrediction(await predictionOf(store, batch.id), steps, batch),
+    notices: await noticeLines(store, batch),
   };
 }
 
@@ -167,19 +167,19 @@ export function reportsDir(setup: MigrationSetup, batch: string): string {
 const safeName = (login: string): string => login.replace(/[^A-Za-z0-9@._-]/g, '_');
 
 /** The batch report as JSON and HTML; returns the HTML path. */
-export function writeBatchReport(
+export async function writeBatchReport(
   setup: MigrationSetup,
   store: StateStore,
   batch: Batch,
-): { html: string; json: string; report: BatchReport } {
+): Promise<{ html: string; json: string; report: BatchReport }> {
   const dir = reportsDir(setup, batch.name);
   mkdirSync(dir, { recursive: true });
-  const report = buildBatchReport(store, batch);
+  const report = await buildBatchReport(store, batch);
   const json = join(dir, 'batch.json');
   const html = join(dir, 'batch.html');
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(html, renderBatchHtml(report, setup.project.config.project));
-  setReportPath(store, batch.id, html);
+  await setReportPath(store, batch.id, html);
   return { html, json, report };
 }
 
@@ -188,7 +188,7 @@ export async function writeMailboxReport(ctx: StepContext, m: MailboxRow): Promi
   const dir = reportsDir(ctx.setup, ctx.batch.name);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${safeName(m.sourceLogin)}.json`);
-  writeFileSync(path, `${JSON.stringify(mailboxReport({ ...m, state: 'done' }, stepsOf(ctx.store, ctx.batch.id)), null, 2)}\n`);
+  writeFileSync(path, `${JSON.stringify(mailboxReport({ ...m, state: 'done' }, await stepsOf(ctx.store, ctx.batch.id)), null, 2)}\n`);
   failpoint('report:written');
   return path;
 }

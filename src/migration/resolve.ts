@@ -65,27 +65,29 @@ async function collect(client: Client, base: string, filter: string, limit = 5):
 }
 
 /** DNs of the metaverse connectors of `orgId`'s agents for the person with this address. */
-function metaverseConnectors(
+async function metaverseConnectors(
   setup: MigrationSetup,
   store: StateStore | undefined,
   address: string,
   orgId: string,
   objectClass: string,
-): string[] | undefined {
+): Promise<string[] | undefined> {
   const agents = Object.entries(setup.project.config.sync?.agents ?? {})
     .filter(([, a]) => a.organization === orgId)
     .map(([id]) => id);
   if (!store || agents.length === 0) return undefined;
   let ids: number[];
   try {
-    ids = [...new Set([...mvIdsByValue(store, 'mail', address), ...mvIdsByValue(store, 'proxyAddresses', `smtp:${address}`)])];
+    ids = [
+      ...new Set([...(await mvIdsByValue(store, 'mail', address)), ...(await mvIdsByValue(store, 'proxyAddresses', `smtp:${address}`))]),
+    ];
   } catch {
     return undefined; // no GAL-sync tables yet
   }
   if (ids.length === 0) return undefined;
   const dns = new Set<string>();
   for (const id of ids)
-    for (const cs of csByMv(store, id))
+    for (const cs of await csByMv(store, id))
       if (agents.includes(cs.agent) && cs.state !== 'deleted' && lower(cs.objectClass) === objectClass) dns.add(cs.dn);
   return [...dns];
 }
@@ -109,7 +111,7 @@ export async function resolveSourceName(
     return isUser(e) ? { entry: e, via: 'directory' } : `"${name}": not a user`;
   }
   if (name.includes('@')) {
-    const dns = metaverseConnectors(setup, store, name, setup.sourceId, 'user');
+    const dns = await metaverseConnectors(setup, store, name, setup.sourceId, 'user');
     if (dns && dns.length > 1) return `"${name}": ambiguous in the metaverse (${dns.join('; ')})`;
     if (dns && dns.length === 1) {
       const e = await readEntry(client, dns[0] as string, USER_ATTRIBUTES);
@@ -178,7 +180,7 @@ export async function planTarget(
     };
   }
   // The GAL-sync contact of this person, if any: metaverse first, then by address.
-  let contacts = metaverseConnectors(setup, store, mail, setup.targetId, 'contact');
+  let contacts = await metaverseConnectors(setup, store, mail, setup.targetId, 'contact');
   if (!contacts || contacts.length === 0) {
     contacts = (
       await collect(

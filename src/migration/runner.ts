@@ -35,8 +35,8 @@ export interface RunResult {
   reportHtml: string;
 }
 
-export function batchOrThrow(store: StateStore, name: string): Batch {
-  const b = batchByName(store, name);
+export async function batchOrThrow(store: StateStore, name: string): Promise<Batch> {
+  const b = await batchByName(store, name);
   if (!b)
     throw new MigrationError('CF_ERR_BATCH_UNKNOWN', `no batch named ${name}`, {
       object: name,
@@ -52,7 +52,7 @@ export function finalStatus(states: MailboxState[], manualWaiting: boolean): Bat
 }
 
 export async function runBatch(setup: MigrationSetup, store: StateStore, name: string, opts: RunOptions = {}): Promise<RunResult> {
-  const batch = batchOrThrow(store, name);
+  const batch = await batchOrThrow(store, name);
   const targetStore = targetStoreOf(setup, batch.targetStore);
   return withBatchLease(store, name, () => runLeased(setup, store, name, batch, targetStore, opts));
 }
@@ -67,9 +67,9 @@ async function runLeased(
 ): Promise<RunResult> {
   const logger = (opts.logger ?? silentLogger).child({ scope: 'batch', batch: name });
   const emit = opts.emit ?? (() => {});
-  closeDanglingSteps(store, batch.id);
-  for (const m of mailboxesOf(store, batch.id))
-    if (m.state === 'suspended' || (opts.retryFailed && m.state === 'failed')) unpark(store, m.id);
+  await closeDanglingSteps(store, batch.id);
+  for (const m of await mailboxesOf(store, batch.id))
+    if (m.state === 'suspended' || (opts.retryFailed && m.state === 'failed')) await unpark(store, m.id);
 
   // Not yet open: wait for the window (the worker starts batches this way too).
   for (let w = windowState(batch.options, new Date()); w.state === 'before'; w = windowState(batch.options, new Date())) {
@@ -84,23 +84,24 @@ async function runLeased(
   }
   // Before anything of this batch has run: what it should take, for the report to hold against reality.
   await predictAtFirstStart(setup, store, batch, logger);
-  setBatchStatus(store, batch.id, 'running');
+  await setBatchStatus(store, batch.id, 'running');
   emit({ type: 'batch', batch: name, status: 'running' });
-  batch = batchOrThrow(store, name);
+  batch = await batchOrThrow(store, name);
 
   let copiedMsgs = 0;
   let copiedBytes = 0;
   const sampler = setInterval(() => {
-    if (copiedMsgs || copiedBytes) addSample(store, batch.id, copiedMsgs, copiedBytes);
+    if (copiedMsgs || copiedBytes)
+      addSample(store, batch.id, copiedMsgs, copiedBytes).catch((err) => logger.warn({ err: String(err) }, 'throughput sample not kept'));
     copiedMsgs = 0;
     copiedBytes = 0;
   }, 1000);
   // Read again each time: `batch suspend` from another process closes the window now.
-  const closed = (): boolean =>
-    windowState(batchOrThrow(store, name).options, new Date()).state === 'after' || Boolean(opts.stopRequested?.());
+  const closed = async (): Promise<boolean> =>
+    windowState((await batchOrThrow(store, name)).options, new Date()).state === 'after' || Boolean(opts.stopRequested?.());
   let announced = false;
-  const shouldSuspend = (): boolean => {
-    const c = closed();
+  const shouldSuspend = async (): Promise<boolean> => {
+    const c = await closed();
     if (c && !announced) {
       announced = true;
       emit({ type: 'window-closed', batch: name });
@@ -108,8 +109,8 @@ async function runLeased(
     }
     return c;
   };
-  const cutoverAllowed = (): boolean => {
-    const o = batchOrThrow(store, name);
+  const cutoverAllowed = async (): Promise<boolean> => {
+    const o = await batchOrThrow(store, name);
     if (o.completeRequested) return true;
     if (o.options.cutover === 'immediate') return true;
     return (
@@ -144,7 +145,7 @@ async function runLeased(
     try {
       return await fn();
     } finally {
-      held.release();
+      await held.release();
     }
   };
   // The before-notices go out first, before anything of the move changes (notices.ts).
@@ -153,7 +154,7 @@ async function runLeased(
   await sendNotices(ctx, 'after');
   try {
     // Phase 1: pre-stage everyone.
-    const queued = mailboxesOf(store, batch.id).filter((m) => m.state === 'queued');
+    const queued = (await mailboxesOf(store, batch.id)).filter((m) => m.state === 'queued');
     await Promise.all(
       queued.map((m) =>
         limit(() =>
@@ -168,14 +169,15 @@ async function runLeased(
       ),
     );
     // Phase 2: the rest of the pipeline; complete-after batches keep making delta passes until their time.
-    const rest = mailboxesOf(store, batch.id).filter((m) => !['done', 'failed', 'suspended', 'queued'].includes(m.state));
+    const rest = (await mailboxesOf(store, batch.id)).filter((m) => !['done', 'failed', 'suspended', 'queued'].includes(m.state));
     await Promise.all(
       rest.map((m) =>
         limit(async () => {
           const mctx = { ...ctx, logger: logger.child({ mailbox: m.sourceLogin }) };
           for (;;) {
             const s = await inSlots(m.sourceLogin, () => runMailbox(mctx, m.id, { shouldSuspend, cutoverAllowed }));
-            const waitingForTime = s === 'copied' && batchOrThrow(store, name).options.cutover === 'complete-after' && !shouldSuspend();
+            const waitingForTime =
+              s === 'copied' && (await batchOrThrow(store, name)).options.cutover === 'complete-after' && !(await shouldSuspend());
             if (!waitingForTime) {
               if (s === 'done') await sendNotices(mctx, 'after', m.id);
               return;
@@ -186,22 +188,24 @@ async function runLeased(
       ),
     );
     // Whatever could not start before the window closed is suspended, not left queued.
-    if (shouldSuspend())
-      for (const m of mailboxesOf(store, batch.id))
-        if (!['done', 'failed', 'suspended'].includes(m.state)) await runMailbox(ctx, m.id, { shouldSuspend: () => true, cutoverAllowed });
+    if (await shouldSuspend())
+      for (const m of await mailboxesOf(store, batch.id))
+        if (!['done', 'failed', 'suspended'].includes(m.state))
+          await runMailbox(ctx, m.id, { shouldSuspend: async () => true, cutoverAllowed });
   } finally {
     clearInterval(sampler);
-    if (copiedMsgs || copiedBytes) addSample(store, batch.id, copiedMsgs, copiedBytes);
+    if (copiedMsgs || copiedBytes) await addSample(store, batch.id, copiedMsgs, copiedBytes);
   }
-  const after = mailboxesOf(store, batch.id);
+  const after = await mailboxesOf(store, batch.id);
   const status = finalStatus(
     after.map((m) => m.state),
-    after.some((m) => m.state === 'copied') && !cutoverAllowed(),
+    after.some((m) => m.state === 'copied') && !(await cutoverAllowed()),
   );
-  setBatchStatus(store, batch.id, status);
+  await setBatchStatus(store, batch.id, status);
   emit({ type: 'batch', batch: name, status });
   const states: Record<string, number> = {};
   for (const m of after) states[m.state] = (states[m.state] ?? 0) + 1;
-  const { html } = writeBatchReport(setup, store, batchOrThrow(store, name));
-  return { batch: batchOrThrow(store, name), status, states, reportHtml: html };
+  const final = await batchOrThrow(store, name);
+  const { html } = await writeBatchReport(setup, store, final);
+  return { batch: await batchOrThrow(store, name), status, states, reportHtml: html };
 }

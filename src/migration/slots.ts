@@ -13,13 +13,13 @@ export interface SlotPool {
 }
 
 export interface HeldSlots {
-  release(): void;
+  release(): Promise<void>;
 }
 
-function tryTake(store: StateStore, pool: SlotPool, holder: string): string | undefined {
+async function tryTake(store: StateStore, pool: SlotPool, holder: string): Promise<string | undefined> {
   for (let i = 0; i < pool.size; i++) {
     const lease = `migration-slot:${pool.name}:${i}`;
-    if (store.takeLease(lease, holder, TTL_MS)) return lease;
+    if (await store.takeLease(lease, holder, TTL_MS)) return lease;
   }
   return undefined;
 }
@@ -28,31 +28,32 @@ function tryTake(store: StateStore, pool: SlotPool, holder: string): string | un
 export async function takeSlots(
   store: StateStore,
   pools: SlotPool[],
-  opts: { pollMs?: number; onWait?: () => void; cancelled?: () => boolean } = {},
+  opts: { pollMs?: number; onWait?: () => void; cancelled?: () => Promise<boolean> } = {},
 ): Promise<HeldSlots | undefined> {
   const holder = newLeaseHolder();
   let waited = false;
   for (;;) {
     const taken: string[] = [];
     for (const p of pools) {
-      const lease = tryTake(store, p, holder);
+      const lease = await tryTake(store, p, holder);
       if (!lease) break;
       taken.push(lease);
     }
     if (taken.length === pools.length) {
       const timer = setInterval(() => {
-        for (const l of taken) store.renewLease(l, holder, TTL_MS);
+        // A failed renewal is retried at the next tick; the lease outlives two of them.
+        for (const l of taken) store.renewLease(l, holder, TTL_MS).catch(() => {});
       }, TTL_MS / 3);
       timer.unref();
       return {
-        release() {
+        async release() {
           clearInterval(timer);
-          for (const l of taken) store.releaseLease(l, holder);
+          for (const l of taken) await store.releaseLease(l, holder);
         },
       };
     }
-    for (const l of taken) store.releaseLease(l, holder);
-    if (opts.cancelled?.()) return undefined;
+    for (const l of taken) await store.releaseLease(l, holder);
+    if (await opts.cancelled?.()) return undefined;
     if (!waited) opts.onWait?.();
     waited = true;
     await sleep((opts.pollMs ?? 250) + Math.floor(Math.random() * 100));

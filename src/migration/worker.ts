@@ -34,7 +34,7 @@ export async function runWorker(setup: MigrationSetup, store: StateStore, opts: 
   const logger = (opts.logger ?? silentLogger).child({ scope: 'worker' });
   const running = new Map<string, Promise<void>>();
   for (;;) {
-    for (const b of dueBatches(allBatches(store), new Date())) {
+    for (const b of dueBatches(await allBatches(store), new Date())) {
       if (running.has(b.name)) continue;
       logger.info({ batch: b.name }, 'window open: starting the batch');
       running.set(

@@ -24,16 +24,16 @@ export interface StateStore {
   /** Runs fn in one transaction (nested calls become savepoints). */
   tx<T>(fn: () => T): T;
   /** Takes the named lease for ttlMs, or returns false if someone else holds a live one. */
-  acquireLease(name: string, holder: string, ttlMs: number): boolean;
-  renewLease(name: string, holder: string, ttlMs: number): boolean;
-  releaseLease(name: string, holder: string): void;
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  renewLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
   /**
    * acquireLease, but a lease whose holder was a process of this host that no longer
    * exists (kill -9 never releases) is taken over at once instead of waiting out its TTL;
    * a holder on another host is left alone until its lease expires.
    */
-  takeLease(name: string, holder: string, ttlMs: number): 'acquired' | 'taken-over' | false;
-  leaseHolder(name: string): { holder: string; expiresAt: string } | undefined;
+  takeLease(name: string, holder: string, ttlMs: number): Promise<'acquired' | 'taken-over' | false>;
+  leaseHolder(name: string): Promise<{ holder: string; expiresAt: string } | undefined>;
   close(): void;
 }
 
@@ -78,40 +78,50 @@ export function openStateStore(path: string): StateStore {
     throw new StateError(`cannot migrate the state store ${path}: ${(err as Error).message}`, { object: path, cause: err });
   }
 
-  const upsertLease = db.prepare(`
-    INSERT INTO lease (name, holder, acquired_at, expires_at) VALUES (@name, @holder, @now, @expires)
+  const sql = sqliteDb(db);
+  // Portable SQL (issue 12): the upsert takes a free or expired lease, or renews its own.
+  const acquireLease = async (name: string, holder: string, ttlMs: number): Promise<boolean> => {
+    const now = new Date();
+    const res = await sql.run(
+      `INSERT INTO lease (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
     ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-    WHERE lease.expires_at < @now OR lease.holder = @holder`);
-  const renew = db.prepare('UPDATE lease SET expires_at = @expires WHERE name = @name AND holder = @holder');
-  const release = db.prepare('DELETE FROM lease WHERE name = ? AND holder = ?');
-  const holderOf = db.prepare('SELECT holder, expires_at AS expiresAt FROM lease WHERE name = ? AND expires_at >= ?');
+    WHERE lease.expires_at < ? OR lease.holder = ?`,
+      [name, holder, now.toISOString(), new Date(now.getTime() + ttlMs).toISOString(), now.toISOString(), holder],
+    );
+    return res.changes === 1;
+  };
+  const releaseLease = async (name: string, holder: string): Promise<void> => {
+    await sql.run('DELETE FROM lease WHERE name = ? AND holder = ?', [name, holder]);
+  };
+  const leaseHolder = (name: string): Promise<{ holder: string; expiresAt: string } | undefined> =>
+    sql.get<{ holder: string; expiresAt: string }>(
+      'SELECT holder, expires_at AS "expiresAt" FROM lease WHERE name = ? AND expires_at >= ?',
+      [name, new Date().toISOString()],
+    );
 
   return {
     path,
-    sql: sqliteDb(db),
+    sql,
     db,
     tx: (fn) => db.transaction(fn)(),
-    acquireLease(name, holder, ttlMs) {
-      const now = new Date();
-      const res = upsertLease.run({ name, holder, now: now.toISOString(), expires: new Date(now.getTime() + ttlMs).toISOString() });
+    acquireLease,
+    async renewLease(name, holder, ttlMs) {
+      const res = await sql.run('UPDATE lease SET expires_at = ? WHERE name = ? AND holder = ?', [
+        new Date(Date.now() + ttlMs).toISOString(),
+        name,
+        holder,
+      ]);
       return res.changes === 1;
     },
-    renewLease(name, holder, ttlMs) {
-      return renew.run({ name, holder, expires: new Date(Date.now() + ttlMs).toISOString() }).changes === 1;
-    },
-    releaseLease(name, holder) {
-      release.run(name, holder);
-    },
-    takeLease(name, holder, ttlMs) {
-      if (this.acquireLease(name, holder, ttlMs)) return 'acquired';
-      const current = this.leaseHolder(name);
+    releaseLease,
+    async takeLease(name, holder, ttlMs) {
+      if (await acquireLease(name, holder, ttlMs)) return 'acquired';
+      const current = await leaseHolder(name);
       if (!current || !holderIsDead(current.holder)) return false;
-      release.run(name, current.holder);
-      return this.acquireLease(name, holder, ttlMs) ? 'taken-over' : false;
+      await releaseLease(name, current.holder);
+      return (await acquireLease(name, holder, ttlMs)) ? 'taken-over' : false;
     },
-    leaseHolder(name) {
-      return holderOf.get(name, new Date().toISOString()) as { holder: string; expiresAt: string } | undefined;
-    },
+    leaseHolder,
     close: () => db.close(),
   };
 }

@@ -76,7 +76,7 @@ export const runAdImport: typeof runImport = async (engine, store, agentId, mode
   const conn = await openAgentDirectory(engine, agentId);
   const r: AdRun = { engine, store, client: conn.client, agentId, agent, baseDn: org.directory.baseDn, runId, run };
   try {
-    const text = getWatermark(store, agentId, AD_WATERMARK_KIND);
+    const text = await getWatermark(store, agentId, AD_WATERMARK_KIND);
     const stored = parseAdWatermark(text);
     if (text !== undefined && !stored) run.logger.warn({ agent: agentId }, 'stored AD watermark is damaged: full import');
     if (mode === 'full' || !stored) return await fullImport(r);
@@ -106,9 +106,9 @@ async function currentWatermark(r: AdRun): Promise<AdWatermark> {
 async function fullImport(r: AdRun): Promise<void> {
   const mark = await currentWatermark(r);
   await importStream(r.engine, r.store, r.agentId, searchEntries(r.client, searchSpec(r.agent)), r.runId, r.run);
-  r.store.tx(() => {
-    r.run.counts.importDeletes += cs.markUnseenDeleted(r.store, r.agentId, r.runId);
-    setWatermark(r.store, r.agentId, AD_WATERMARK_KIND, formatAdWatermark(mark));
+  await r.store.sql.tx(async () => {
+    r.run.counts.importDeletes += await cs.markUnseenDeleted(r.store, r.agentId, r.runId);
+    await setWatermark(r.store, r.agentId, AD_WATERMARK_KIND, formatAdWatermark(mark));
   });
 }
 
@@ -184,16 +184,16 @@ async function applyChanges(r: AdRun, changes: AdChange[], mark: AdWatermark): P
       else gone.add(String(e.attributes[r.agent.anchor]?.[0])); // moved out meanwhile
     }
   }
-  r.store.tx(() => {
-    storeBatch(r.engine, r.store, r.agentId, entries, r.runId, r.run);
+  await r.store.sql.tx(async () => {
+    await storeBatch(r.engine, r.store, r.agentId, entries, r.runId, r.run);
     for (const guid of gone) {
-      const c = cs.csByAnchor(r.store, r.agentId, guid);
+      const c = await cs.csByAnchor(r.store, r.agentId, guid);
       if (c && c.state !== 'deleted') {
-        cs.markDeleted(r.store, c.id);
+        await cs.markDeleted(r.store, c.id);
         r.run.counts.importDeletes++;
       }
     }
-    setWatermark(r.store, r.agentId, AD_WATERMARK_KIND, formatAdWatermark(mark));
+    await setWatermark(r.store, r.agentId, AD_WATERMARK_KIND, formatAdWatermark(mark));
   });
 }
 

@@ -2,7 +2,6 @@
 
 import { normalizeDn } from '../directory/escape.ts';
 import type { StateStore } from '../state/store.ts';
-import { sql } from './sql.ts';
 import type { AttributeValues, CsObject, CsState, PendingOp } from './types.ts';
 
 interface Row {
@@ -41,25 +40,26 @@ function toCs(r: Row): CsObject {
 
 const COLS = 'id, agent, anchor, dn, object_class, attrs, state, mv_id, provisioned, pending_op, pending_attrs, pending_dn, exported';
 
-export function csById(s: StateStore, id: number): CsObject | undefined {
-  const r = sql(s, `SELECT ${COLS} FROM sync_cs_object WHERE id = ?`).get(id) as Row | undefined;
+export async function csById(s: StateStore, id: number): Promise<CsObject | undefined> {
+  const r = await s.sql.get<Row>(`SELECT ${COLS} FROM sync_cs_object WHERE id = ?`, [id]);
   return r && toCs(r);
 }
 
-export function csByAnchor(s: StateStore, agent: string, anchor: string): (CsObject & { hash: string }) | undefined {
-  const r = sql(s, `SELECT ${COLS}, attrs_hash FROM sync_cs_object WHERE agent = ? AND anchor = ?`).get(agent, anchor) as
-    | (Row & { attrs_hash: string })
-    | undefined;
+export async function csByAnchor(s: StateStore, agent: string, anchor: string): Promise<(CsObject & { hash: string }) | undefined> {
+  const r = await s.sql.get<Row & { attrs_hash: string }>(`SELECT ${COLS}, attrs_hash FROM sync_cs_object WHERE agent = ? AND anchor = ?`, [
+    agent,
+    anchor,
+  ]);
   return r && { ...toCs(r), hash: r.attrs_hash };
 }
 
-export function csByDn(s: StateStore, agent: string, dn: string): CsObject[] {
-  const rows = sql(s, `SELECT ${COLS} FROM sync_cs_object WHERE agent = ? AND dn_norm = ?`).all(agent, normalizeDn(dn)) as Row[];
+export async function csByDn(s: StateStore, agent: string, dn: string): Promise<CsObject[]> {
+  const rows = await s.sql.all<Row>(`SELECT ${COLS} FROM sync_cs_object WHERE agent = ? AND dn_norm = ?`, [agent, normalizeDn(dn)]);
   return rows.map(toCs);
 }
 
-export function csByMv(s: StateStore, mvId: number): CsObject[] {
-  return (sql(s, `SELECT ${COLS} FROM sync_cs_object WHERE mv_id = ? ORDER BY id`).all(mvId) as Row[]).map(toCs);
+export async function csByMv(s: StateStore, mvId: number): Promise<CsObject[]> {
+  return (await s.sql.all<Row>(`SELECT ${COLS} FROM sync_cs_object WHERE mv_id = ? ORDER BY id`, [mvId])).map(toCs);
 }
 
 export interface NewCs {
@@ -73,28 +73,28 @@ export interface NewCs {
   runId: number | null;
 }
 
-export function insertCs(s: StateStore, c: NewCs): number {
-  const res = sql(
-    s,
+export async function insertCs(s: StateStore, c: NewCs): Promise<number> {
+  const r = await s.sql.get<{ id: number }>(
     `INSERT INTO sync_cs_object (agent, anchor, dn, dn_norm, object_class, attrs, attrs_hash, provisioned, seen_run, imported_at, sync_pending)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-  ).run(
-    c.agent,
-    c.anchor,
-    c.dn,
-    normalizeDn(c.dn),
-    c.objectClass,
-    JSON.stringify(c.attributes),
-    c.hash,
-    c.provisioned ? 1 : 0,
-    c.runId,
-    new Date().toISOString(),
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`,
+    [
+      c.agent,
+      c.anchor,
+      c.dn,
+      normalizeDn(c.dn),
+      c.objectClass,
+      JSON.stringify(c.attributes),
+      c.hash,
+      c.provisioned ? 1 : 0,
+      c.runId,
+      new Date().toISOString(),
+    ],
   );
-  return Number(res.lastInsertRowid);
+  return Number(r?.id);
 }
 
 /** Records an imported entry; flags it for synchronization only when something changed. */
-export function updateImported(
+export async function updateImported(
   s: StateStore,
   id: number,
   dn: string,
@@ -103,32 +103,33 @@ export function updateImported(
   hash: string,
   runId: number | null,
   changed: boolean,
-): void {
-  sql(
-    s,
+): Promise<void> {
+  await s.sql.run(
     `UPDATE sync_cs_object SET dn = ?, dn_norm = ?, object_class = ?, attrs = ?, attrs_hash = ?, seen_run = ?, imported_at = ?,
          state = CASE WHEN state = 'deleted' THEN 'normal' ELSE state END,
-         sync_pending = CASE WHEN ? THEN 1 ELSE sync_pending END
+         sync_pending = CASE WHEN ? = 1 THEN 1 ELSE sync_pending END
        WHERE id = ?`,
-  ).run(dn, normalizeDn(dn), objectClass, JSON.stringify(attrs), hash, runId, new Date().toISOString(), changed ? 1 : 0, id);
+    [dn, normalizeDn(dn), objectClass, JSON.stringify(attrs), hash, runId, new Date().toISOString(), changed ? 1 : 0, id],
+  );
 }
 
-export function setAnchorAndDn(s: StateStore, id: number, anchor: string, dn: string): void {
-  sql(s, 'UPDATE sync_cs_object SET anchor = ?, dn = ?, dn_norm = ? WHERE id = ?').run(anchor, dn, normalizeDn(dn), id);
+export async function setAnchorAndDn(s: StateStore, id: number, anchor: string, dn: string): Promise<void> {
+  await s.sql.run('UPDATE sync_cs_object SET anchor = ?, dn = ?, dn_norm = ? WHERE id = ?', [anchor, dn, normalizeDn(dn), id]);
 }
 
-export function markDeleted(s: StateStore, id: number): void {
-  sql(s, "UPDATE sync_cs_object SET state = 'deleted', sync_pending = 1 WHERE id = ?").run(id);
+export async function markDeleted(s: StateStore, id: number): Promise<void> {
+  await s.sql.run("UPDATE sync_cs_object SET state = 'deleted', sync_pending = 1 WHERE id = ?", [id]);
 }
 
 /** Full-import obsoletion: what this run did not see is gone (except adds not yet exported). */
-export function markUnseenDeleted(s: StateStore, agent: string, runId: number): number {
-  return sql(
-    s,
+export async function markUnseenDeleted(s: StateStore, agent: string, runId: number): Promise<number> {
+  const res = await s.sql.run(
     `UPDATE sync_cs_object SET state = 'deleted', sync_pending = 1
        WHERE agent = ? AND (seen_run IS NULL OR seen_run <> ?) AND state <> 'deleted' AND (pending_op IS NULL OR pending_op <> 'add')
          AND anchor NOT LIKE 'pending:%'`,
-  ).run(agent, runId).changes;
+    [agent, runId],
+  );
+  return res.changes;
 }
 
 /** What ordering a synchronization needs of an object, without its attributes. */
@@ -139,88 +140,91 @@ export interface CsHead {
   provisioned: boolean;
 }
 
-function heads(rows: { id: number; agent: string; dn: string; provisioned: number }[]): CsHead[] {
+type HeadRow = { id: number; agent: string; dn: string; provisioned: number };
+
+function heads(rows: HeadRow[]): CsHead[] {
   return rows.map((r) => ({ id: r.id, agent: r.agent, dn: r.dn, provisioned: r.provisioned === 1 }));
 }
 
-export function pendingSyncHeads(s: StateStore): CsHead[] {
-  return heads(sql(s, 'SELECT id, agent, dn, provisioned FROM sync_cs_object WHERE sync_pending = 1 ORDER BY id').all() as never);
+export async function pendingSyncHeads(s: StateStore): Promise<CsHead[]> {
+  return heads(await s.sql.all<HeadRow>('SELECT id, agent, dn, provisioned FROM sync_cs_object WHERE sync_pending = 1 ORDER BY id'));
 }
 
-export function allCsHeads(s: StateStore): CsHead[] {
-  return heads(sql(s, 'SELECT id, agent, dn, provisioned FROM sync_cs_object ORDER BY id').all() as never);
+export async function allCsHeads(s: StateStore): Promise<CsHead[]> {
+  return heads(await s.sql.all<HeadRow>('SELECT id, agent, dn, provisioned FROM sync_cs_object ORDER BY id'));
 }
 
-export function setJoin(s: StateStore, id: number, mvId: number | null): void {
-  sql(s, 'UPDATE sync_cs_object SET mv_id = ? WHERE id = ?').run(mvId, id);
+export async function setJoin(s: StateStore, id: number, mvId: number | null): Promise<void> {
+  await s.sql.run('UPDATE sync_cs_object SET mv_id = ? WHERE id = ?', [mvId, id]);
 }
 
-export function setState(s: StateStore, id: number, state: CsState, reason: string | null): void {
-  sql(s, 'UPDATE sync_cs_object SET state = ?, state_reason = ? WHERE id = ?').run(state, reason, id);
+export async function setState(s: StateStore, id: number, state: CsState, reason: string | null): Promise<void> {
+  await s.sql.run('UPDATE sync_cs_object SET state = ?, state_reason = ? WHERE id = ?', [state, reason, id]);
 }
 
-export function setSyncPending(s: StateStore, id: number, pending: boolean): void {
-  sql(s, 'UPDATE sync_cs_object SET sync_pending = ? WHERE id = ?').run(pending ? 1 : 0, id);
+export async function setSyncPending(s: StateStore, id: number, pending: boolean): Promise<void> {
+  await s.sql.run('UPDATE sync_cs_object SET sync_pending = ? WHERE id = ?', [pending ? 1 : 0, id]);
 }
 
-export function setPendingExport(
+export async function setPendingExport(
   s: StateStore,
   id: number,
   op: PendingOp | null,
   attrs: AttributeValues | null,
   newDn: string | null,
-): void {
-  sql(s, 'UPDATE sync_cs_object SET pending_op = ?, pending_attrs = ?, pending_dn = ? WHERE id = ?').run(
+): Promise<void> {
+  await s.sql.run('UPDATE sync_cs_object SET pending_op = ?, pending_attrs = ?, pending_dn = ? WHERE id = ?', [
     op,
     attrs ? JSON.stringify(attrs) : null,
     newDn,
     id,
-  );
+  ]);
 }
 
 /** After a successful export: the pending export is gone, what was written awaits confirmation. */
-export function recordExported(s: StateStore, id: number, exported: AttributeValues | null, dn: string): void {
-  sql(
-    s,
+export async function recordExported(s: StateStore, id: number, exported: AttributeValues | null, dn: string): Promise<void> {
+  await s.sql.run(
     'UPDATE sync_cs_object SET pending_op = NULL, pending_attrs = NULL, pending_dn = NULL, exported = ?, dn = ?, dn_norm = ? WHERE id = ?',
-  ).run(exported ? JSON.stringify(exported) : null, dn, normalizeDn(dn), id);
+    [exported ? JSON.stringify(exported) : null, dn, normalizeDn(dn), id],
+  );
 }
 
-export function clearExported(s: StateStore, id: number): void {
-  sql(s, 'UPDATE sync_cs_object SET exported = NULL WHERE id = ?').run(id);
+export async function clearExported(s: StateStore, id: number): Promise<void> {
+  await s.sql.run('UPDATE sync_cs_object SET exported = NULL WHERE id = ?', [id]);
 }
 
-export function pendingExports(s: StateStore, agent: string): CsObject[] {
-  return (sql(s, `SELECT ${COLS} FROM sync_cs_object WHERE agent = ? AND pending_op IS NOT NULL ORDER BY id`).all(agent) as Row[]).map(
+export async function pendingExports(s: StateStore, agent: string): Promise<CsObject[]> {
+  return (await s.sql.all<Row>(`SELECT ${COLS} FROM sync_cs_object WHERE agent = ? AND pending_op IS NOT NULL ORDER BY id`, [agent])).map(
     toCs,
   );
 }
 
 /** Ids of an agent's pending exports in id order: export holds only these and reads each object as it goes. */
-export function pendingExportIds(s: StateStore, agent: string): number[] {
-  const rows = sql(s, 'SELECT id FROM sync_cs_object WHERE agent = ? AND pending_op IS NOT NULL ORDER BY id').all(agent) as {
-    id: number;
-  }[];
+export async function pendingExportIds(s: StateStore, agent: string): Promise<number[]> {
+  const rows = await s.sql.all<{ id: number }>('SELECT id FROM sync_cs_object WHERE agent = ? AND pending_op IS NOT NULL ORDER BY id', [
+    agent,
+  ]);
   return rows.map((r) => r.id);
 }
 
 /** How many deletes are pending for the agent (the delete threshold's count). */
-export function countPendingDeletes(s: StateStore, agent: string): number {
-  return (sql(s, "SELECT count(*) AS n FROM sync_cs_object WHERE agent = ? AND pending_op = 'delete'").get(agent) as { n: number }).n;
+export async function countPendingDeletes(s: StateStore, agent: string): Promise<number> {
+  const r = await s.sql.get<{ n: number }>("SELECT count(*) AS n FROM sync_cs_object WHERE agent = ? AND pending_op = 'delete'", [agent]);
+  return Number(r?.n ?? 0);
 }
 
-export function countObjects(s: StateStore, agent: string): number {
-  return (sql(s, "SELECT count(*) AS n FROM sync_cs_object WHERE agent = ? AND state <> 'deleted'").get(agent) as { n: number }).n;
+export async function countObjects(s: StateStore, agent: string): Promise<number> {
+  const r = await s.sql.get<{ n: number }>("SELECT count(*) AS n FROM sync_cs_object WHERE agent = ? AND state <> 'deleted'", [agent]);
+  return Number(r?.n ?? 0);
 }
 
-export function deleteCs(s: StateStore, id: number): void {
-  sql(s, 'DELETE FROM sync_cs_object WHERE id = ?').run(id);
+export async function deleteCs(s: StateStore, id: number): Promise<void> {
+  await s.sql.run('DELETE FROM sync_cs_object WHERE id = ?', [id]);
 }
 
-export function replaceAddresses(s: StateStore, csId: number, agent: string, addresses: string[]): void {
-  sql(s, 'DELETE FROM sync_cs_address WHERE cs_id = ?').run(csId);
-  const ins = sql(s, 'INSERT INTO sync_cs_address (cs_id, agent, address) VALUES (?, ?, ?)');
-  for (const a of addresses) ins.run(csId, agent, a);
+export async function replaceAddresses(s: StateStore, csId: number, agent: string, addresses: string[]): Promise<void> {
+  await s.sql.run('DELETE FROM sync_cs_address WHERE cs_id = ?', [csId]);
+  for (const a of addresses) await s.sql.run('INSERT INTO sync_cs_address (cs_id, agent, address) VALUES (?, ?, ?)', [csId, agent, a]);
 }
 
 /** Other objects of the agent that answer to `address`, except those joined to `mvId`. */
@@ -230,17 +234,14 @@ export function addressOwners(
   address: string,
   exceptCsId: number | null,
   mvId: number,
-): { id: number; dn: string }[] {
-  return sql(
-    s,
+): Promise<{ id: number; dn: string }[]> {
+  return s.sql.all<{ id: number; dn: string }>(
     `SELECT c.id, c.dn FROM sync_cs_address a JOIN sync_cs_object c ON c.id = a.cs_id
-       WHERE a.agent = ? AND a.address = ? AND c.state <> 'deleted' AND c.id IS NOT ? AND (c.mv_id IS NULL OR c.mv_id <> ?)`,
-  ).all(agent, address, exceptCsId, mvId) as { id: number; dn: string }[];
+       WHERE a.agent = ? AND a.address = ? AND c.state <> 'deleted' AND c.id IS DISTINCT FROM ? AND (c.mv_id IS NULL OR c.mv_id <> ?)`,
+    [agent, address, exceptCsId, mvId],
+  );
 }
 
-export function liveAnchors(s: StateStore, agent: string): { id: number; anchor: string }[] {
-  return sql(s, "SELECT id, anchor FROM sync_cs_object WHERE agent = ? AND state <> 'deleted'").all(agent) as {
-    id: number;
-    anchor: string;
-  }[];
+export function liveAnchors(s: StateStore, agent: string): Promise<{ id: number; anchor: string }[]> {
+  return s.sql.all<{ id: number; anchor: string }>("SELECT id, anchor FROM sync_cs_object WHERE agent = ? AND state <> 'deleted'", [agent]);
 }

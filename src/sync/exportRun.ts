@@ -54,11 +54,11 @@ function maybeCrash(): void {
   if (crashAfter > 0 && ++writes >= crashAfter) process.kill(process.pid, 'SIGKILL');
 }
 
-export function checkDeleteThreshold(engine: SyncEngine, store: StateStore, agentId: string, opts: ExportOptions): void {
+export async function checkDeleteThreshold(engine: SyncEngine, store: StateStore, agentId: string, opts: ExportOptions): Promise<void> {
   const agent = agentOf(engine, agentId);
-  const deletes = cs.countPendingDeletes(store, agentId);
+  const deletes = await cs.countPendingDeletes(store, agentId);
   const threshold = opts.allowDeletes ?? agent.deleteThreshold;
-  if (deletes > threshold) throw new DeleteThresholdError(agentId, deletes, threshold, cs.countObjects(store, agentId));
+  if (deletes > threshold) throw new DeleteThresholdError(agentId, deletes, threshold, await cs.countObjects(store, agentId));
 }
 
 export async function runExport(
@@ -68,24 +68,25 @@ export async function runExport(
   run: RunContext,
   opts: ExportOptions = {},
 ): Promise<void> {
-  const ids = cs.pendingExportIds(store, agentId);
+  const ids = await cs.pendingExportIds(store, agentId);
   if (ids.length === 0) return;
-  checkDeleteThreshold(engine, store, agentId, opts);
+  await checkDeleteThreshold(engine, store, agentId, opts);
   const conn = await openAgentDirectory(engine, agentId);
   // Several operations in flight on one connection (ldapts matches answers by message
   // id): the round trip, not the server, is what limits an export of one object at a time.
-  const records: Array<() => void> = [];
-  const flush = () => {
-    if (records.length > 0)
-      store.tx(() => {
-        for (const r of records.splice(0)) r();
+  const records: Array<() => Promise<void>> = [];
+  const flush = async () => {
+    const batch = records.splice(0); // taken now: operations ending meanwhile go to the next batch
+    if (batch.length > 0)
+      await store.sql.tx(async () => {
+        for (const r of batch) await r();
       });
   };
   let done = 0;
   run.progress?.(`export ${agentId}`, 0, ids.length);
   let fatal: unknown;
   const one = async (id: number) => {
-    const c = cs.csById(store, id);
+    const c = await cs.csById(store, id);
     if (!c || c.pendingOp === null) return; // dealt with since the ids were read
     try {
       records.push(await exportOne(engine, store, conn, c, run));
@@ -95,7 +96,7 @@ export async function runExport(
       if (e && (e.code === 'CF_ERR_LDAP_UNREACHABLE' || e.code === 'CF_ERR_LDAP_TIMEOUT')) fatal ??= err;
       else reportError(run, { agent: agentId, dn: c.dn, code: 'export-failed', reason: exportFailureReason(engine, c, err) });
     }
-    if (records.length >= RECORD_BATCH) flush();
+    if (records.length >= RECORD_BATCH) await flush();
     run.progress?.(`export ${agentId}`, ++done, ids.length);
   };
   try {
@@ -110,7 +111,7 @@ export async function runExport(
     await Promise.all(inFlight);
     if (fatal) throw fatal;
   } finally {
-    flush();
+    await flush();
     await conn.close();
   }
 }
@@ -122,7 +123,7 @@ async function exportOne(
   conn: DirectoryConnection,
   c: CsObject,
   run: RunContext,
-): Promise<() => void> {
+): Promise<() => Promise<void>> {
   const agent = agentOf(engine, c.agent);
   const client = conn.client;
   if (c.pendingOp === 'delete') {
@@ -159,9 +160,9 @@ async function exportOne(
     }
     // The anchor (entryUUID) is learnt from the confirming import, which adopts the entry by DN.
     run.counts.exportAdds++;
-    return () => {
-      cs.recordExported(store, c.id, attrs, c.dn);
-      cs.setSyncPending(store, c.id, false);
+    return async () => {
+      await cs.recordExported(store, c.id, attrs, c.dn);
+      await cs.setSyncPending(store, c.id, false);
     };
   }
   // modify, with or without a rename

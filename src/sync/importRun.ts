@@ -55,16 +55,16 @@ function hashOf(dn: string, attrs: AttributeValues): string {
 }
 
 /** Records one batch of entries in one transaction (nested in the caller's, if any). */
-export function storeBatch(
+export async function storeBatch(
   engine: SyncEngine,
   store: StateStore,
   agentId: string,
   entries: DirectoryEntry[],
   runId: number,
   run: RunContext,
-): void {
+): Promise<void> {
   const agent = agentOf(engine, agentId);
-  store.tx(() => {
+  await store.sql.tx(async () => {
     for (const e of entries) {
       const anchor = getValues(e.attributes, agent.anchor)[0];
       const objectClass = objectClassOf(agent, e.attributes);
@@ -82,23 +82,23 @@ export function storeBatch(
         if (k.toLowerCase() !== agent.anchor.toLowerCase() || agent.attributes.includes(k)) attrs[k] = v;
       const hash = hashOf(e.dn, attrs);
       run.counts.imported++;
-      let existing = cs.csByAnchor(store, agentId, anchor);
+      let existing = await cs.csByAnchor(store, agentId, anchor);
       if (!existing) {
         // An add whose export was cut off after the server took it: adopt it by DN.
         // An add we exported learns its anchor here; one whose export was cut off after
         // the server took it is adopted the same way (found by DN), never added twice.
-        const pending = cs.csByDn(store, agentId, e.dn).find((o) => o.anchor.startsWith('pending:'));
+        const pending = (await cs.csByDn(store, agentId, e.dn)).find((o) => o.anchor.startsWith('pending:'));
         if (pending) {
-          cs.setAnchorAndDn(store, pending.id, anchor, e.dn);
+          await cs.setAnchorAndDn(store, pending.id, anchor, e.dn);
           if (pending.pendingOp === 'add') {
-            cs.setPendingExport(store, pending.id, null, null, null);
-            cs.recordExported(store, pending.id, pending.pendingAttributes, e.dn);
+            await cs.setPendingExport(store, pending.id, null, null, null);
+            await cs.recordExported(store, pending.id, pending.pendingAttributes, e.dn);
           }
-          existing = cs.csByAnchor(store, agentId, anchor);
+          existing = await cs.csByAnchor(store, agentId, anchor);
         }
       }
       if (!existing) {
-        const id = cs.insertCs(store, {
+        const id = await cs.insertCs(store, {
           agent: agentId,
           anchor,
           dn: e.dn,
@@ -108,18 +108,18 @@ export function storeBatch(
           provisioned: false,
           runId,
         });
-        cs.replaceAddresses(store, id, agentId, addressKeys(attrs));
+        await cs.replaceAddresses(store, id, agentId, addressKeys(attrs));
         run.counts.importAdds++;
         continue;
       }
       const changed = existing.hash !== hash || existing.state === 'deleted';
-      cs.updateImported(store, existing.id, e.dn, objectClass, attrs, hash, runId, changed);
+      await cs.updateImported(store, existing.id, e.dn, objectClass, attrs, hash, runId, changed);
       if (changed) {
-        cs.replaceAddresses(store, existing.id, agentId, addressKeys(attrs));
+        await cs.replaceAddresses(store, existing.id, agentId, addressKeys(attrs));
         run.counts.importUpdates++;
       }
       // Only a changed entry can confirm (or contradict) an export: boundary re-reads are not news.
-      if (existing.exported && changed) confirm(store, agentId, existing.id, e.dn, existing.exported, attrs, run);
+      if (existing.exported && changed) await confirm(store, agentId, existing.id, e.dn, existing.exported, attrs, run);
     }
   });
 }
@@ -129,7 +129,7 @@ export function storeBatch(
  * directory re-spelled (not equal even ignoring case and order) is reported once as
  * `exported-change-not-reimported` and remembered, so it is not exported again forever.
  */
-function confirm(
+async function confirm(
   store: StateStore,
   agentId: string,
   id: number,
@@ -137,7 +137,7 @@ function confirm(
   exported: AttributeValues,
   imported: AttributeValues,
   run: RunContext,
-): void {
+): Promise<void> {
   const sticky: AttributeValues = {};
   for (const [attr, values] of Object.entries(exported)) {
     if (attr.toLowerCase() === 'objectclass') continue;
@@ -151,8 +151,8 @@ function confirm(
       });
     }
   }
-  if (Object.keys(sticky).length === 0) cs.clearExported(store, id);
-  else cs.recordExported(store, id, sticky, dn);
+  if (Object.keys(sticky).length === 0) await cs.clearExported(store, id);
+  else await cs.recordExported(store, id, sticky, dn);
 }
 
 export async function importStream(
@@ -169,13 +169,13 @@ export async function importStream(
   for await (const e of entries) {
     batch.push(e);
     if (batch.length >= BATCH) {
-      storeBatch(engine, store, agentId, batch, runId, run);
+      await storeBatch(engine, store, agentId, batch, runId, run);
       done += batch.length;
       run.progress?.(`import ${agentId}`, done);
       batch = [];
     }
   }
-  if (batch.length > 0) storeBatch(engine, store, agentId, batch, runId, run);
+  if (batch.length > 0) await storeBatch(engine, store, agentId, batch, runId, run);
 }
 
 export async function runImport(
@@ -191,7 +191,7 @@ export async function runImport(
   if (org.directory.kind === 'activedirectory') return runAdImport(engine, store, agentId, mode, runId, run);
   const conn = await openAgentDirectory(engine, agentId);
   try {
-    const watermark = getWatermark(store, agentId, 'entryCSN');
+    const watermark = await getWatermark(store, agentId, 'entryCSN');
     const full = mode === 'full' || watermark === undefined;
     // Read the watermarks before reading data: a change made meanwhile is read again next time.
     const csn = await readContextCsn(conn.client, org.directory.baseDn);
@@ -199,40 +199,40 @@ export async function runImport(
     const spec = searchSpec(agent);
     if (full) {
       await importStream(engine, store, agentId, searchEntries(conn.client, spec), runId, run);
-      store.tx(() => {
-        run.counts.importDeletes += cs.markUnseenDeleted(store, agentId, runId);
-        if (csn) setWatermark(store, agentId, 'entryCSN', csn);
-        setWatermark(store, agentId, 'accesslog', logSince);
+      await store.sql.tx(async () => {
+        run.counts.importDeletes += await cs.markUnseenDeleted(store, agentId, runId);
+        if (csn) await setWatermark(store, agentId, 'entryCSN', csn);
+        await setWatermark(store, agentId, 'accesslog', logSince);
       });
       return;
     }
     await importStream(engine, store, agentId, changedSince(conn.client, spec, watermark), runId, run);
     if (agent.deltaDeletes === 'accesslog') await importDeletes(store, conn.client, agent, agentId, run);
     else await fullDiffDeletes(store, conn.client, spec, agent, agentId, run);
-    if (csn) store.tx(() => setWatermark(store, agentId, 'entryCSN', csn));
+    if (csn) await store.sql.tx(() => setWatermark(store, agentId, 'entryCSN', csn));
   } finally {
     await conn.close();
   }
 }
 
 async function importDeletes(store: StateStore, client: Client, agent: AgentConfig, agentId: string, run: RunContext): Promise<void> {
-  const since = getWatermark(store, agentId, 'accesslog') ?? generalizedTime(new Date(Date.now() - 120_000));
+  const since = (await getWatermark(store, agentId, 'accesslog')) ?? generalizedTime(new Date(Date.now() - 120_000));
   let newest = since;
   const gone: string[] = [];
   for await (const d of deletedSince(client, agent.accesslogBase, since)) {
     gone.push(d.uuid);
     if (d.at > newest) newest = d.at;
   }
-  store.tx(() => {
+  await store.sql.tx(async () => {
     for (const uuid of gone) {
-      const c = cs.csByAnchor(store, agentId, uuid);
+      const c = await cs.csByAnchor(store, agentId, uuid);
       if (c && c.state !== 'deleted') {
-        cs.markDeleted(store, c.id);
+        await cs.markDeleted(store, c.id);
         run.counts.importDeletes++;
       }
     }
     // Keep the second of the newest delete: records in the same second are read again (harmless).
-    setWatermark(store, agentId, 'accesslog', `${newest.slice(0, 14)}Z`);
+    await setWatermark(store, agentId, 'accesslog', `${newest.slice(0, 14)}Z`);
   });
 }
 
@@ -250,10 +250,10 @@ export async function fullDiffDeletes(
     const a = getValues(e.attributes, agent.anchor)[0];
     if (a) seen.add(a);
   }
-  store.tx(() => {
-    for (const { id, anchor } of cs.liveAnchors(store, agentId)) {
+  await store.sql.tx(async () => {
+    for (const { id, anchor } of await cs.liveAnchors(store, agentId)) {
       if (!seen.has(anchor) && !anchor.startsWith('pending:')) {
-        cs.markDeleted(store, id);
+        await cs.markDeleted(store, id);
         run.counts.importDeletes++;
       }
     }

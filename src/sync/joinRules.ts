@@ -26,7 +26,12 @@ function lookups(rule: JoinRuleConfig, key: string): string[] {
   return rule.match === 'smtpProxy' ? [key, `smtp:${key}`] : [key];
 }
 
-export function findJoin(engine: SyncEngine, store: StateStore, cs: CsObject, hasConnectorInAgent: (mvId: number) => boolean): JoinResult {
+export async function findJoin(
+  engine: SyncEngine,
+  store: StateStore,
+  cs: CsObject,
+  hasConnectorInAgent: (mvId: number) => Promise<boolean>,
+): Promise<JoinResult> {
   const agent = agentOf(engine, cs.agent);
   for (const [i, rule] of agent.joinRules.entries()) {
     if (rule.objectClasses && !rule.objectClasses.some((c) => c.toLowerCase() === cs.objectClass.toLowerCase())) continue;
@@ -40,10 +45,11 @@ export function findJoin(engine: SyncEngine, store: StateStore, cs: CsObject, ha
     );
     const candidates = new Set<number>();
     for (const key of joinKeys(rule, values)) {
-      for (const l of lookups(rule, key)) for (const id of mvIdsByValue(store, rule.mv, l)) candidates.add(id);
+      for (const l of lookups(rule, key)) for (const id of await mvIdsByValue(store, rule.mv, l)) candidates.add(id);
     }
     // exact: the index is lowercased, so re-check exact spelling would need the values; ignoreCase is the common case.
-    const open = [...candidates].filter((id) => !hasConnectorInAgent(id));
+    const open: number[] = [];
+    for (const id of candidates) if (!(await hasConnectorInAgent(id))) open.push(id);
     if (open.length === 1) return { kind: 'join', mvId: open[0] as number, rule: i };
     if (open.length > 1) return { kind: 'ambiguous', mvIds: open.sort((a, b) => a - b), rule: i };
   }

@@ -51,19 +51,21 @@ export function describePending(c: CsObject): PreviewItem {
   return item;
 }
 
-export function listPending(engine: SyncEngine, store: StateStore, agents: string[] = engine.agentIds): PreviewItem[] {
-  return agents.flatMap((a) => cs.pendingExports(store, a).map(describePending));
+export async function listPending(engine: SyncEngine, store: StateStore, agents: string[] = engine.agentIds): Promise<PreviewItem[]> {
+  const items: PreviewItem[] = [];
+  for (const a of agents) for (const c of await cs.pendingExports(store, a)) items.push(describePending(c));
+  return items;
 }
 
 /** Runs a (full or delta) synchronization, lists the pending exports, and rolls everything back. */
-export function preview(engine: SyncEngine, store: StateStore, mode: 'full' | 'delta', run: RunContext): Preview {
+export async function preview(engine: SyncEngine, store: StateStore, mode: 'full' | 'delta', run: RunContext): Promise<Preview> {
   let result: Preview | undefined;
   try {
-    store.db.transaction(() => {
-      runSync(engine, store, mode, run);
-      result = { items: listPending(engine, store), errors: [...run.errors] };
+    await store.sql.tx(async () => {
+      await runSync(engine, store, mode, run);
+      result = { items: await listPending(engine, store), errors: [...run.errors] };
       throw new Rollback();
-    })();
+    });
   } catch (err) {
     if (!(err instanceof Rollback)) throw err;
   }
@@ -77,21 +79,22 @@ export function preview(engine: SyncEngine, store: StateStore, mode: 'full' | 'd
  * `scratchDir` when given (its owner removes it), else into a folder beside the store
  * that is removed here.
  */
-export function previewOnSnapshot(
+export async function previewOnSnapshot(
   engine: SyncEngine,
   statePath: string,
   mode: 'full' | 'delta',
   run: RunContext,
   scratchDir?: string,
-): Preview {
+): Promise<Preview> {
   const dir = scratchDir ?? snapshotScratchDir(statePath);
   try {
     const copy = join(dir, 'state.sqlite');
     snapshotStateStore(statePath, copy);
     const store = openStateStore(copy);
     try {
-      store.db.pragma('synchronous = OFF'); // a throw-away copy: no fsync
-      return preview(engine, store, mode, run);
+      // dialect: a SQLite pragma; the snapshot is a copy of the SQLite file.
+      await store.sql.exec('PRAGMA synchronous = OFF'); // a throw-away copy: no fsync
+      return await preview(engine, store, mode, run);
     } finally {
       store.close();
     }

@@ -46,8 +46,8 @@ export interface RunOptions extends ExportOptions {
 export async function runProfile(engine: SyncEngine, store: StateStore, name: string, opts: RunOptions = {}): Promise<RunRecord> {
   const steps = resolveProfile(engine, name);
   const holder = newLeaseHolder();
-  if (!store.takeLease('sync', holder, 6 * 3600_000)) {
-    const h = store.leaseHolder('sync');
+  if (!(await store.takeLease('sync', holder, 6 * 3600_000))) {
+    const h = await store.leaseHolder('sync');
     throw new CrossforestError(
       'CF_ERR_SYNC_BUSY',
       `another sync run holds the state store (${h?.holder ?? 'unknown'}, until ${h?.expiresAt ?? '?'})`,
@@ -56,7 +56,7 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
       },
     );
   }
-  const runId = startRun(store, name);
+  const runId = await startRun(store, name);
   let total: RunCounts = emptyCounts();
   const records: StepRecord[] = [];
   let status: RunStatus = 'success';
@@ -65,7 +65,8 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
     for (const step of steps) {
       const agents = step.run.endsWith('-sync') ? [undefined] : step.agent ? [step.agent] : engine.agentIds;
       // Imports and exports of different agents talk to different servers: run them side by
-      // side. Their state-store writes are synchronous transactions, so they never interleave.
+      // side. Their state-store transactions never interleave: store.sql runs one at a time
+      // (a statement from outside an open transaction waits for it).
       const outcomes = await Promise.all(
         agents.map(async (agent) => {
           const run = newRunContext(engine.logger.child({ run: runId, step: step.run, agent }), opts.progress);
@@ -86,7 +87,7 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
           stepMessage = error instanceof Error ? error.message : String(error);
           message = message ? `${message}; ${stepMessage}` : stepMessage;
         }
-        for (const e of run.errors) addRunError(store, runId, e);
+        for (const e of run.errors) await addRunError(store, runId, e);
         total = addCounts(total, run.counts);
         const objects =
           run.counts.imported + run.counts.exportAdds + run.counts.exportUpdates + run.counts.exportDeletes + run.counts.exportRenames;
@@ -104,14 +105,14 @@ export async function runProfile(engine: SyncEngine, store: StateStore, name: st
       if (status === 'stopped' || status === 'failed') break;
     }
     if (status === 'success' && total.errors > 0) status = 'completed-with-errors';
-    finishRun(store, runId, status, total, records, message);
+    await finishRun(store, runId, status, total, records, message);
   } catch (err) {
-    finishRun(store, runId, 'failed', total, records, (err as Error).message);
+    await finishRun(store, runId, 'failed', total, records, (err as Error).message);
     throw err;
   } finally {
-    store.releaseLease('sync', holder);
+    await store.releaseLease('sync', holder);
   }
-  return getRun(store, runId) as RunRecord;
+  return (await getRun(store, runId)) as RunRecord;
 }
 
 const syncedCount = new WeakMap<RunContext, number>();
@@ -131,7 +132,7 @@ async function runStep(
       return runImport(engine, store, agent as string, step === 'full-import' ? 'full' : 'delta', runId, run);
     case 'full-sync':
     case 'delta-sync':
-      syncedCount.set(run, runSync(engine, store, step === 'full-sync' ? 'full' : 'delta', run));
+      syncedCount.set(run, await runSync(engine, store, step === 'full-sync' ? 'full' : 'delta', run));
       return;
     case 'export':
       return runExport(engine, store, agent as string, run, opts);

@@ -31,10 +31,10 @@ export function currentValues(c: CsObject, attr: string): string[] {
   return getValues(c.attributes, attr);
 }
 
-export function provisionMv(engine: SyncEngine, store: StateStore, mvId: number, run: RunContext): void {
-  const mv = mvById(store, mvId);
+export async function provisionMv(engine: SyncEngine, store: StateStore, mvId: number, run: RunContext): Promise<void> {
+  const mv = await mvById(store, mvId);
   if (!mv) return;
-  const connectors = cs.csByMv(store, mvId);
+  const connectors = await cs.csByMv(store, mvId);
   const sources = connectors.filter((c) => isSource(engine, c));
   for (const agentId of engine.agentIds) {
     const agent = agentOf(engine, agentId);
@@ -44,10 +44,10 @@ export function provisionMv(engine: SyncEngine, store: StateStore, mvId: number,
     const ownSource = sources.some((c) => c.agent === agentId);
     if (!foreignSource || ownSource) continue;
     if (mine.length === 0) {
-      provisionNew(engine, store, agentId, mv, foreignSource, run);
+      await provisionNew(engine, store, agentId, mv, foreignSource, run);
       continue;
     }
-    for (const c of mine) if (isManaged(engine, c)) updateManaged(engine, store, c, mv, foreignSource, run);
+    for (const c of mine) if (isManaged(engine, c)) await updateManaged(engine, store, c, mv, foreignSource, run);
   }
 }
 
@@ -58,28 +58,34 @@ function rdnOf(engine: SyncEngine, agentId: string, desired: AttributeValues): {
 }
 
 /** A DN in the container not used by another object of the agent: `cn=X`, then `cn=X (2)` … */
-function freeDn(store: StateStore, agentId: string, container: string, rdn: { attr: string; value: string }, mvId: number): string {
+async function freeDn(
+  store: StateStore,
+  agentId: string,
+  container: string,
+  rdn: { attr: string; value: string },
+  mvId: number,
+): Promise<string> {
   const base = parseDn(container);
   for (let n = 1; n < 1000; n++) {
     const value = n === 1 ? rdn.value : `${rdn.value} (${n})`;
     const dn = formatDn([{ attribute: rdn.attr, value }, ...base]);
-    const users = cs.csByDn(store, agentId, dn).filter((o) => o.mvId !== mvId && o.state !== 'deleted');
+    const users = (await cs.csByDn(store, agentId, dn)).filter((o) => o.mvId !== mvId && o.state !== 'deleted');
     if (users.length === 0) return dn;
   }
   throw new Error(`no free DN for ${rdn.value} in ${container}`);
 }
 
 /** Addresses of `desired` already used by another object of the agent (not joined to mv). */
-function conflicts(
+async function conflicts(
   store: StateStore,
   agentId: string,
   desired: AttributeValues,
   selfId: number | null,
   mvId: number,
-): { address: string; dn: string }[] {
+): Promise<{ address: string; dn: string }[]> {
   const out: { address: string; dn: string }[] = [];
   for (const key of addressKeys(desired)) {
-    for (const owner of cs.addressOwners(store, agentId, key, selfId, mvId)) out.push({ address: key, dn: owner.dn });
+    for (const owner of await cs.addressOwners(store, agentId, key, selfId, mvId)) out.push({ address: key, dn: owner.dn });
   }
   return out;
 }
@@ -94,7 +100,14 @@ function quarantine(run: RunContext, agentId: string, source: CsObject, target: 
   });
 }
 
-function provisionNew(engine: SyncEngine, store: StateStore, agentId: string, mv: MvObject, source: CsObject, run: RunContext): void {
+async function provisionNew(
+  engine: SyncEngine,
+  store: StateStore,
+  agentId: string,
+  mv: MvObject,
+  source: CsObject,
+  run: RunContext,
+): Promise<void> {
   const p = agentOf(engine, agentId).provisioning;
   if (!p) return;
   const desired = exportDesired(engine, agentId, mv);
@@ -108,15 +121,15 @@ function provisionNew(engine: SyncEngine, store: StateStore, agentId: string, mv
     });
     return;
   }
-  const found = conflicts(store, agentId, desired, null, mv.id);
-  const dn = freeDn(store, agentId, p.container, rdn, mv.id);
+  const found = await conflicts(store, agentId, desired, null, mv.id);
+  const dn = await freeDn(store, agentId, p.container, rdn, mv.id);
   if (found.length > 0) {
     quarantine(run, agentId, source, dn, found);
     return;
   }
   const attrs: AttributeValues = { objectClass: [...p.objectClasses] };
   for (const [k, v] of Object.entries(desired)) if (v.length > 0) attrs[k] = v;
-  const id = cs.insertCs(store, {
+  const id = await cs.insertCs(store, {
     agent: agentId,
     anchor: `pending:${randomUUID()}`,
     dn,
@@ -126,41 +139,48 @@ function provisionNew(engine: SyncEngine, store: StateStore, agentId: string, mv
     provisioned: true,
     runId: null,
   });
-  cs.setJoin(store, id, mv.id);
-  cs.setSyncPending(store, id, false);
-  cs.setPendingExport(store, id, 'add', attrs, null);
-  cs.replaceAddresses(store, id, agentId, addressKeys(attrs));
+  await cs.setJoin(store, id, mv.id);
+  await cs.setSyncPending(store, id, false);
+  await cs.setPendingExport(store, id, 'add', attrs, null);
+  await cs.replaceAddresses(store, id, agentId, addressKeys(attrs));
   run.counts.provisioned++;
 }
 
-function updateManaged(engine: SyncEngine, store: StateStore, c: CsObject, mv: MvObject, source: CsObject, run: RunContext): void {
+async function updateManaged(
+  engine: SyncEngine,
+  store: StateStore,
+  c: CsObject,
+  mv: MvObject,
+  source: CsObject,
+  run: RunContext,
+): Promise<void> {
   const p = agentOf(engine, c.agent).provisioning;
   if (!p || c.pendingOp === 'delete') return;
   const desired = exportDesired(engine, c.agent, mv);
   const rdn = rdnOf(engine, c.agent, desired);
-  const found = conflicts(store, c.agent, desired, c.id, mv.id);
+  const found = await conflicts(store, c.agent, desired, c.id, mv.id);
   if (found.length > 0) {
     quarantine(run, c.agent, source, c.dn, found);
     // Withdraw what was queued before the conflict was known: an unwritten add goes, a
     // written contact keeps its current values until the conflict is resolved.
-    if (c.pendingOp === 'add') cs.deleteCs(store, c.id);
-    else cs.setPendingExport(store, c.id, null, null, null);
+    if (c.pendingOp === 'add') await cs.deleteCs(store, c.id);
+    else await cs.setPendingExport(store, c.id, null, null, null);
     return;
   }
   let newDn: string | null = null;
   if (rdn) {
     const first = parseDn(c.dn)[0];
     const same = first && first.attribute.toLowerCase() === rdn.attr.toLowerCase() && first.value.toLowerCase() === rdn.value.toLowerCase();
-    if (!same) newDn = freeDn(store, c.agent, p.container, rdn, mv.id);
+    if (!same) newDn = await freeDn(store, c.agent, p.container, rdn, mv.id);
     if (newDn && normalizeDn(newDn) === normalizeDn(c.dn)) newDn = null;
   }
   if (c.pendingOp === 'add') {
     // Not written yet: the pending add simply becomes the new desired state.
     const attrs: AttributeValues = { objectClass: [...p.objectClasses] };
     for (const [k, v] of Object.entries(desired)) if (v.length > 0) attrs[k] = v;
-    if (newDn) cs.setAnchorAndDn(store, c.id, c.anchor, newDn);
-    cs.setPendingExport(store, c.id, 'add', attrs, null);
-    cs.replaceAddresses(store, c.id, c.agent, addressKeys(attrs));
+    if (newDn) await cs.setAnchorAndDn(store, c.id, c.anchor, newDn);
+    await cs.setPendingExport(store, c.id, 'add', attrs, null);
+    await cs.replaceAddresses(store, c.id, c.agent, addressKeys(attrs));
     return;
   }
   const changes: AttributeValues = {};
@@ -170,9 +190,9 @@ function updateManaged(engine: SyncEngine, store: StateStore, c: CsObject, mv: M
     if (!sameValues(attr, want, currentValues(c, attr))) changes[attr] = want;
   }
   if (Object.keys(changes).length > 0 || newDn) {
-    cs.setPendingExport(store, c.id, 'modify', changes, newDn);
-    cs.replaceAddresses(store, c.id, c.agent, addressKeys({ ...c.attributes, ...changes }));
-  } else if (c.pendingOp === 'modify') cs.setPendingExport(store, c.id, null, null, null);
+    await cs.setPendingExport(store, c.id, 'modify', changes, newDn);
+    await cs.replaceAddresses(store, c.id, c.agent, addressKeys({ ...c.attributes, ...changes }));
+  } else if (c.pendingOp === 'modify') await cs.setPendingExport(store, c.id, null, null, null);
 }
 
 /**
@@ -180,22 +200,22 @@ function updateManaged(engine: SyncEngine, store: StateStore, c: CsObject, mv: M
  * are deleted (or disconnected, as configured); other connectors become disconnectors
  * and are looked at again by the next synchronization.
  */
-export function deprovision(engine: SyncEngine, store: StateStore, connectors: CsObject[], run: RunContext): void {
+export async function deprovision(engine: SyncEngine, store: StateStore, connectors: CsObject[], run: RunContext): Promise<void> {
   for (const c of connectors) {
-    cs.setJoin(store, c.id, null);
+    await cs.setJoin(store, c.id, null);
     if (!isManaged(engine, c)) {
-      cs.setSyncPending(store, c.id, true);
+      await cs.setSyncPending(store, c.id, true);
       continue;
     }
     const mode = agentOf(engine, c.agent).provisioning?.deprovision ?? 'delete';
     run.counts.deprovisioned++;
     if (c.pendingOp === 'add') {
-      cs.deleteCs(store, c.id); // never written: nothing to delete in the directory
+      await cs.deleteCs(store, c.id); // never written: nothing to delete in the directory
     } else if (mode === 'delete') {
-      cs.setPendingExport(store, c.id, 'delete', null, null);
+      await cs.setPendingExport(store, c.id, 'delete', null, null);
     } else {
-      cs.setPendingExport(store, c.id, null, null, null);
-      cs.setState(store, c.id, 'filtered', 'disconnected by deprovisioning');
+      await cs.setPendingExport(store, c.id, null, null, null);
+      await cs.setState(store, c.id, 'filtered', 'disconnected by deprovisioning');
     }
   }
 }

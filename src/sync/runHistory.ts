@@ -1,7 +1,6 @@
 // Run history in the state store: one row per run (a profile), its counts and steps,
 // and every per-object error with the DN and the reason. One query per function.
 import type { StateStore } from '../state/store.ts';
-import { sql } from './sql.ts';
 import type { ObjectError, RunCounts } from './types.ts';
 
 export type RunStatus = 'running' | 'success' | 'completed-with-errors' | 'stopped' | 'failed';
@@ -28,40 +27,41 @@ export interface RunRecord {
   message: string | null;
 }
 
-export function startRun(s: StateStore, profile: string): number {
-  return Number(
-    sql(s, "INSERT INTO sync_run (profile, started_at, status) VALUES (?, ?, 'running')").run(profile, new Date().toISOString())
-      .lastInsertRowid,
-  );
+export async function startRun(s: StateStore, profile: string): Promise<number> {
+  const r = await s.sql.get<{ id: number }>("INSERT INTO sync_run (profile, started_at, status) VALUES (?, ?, 'running') RETURNING id", [
+    profile,
+    new Date().toISOString(),
+  ]);
+  return Number(r?.id);
 }
 
-export function finishRun(
+export async function finishRun(
   s: StateStore,
   id: number,
   status: RunStatus,
   counts: RunCounts,
   steps: StepRecord[],
   message: string | null,
-): void {
-  sql(s, 'UPDATE sync_run SET ended_at = ?, status = ?, counts = ?, steps = ?, message = ? WHERE id = ?').run(
+): Promise<void> {
+  await s.sql.run('UPDATE sync_run SET ended_at = ?, status = ?, counts = ?, steps = ?, message = ? WHERE id = ?', [
     new Date().toISOString(),
     status,
     JSON.stringify(counts),
     JSON.stringify(steps),
     message,
     id,
-  );
+  ]);
 }
 
-export function addRunError(s: StateStore, runId: number, e: ObjectError): void {
-  sql(s, 'INSERT INTO sync_run_error (run_id, agent, dn, code, reason, at) VALUES (?, ?, ?, ?, ?, ?)').run(
+export async function addRunError(s: StateStore, runId: number, e: ObjectError): Promise<void> {
+  await s.sql.run('INSERT INTO sync_run_error (run_id, agent, dn, code, reason, at) VALUES (?, ?, ?, ?, ?, ?)', [
     runId,
     e.agent,
     e.dn,
     e.code,
     e.reason,
     new Date().toISOString(),
-  );
+  ]);
 }
 
 interface RunRow {
@@ -74,6 +74,8 @@ interface RunRow {
   steps: string;
   message: string | null;
 }
+
+const RUN_COLS = 'id, profile, started_at, ended_at, status, counts, steps, message';
 
 function toRun(r: RunRow): RunRecord {
   return {
@@ -88,28 +90,28 @@ function toRun(r: RunRow): RunRecord {
   };
 }
 
-export function listRuns(s: StateStore, limit: number): RunRecord[] {
-  return (sql(s, 'SELECT * FROM sync_run ORDER BY id DESC LIMIT ?').all(limit) as RunRow[]).map(toRun);
+export async function listRuns(s: StateStore, limit: number): Promise<RunRecord[]> {
+  return (await s.sql.all<RunRow>(`SELECT ${RUN_COLS} FROM sync_run ORDER BY id DESC LIMIT ?`, [limit])).map(toRun);
 }
 
-export function getRun(s: StateStore, id: number): RunRecord | undefined {
-  const r = sql(s, 'SELECT * FROM sync_run WHERE id = ?').get(id) as RunRow | undefined;
+export async function getRun(s: StateStore, id: number): Promise<RunRecord | undefined> {
+  const r = await s.sql.get<RunRow>(`SELECT ${RUN_COLS} FROM sync_run WHERE id = ?`, [id]);
   return r && toRun(r);
 }
 
-export function runErrors(s: StateStore, runId: number): (ObjectError & { at: string })[] {
-  return sql(s, 'SELECT agent, dn, code, reason, at FROM sync_run_error WHERE run_id = ? ORDER BY id').all(runId) as (ObjectError & {
-    at: string;
-  })[];
+export function runErrors(s: StateStore, runId: number): Promise<(ObjectError & { at: string })[]> {
+  return s.sql.all<ObjectError & { at: string }>('SELECT agent, dn, code, reason, at FROM sync_run_error WHERE run_id = ? ORDER BY id', [
+    runId,
+  ]);
 }
 
-export function getWatermark(s: StateStore, agent: string, kind: string): string | undefined {
-  return (sql(s, 'SELECT value FROM sync_watermark WHERE agent = ? AND kind = ?').get(agent, kind) as { value: string } | undefined)?.value;
+export async function getWatermark(s: StateStore, agent: string, kind: string): Promise<string | undefined> {
+  return (await s.sql.get<{ value: string }>('SELECT value FROM sync_watermark WHERE agent = ? AND kind = ?', [agent, kind]))?.value;
 }
 
-export function setWatermark(s: StateStore, agent: string, kind: string, value: string): void {
-  sql(
-    s,
+export async function setWatermark(s: StateStore, agent: string, kind: string, value: string): Promise<void> {
+  await s.sql.run(
     'INSERT INTO sync_watermark (agent, kind, value) VALUES (?, ?, ?) ON CONFLICT(agent, kind) DO UPDATE SET value = excluded.value',
-  ).run(agent, kind, value);
+    [agent, kind, value],
+  );
 }

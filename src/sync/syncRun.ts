@@ -22,11 +22,11 @@ interface Pass {
   recomputed: Set<number>;
 }
 
-export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'delta', run: RunContext): number {
+export async function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'delta', run: RunContext): Promise<number> {
   // Objects we may write (GAL contacts) come last: by then every source has projected,
   // so a contact found in the container joins its person instead of looking like a stray.
   // Only ids and DNs are held here; each object is read when its batch runs.
-  const heads = mode === 'full' ? cs.allCsHeads(store) : cs.pendingSyncHeads(store);
+  const heads = mode === 'full' ? await cs.allCsHeads(store) : await cs.pendingSyncHeads(store);
   const managed = (h: cs.CsHead) => isManaged(engine, h);
   const ordered = [...heads.filter((h) => !managed(h)), ...heads.filter(managed)];
   // touched: metaverse objects to provision afterwards; recomputed: already up to date.
@@ -35,10 +35,10 @@ export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'd
   let done = 0;
   run.progress?.('sync', 0, ordered.length);
   for (let i = 0; i < ordered.length; i += BATCH) {
-    store.tx(() => {
+    await store.sql.tx(async () => {
       for (const head of ordered.slice(i, i + BATCH)) {
-        const c = cs.csById(store, head.id); // read now: an earlier object of this batch may have changed it
-        if (c) syncOne(engine, store, c, pass, run);
+        const c = await cs.csById(store, head.id); // read now: an earlier object of this batch may have changed it
+        if (c) await syncOne(engine, store, c, pass, run);
       }
     });
     done += Math.min(BATCH, ordered.length - i);
@@ -46,111 +46,112 @@ export function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'd
   }
   if (mode === 'full') {
     // A full sync re-evaluates every metaverse object (config changes reach them all).
-    for (const id of allMvIds(store)) touched.add(id);
+    for (const id of await allMvIds(store)) touched.add(id);
   }
   const mvIds = [...touched].sort((a, b) => a - b);
   for (let i = 0; i < mvIds.length; i += BATCH) {
-    store.tx(() => {
+    await store.sql.tx(async () => {
       for (const id of mvIds.slice(i, i + BATCH)) {
         // Recomputed when its last connector was synchronized above: only the others now.
-        const alive = pass.recomputed.has(id) ? mvById(store, id) !== undefined : recompute(engine, store, id, pass, run);
-        if (alive) provisionMv(engine, store, id, run);
+        const alive = pass.recomputed.has(id) ? (await mvById(store, id)) !== undefined : await recompute(engine, store, id, pass, run);
+        if (alive) await provisionMv(engine, store, id, run);
       }
     });
   }
   return ordered.length;
 }
 
-function syncOne(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pass, run: RunContext): void {
+async function syncOne(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pass, run: RunContext): Promise<void> {
   const touched = pass.touched;
   const agent = agentOf(engine, c.agent);
   if (c.state === 'deleted') {
-    if (c.mvId !== null) disconnect(engine, store, c, pass, run);
-    cs.deleteCs(store, c.id);
+    if (c.mvId !== null) await disconnect(engine, store, c, pass, run);
+    await cs.deleteCs(store, c.id);
     return;
   }
   if (c.pendingOp === 'add' || c.anchor.startsWith('pending:')) {
-    cs.setSyncPending(store, c.id, false);
+    await cs.setSyncPending(store, c.id, false);
     return; // not in the directory yet
   }
   const reason = filteredBy(agent.connectorFilter, c.objectClass, c.attributes);
   if (reason) {
-    if (c.mvId !== null) disconnect(engine, store, c, pass, run);
-    cs.setState(store, c.id, 'filtered', reason);
+    if (c.mvId !== null) await disconnect(engine, store, c, pass, run);
+    await cs.setState(store, c.id, 'filtered', reason);
     run.counts.filtered++;
   } else if (c.mvId !== null) {
-    if (c.state !== 'normal') cs.setState(store, c.id, 'normal', null);
+    if (c.state !== 'normal') await cs.setState(store, c.id, 'normal', null);
     touched.add(c.mvId);
-    recompute(engine, store, c.mvId, pass, run);
+    await recompute(engine, store, c.mvId, pass, run);
   } else if (c.provisioned) {
     // One we provisioned and then disconnected (deprovision: disconnect): left alone.
   } else {
-    joinOrProject(engine, store, c, pass, run);
+    await joinOrProject(engine, store, c, pass, run);
   }
-  cs.setSyncPending(store, c.id, false);
+  await cs.setSyncPending(store, c.id, false);
 }
 
-function joinOrProject(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pass, run: RunContext): void {
+async function joinOrProject(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pass, run: RunContext): Promise<void> {
   const touched = pass.touched;
   const agent = agentOf(engine, c.agent);
-  const hasConnector = (mvId: number) => cs.csByMv(store, mvId).some((o) => o.agent === c.agent && o.id !== c.id);
-  const j = findJoin(engine, store, c, hasConnector);
+  const hasConnector = async (mvId: number) => (await cs.csByMv(store, mvId)).some((o) => o.agent === c.agent && o.id !== c.id);
+  const j = await findJoin(engine, store, c, hasConnector);
   if (j.kind === 'ambiguous') {
-    const names = j.mvIds.map((id) => describeMv(store, id)).join('; ');
-    cs.setState(store, c.id, 'error', 'ambiguous-join');
+    const names: string[] = [];
+    for (const id of j.mvIds) names.push(await describeMv(store, id));
+    await cs.setState(store, c.id, 'error', 'ambiguous-join');
     reportError(run, {
       agent: c.agent,
       dn: c.dn,
       code: 'ambiguous-join',
-      reason: `join rule ${j.rule + 1} (${agent.joinRules[j.rule]?.cs} → ${agent.joinRules[j.rule]?.mv}) matches ${j.mvIds.length} metaverse objects: ${names}; not joined, nothing written for it`,
+      reason: `join rule ${j.rule + 1} (${agent.joinRules[j.rule]?.cs} → ${agent.joinRules[j.rule]?.mv}) matches ${j.mvIds.length} metaverse objects: ${names.join('; ')}; not joined, nothing written for it`,
     });
     return;
   }
   if (j.kind === 'join') {
-    cs.setJoin(store, c.id, j.mvId);
-    cs.setState(store, c.id, 'normal', null);
+    await cs.setJoin(store, c.id, j.mvId);
+    await cs.setState(store, c.id, 'normal', null);
     run.counts.joins++;
     touched.add(j.mvId);
-    recompute(engine, store, j.mvId, pass, run); // index its values now: later objects of this run join against them
+    await recompute(engine, store, j.mvId, pass, run); // index its values now: later objects of this run join against them
     return;
   }
   if (isManaged(engine, c)) {
     // A stray in the container we own (nobody sources it any more): remove it.
-    cs.setPendingExport(store, c.id, 'delete', null, null);
-    cs.setState(store, c.id, 'normal', 'stray in the provisioning container');
+    await cs.setPendingExport(store, c.id, 'delete', null, null);
+    await cs.setState(store, c.id, 'normal', 'stray in the provisioning container');
     run.counts.deprovisioned++;
     return;
   }
   const projects = agent.projection ?? agent.objectClasses;
   if (!projects.some((p) => p.toLowerCase() === c.objectClass.toLowerCase())) return;
-  const mvId = createMv(store, engine.cfg.metaverse.objectType);
-  cs.setJoin(store, c.id, mvId);
-  cs.setState(store, c.id, 'normal', null);
+  const mvId = await createMv(store, engine.cfg.metaverse.objectType);
+  await cs.setJoin(store, c.id, mvId);
+  await cs.setState(store, c.id, 'normal', null);
   run.counts.projections++;
   touched.add(mvId);
-  recompute(engine, store, mvId, pass, run);
+  await recompute(engine, store, mvId, pass, run);
 }
 
-function describeMv(store: StateStore, mvId: number): string {
-  const conns = cs.csByMv(store, mvId);
-  const mail = getValues(mvById(store, mvId)?.attributes ?? {}, 'mail')[0];
+async function describeMv(store: StateStore, mvId: number): Promise<string> {
+  const conns = await cs.csByMv(store, mvId);
+  const mail = getValues((await mvById(store, mvId))?.attributes ?? {}, 'mail')[0];
   return `${conns.map((o) => `${o.dn} (agent ${o.agent})`).join(', ') || `metaverse object ${mvId}`}${mail ? ` [mail ${mail}]` : ''}`;
 }
 
 /** Removes the link of `c`; the metaverse object goes when its last source (or last connector) goes. */
-function disconnect(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pass, run: RunContext): void {
+async function disconnect(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pass, run: RunContext): Promise<void> {
   const touched = pass.touched;
   const mvId = c.mvId;
   if (mvId === null) return;
   const wasSource = isSource(engine, { ...c, state: 'normal' });
-  cs.setJoin(store, c.id, null);
+  await cs.setJoin(store, c.id, null);
   run.counts.disconnects++;
-  const others = cs.csByMv(store, mvId);
+  const others = await cs.csByMv(store, mvId);
   const lastSource = wasSource && !others.some((o) => isSource(engine, o));
   const unmanaged = others.filter((o) => !isManaged(engine, o));
   if (others.length === 0 || lastSource || unmanaged.length === 0) {
-    deprovision(engine, store, others, run);
-    deleteMv(store, mvId);
+    await deprovision(engine, store, others, run);
+    await deleteMv(store, mvId);
     touched.delete(mvId);
   } else {
     touched.add(mvId);
@@ -159,14 +160,14 @@ function disconnect(engine: SyncEngine, store: StateStore, c: CsObject, pass: Pa
 }
 
 /** Recomputes the metaverse object from its connectors; false when it has none left (deleted). */
-function recompute(engine: SyncEngine, store: StateStore, mvId: number, pass: Pass, run: RunContext): boolean {
-  const mv = mvById(store, mvId);
+async function recompute(engine: SyncEngine, store: StateStore, mvId: number, pass: Pass, run: RunContext): Promise<boolean> {
+  const mv = await mvById(store, mvId);
   if (!mv) return false;
   pass.recomputed.add(mvId);
-  const connectors = cs.csByMv(store, mvId).filter((c) => c.state === 'normal' && !isManaged(engine, c));
+  const connectors = (await cs.csByMv(store, mvId)).filter((c) => c.state === 'normal' && !isManaged(engine, c));
   if (connectors.length === 0) {
-    deprovision(engine, store, cs.csByMv(store, mvId), run);
-    deleteMv(store, mvId);
+    await deprovision(engine, store, await cs.csByMv(store, mvId), run);
+    await deleteMv(store, mvId);
     return false;
   }
   const inputs = [];
@@ -179,6 +180,6 @@ function recompute(engine: SyncEngine, store: StateStore, mvId: number, pass: Pa
     }
   }
   const attrs = computeMv(engine, inputs);
-  if (stableJson(attrs) !== stableJson(mv.attributes)) updateMv(store, mvId, attrs, engine.indexed);
+  if (stableJson(attrs) !== stableJson(mv.attributes)) await updateMv(store, mvId, attrs, engine.indexed);
   return true;
 }

@@ -68,19 +68,19 @@ before(async () => {
   fx = dashboardProject();
   const s = fx.store;
   // "wave-1": running, one mailbox copied with skipped items, one failed at copy, one copying.
-  const id = newBatch(s, 'wave-1', ['amartin', 'bchen', 'cdiaz'], {
+  const id = await newBatch(s, 'wave-1', ['amartin', 'bchen', 'cdiaz'], {
     windowStart: new Date(Date.now() - 3_600_000).toISOString(),
     windowStop: new Date(Date.now() + 3_600_000).toISOString(),
     workgroup: 'finance',
   });
-  setBatchStatus(s, id, 'running');
-  const [a, b, c] = mailboxesOf(s, id) as [
-    ReturnType<typeof mailboxesOf>[number],
-    ReturnType<typeof mailboxesOf>[number],
-    ReturnType<typeof mailboxesOf>[number],
+  await setBatchStatus(s, id, 'running');
+  const [a, b, c] = (await mailboxesOf(s, id)) as [
+    Awaited<ReturnType<typeof mailboxesOf>>[number],
+    Awaited<ReturnType<typeof mailboxesOf>>[number],
+    Awaited<ReturnType<typeof mailboxesOf>>[number],
   ];
-  advance(s, a.id, 'prestaged');
-  recordCopy(s, a.id, {
+  await advance(s, a.id, 'prestaged');
+  await recordCopy(s, a.id, {
     messages: 100,
     bytes: 1_000_000,
     copied: 100,
@@ -90,17 +90,17 @@ before(async () => {
       { folder: 'INBOX', uid: 7, subject: '<script>alert(1)</script>', size: 60_000_000, kind: 'large', reason: 'over maxMessageBytes' },
     ],
   });
-  advance(s, a.id, 'copied');
-  advance(s, b.id, 'prestaged');
-  park(s, b.id, 'failed', 'prestaged', 'copy: IMAP login as bchen*admin refused: NO [AUTHENTICATIONFAILED]');
-  advance(s, c.id, 'prestaged');
-  recordCopy(s, c.id, { messages: 300, bytes: 3_000_000, copied: 50, copiedBytes: 500_000, delta: false, skipped: [] });
-  for (let i = 0; i < 5; i++) addSample(s, id, 30, 300_000);
+  await advance(s, a.id, 'copied');
+  await advance(s, b.id, 'prestaged');
+  await park(s, b.id, 'failed', 'prestaged', 'copy: IMAP login as bchen*admin refused: NO [AUTHENTICATIONFAILED]');
+  await advance(s, c.id, 'prestaged');
+  await recordCopy(s, c.id, { messages: 300, bytes: 3_000_000, copied: 50, copiedBytes: 500_000, delta: false, skipped: [] });
+  for (let i = 0; i < 5; i++) await addSample(s, id, 30, 300_000);
   // "wave-0": finished, verified, with a written report.
-  const id0 = newBatch(s, 'wave-0', ['dfoster']);
-  const [d] = mailboxesOf(s, id0) as [ReturnType<typeof mailboxesOf>[number]];
-  recordCopy(s, d.id, { messages: 10, bytes: 10_000, copied: 10, copiedBytes: 10_000, delta: false, skipped: [] });
-  recordVerify(s, d.id, {
+  const id0 = await newBatch(s, 'wave-0', ['dfoster']);
+  const [d] = (await mailboxesOf(s, id0)) as [Awaited<ReturnType<typeof mailboxesOf>>[number]];
+  await recordCopy(s, d.id, { messages: 10, bytes: 10_000, copied: 10, copiedBytes: 10_000, delta: false, skipped: [] });
+  await recordVerify(s, d.id, {
     ok: false,
     problems: ['directory: mail differs on the target'],
     fidelity: 0.9,
@@ -109,18 +109,18 @@ before(async () => {
     targetMessages: 10,
     checkedAt: new Date().toISOString(),
   });
-  advance(s, d.id, 'done');
-  setBatchStatus(s, id0, 'completed-with-errors');
-  writeBatchReport(migrationSetup(fx.project), s, batchByName(s, 'wave-0')!);
+  await advance(s, d.id, 'done');
+  await setBatchStatus(s, id0, 'completed-with-errors');
+  await writeBatchReport(migrationSetup(fx.project), s, (await batchByName(s, 'wave-0'))!);
   // A GAL sync run with a per-object error.
-  const run = startRun(s, 'full');
-  addRunError(s, run, {
+  const run = await startRun(s, 'full');
+  await addRunError(s, run, {
     agent: 'forest-a',
     dn: 'cn=Jane Roe,ou=People,dc=forest-a,dc=test',
     code: 'ambiguous-join',
     reason: 'two metaverse objects match mail=jroe@forest-a.test',
   });
-  finishRun(s, run, 'completed-with-errors', counts, [], null);
+  await finishRun(s, run, 'completed-with-errors', counts, [], null);
 
   app = await buildServer(fx.project, { logger: silentLogger, state: fx.store });
   await app.ready();
@@ -345,7 +345,7 @@ test('the sync runs and preview endpoints validate their parameters; the preview
 
 test('the live stream pushes the overview, and again when a mailbox advances', async () => {
   const live = dashboardProject();
-  newBatch(live.store, 'live-1', ['eking']);
+  await newBatch(live.store, 'live-1', ['eking']);
   const server = await buildServer(live.project, { logger: silentLogger, state: live.store });
   try {
     await server.listen({ host: '127.0.0.1', port: 0 });
@@ -373,8 +373,10 @@ test('the live stream pushes the overview, and again when a mailbox advances', a
             if (/^event: overview$/m.test(ev) && data) {
               events.push(JSON.parse(data) as Overview);
               if (events.length === 1) {
-                const [m] = mailboxesOf(live.store, batchByName(live.store, 'live-1')!.id);
-                advance(live.store, m!.id, 'prestaged');
+                void (async () => {
+                  const [m] = await mailboxesOf(live.store, (await batchByName(live.store, 'live-1'))!.id);
+                  await advance(live.store, m!.id, 'prestaged');
+                })().catch(reject);
               } else {
                 req.destroy();
                 resolve();

@@ -57,22 +57,22 @@ before(async () => {
   tmp.store.close();
   fx = dashboardProject({ tls });
   const s = fx.store;
-  const id = newBatch(s, 'wave-browser', ['amartin', 'bchen'], { windowStop: new Date(Date.now() + 6 * 3_600_000).toISOString() });
-  setBatchStatus(s, id, 'running');
-  const [a, b] = mailboxesOf(s, id);
-  advance(s, a!.id, 'prestaged');
-  recordCopy(s, a!.id, { messages: 200, bytes: 2_000_000, copied: 20, copiedBytes: 200_000, delta: false, skipped: [] });
-  advance(s, b!.id, 'prestaged');
-  recordCopy(s, b!.id, { messages: 0, bytes: 0, copied: 0, copiedBytes: 0, delta: false, skipped: [] });
-  addSample(s, id, 20, 200_000);
-  const run = startRun(s, 'delta');
-  addRunError(s, run, {
+  const id = await newBatch(s, 'wave-browser', ['amartin', 'bchen'], { windowStop: new Date(Date.now() + 6 * 3_600_000).toISOString() });
+  await setBatchStatus(s, id, 'running');
+  const [a, b] = await mailboxesOf(s, id);
+  await advance(s, a!.id, 'prestaged');
+  await recordCopy(s, a!.id, { messages: 200, bytes: 2_000_000, copied: 20, copiedBytes: 200_000, delta: false, skipped: [] });
+  await advance(s, b!.id, 'prestaged');
+  await recordCopy(s, b!.id, { messages: 0, bytes: 0, copied: 0, copiedBytes: 0, delta: false, skipped: [] });
+  await addSample(s, id, 20, 200_000);
+  const run = await startRun(s, 'delta');
+  await addRunError(s, run, {
     agent: 'forest-b',
     dn: 'cn=<b>Bold</b>,ou=GAL,dc=forest-b,dc=test',
     code: 'proxy-conflict',
     reason: 'smtp:bold@forest-b.test is held by another object',
   });
-  finishRun(
+  await finishRun(
     s,
     run,
     'completed-with-errors',
@@ -150,10 +150,10 @@ test('an operator logs in, watches a running batch progress live, opens its deta
     await card.locator('.copy-pct', { hasText: '10%' }).waitFor();
     await page.locator('#live.on').waitFor();
     // The runner copies on: 80 more messages of amartin's 200 (100 of 200 = 50 %).
-    const id = batchByName(fx.store, 'wave-browser')!.id;
-    const [a] = mailboxesOf(fx.store, id);
-    recordCopy(fx.store, a!.id, { messages: 200, bytes: 2_000_000, copied: 80, copiedBytes: 800_000, delta: false, skipped: [] });
-    addSample(fx.store, id, 80, 800_000);
+    const id = (await batchByName(fx.store, 'wave-browser'))!.id;
+    const [a] = await mailboxesOf(fx.store, id);
+    await recordCopy(fx.store, a!.id, { messages: 200, bytes: 2_000_000, copied: 80, copiedBytes: 800_000, delta: false, skipped: [] });
+    await addSample(fx.store, id, 80, 800_000);
     await card.locator('.copy-pct', { hasText: '50%' }).waitFor();
     assert.equal(await page.locator('#runs tbody tr').count(), 1);
     await page.locator('#runs summary').click();
@@ -166,8 +166,8 @@ test('an operator logs in, watches a running batch progress live, opens its deta
     assert.match(String(await page.locator('#mailboxes').textContent()), /100 \/ 200/);
 
     // The batch finishes and its report is written: the card links to it; it opens.
-    advance(fx.store, a!.id, 'copied');
-    writeBatchReport(migrationSetup(fx.project), fx.store, batchByName(fx.store, 'wave-browser')!);
+    await advance(fx.store, a!.id, 'copied');
+    await writeBatchReport(migrationSetup(fx.project), fx.store, (await batchByName(fx.store, 'wave-browser'))!);
     const link = card.locator('a.report');
     await link.waitFor();
     const shot = join(fx.dir, 'dashboard-laptop.png');

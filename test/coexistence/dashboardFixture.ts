@@ -80,7 +80,7 @@ export function mailbox(login: string): NewMailbox {
   };
 }
 
-export function newBatch(store: StateStore, name: string, logins: string[], options: Partial<BatchOptions> = {}): number {
+export function newBatch(store: StateStore, name: string, logins: string[], options: Partial<BatchOptions> = {}): Promise<number> {
   return insertBatch(
     store,
     { name, sourceOrg: 'a', targetOrg: 'b', targetStore: 'store-b', options: { ...OPTIONS, ...options }, origin: 'test' },

@@ -60,10 +60,10 @@ async function heldPreviewDashboard(previewTimeoutSeconds?: number): Promise<Hel
     text = text.replace(/^ {2}dashboard:\n/m, `  dashboard:\n    previewTimeoutSeconds: ${previewTimeoutSeconds}\n`);
   writeFileSync(fx.project.path, text);
   const project = loadProject(fx.project.path);
-  const run = startRun(fx.store, 'full-import');
-  PEOPLE.forEach((cn, i) => {
+  const run = await startRun(fx.store, 'full-import');
+  for (const [i, cn] of PEOPLE.entries()) {
     const uid = cn.split(' ')[0]!.toLowerCase();
-    cs.insertCs(fx.store, {
+    await cs.insertCs(fx.store, {
       agent: 'a',
       anchor: `00000000-0000-4000-8000-00000000000${i}`,
       dn: `cn=${cn},ou=Sites,dc=forest-a,dc=test`,
@@ -80,8 +80,8 @@ async function heldPreviewDashboard(previewTimeoutSeconds?: number): Promise<Hel
       provisioned: false,
       runId: run,
     });
-  });
-  finishRun(fx.store, run, 'success', emptyCounts(), [], null);
+  }
+  await finishRun(fx.store, run, 'success', emptyCounts(), [], null);
   const app = await buildServer({ ...project }, { logger: silentLogger, state: fx.store });
   await app.ready();
   const res = await app.inject({
@@ -118,9 +118,9 @@ test('the test can tell: a write transaction held on the store makes the impatie
   const other = impatientConnection(fx.store.path);
   try {
     fx.store.db.exec('BEGIN IMMEDIATE');
-    assert.throws(() => newBatch(other, 'blocked', ['zed']), /SQLITE_BUSY|database is locked/);
+    await assert.rejects(newBatch(other, 'blocked', ['zed']), /SQLITE_BUSY|database is locked/);
     fx.store.db.exec('ROLLBACK');
-    newBatch(other, 'unblocked', ['zed']);
+    await newBatch(other, 'unblocked', ['zed']);
   } finally {
     other.close();
     fx.store.close();
@@ -140,11 +140,11 @@ test('while a preview computes, another connection writes without waiting and th
     assert.equal(answered, false, 'the preview is still computing');
 
     // A migration batch, a sync run's history and a connector-space object, written meanwhile.
-    newBatch(other, 'during-preview', ['zara', 'yusuf']);
-    const run = startRun(other, 'delta-sync');
-    finishRun(other, run, 'success', emptyCounts(), [], null);
-    other.tx(() => {
-      cs.insertCs(other, {
+    await newBatch(other, 'during-preview', ['zara', 'yusuf']);
+    const run = await startRun(other, 'delta-sync');
+    await finishRun(other, run, 'success', emptyCounts(), [], null);
+    await other.sql.tx(async () => {
+      await cs.insertCs(other, {
         agent: 'b',
         anchor: '11111111-0000-4000-8000-000000000000',
         dn: 'cn=Late Arrival,ou=Sites,dc=forest-b,dc=test',
@@ -178,10 +178,10 @@ test('while a preview computes, another connection writes without waiting and th
     assert.equal(p.total, p.items.length);
 
     // The writes are in the store; the preview's are not; its copy is gone.
-    assert.ok(allBatches(fx.store).some((b) => b.name === 'during-preview'));
-    assert.ok(listRuns(fx.store, 10).some((x) => x.profile === 'delta-sync'));
-    assert.equal(cs.pendingExports(fx.store, 'b').length, 0, 'the preview wrote nothing');
-    assert.equal(cs.allCsHeads(fx.store).length, PEOPLE.length + 1);
+    assert.ok((await allBatches(fx.store)).some((b) => b.name === 'during-preview'));
+    assert.ok((await listRuns(fx.store, 10)).some((x) => x.profile === 'delta-sync'));
+    assert.equal((await cs.pendingExports(fx.store, 'b')).length, 0, 'the preview wrote nothing');
+    assert.equal((await cs.allCsHeads(fx.store)).length, PEOPLE.length + 1);
     assert.deepEqual(scratchCopies(fx.dir), []);
   } finally {
     writeFileSync(join(fx.dir, 'go'), '');

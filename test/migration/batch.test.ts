@@ -80,7 +80,7 @@ describe('migration batch (lab)', () => {
     const first = await runBatch(l.setup, l.store, 'e2e');
     assert.equal(first.status, 'synced');
     assert.deepEqual(first.states, { copied: 3 });
-    const rows = mailboxesOf(l.store, batchByName(l.store, 'e2e')!.id);
+    const rows = await mailboxesOf(l.store, (await batchByName(l.store, 'e2e'))!.id);
     const planOf = (login: string) => rows.find((r) => r.sourceLogin === login)!.plan;
     const ownerB = planOf(owner.upn);
     const dlgB = planOf(dlg.upn);
@@ -89,9 +89,13 @@ describe('migration batch (lab)', () => {
     // A legacy identity's ACL entry on the target (what a data move carries over): clean-up must remove it.
     await onWire(await session(l, 'b', ownerB.targetLogin), (w) => setAcl(w, 'INBOX', `ghost@${l.info.forests.a.mailDomain}`, 'lr'));
 
-    requestComplete(l.store, 'e2e');
+    await requestComplete(l.store, 'e2e');
     const done = await runBatch(l.setup, l.store, 'e2e');
-    assert.equal(done.status, 'completed', JSON.stringify(mailboxesOf(l.store, batchByName(l.store, 'e2e')!.id).map((m) => m.error)));
+    assert.equal(
+      done.status,
+      'completed',
+      JSON.stringify((await mailboxesOf(l.store, (await batchByName(l.store, 'e2e'))!.id)).map((m) => m.error)),
+    );
     assert.deepEqual(done.states, { done: 3 });
 
     for (const u of [owner, dlg, third]) {
@@ -152,7 +156,7 @@ describe('migration batch (lab)', () => {
     }
 
     // Verify passed with full fidelity; reports on disk.
-    for (const m of mailboxesOf(l.store, batchByName(l.store, 'e2e')!.id)) assert.equal(m.fidelity, 1);
+    for (const m of await mailboxesOf(l.store, (await batchByName(l.store, 'e2e'))!.id)) assert.equal(m.fidelity, 1);
     const html = readFileSync(done.reportHtml, 'utf8');
     assert.match(html, /<svg[^>]*>[\s\S]*<polyline/);
     assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html), 'self-contained: no external URL');
@@ -201,7 +205,7 @@ describe('migration batch (lab)', () => {
         return true;
       },
     );
-    assert.equal(batchByName(l.store, 'refused'), undefined);
+    assert.equal(await batchByName(l.store, 'refused'), undefined);
     // Nothing was written in the target directory.
     const found = await admin(l, 'b', (c) => c.search(l.info.forests.b.suffix, { filter: `(sAMAccountName=${u.sam})` }));
     assert.equal(found.searchEntries.length, 0);
@@ -246,13 +250,13 @@ describe('migration batch (lab)', () => {
     const contact = await galContact(l, u);
     // What a GAL sync run leaves in the state store: one metaverse object joined to the
     // forest-A user and to the contact it provisioned in forest B.
-    const mv = createMv(l.store, 'Metaverse_Contact');
-    updateMv(l.store, mv, { mail: [u.mail], proxyAddresses: [`SMTP:${u.mail}`] }, new Set(['mail', 'proxyaddresses']));
+    const mv = await createMv(l.store, 'Metaverse_Contact');
+    await updateMv(l.store, mv, { mail: [u.mail], proxyAddresses: [`SMTP:${u.mail}`] }, new Set(['mail', 'proxyaddresses']));
     for (const [agent, dn, cls] of [
       ['a', u.dn, 'user'],
       ['b', contact, 'contact'],
     ] as const) {
-      const id = insertCs(l.store, {
+      const id = await insertCs(l.store, {
         agent,
         anchor: `test-${agent}-${u.sam}`,
         dn,
@@ -262,7 +266,7 @@ describe('migration batch (lab)', () => {
         provisioned: agent === 'b',
         runId: null,
       });
-      setJoin(l.store, id, mv);
+      await setJoin(l.store, id, mv);
     }
     const { migrationDirectory } = await import('../../src/migration/setup.ts');
     const [src, tgt] = [await migrationDirectory(l.setup, 'source'), await migrationDirectory(l.setup, 'target')];
@@ -295,11 +299,11 @@ describe('migration batch (lab)', () => {
     });
     // The window closes as soon as the first mailbox is cut over.
     const emit = (e: RunEvent): void => {
-      if (e.type === 'state' && e.state === 'cutover' && e.step === 'cutover') suspendBatch(l.store, 'window');
+      if (e.type === 'state' && e.state === 'cutover' && e.step === 'cutover') void suspendBatch(l.store, 'window');
     };
     const r = await runBatch(l.setup, l.store, 'window', { emit });
     assert.equal(r.status, 'suspended');
-    const states = mailboxesOf(l.store, batchByName(l.store, 'window')!.id);
+    const states = await mailboxesOf(l.store, (await batchByName(l.store, 'window'))!.id);
     assert.ok(
       states.every((m) => m.state === 'suspended'),
       JSON.stringify(states.map((m) => [m.state, m.error])),
@@ -322,11 +326,15 @@ describe('migration batch (lab)', () => {
     assert.equal(await canLogin(l, 'a', u.upn), true);
     const p = states[0]!.plan;
     assert.deepEqual((await entry(l, 'b', p.targetDn))?.targetAddress, [`SMTP:${u.mail}`]);
-    assert.equal(mailboxesOf(l.store, batchByName(l.store, 'window')!.id)[0]!.state, 'copied');
+    assert.equal((await mailboxesOf(l.store, (await batchByName(l.store, 'window'))!.id))[0]!.state, 'copied');
 
-    reopenWindow(l.store, 'window');
+    await reopenWindow(l.store, 'window');
     const again = await runBatch(l.setup, l.store, 'window');
-    assert.equal(again.status, 'completed', JSON.stringify(mailboxesOf(l.store, batchByName(l.store, 'window')!.id).map((m) => m.error)));
+    assert.equal(
+      again.status,
+      'completed',
+      JSON.stringify((await mailboxesOf(l.store, (await batchByName(l.store, 'window'))!.id)).map((m) => m.error)),
+    );
     for (const x of users) assert.equal(await canLogin(l, 'a', x.upn), false);
   });
 
@@ -342,45 +350,46 @@ describe('migration batch (lab)', () => {
     const untilCleaned = {
       emit: (e: RunEvent) => void (e.type === 'state' && e.state === 'cleaned' && e.step === 'cleanup' && suspendBatch(l.store, 'split')),
     };
-    const rows = () => mailboxesOf(l.store, batchByName(l.store, 'split')!.id);
+    const rows = async () => mailboxesOf(l.store, (await batchByName(l.store, 'split'))!.id);
     await runBatch(l.setup, l.store, 'split', untilCleaned);
     assert.deepEqual(
-      rows().map((m) => m.resumeState),
+      (await rows()).map((m) => m.resumeState),
       ['cleaned', 'prestaged'],
     );
     // u1's mailbox is now served from another store than the batch's.
     const { Attribute, Change } = await import('ldapts');
+    const u1Target = (await rows())[0]!.plan.targetDn;
     await admin(l, 'b', (c) =>
-      c.modify(rows()[0]!.plan.targetDn, [
+      c.modify(u1Target, [
         new Change({
           operation: 'replace',
           modification: new Attribute({ type: 'homeMDB', values: ['CN=Mailbox Store B2,CN=Servers,DC=forest-b,DC=test'] }),
         }),
       ]),
     );
-    reopenWindow(l.store, 'split');
+    await reopenWindow(l.store, 'split');
     await runBatch(l.setup, l.store, 'split', untilCleaned);
     assert.deepEqual(
-      rows().map((m) => [m.state, m.resumeState]),
+      (await rows()).map((m) => [m.state, m.resumeState]),
       [
         ['failed', 'cleaned'],
         ['suspended', 'cleaned'],
       ],
     );
-    assert.match(rows()[0]!.error!, /SPLIT MAILBOX: .* has its mailbox on CN=Mailbox Store B2/i);
+    assert.match((await rows())[0]!.error!, /SPLIT MAILBOX: .* has its mailbox on CN=Mailbox Store B2/i);
     // u2's target mail vanished: an empty mailbox in the right store while the source held mail.
-    await run('doveadm', ['-c', doveadmConf(l, 'b'), 'expunge', '-u', rows()[1]!.plan.targetLogin, 'mailbox', '*', 'all']);
-    reopenWindow(l.store, 'split');
+    await run('doveadm', ['-c', doveadmConf(l, 'b'), 'expunge', '-u', (await rows())[1]!.plan.targetLogin, 'mailbox', '*', 'all']);
+    await reopenWindow(l.store, 'split');
     const v = await runBatch(l.setup, l.store, 'split');
     assert.equal(v.status, 'completed-with-errors');
     assert.deepEqual(
-      rows().map((m) => [m.state, m.resumeState]),
+      (await rows()).map((m) => [m.state, m.resumeState]),
       [
         ['failed', 'cleaned'],
         ['failed', 'cleaned'],
       ],
     );
-    assert.match(rows()[1]!.error!, /SPLIT MAILBOX: .* is empty while the source held 5 messages/);
+    assert.match((await rows())[1]!.error!, /SPLIT MAILBOX: .* is empty while the source held 5 messages/);
   });
 });
 
@@ -414,7 +423,7 @@ describe('worker (lab)', () => {
     });
     assert.deepEqual(results, ['open:completed']);
     assert.match(String(await second), /batch open is being run by/);
-    assert.equal(batchByName(l.store, 'later')!.status, 'created');
+    assert.equal((await batchByName(l.store, 'later'))!.status, 'created');
   });
 });
 

@@ -48,10 +48,10 @@ async function canLogin(l: MigLab, org: 'a' | 'b', user: string): Promise<boolea
 }
 
 /** The batch's only mailbox as the state store has it now (another process may have written it). */
-function mailboxIn(l: MigLab, batch: string) {
+async function mailboxIn(l: MigLab, batch: string) {
   const st = openStateStore(join(l.project.dir, 'crossforest.sqlite'));
   try {
-    return mailboxesOf(st, batchByName(st, batch)!.id)[0]!;
+    return (await mailboxesOf(st, (await batchByName(st, batch))!.id))[0]!;
   } finally {
     st.close();
   }
@@ -69,7 +69,7 @@ describe('mail routing around cutover (lab)', () => {
       options: { cutover: 'manual', cutoverSettleSeconds: 3 },
     });
     assert.equal((await runBatch(l.setup, l.store, 'route')).status, 'synced');
-    const m = mailboxesOf(l.store, batchByName(l.store, 'route')!.id)[0]!;
+    const m = (await mailboxesOf(l.store, (await batchByName(l.store, 'route'))!.id))[0]!;
     const b = m.plan.targetLogin;
 
     // Pre-staged: B's user has a mailbox and targetAddress → A; the targetAddress wins.
@@ -81,7 +81,7 @@ describe('mail routing around cutover (lab)', () => {
     assert.equal(await inboxCopies(l, 'b', b, toNew), 0);
 
     // Cutover; while it settles (routing flipped, final delta not yet run) a partner writes to the old address through A's MX.
-    requestComplete(l.store, 'route');
+    await requestComplete(l.store, 'route');
     let during:
       | Promise<{ id: string; stage: { a: string[] | undefined; aHome: string[] | undefined; b: string[] | undefined } }>
       | undefined;
@@ -96,7 +96,7 @@ describe('mail routing around cutover (lab)', () => {
       })();
     };
     const r = await runBatch(l.setup, l.store, 'route', { emit });
-    assert.equal(r.status, 'completed', mailboxesOf(l.store, batchByName(l.store, 'route')!.id)[0]!.error ?? '');
+    assert.equal(r.status, 'completed', (await mailboxesOf(l.store, (await batchByName(l.store, 'route'))!.id))[0]!.error ?? '');
     assert.ok(during, 'the cutover announced its settle');
     const { id: mid, stage } = await during;
     // Seen from the directory during the settle: (a) and (b) done, (f) not yet.
@@ -120,7 +120,7 @@ describe('mail routing around cutover (lab)', () => {
     );
     const killed = await cli(l, ['batch', 'start', 'k'], { CROSSFOREST_FAILPOINT: 'cutover:routed' });
     assert.equal(killed.signal, 'SIGKILL', killed.err);
-    const m = mailboxIn(l, 'k');
+    const m = await mailboxIn(l, 'k');
     assert.equal(m.state, 'copied');
     // Routing flipped, A still has its mailbox.
     assert.deepEqual((await entry(l, 'a', u.dn))?.targetAddress, [`SMTP:${m.plan.targetPrimary}`]);
@@ -136,7 +136,7 @@ describe('mail routing around cutover (lab)', () => {
 
     const resumed = await cli(l, ['batch', 'resume', 'k']);
     assert.equal(resumed.code, 0, resumed.err + resumed.out);
-    assert.equal(mailboxIn(l, 'k').state, 'done');
+    assert.equal((await mailboxIn(l, 'k')).state, 'done');
     assert.equal(await inboxCopies(l, 'b', m.plan.targetLogin, inFlight), 1, 'the final delta after the crash carried it over');
     assert.equal(await inboxCopies(l, 'b', m.plan.targetLogin, viaMx), 1);
   });
@@ -150,7 +150,7 @@ describe('mail routing around cutover (lab)', () => {
       0,
     );
     assert.equal((await cli(l, ['batch', 'start', 'r'], { CROSSFOREST_FAILPOINT: 'cutover:compared' })).signal, 'SIGKILL');
-    const m = mailboxIn(l, 'r');
+    const m = await mailboxIn(l, 'r');
     const rb = await cli(l, ['batch', 'rollback', u.upn]);
     assert.equal(rb.code, 0, rb.err);
     const a = await entry(l, 'a', u.dn);
@@ -163,7 +163,7 @@ describe('mail routing around cutover (lab)', () => {
 
     const resumed = await cli(l, ['batch', 'resume', 'r']);
     assert.equal(resumed.code, 0, resumed.err + resumed.out);
-    assert.equal(mailboxIn(l, 'r').state, 'done');
+    assert.equal((await mailboxIn(l, 'r')).state, 'done');
     assert.equal(await inboxCopies(l, 'b', m.plan.targetLogin, back), 1);
   });
 });

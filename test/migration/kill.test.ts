@@ -49,7 +49,7 @@ describe('kill -9 at each pipeline step, then resume (lab, real processes)', () 
           assert.equal(resumed.code, 0, `${point}: ${resumed.err}${resumed.out}`);
           const st = openStateStore(join(l.project.dir, 'crossforest.sqlite'));
           try {
-            const m = mailboxesOf(st, batchByName(st, 'k')!.id)[0]!;
+            const m = (await mailboxesOf(st, (await batchByName(st, 'k'))!.id))[0]!;
             assert.equal(m.state, 'done', `${point}: ${m.error}`);
             assert.equal(m.fidelity, 1, point);
             // Nothing twice, nothing lost: 3 INBOX + 2 Projects on the target.

@@ -56,10 +56,10 @@ async function inbox(l: MigLab, org: 'a' | 'b', login: string, messageId: string
   }
 }
 
-const ctxOf = (l: MigLab, name: string): NoticeContext => ({
+const ctxOf = async (l: MigLab, name: string): Promise<NoticeContext> => ({
   setup: l.setup,
   store: l.store,
-  batch: batchByName(l.store, name)!,
+  batch: (await batchByName(l.store, name))!,
   logger: silentLogger,
 });
 
@@ -82,15 +82,14 @@ describe('user notices (lab)', () => {
     });
 
     // The runner's first act, on its own, so the A INBOX can be read while A still serves it.
-    const sent = await sendNotices(ctxOf(l, 'notices'), 'before');
+    const sent = await sendNotices(await ctxOf(l, 'notices'), 'before');
     assert.deepEqual(
       sent.map((s) => s.status),
       ['sent', 'sent'],
     );
-    for (const [u, m] of [u1, u2].map(
-      (u) => [u, mailboxesOf(l.store, batchByName(l.store, 'notices')!.id).find((x) => x.sourceLogin === u.upn)!] as const,
-    )) {
-      const row = noticeOf(l.store, m.id, 'before')!;
+    const rows = await mailboxesOf(l.store, (await batchByName(l.store, 'notices'))!.id);
+    for (const [u, m] of [u1, u2].map((u) => [u, rows.find((x) => x.sourceLogin === u.upn)!] as const)) {
+      const row = (await noticeOf(l.store, m.id, 'before'))!;
       assert.equal(row.recipient, u.mail);
       const got = await inbox(l, 'a', u.upn, row.messageId);
       assert.equal(got.length, 1, `before-notice in ${u.upn}'s A INBOX`);
@@ -103,11 +102,11 @@ describe('user notices (lab)', () => {
 
     const r = await runBatch(l.setup, l.store, 'notices');
     assert.equal(r.status, 'completed');
-    const batchId = batchByName(l.store, 'notices')!.id;
-    for (const m of mailboxesOf(l.store, batchId)) {
-      const b = noticeOf(l.store, m.id, 'before')!;
+    const batchId = (await batchByName(l.store, 'notices'))!.id;
+    for (const m of await mailboxesOf(l.store, batchId)) {
+      const b = (await noticeOf(l.store, m.id, 'before'))!;
       assert.equal(b.attempts, 1, 'the run did not send the before-notice again');
-      const a = noticeOf(l.store, m.id, 'after')!;
+      const a = (await noticeOf(l.store, m.id, 'after'))!;
       assert.equal(a.status, 'sent');
       assert.equal(a.recipient, m.plan.targetPrimary);
       const got = await inbox(l, 'b', m.plan.targetLogin, a.messageId);
@@ -119,7 +118,7 @@ describe('user notices (lab)', () => {
     // Re-run (resume of a finished batch): nothing due, nothing sent.
     await runBatch(l.setup, l.store, 'notices');
     assert.deepEqual(
-      noticesOfBatch(l.store, batchId).map((n) => [n.kind, n.status, n.attempts]),
+      (await noticesOfBatch(l.store, batchId)).map((n) => [n.kind, n.status, n.attempts]),
       [
         ['after', 'sent', 1],
         ['before', 'sent', 1],
@@ -127,22 +126,22 @@ describe('user notices (lab)', () => {
         ['before', 'sent', 1],
       ],
     );
-    const m0 = mailboxesOf(l.store, batchId)[0]!;
+    const m0 = (await mailboxesOf(l.store, batchId))[0]!;
     assert.equal(
-      (await inbox(l, 'b', m0.plan.targetLogin, noticeOf(l.store, m0.id, 'after')!.messageId)).length,
+      (await inbox(l, 'b', m0.plan.targetLogin, (await noticeOf(l.store, m0.id, 'after'))!.messageId)).length,
       1,
       'still one after-notice',
     );
 
     // A run killed inside the SMTP transaction: the notice is reported, never sent again.
-    markSending(l.store, m0.id, 'after', m0.plan.targetPrimary, noticeOf(l.store, m0.id, 'after')!.messageId);
-    const again = await sendNotices(ctxOf(l, 'notices'), 'after');
+    await markSending(l.store, m0.id, 'after', m0.plan.targetPrimary, (await noticeOf(l.store, m0.id, 'after'))!.messageId);
+    const again = await sendNotices(await ctxOf(l, 'notices'), 'after');
     assert.deepEqual(
       again.map((o) => o.status),
       ['unknown'],
     );
     assert.match(again[0]!.warning!, /not sent again/);
-    assert.deepEqual(await sendNotices(ctxOf(l, 'notices'), 'after'), []);
+    assert.deepEqual(await sendNotices(await ctxOf(l, 'notices'), 'after'), []);
   });
 
   it('an unreachable SMTP is a warning: the mailbox reaches done, the next run sends the after-notice', async () => {
@@ -152,10 +151,10 @@ describe('user notices (lab)', () => {
     await createBatch(l2.setup, l2.store, { name: 'nosmtp', from: { file: namesFile(l2, [u.sam]) }, targetStore: 'store-b', options: {} });
     const r = await runBatch(l2.setup, l2.store, 'nosmtp');
     assert.equal(r.status, 'completed');
-    const m = mailboxesOf(l2.store, batchByName(l2.store, 'nosmtp')!.id)[0]!;
+    const m = (await mailboxesOf(l2.store, (await batchByName(l2.store, 'nosmtp'))!.id))[0]!;
     assert.equal(m.state, 'done');
     for (const kind of ['before', 'after'] as const) {
-      const n = noticeOf(l2.store, m.id, kind)!;
+      const n = (await noticeOf(l2.store, m.id, kind))!;
       assert.equal(n.status, 'failed');
       assert.match(n.warning!, /127\.0\.0\.1:1 failed \(retried on the next run\).*ECONNREFUSED/s);
     }
@@ -174,15 +173,15 @@ describe('user notices (lab)', () => {
     // The SMTP is back: the after-notice goes out; the before-notice is too late and says so.
     l2.setup.config.notices!.smtp.port = 5872;
     await runBatch(l2.setup, l2.store, 'nosmtp');
-    assert.equal(noticeOf(l2.store, m.id, 'before')!.status, 'missed');
-    assert.match(noticeOf(l2.store, m.id, 'before')!.warning!, /cut over first \(last attempt: .*ECONNREFUSED/s);
-    const a = noticeOf(l2.store, m.id, 'after')!;
+    assert.equal((await noticeOf(l2.store, m.id, 'before'))!.status, 'missed');
+    assert.match((await noticeOf(l2.store, m.id, 'before'))!.warning!, /cut over first \(last attempt: .*ECONNREFUSED/s);
+    const a = (await noticeOf(l2.store, m.id, 'after'))!;
     assert.equal(a.status, 'sent');
     assert.equal(a.attempts, 2);
     assert.equal((await inbox(l2, 'b', m.plan.targetLogin, a.messageId)).length, 1);
     // The operator resends the missed before-notice: it goes to the new address (the user
     // reads the B mailbox now), once; a second resend sends nothing.
-    const b = batchByName(l2.store, 'nosmtp')!;
+    const b = (await batchByName(l2.store, 'nosmtp'))!;
     await assert.rejects(
       resendNotices(l2.setup, l2.store, b, { mailbox: 'nobody', logger: silentLogger }),
       /nobody is not a mailbox of batch nosmtp/,
@@ -192,7 +191,7 @@ describe('user notices (lab)', () => {
       first.map((o) => [o.kind, o.status]),
       [['before', 'sent']],
     );
-    const late = noticeOf(l2.store, m.id, 'before')!;
+    const late = (await noticeOf(l2.store, m.id, 'before'))!;
     assert.equal(late.status, 'sent');
     assert.equal(late.recipient, m.plan.targetPrimary);
     const got = await inbox(l2, 'b', m.plan.targetLogin, late.messageId);
@@ -200,7 +199,7 @@ describe('user notices (lab)', () => {
     assert.deepEqual(await resendNotices(l2.setup, l2.store, b, { logger: silentLogger }), []);
     assert.equal((await inbox(l2, 'b', m.plan.targetLogin, late.messageId)).length, 1, 'not sent twice');
     assert.deepEqual(
-      noticeLines(l2.store, b).map((n) => [n.mailbox, n.kind, n.status]),
+      (await noticeLines(l2.store, b)).map((n) => [n.mailbox, n.kind, n.status]),
       [
         [m.sourceLogin, 'after', 'sent'],
         [m.sourceLogin, 'before', 'sent'],
@@ -219,9 +218,9 @@ describe('user notices (lab)', () => {
       options: { cutover: 'manual' },
     });
     assert.equal((await runBatch(l3.setup, l3.store, 'resend')).status, 'synced');
-    const m = mailboxesOf(l3.store, batchByName(l3.store, 'resend')!.id)[0]!;
+    const m = (await mailboxesOf(l3.store, (await batchByName(l3.store, 'resend'))!.id))[0]!;
     assert.equal(m.state, 'copied');
-    assert.equal(noticeOf(l3.store, m.id, 'before')!.status, 'failed');
+    assert.equal((await noticeOf(l3.store, m.id, 'before'))!.status, 'failed');
 
     // The table and --json show the failed notice with its warning.
     const table = await cli(l3, ['batch', 'notices', 'resend']);
@@ -258,7 +257,7 @@ describe('user notices (lab)', () => {
     const still = await cli(l3, ['batch', 'notices', 'resend', '--resend']);
     assert.equal(still.code, 1);
     assert.match(still.out, /before: failed \(before-notice to .*ECONNREFUSED/);
-    assert.equal(noticeOf(l3.store, m.id, 'before')!.attempts, 2);
+    assert.equal((await noticeOf(l3.store, m.id, 'before'))!.attempts, 2);
 
     // Submission is reachable again (Postfix B, 127.0.0.1:5872).
     writeFileSync(l3.project.path, readFileSync(l3.project.path, 'utf8').replace('port: 1, tls: none', 'port: 5872, tls: none'));
@@ -266,19 +265,19 @@ describe('user notices (lab)', () => {
     // While the batch is being run elsewhere (its lease held), a resend is refused and sends nothing.
     const lease = 'migration-batch:resend';
     const holder = newLeaseHolder();
-    assert.ok(l3.store.takeLease(lease, holder, 60_000));
+    assert.ok(await l3.store.takeLease(lease, holder, 60_000));
     const busy = await cli(l3, ['batch', 'notices', 'resend', '--resend']);
-    l3.store.releaseLease(lease, holder);
+    await l3.store.releaseLease(lease, holder);
     assert.equal(busy.code, 1);
     assert.match(busy.err, /batch resend is being run by/);
-    assert.equal(noticeOf(l3.store, m.id, 'before')!.status, 'failed');
-    assert.equal(noticeOf(l3.store, m.id, 'before')!.attempts, 2);
+    assert.equal((await noticeOf(l3.store, m.id, 'before'))!.status, 'failed');
+    assert.equal((await noticeOf(l3.store, m.id, 'before'))!.attempts, 2);
 
     const first = await cli(l3, ['batch', 'notices', 'resend', '--resend', '--mailbox', u.upn, '--kind', 'before']);
     assert.equal(first.code, 0, first.err);
     assert.equal(first.out, `${u.upn} before: sent\n`);
     // Not cut over yet: the user still reads the A mailbox, and the old address routes there.
-    const row = noticeOf(l3.store, m.id, 'before')!;
+    const row = (await noticeOf(l3.store, m.id, 'before'))!;
     assert.deepEqual([row.status, row.recipient, row.attempts], ['sent', u.mail, 3]);
     assert.ok(row.sentAt);
     const got = await inbox(l3, 'a', u.upn, row.messageId);
@@ -288,7 +287,7 @@ describe('user notices (lab)', () => {
     const second = await cli(l3, ['batch', 'notices', 'resend', '--resend']);
     assert.equal(second.code, 0, second.err);
     assert.equal(second.out, 'nothing to resend\n');
-    assert.equal(noticeOf(l3.store, m.id, 'before')!.attempts, 3);
+    assert.equal((await noticeOf(l3.store, m.id, 'before'))!.attempts, 3);
     await new Promise((r) => setTimeout(r, 2000)); // anything a second send had queued would be delivered by now
     assert.equal((await inbox(l3, 'a', u.upn, row.messageId)).length, 1, 'not sent twice');
   });

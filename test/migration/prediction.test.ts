@@ -60,7 +60,7 @@ describe('prediction against reality (lab)', () => {
     assert.ok(Math.abs(p.predicted!.windowSeconds! - 3600) < 5, `window ${p.predicted!.windowSeconds}`);
     assert.equal(p.predicted!.fits, true);
     // The prediction was made before any step of the batch ran.
-    const steps = stepsOf(l.store, batchByName(l.store, 'p1')!.id);
+    const steps = await stepsOf(l.store, (await batchByName(l.store, 'p1'))!.id);
     assert.ok(p.madeAt! <= steps.map((s) => s.startedAt).sort()[0]!);
     // Reality: the batch's work time, and the ratio between the two.
     assert.equal(p.finished, true);
@@ -93,20 +93,24 @@ describe('prediction against reality (lab)', () => {
       targetStore: 'store-b',
       options: { cutoverSettleSeconds: 1 },
     });
-    const before = measuredPasses(l.store).length;
+    const before = (await measuredPasses(l.store)).length;
     assert.ok(before > 0);
     assert.equal((await runBatch(l.setup, l.store, 'p2')).status, 'completed');
-    const p2 = predictionOf(l.store, batchByName(l.store, 'p2')!.id);
+    const p2 = await predictionOf(l.store, (await batchByName(l.store, 'p2'))!.id);
     assert.ok(p2?.status === 'made');
     assert.equal(p2.plan.rate.source, `measured on ${before} earlier copy passes`);
     assert.equal(p2.plan.windowSeconds, null);
-    assert.ok(measuredPasses(l.store).length > before, 'p2 measured passes of its own');
+    assert.ok((await measuredPasses(l.store)).length > before, 'p2 measured passes of its own');
     assert.equal(
       (await capacityPlan(l.setup, l.store, { subject: 'p2', excludeOwnPasses: true })).rate.source,
       `measured on ${before} earlier copy passes`,
     );
     await runBatch(l.setup, l.store, 'p2');
-    assert.deepEqual(predictionOf(l.store, batchByName(l.store, 'p2')!.id), p2, 'a later run does not replace the first prediction');
+    assert.deepEqual(
+      await predictionOf(l.store, (await batchByName(l.store, 'p2'))!.id),
+      p2,
+      'a later run does not replace the first prediction',
+    );
     assert.match(batchJson(l, 'p2').prediction.summary.join('\n'), /No window was set\./);
   });
 
@@ -120,7 +124,7 @@ describe('prediction against reality (lab)', () => {
       targetStore: 'store-b',
       options: { cutoverSettleSeconds: 0 },
     });
-    const batch = batchByName(l.store, 'pf')!;
+    const batch = (await batchByName(l.store, 'pf'))!;
     // The plan needs the batch's target store from the project; this setup has lost it.
     const broken = { ...l.setup, config: { ...l.setup.config, targetStores: {} } };
     const p = await predictAtFirstStart(broken, l.store, batch, silentLogger);

@@ -74,18 +74,18 @@ test('a lease keeps a second holder out until released or expired', async () => 
   const path = join(dir(), 'lease.sqlite');
   const a = openStateStore(path);
   const b = openStateStore(path); // a second process's connection to the same file
-  assert.equal(a.acquireLease('mailbox:b/jdoe', 'worker-1', 60_000), true);
-  assert.equal(b.acquireLease('mailbox:b/jdoe', 'worker-2', 60_000), false);
-  assert.equal(b.leaseHolder('mailbox:b/jdoe')?.holder, 'worker-1');
-  assert.equal(a.acquireLease('mailbox:b/jdoe', 'worker-1', 60_000), true, 're-entrant for its holder');
-  a.releaseLease('mailbox:b/jdoe', 'worker-2'); // not the holder: no effect
-  assert.equal(b.acquireLease('mailbox:b/jdoe', 'worker-2', 60_000), false);
-  a.releaseLease('mailbox:b/jdoe', 'worker-1');
-  assert.equal(b.acquireLease('mailbox:b/jdoe', 'worker-2', 30), true);
+  assert.equal(await a.acquireLease('mailbox:b/jdoe', 'worker-1', 60_000), true);
+  assert.equal(await b.acquireLease('mailbox:b/jdoe', 'worker-2', 60_000), false);
+  assert.equal((await b.leaseHolder('mailbox:b/jdoe'))?.holder, 'worker-1');
+  assert.equal(await a.acquireLease('mailbox:b/jdoe', 'worker-1', 60_000), true, 're-entrant for its holder');
+  await a.releaseLease('mailbox:b/jdoe', 'worker-2'); // not the holder: no effect
+  assert.equal(await b.acquireLease('mailbox:b/jdoe', 'worker-2', 60_000), false);
+  await a.releaseLease('mailbox:b/jdoe', 'worker-1');
+  assert.equal(await b.acquireLease('mailbox:b/jdoe', 'worker-2', 30), true);
   await new Promise((r) => setTimeout(r, 60));
-  assert.equal(a.leaseHolder('mailbox:b/jdoe'), undefined, 'expired');
-  assert.equal(a.acquireLease('mailbox:b/jdoe', 'worker-1', 60_000), true, 'an expired lease can be taken over');
-  assert.equal(b.renewLease('mailbox:b/jdoe', 'worker-2', 60_000), false, 'the old holder cannot renew');
+  assert.equal(await a.leaseHolder('mailbox:b/jdoe'), undefined, 'expired');
+  assert.equal(await a.acquireLease('mailbox:b/jdoe', 'worker-1', 60_000), true, 'an expired lease can be taken over');
+  assert.equal(await b.renewLease('mailbox:b/jdoe', 'worker-2', 60_000), false, 'the old holder cannot renew');
   a.close();
   b.close();
 });
@@ -95,12 +95,12 @@ test('takeLease takes over from a dead holder of this host only', async () => {
   const { hostname } = await import('node:os');
   const s = openStateStore(join(dir(), 'takeover.sqlite'));
   const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number; // exited by now
-  assert.equal(s.acquireLease('batch:x', `${hostname()}:${deadPid}:old`, 60_000), true);
-  assert.equal(s.takeLease('batch:x', newLeaseHolder(), 60_000), 'taken-over');
-  assert.equal(s.takeLease('batch:x', newLeaseHolder(), 60_000), false, 'the new holder (this live process) is kept');
-  assert.equal(s.acquireLease('batch:y', `elsewhere.example:${deadPid}:old`, 60_000), true);
-  assert.equal(s.takeLease('batch:y', newLeaseHolder(), 60_000), false, 'a holder on another host waits for expiry');
-  assert.equal(s.takeLease('batch:z', newLeaseHolder(), 60_000), 'acquired');
+  assert.equal(await s.acquireLease('batch:x', `${hostname()}:${deadPid}:old`, 60_000), true);
+  assert.equal(await s.takeLease('batch:x', newLeaseHolder(), 60_000), 'taken-over');
+  assert.equal(await s.takeLease('batch:x', newLeaseHolder(), 60_000), false, 'the new holder (this live process) is kept');
+  assert.equal(await s.acquireLease('batch:y', `elsewhere.example:${deadPid}:old`, 60_000), true);
+  assert.equal(await s.takeLease('batch:y', newLeaseHolder(), 60_000), false, 'a holder on another host waits for expiry');
+  assert.equal(await s.takeLease('batch:z', newLeaseHolder(), 60_000), 'acquired');
   s.close();
 });
 
@@ -123,18 +123,18 @@ test('reset keeps a consistent backup beside the store, and the next open is an 
   assert.deepEqual(resetStateStore(join(dir(), 'absent.sqlite')).backup, undefined, 'no store: nothing to back up');
 });
 
-test('reset is refused, store untouched, while a live process holds a lease', () => {
+test('reset is refused, store untouched, while a live process holds a lease', async () => {
   const path = join(dir(), 'crossforest.sqlite');
   const s = openStateStore(path);
   const holder = newLeaseHolder();
-  assert.ok(s.acquireLease('migration-batch:night1', holder, 60_000));
+  assert.ok(await s.acquireLease('migration-batch:night1', holder, 60_000));
   assert.throws(
     () => resetStateStore(path),
     (err: Error) => err instanceof StateError && /in use: migration-batch:night1/.test(err.message),
   );
   assert.ok(existsSync(path));
   assert.equal(readdirSync(dirname(path)).filter((f) => f.includes('before-reset')).length, 0, 'no backup written');
-  s.releaseLease('migration-batch:night1', holder);
+  await s.releaseLease('migration-batch:night1', holder);
   assert.ok(resetStateStore(path).backup);
   s.close();
 });

@@ -113,10 +113,10 @@ describe('sync configuration', () => {
       const run = await runProfile(engine, store, 'a:full-import');
       assert.equal(run.status, 'failed');
       assert.match(run.message ?? '', /127\.0\.0\.1:1 is unreachable \(ECONNREFUSED\)/);
-      assert.deepEqual(runErrors(store, run.id), []);
+      assert.deepEqual(await runErrors(store, run.id), []);
       assert.equal((store.db.prepare('SELECT count(*) AS n FROM sync_cs_object').get() as { n: number }).n, 0);
       // The lease is released: the next run may start.
-      assert.equal(store.leaseHolder('sync'), undefined);
+      assert.equal(await store.leaseHolder('sync'), undefined);
     } finally {
       store.close();
     }

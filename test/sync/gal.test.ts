@@ -34,9 +34,9 @@ describe('GAL sync on the lab organization', () => {
 
   it('preview lists exactly what the export then writes', async () => {
     await fx.run('full-import');
-    const p = preview(fx.engine, fx.store, 'full', newRunContext(silentLogger));
+    const p = await preview(fx.engine, fx.store, 'full', newRunContext(silentLogger));
     assert.ok(p.items.length > 40, `a preview of the whole lab (${p.items.length} items)`);
-    assert.equal(cs.pendingExports(fx.store, 'b').length, 0, 'preview wrote nothing');
+    assert.equal((await cs.pendingExports(fx.store, 'b')).length, 0, 'preview wrote nothing');
     // The command line computes it on a copy of the store: the same list, no copy left behind.
     const cli = await exec(process.execPath, [CLI, '-c', fx.configPath, '--json', 'sync', 'preview', '--full']);
     assert.deepEqual((JSON.parse(cli.stdout) as { items: unknown[] }).items, JSON.parse(JSON.stringify(p.items)));
@@ -45,7 +45,7 @@ describe('GAL sync on the lab organization', () => {
       [],
     );
     await fx.run('full-sync');
-    assert.deepEqual(listPending(fx.engine, fx.store), p.items, 'the synchronization queues what the preview showed');
+    assert.deepEqual(await listPending(fx.engine, fx.store), p.items, 'the synchronization queues what the preview showed');
     const run = await fx.run('export');
     assert.equal(run.status, 'success', run.message ?? '');
     for (const item of p.items) {
@@ -113,13 +113,13 @@ describe('GAL sync on the lab organization', () => {
     // Other suites may change the shared lab meanwhile, so the claim is about what we wrote:
     // after the confirming import nothing of it is queued again, and nothing was re-spelled.
     const run = await fx.run('delta-cycle');
-    const errors = runErrors(fx.store, run.id);
+    const errors = await runErrors(fx.store, run.id);
     assert.equal(run.status, 'success', JSON.stringify(errors));
     assert.deepEqual(
       errors.filter((e) => e.code === 'exported-change-not-reimported'),
       [],
     );
-    assert.deepEqual(listPending(fx.engine, fx.store), []);
+    assert.deepEqual(await listPending(fx.engine, fx.store), []);
     const quiet = await fx.run('delta-cycle');
     assert.equal(quiet.counts.exportUpdates, 0, JSON.stringify(quiet.steps));
   });
@@ -211,8 +211,8 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     const carol = inB.find((e) => values(e, 'cn')[0] === 'Carol Legacy');
     assert.deepEqual(values(carol, 'proxyAddresses').sort(), [`SMTP:${mailA('carol')}`, `X500:${legDN('carol')}`].sort());
     // In the metaverse, Carol's proxyAddresses were built from the three Exchange 5.5 fields.
-    const carolCs = cs.csByDn(fx.store, 'a', dns.carol as string)[0];
-    const mv = mvById(fx.store, carolCs?.mvId ?? -1);
+    const carolCs = (await cs.csByDn(fx.store, 'a', dns.carol as string))[0];
+    const mv = await mvById(fx.store, carolCs?.mvId ?? -1);
     assert.deepEqual(mv?.attributes.proxyAddresses, [
       `SMTP:${mailA('carol')}`,
       `X400:c=US;a= ;p=ForestA;o=atlanta;s=legacy${t};g=carol;`,
@@ -222,7 +222,7 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     assert.equal(values(await fx.read(fx.b, eveContact, ['entryCSN']), 'entryCSN')[0], eveCsn);
     assert.deepEqual(await fx.list(fx.a, fx.galA), [], 'contacts and conflicting objects of B are not provisioned in A');
 
-    const errors = runErrors(fx.store, run.id);
+    const errors = await runErrors(fx.store, run.id);
     const ambiguous = errors.filter((e) => e.code === 'ambiguous-join');
     assert.equal(ambiguous.length, 1, JSON.stringify(errors));
     assert.equal(ambiguous[0]?.dn, dns.fay);
@@ -275,7 +275,7 @@ describe('GAL sync of changes, conflicts and thresholds (objects of its own)', (
     assert.equal(run.status, 'stopped');
     assert.match(run.message ?? '', /would delete 3 of .* more than the delete threshold \(2\)/);
     assert.equal((await fx.list(fx.b, fx.galB)).length, 3, 'nothing deleted');
-    const p = listPending(fx.engine, fx.store).filter((i) => i.agent === 'b');
+    const p = (await listPending(fx.engine, fx.store)).filter((i) => i.agent === 'b');
     assert.deepEqual(
       p.map((i) => i.op),
       ['delete', 'delete', 'delete'],
@@ -301,7 +301,7 @@ describe('GAL sync export killed mid-way', () => {
   it('kill -9 during export, run again: every contact once', async () => {
     await fx.run('full-import');
     await fx.run('full-sync');
-    assert.equal(cs.pendingExports(fx.store, 'b').length, USERS);
+    assert.equal((await cs.pendingExports(fx.store, 'b')).length, USERS);
     fx.store.close(); // the CLI processes use the same state file
     const killed = await exec(process.execPath, [CLI, '-c', fx.configPath, 'sync', 'run', 'b:export'], {
       env: { ...process.env, CROSSFOREST_TEST_CRASH_AFTER_WRITES: '5' },
@@ -345,7 +345,7 @@ describe('GAL sync deprovisioning by disconnect', () => {
     assert.equal(run.counts.deprovisioned, 1);
     const [contact] = await fx.list(fx.b, fx.galB);
     assert.ok(contact, 'the contact stays in the directory');
-    const [kept] = cs.csByDn(fx.store, 'b', contact.dn);
+    const [kept] = await cs.csByDn(fx.store, 'b', contact.dn);
     assert.equal(kept?.mvId, null);
     assert.equal(kept?.state, 'filtered');
     // Later runs leave it alone: no delete, no re-join.
@@ -379,12 +379,12 @@ describe('GAL sync when the directory re-spells an exported value', () => {
     const contact = `cn=Lee Respelled,${fx.galB}`;
     await fx.b.modify(contact, replace('displayName', 'Lee R.'));
     const confirm = await fx.run('delta-cycle');
-    const errors = runErrors(fx.store, confirm.id).filter((e) => e.code === 'exported-change-not-reimported');
-    assert.equal(errors.length, 1, JSON.stringify(runErrors(fx.store, confirm.id)));
+    const errors = (await runErrors(fx.store, confirm.id)).filter((e) => e.code === 'exported-change-not-reimported');
+    assert.equal(errors.length, 1, JSON.stringify(await runErrors(fx.store, confirm.id)));
     assert.match(errors[0]?.reason ?? '', /displayName: exported \[Lee Respelled\] but the directory holds \[Lee R\.\]/);
     const quiet = await fx.run('delta-cycle');
     assert.equal(quiet.counts.exportUpdates, 0, 'no loop');
-    assert.equal(runErrors(fx.store, quiet.id).length, 0);
+    assert.equal((await runErrors(fx.store, quiet.id)).length, 0);
     // A real change at the source flows again.
     await fx.a.modify(source, replace('displayName', 'Lee Spelled'));
     await fx.run('delta-cycle');

@@ -79,7 +79,7 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
 
   it('full cycle: A users and groups are contacts in B with X500 and targetAddress, B users contacts in A', async () => {
     const run = await fx.run('full-cycle');
-    assert.equal(run.status, 'success', `${run.message ?? ''} ${JSON.stringify(runErrors(fx.store, run.id))}`);
+    assert.equal(run.status, 'success', `${run.message ?? ''} ${JSON.stringify(await runErrors(fx.store, run.id))}`);
     const inB = await fx.list(fx.b, fx.gal.b);
     const contact = inB.find((e) => values(e, 'mail')[0] === `alice.${t()}@forest-a.test`);
     assert.ok(contact, `alice has a contact in B (B holds ${inB.map((e) => e.dn).join('; ')})`);
@@ -101,17 +101,17 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
     );
     assert.ok(values(inA[0], 'proxyAddresses').includes(`X500:/o=ForestB/cn=Recipients/cn=bob${t()}`));
     // Anchors are objectGUIDs; the big group's 5,000 members came by range retrieval.
-    const aliceCs = cs.csByAnchor(fx.store, 'a', aliceGuid);
+    const aliceCs = await cs.csByAnchor(fx.store, 'a', aliceGuid);
     assert.equal(aliceCs?.dn, alice);
     // Alice's account is disabled (created without a password): still a GAL entry.
     const uac = decodeUac(values(await fx.read(fx.a, alice, ['userAccountControl']), 'userAccountControl')[0] ?? '');
     assert.equal(uac?.disabled, true);
-    const groupCs = cs.csByAnchor(fx.store, 'a', await fx.guidOf(fx.a, group));
+    const groupCs = await cs.csByAnchor(fx.store, 'a', await fx.guidOf(fx.a, group));
     assert.equal(values(groupCs, 'member').length, RANGE_FIXTURE_SIZE);
     // The confirming import learnt the contacts' objectGUIDs.
-    const contactCs = cs.csByAnchor(fx.store, 'b', values(contact, 'objectGUID')[0] ?? '');
+    const contactCs = await cs.csByAnchor(fx.store, 'b', values(contact, 'objectGUID')[0] ?? '');
     assert.ok(contactCs?.provisioned, 'the contact in B is the provisioned connector, anchored on its objectGUID');
-    const wm = parseAdWatermark(getWatermark(fx.store, 'a', 'ad'));
+    const wm = parseAdWatermark(await getWatermark(fx.store, 'a', 'ad'));
     assert.equal(wm?.kind, 'dirsync', 'galsync may use DirSync: its cookie is the watermark');
   });
 
@@ -136,13 +136,13 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
     await fx.a.del(dave);
 
     const run = await fx.run('delta-cycle');
-    assert.equal(run.status, 'success', `${run.message ?? ''} ${JSON.stringify(runErrors(fx.store, run.id))}`);
+    assert.equal(run.status, 'success', `${run.message ?? ''} ${JSON.stringify(await runErrors(fx.store, run.id))}`);
     const importA = run.steps.find((s) => s.step === 'delta-import' && s.agent === 'a');
     assert.ok(importA && importA.counts.imported <= 4, `DirSync delta read only what changed (${importA?.counts.imported})`);
     assert.equal(importA.counts.importDeletes, 1, 'the delete came as a tombstone');
 
     // Rename: the same connector-space object (objectGUID anchor), new DN; not delete + add.
-    const aliceCs = cs.csByAnchor(fx.store, 'a', aliceGuid);
+    const aliceCs = await cs.csByAnchor(fx.store, 'a', aliceGuid);
     assert.equal(aliceCs?.dn, renamed);
     assert.equal(await fx.guidOf(fx.a, renamed), aliceGuid, 'objectGUID kept by the rename');
     assert.ok(aliceCs?.mvId !== null, 'still joined');
@@ -160,7 +160,7 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
     assert.ok(values(carolContact, 'proxyAddresses').includes(`X500:${LEGACY}carol${t()}`));
 
     // Membership change on the 5,000-member group: the full list again, by range retrieval.
-    const groupCs = cs.csByAnchor(fx.store, 'a', await fx.guidOf(fx.a, group));
+    const groupCs = await cs.csByAnchor(fx.store, 'a', await fx.guidOf(fx.a, group));
     const members = values(groupCs, 'member');
     assert.equal(members.length, RANGE_FIXTURE_SIZE - 1);
     assert.ok(!members.some((m) => m.toLowerCase().startsWith('cn=member 0,')));
@@ -171,8 +171,8 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
   });
 
   it('the DirSync cookie survives an engine restart: a new crossforest process reads only the change', async () => {
-    const renamed = cs.csByAnchor(fx.store, 'a', aliceGuid)?.dn ?? '';
-    const before = getWatermark(fx.store, 'a', 'ad');
+    const renamed = (await cs.csByAnchor(fx.store, 'a', aliceGuid))?.dn ?? '';
+    const before = await getWatermark(fx.store, 'a', 'ad');
     await fx.a.modify(renamed, [replace('telephoneNumber', ['+49 30 1234'])]);
     fx.store.close();
     const { stdout } = await exec(process.execPath, [CLI, '--config', fx.configPath, '--json', 'sync', 'run', 'a:delta-import'], {
@@ -180,12 +180,12 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
     });
     await fx.restart();
     const out = JSON.parse(stdout) as { id: number };
-    const run = getRun(fx.store, out.id);
+    const run = await getRun(fx.store, out.id);
     assert.equal(run?.status, 'success', run?.message ?? stdout);
     assert.equal(run?.counts.imported, 1, 'only the changed user was read');
     assert.equal(run?.counts.importUpdates, 1);
-    assert.deepEqual(values(cs.csByAnchor(fx.store, 'a', aliceGuid), 'telephoneNumber'), ['+49 30 1234']);
-    assert.notEqual(getWatermark(fx.store, 'a', 'ad'), before, 'the new cookie was stored');
+    assert.deepEqual(values(await cs.csByAnchor(fx.store, 'a', aliceGuid), 'telephoneNumber'), ['+49 30 1234']);
+    assert.notEqual(await getWatermark(fx.store, 'a', 'ad'), before, 'the new cookie was stored');
     // …and the next cycle (a new engine instance in this process) carries it to B.
     const cycle = await fx.run('delta-cycle');
     assert.equal(cycle.status, 'success', cycle.message ?? '');

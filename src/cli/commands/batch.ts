@@ -46,9 +46,9 @@ function time(name: string, v: string | undefined, after = new Date()): string |
 async function runWithView(ctx: CommandContext, name: string, retryFailed = false): Promise<RunResult> {
   const setup = migrationSetup(ctx.project);
   const store = ctx.state();
-  const b = batchOrThrow(store, name);
+  const b = await batchOrThrow(store, name);
   const view = new LiveStatus(
-    mailboxesOf(store, b.id).map((m) => ({ login: m.sourceLogin, state: m.state, messages: m.messages, bytes: m.bytes })),
+    (await mailboxesOf(store, b.id)).map((m) => ({ login: m.sourceLogin, state: m.state, messages: m.messages, bytes: m.bytes })),
   );
   const tty = process.stderr.isTTY && !ctx.json;
   let drawn = 0;
@@ -177,15 +177,16 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
   batch
     .command('list')
     .description('the batches and how far each got')
-    .action((_o, cmd) => {
+    .action(async (_o, cmd) => {
       const ctx = commandContext(cmd);
       const store = ctx.state();
       try {
-        const rows = allBatches(store).map((b) => {
-          const ms = mailboxesOf(store, b.id);
+        const rows = [];
+        for (const b of await allBatches(store)) {
+          const ms = await mailboxesOf(store, b.id);
           const by = (s: string) => ms.filter((m) => m.state === s).length;
-          return { ...b, mailboxes: ms.length, done: by('done'), failed: by('failed'), suspended: by('suspended') };
-        });
+          rows.push({ ...b, mailboxes: ms.length, done: by('done'), failed: by('failed'), suspended: by('suspended') });
+        }
         if (ctx.json) return printJson(rows);
         printTable(rows, [
           { header: 'batch', value: (b) => b.name },
@@ -211,14 +212,14 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .command('show')
     .description('per mailbox: state, items, bytes, throughput, errors; the predicted duration against the actual one')
     .argument('<name>')
-    .action((name, _o, cmd) => {
+    .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
       const store = ctx.state();
       try {
-        const b = batchOrThrow(store, name);
-        const steps = stepsOf(store, b.id);
-        const rows = mailboxesOf(store, b.id).map((m) => mailboxReport(m, steps));
-        const prediction = comparePrediction(predictionOf(store, b.id), steps, b);
+        const b = await batchOrThrow(store, name);
+        const steps = await stepsOf(store, b.id);
+        const rows = (await mailboxesOf(store, b.id)).map((m) => mailboxReport(m, steps));
+        const prediction = comparePrediction(await predictionOf(store, b.id), steps, b);
         if (ctx.json) return printJson({ batch: b, mailboxes: rows, prediction });
         process.stdout.write(
           `batch ${b.name}: ${b.status}; ${b.sourceOrg} → ${b.targetOrg} store ${b.targetStore}; options ${JSON.stringify(b.options)}\n`,
@@ -254,7 +255,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .argument('<name>')
     .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
-      reopenWindow(ctx.state(), name);
+      await reopenWindow(ctx.state(), name);
       await runWithView(ctx, name);
     });
   batch
@@ -270,18 +271,18 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .argument('<name>')
     .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
-      requestComplete(ctx.state(), name);
+      await requestComplete(ctx.state(), name);
       await runWithView(ctx, name);
     });
   batch
     .command('suspend')
     .description('close the window now: a running batch suspends after the current steps')
     .argument('<name>')
-    .action((name, _o, cmd) => {
+    .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
       const store = ctx.state();
       try {
-        suspendBatch(store, name);
+        await suspendBatch(store, name);
         process.stdout.write(
           `batch ${name}: window closed; mailboxes in flight suspend after their current step (batch resume continues)\n`,
         );
@@ -294,11 +295,11 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .description('forget a batch (refused while mailboxes are midway, unless --force)')
     .argument('<name>')
     .option('--force', 'forget it even with mailboxes midway')
-    .action((name, opts, cmd) => {
+    .action(async (name, opts, cmd) => {
       const ctx = commandContext(cmd);
       const store = ctx.state();
       try {
-        const mid = removeBatch(store, name, Boolean(opts.force));
+        const mid = await removeBatch(store, name, Boolean(opts.force));
         process.stdout.write(
           `batch ${name} removed${mid.length ? ` (${mid.length} mailboxes were midway; their directory objects are as they were)` : ''}\n`,
         );
@@ -347,7 +348,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
       }
       const store = ctx.state();
       try {
-        const b = batchOrThrow(store, name);
+        const b = await batchOrThrow(store, name);
         if (opts.resend) {
           const sent = await resendNotices(migrationSetup(ctx.project), store, b, {
             mailbox: opts.mailbox,
@@ -361,7 +362,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
           if (sent.some((o) => o.status !== 'sent')) process.exitCode = 1;
           return;
         }
-        const lines = noticeLines(store, b);
+        const lines = await noticeLines(store, b);
         if (ctx.json) return printJson(lines);
         printTable(lines, [
           { header: 'mailbox', value: (l) => l.mailbox },
@@ -380,11 +381,11 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .command('report')
     .description('write the batch report (JSON + HTML) now')
     .argument('<name>')
-    .action((name, _o, cmd) => {
+    .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
       const store = ctx.state();
       try {
-        const r = writeBatchReport(migrationSetup(ctx.project), store, batchOrThrow(store, name));
+        const r = await writeBatchReport(migrationSetup(ctx.project), store, await batchOrThrow(store, name));
         if (ctx.json) return printJson({ html: r.html, json: r.json, totals: r.report.totals });
         process.stdout.write(`report: ${r.html}\n        ${r.json}\n`);
       } finally {

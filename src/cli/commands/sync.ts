@@ -83,7 +83,7 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
       // run or a migration batch writing at the same time never waits for it.
       const store = ctx.state();
       try {
-        const p = previewOnSnapshot(engine, store.path, opts.full ? 'full' : 'delta', newRunContext(ctx.logger));
+        const p = await previewOnSnapshot(engine, store.path, opts.full ? 'full' : 'delta', newRunContext(ctx.logger));
         if (ctx.json) return printJson(p);
         for (const agent of engine.agentIds) {
           const items = p.items.filter((i) => i.agent === agent);
@@ -105,11 +105,11 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
     .command('history')
     .description('the last runs with their counts')
     .option('-n, --limit <n>', 'how many runs', (v) => Number(v), 20)
-    .action((opts, cmd) => {
+    .action(async (opts, cmd) => {
       const ctx = commandContext(cmd);
       const store = ctx.state();
       try {
-        const runs = listRuns(store, opts.limit);
+        const runs = await listRuns(store, opts.limit);
         if (ctx.json) return printJson(runs);
         printTable(runs, [
           { header: 'run', value: (r) => r.id, align: 'right' },
@@ -138,18 +138,18 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
     .command('errors')
     .description('the per-object errors of one run (DN and reason)')
     .argument('<run>', 'run id from `sync history`')
-    .action((runArg, _opts, cmd) => {
+    .action(async (runArg, _opts, cmd) => {
       const ctx = commandContext(cmd);
       const store = ctx.state();
       try {
         const id = Number(runArg);
-        const run = Number.isInteger(id) ? getRun(store, id) : undefined;
+        const run = Number.isInteger(id) ? await getRun(store, id) : undefined;
         if (!run)
           throw new CrossforestError('CF_ERR_SYNC_RUN', `no sync run ${runArg}`, {
             object: runArg,
             hint: 'see `crossforest sync history` for run ids',
           });
-        const errors = runErrors(store, id);
+        const errors = await runErrors(store, id);
         if (ctx.json) return printJson({ run, errors });
         if (errors.length === 0) process.stdout.write(`run ${id}: no per-object errors\n`);
         else

@@ -107,10 +107,10 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     },
     list: (batch) => reports.list(batch).map((name) => ({ name, url: reportUrl(batch, name) })),
   };
-  const overview = (): Overview => ({
+  const overview = async (): Promise<Overview> => ({
     generatedAt: new Date().toISOString(),
-    batches: batchSummaries(state(), links),
-    syncRuns: syncRuns(state(), SYNC_RUNS),
+    batches: await batchSummaries(state(), links),
+    syncRuns: await syncRuns(state(), SYNC_RUNS),
   });
   const indexHtml = readFileSync(join(ASSETS, 'index.html'), 'utf8');
 
@@ -204,11 +204,11 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 
       operatorOnly.get('/dashboard', async (_req, reply) => hardening(reply).type('text/html; charset=utf-8').send(indexHtml));
 
-      operatorOnly.get('/dashboard/api/overview', async (_req, reply) => hardening(reply).send(overview()));
-      operatorOnly.get('/dashboard/api/batches', async (_req, reply) => hardening(reply).send(batchSummaries(state(), links)));
+      operatorOnly.get('/dashboard/api/overview', async (_req, reply) => hardening(reply).send(await overview()));
+      operatorOnly.get('/dashboard/api/batches', async (_req, reply) => hardening(reply).send(await batchSummaries(state(), links)));
       operatorOnly.get('/dashboard/api/batches/:name', async (req, reply) => {
         const name = (req.params as { name: string }).name;
-        const detail = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) ? batchDetail(state(), name, links) : undefined;
+        const detail = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) ? await batchDetail(state(), name, links) : undefined;
         if (!detail)
           return hardening(reply)
             .code(404)
@@ -219,7 +219,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
         const raw = Number((req.query as Record<string, unknown>).limit ?? SYNC_RUNS);
         if (!Number.isInteger(raw) || raw < 1 || raw > 100)
           return hardening(reply).code(400).send({ error: 'CF_ERR_BAD_REQUEST', message: 'limit must be an integer from 1 to 100' });
-        return hardening(reply).send(syncRuns(state(), raw));
+        return hardening(reply).send(await syncRuns(state(), raw));
       });
       operatorOnly.get('/dashboard/api/sync/preview', async (req, reply) => {
         const mode = (req.query as Record<string, unknown>).mode ?? 'delta';
@@ -242,13 +242,19 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
         });
         let last = '';
         let quiet = 0;
-        const tick = () => {
+        // The overview is read async: one tick at a time, and none writes after the stream ended.
+        let busy = false;
+        let stopped = false;
+        const tick = async () => {
+          if (busy || stopped) return;
+          busy = true;
           try {
             if (!sessions.operatorOf(token)) {
               res.end('event: logout\ndata: {}\n\n');
               return stop();
             }
-            const o = overview();
+            const o = await overview();
+            if (stopped) return;
             const key = JSON.stringify({ ...o, generatedAt: '' });
             if (key !== last) {
               last = key;
@@ -265,10 +271,13 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
             log.error({ err: (err as Error).message }, 'dashboard stream failed');
             res.end();
             stop();
+          } finally {
+            busy = false;
           }
         };
-        const timer = setInterval(tick, pollMs);
+        const timer = setInterval(() => void tick(), pollMs);
         const stop = () => {
+          stopped = true;
           clearInterval(timer);
           streams.delete(end);
         };
@@ -278,7 +287,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
         };
         streams.add(end);
         req.raw.on('close', stop);
-        tick();
+        void tick();
       });
 
       operatorOnly.get('/dashboard/reports/:batch/:file', async (req, reply) => {

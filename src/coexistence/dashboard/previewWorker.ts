@@ -30,7 +30,7 @@ export async function runPreviewJob(job: PreviewJob): Promise<PreviewReply> {
   try {
     // The engine first: a broken sync section is reported before anything is copied.
     const engine = await createEngine(job.project, silentLogger);
-    const result = previewOnSnapshot(engine, job.statePath, job.mode, newRunContext(silentLogger), job.scratchDir);
+    const result = await previewOnSnapshot(engine, job.statePath, job.mode, newRunContext(silentLogger), job.scratchDir);
     return {
       ok: true,
       answer: {

@@ -25,34 +25,51 @@ interface StateCount {
   problems: number;
 }
 
-function stateCounts(s: StateStore, batchId: number): StateCount[] {
-  return s.db
-    .prepare(`SELECT state, resume_state, count(*) AS n, sum(messages) AS messages, sum(bytes) AS bytes,
-        sum(min(copied, messages)) AS copied, sum(min(copied_bytes, bytes)) AS copied_bytes,
+// dialect: json_array_length (skipped and verify.problems are JSON text; PostgreSQL has
+// json_array_length(x::json) and json_array_length((x::json)->'problems')).
+async function stateCounts(s: StateStore, batchId: number): Promise<StateCount[]> {
+  const rows = await s.sql.all<StateCount>(
+    `SELECT state, resume_state, count(*) AS n, sum(messages) AS messages, sum(bytes) AS bytes,
+        sum(CASE WHEN copied < messages THEN copied ELSE messages END) AS copied,
+        sum(CASE WHEN copied_bytes < bytes THEN copied_bytes ELSE bytes END) AS copied_bytes,
         sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed,
         sum(json_array_length(skipped)) AS skipped,
         sum(CASE WHEN verify IS NOT NULL THEN json_array_length(verify, '$.problems') ELSE 0 END) AS problems
-      FROM migration_mailbox WHERE batch_id = ? GROUP BY state, resume_state`)
-    .all(batchId) as StateCount[];
+      FROM migration_mailbox WHERE batch_id = ? GROUP BY state, resume_state`,
+    [batchId],
+  );
+  // count/sum: numbers (PostgreSQL returns bigint and numeric as text); a NULL sum counted 0 before and after.
+  return rows.map((r) => ({
+    state: r.state,
+    resume_state: r.resume_state,
+    n: Number(r.n),
+    messages: Number(r.messages),
+    bytes: Number(r.bytes),
+    copied: Number(r.copied),
+    copied_bytes: Number(r.copied_bytes),
+    failed: Number(r.failed),
+    skipped: Number(r.skipped),
+    problems: Number(r.problems),
+  }));
 }
 
-function recentSamples(s: StateStore, batchId: number, since: string): Sample[] {
-  return s.db
-    .prepare('SELECT at, messages, bytes FROM migration_sample WHERE batch_id = ? AND at > ? ORDER BY at')
-    .all(batchId, since) as Sample[];
+function recentSamples(s: StateStore, batchId: number, since: string): Promise<Sample[]> {
+  return s.sql.all<Sample>('SELECT at, messages, bytes FROM migration_sample WHERE batch_id = ? AND at > ? ORDER BY at', [batchId, since]);
 }
 
-function runErrorsPage(s: StateStore, runId: number, limit: number): { agent: string; dn: string; code: string; reason: string }[] {
-  return s.db.prepare('SELECT agent, dn, code, reason FROM sync_run_error WHERE run_id = ? ORDER BY id LIMIT ?').all(runId, limit) as {
-    agent: string;
-    dn: string;
-    code: string;
-    reason: string;
-  }[];
+function runErrorsPage(
+  s: StateStore,
+  runId: number,
+  limit: number,
+): Promise<{ agent: string; dn: string; code: string; reason: string }[]> {
+  return s.sql.all<{ agent: string; dn: string; code: string; reason: string }>(
+    'SELECT agent, dn, code, reason FROM sync_run_error WHERE run_id = ? ORDER BY id LIMIT ?',
+    [runId, limit],
+  );
 }
 
-function runErrorCount(s: StateStore, runId: number): number {
-  return (s.db.prepare('SELECT count(*) AS n FROM sync_run_error WHERE run_id = ?').get(runId) as { n: number }).n;
+async function runErrorCount(s: StateStore, runId: number): Promise<number> {
+  return Number((await s.sql.get<{ n: number }>('SELECT count(*) AS n FROM sync_run_error WHERE run_id = ?', [runId]))?.n);
 }
 
 const LAST = PIPELINE.length - 1;
@@ -66,8 +83,8 @@ export interface ReportLinker {
   urlOf(batch: string, absolutePath: string | null): string | null;
 }
 
-function summarize(s: StateStore, b: Batch, links: ReportLinker, now: number): BatchSummary {
-  const counts = stateCounts(s, b.id);
+async function summarize(s: StateStore, b: Batch, links: ReportLinker, now: number): Promise<BatchSummary> {
+  const counts = await stateCounts(s, b.id);
   const byState: Record<string, number> = {};
   let mailboxes = 0;
   let stages = 0;
@@ -88,7 +105,7 @@ function summarize(s: StateStore, b: Batch, links: ReportLinker, now: number): B
   }
   const w = windowState(b.options, new Date(now));
   // Only a running batch has a rate worth projecting; the others show what they reached.
-  const samples = b.status === 'running' ? recentSamples(s, b.id, new Date(now - RECENT_MS).toISOString()) : [];
+  const samples = b.status === 'running' ? await recentSamples(s, b.id, new Date(now - RECENT_MS).toISOString()) : [];
   return {
     name: b.name,
     status: b.status,
@@ -115,8 +132,10 @@ function summarize(s: StateStore, b: Batch, links: ReportLinker, now: number): B
   };
 }
 
-export function batchSummaries(s: StateStore, links: ReportLinker, now = Date.now()): BatchSummary[] {
-  return allBatches(s).map((b) => summarize(s, b, links, now));
+export async function batchSummaries(s: StateStore, links: ReportLinker, now = Date.now()): Promise<BatchSummary[]> {
+  const out: BatchSummary[] = [];
+  for (const b of await allBatches(s)) out.push(await summarize(s, b, links, now));
+  return out;
 }
 
 function mailboxView(m: MailboxRow): MailboxView {
@@ -169,30 +188,31 @@ export function downsample(samples: readonly Sample[], max = MAX_CHART_POINTS): 
   return out;
 }
 
-export function batchDetail(
+export async function batchDetail(
   s: StateStore,
   name: string,
   links: ReportLinker & { list(batch: string): { name: string; url: string }[] },
   now = Date.now(),
-): BatchDetail | undefined {
-  const b = batchByName(s, name);
+): Promise<BatchDetail | undefined> {
+  const b = await batchByName(s, name);
   if (!b) return undefined;
-  const rows = mailboxesOf(s, b.id);
+  const rows = await mailboxesOf(s, b.id);
   return {
-    ...summarize(s, b, links, now),
+    ...(await summarize(s, b, links, now)),
     mailboxList: rows.map(mailboxView),
     errorList: rows.flatMap(mailboxErrors),
-    throughput: downsample(samplesOf(s, b.id)),
+    throughput: downsample(await samplesOf(s, b.id)),
     reports: links.list(b.name),
   };
 }
 
 /** The latest GAL sync runs, newest first, each with its first `errorsPerRun` per-object errors. */
-export function syncRuns(s: StateStore, limit: number, errorsPerRun = 20): SyncRunView[] {
-  return listRuns(s, limit).map((r) => {
-    const errors = runErrorsPage(s, r.id, errorsPerRun);
-    const total = errors.length < errorsPerRun ? errors.length : runErrorCount(s, r.id);
-    return {
+export async function syncRuns(s: StateStore, limit: number, errorsPerRun = 20): Promise<SyncRunView[]> {
+  const out: SyncRunView[] = [];
+  for (const r of await listRuns(s, limit)) {
+    const errors = await runErrorsPage(s, r.id, errorsPerRun);
+    const total = errors.length < errorsPerRun ? errors.length : await runErrorCount(s, r.id);
+    out.push({
       id: r.id,
       profile: r.profile,
       status: r.status,
@@ -203,6 +223,7 @@ export function syncRuns(s: StateStore, limit: number, errorsPerRun = 20): SyncR
       message: r.message,
       errors,
       moreErrors: total - errors.length,
-    };
-  });
+    });
+  }
+  return out;
 }

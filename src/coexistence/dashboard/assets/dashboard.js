@@ -292,7 +292,7 @@
   function apply(o) {
     renderBatches(o.batches);
     renderRuns(o.syncRuns);
-    if (openBatch) openDetail(openBatch);
+    if (openBatch) void openDetail(openBatch);
   }
 
   const live = $('#live');
