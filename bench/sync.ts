@@ -132,7 +132,7 @@ await a.unbind();
 const t2 = Date.now();
 const delta = await runProfile(engine, store, 'delta-cycle');
 const deltaSeconds = (Date.now() - t2) / 1000;
-store.close();
+await store.close();
 
 const result = {
   size,

@@ -48,3 +48,22 @@ if [ $# -gt 0 ]; then files=("$@"); fi
 echo "test: ${#files[@]} test files" >&2
 # One file at a time: the live tests share the two forests and stores of one lab.
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+
+# The whole suite again for the files that touch the state store, on PostgreSQL (the lab's
+# cluster; each store a fresh database, test/helpers/state.ts): both engines pass the same
+# tests. The databases the pass made are dropped afterwards, whatever its outcome.
+if [ $# -eq 0 ]; then
+  mapfile -t statefiles < <(grep -lE 'migLab|syncFixture|sambaSyncFixture|dashboardProject|freshStore|openTestStore|openProjectStore|freshPostgres|TEST_ENGINE' "${files[@]}" test/check/check.test.ts | sort -u)
+  drop_test_databases() {
+    PGPASSWORD="$(head -n1 "$CROSSFOREST_LAB_DIR/secrets/postgres.pw")" psql -X -q -At -h 127.0.0.1 -p 5433 -U crossforest -d postgres \
+      -c "SELECT datname FROM pg_database WHERE datname LIKE 'cf\_test\_%'" | while read -r db; do
+      PGPASSWORD="$(head -n1 "$CROSSFOREST_LAB_DIR/secrets/postgres.pw")" psql -X -q -h 127.0.0.1 -p 5433 -U crossforest -d postgres \
+        -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    done
+  }
+  echo "test: ${#statefiles[@]} state-touching test files again, on PostgreSQL" >&2
+  rc=0
+  CROSSFOREST_TEST_STATE=postgres node --import tsx --test --test-concurrency=1 --test-reporter=spec "${statefiles[@]}" || rc=$?
+  drop_test_databases || true
+  exit "$rc"
+fi

@@ -2,17 +2,17 @@
 // mailboxes through the library (copyMailbox), `concurrency` mailboxes at a time.
 //   node --import tsx bench/peers/crossforestRun.ts <project.yaml> <concurrency> <source>=<target>…
 // Prints one JSON line: engine seconds (without process start-up) and per-mailbox results.
-import { resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { loadProject } from '../../src/config/load.ts';
+import { stateLocation } from '../../src/config/state.ts';
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import { projectCopyEndpoints } from '../../src/mail/endpoint.ts';
-import { openStateStore } from '../../src/state/store.ts';
+import { openState } from '../../src/state/store.ts';
 
 const [projectFile, concurrency, ...pairs] = process.argv.slice(2) as [string, string, ...string[]];
 const t0 = Date.now();
 const project = loadProject(projectFile);
-const store = openStateStore(resolve(project.baseDir, project.config.state.path));
+const store = await openState(stateLocation(project.config.state), project.baseDir);
 const limit = pLimit(Number(concurrency));
 let failed = 0;
 const results = await Promise.all(
@@ -34,6 +34,6 @@ const results = await Promise.all(
     }),
   ),
 );
-store.close();
+await store.close();
 process.stdout.write(`${JSON.stringify({ engineSeconds: (Date.now() - t0) / 1000, results })}\n`);
 process.exitCode = failed ? 1 : 0;

@@ -1,8 +1,8 @@
 // What most commands need: the project file, a logger, the state store.
-import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { type LoadedProject, loadProject } from '../config/load.ts';
-import { openStateStore, type StateStore } from '../state/store.ts';
+import { stateLocation } from '../config/state.ts';
+import { openState, type StateStore } from '../state/store.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 
 export interface GlobalOptions {
@@ -19,21 +19,21 @@ export interface CommandContext {
   project: LoadedProject;
   logger: Logger;
   json: boolean;
-  /** Opened on first use; closed by the command. */
-  state(): StateStore;
+  /** Opened on first use (the same store on every call); closed by the command. */
+  state(): Promise<StateStore>;
 }
 
 export function commandContext(cmd: Command<unknown[], Record<string, unknown>>): CommandContext {
   const g = globals(cmd);
   const project = loadProject(g.config);
   const logger = createLogger({ verbose: Boolean(g.verbose) });
-  let store: StateStore | undefined;
+  let store: Promise<StateStore> | undefined;
   return {
     project,
     logger,
     json: Boolean(g.json),
     state: () => {
-      store ??= openStateStore(resolve(project.baseDir, project.config.state.path));
+      store ??= openState(stateLocation(project.config.state), project.baseDir);
       return store;
     },
   };

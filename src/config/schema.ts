@@ -7,18 +7,15 @@ import { coexistenceSchema } from './coexistence.ts';
 import { mailCopySchema } from './mail.ts';
 import { migrationSchema } from './migration.ts';
 import { organizationSchema } from './organization.ts';
+import { stateSchema } from './state.ts';
 import { syncSchema } from './sync.ts';
 import { transportSchema } from './transport.ts';
 
 export const projectSchema = z.strictObject({
   /** A name for this merge project, shown in reports. */
   project: z.string().min(1).default('crossforest'),
-  state: z
-    .strictObject({
-      /** SQLite file of the state store, relative to the project file. */
-      path: z.string().min(1).default('crossforest.sqlite'),
-    })
-    .default({ path: 'crossforest.sqlite' }),
+  /** The state store: a SQLite file (one host, the default) or a PostgreSQL database (many hosts; src/config/state.ts). */
+  state: stateSchema,
   /** The two organizations, keyed by a short id used on the command line (a, b). */
   organizations: z
     .record(z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a short lowercase id such as a, b, contoso'), organizationSchema)

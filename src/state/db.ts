@@ -23,8 +23,24 @@ export interface RunResult {
   changes: number;
 }
 
+/** SQL that differs between the engines, written once here so repositories stay portable. */
+export interface Dialect {
+  /** The length of the JSON array in text column `column`, or of its member `key`. */
+  jsonArrayLength(column: string, key?: string): string;
+}
+
+export const DIALECTS: Record<'sqlite' | 'postgres', Dialect> = {
+  sqlite: {
+    jsonArrayLength: (column, key) => (key ? `json_array_length(${column}, '$.${key}')` : `json_array_length(${column})`),
+  },
+  postgres: {
+    jsonArrayLength: (column, key) => (key ? `json_array_length((${column}::json)->'${key}')` : `json_array_length(${column}::json)`),
+  },
+};
+
 export interface SqlDb {
   readonly engine: 'sqlite' | 'postgres';
+  readonly dialect: Dialect;
   all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   get<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
@@ -63,6 +79,7 @@ export function sqliteDb(db: Database.Database): SqlDb {
 
   return {
     engine: 'sqlite',
+    dialect: DIALECTS.sqlite,
     all: <T>(sql: string, params: readonly SqlValue[] = []) => when(() => prepare(sql).all(...params) as T[]),
     get: <T>(sql: string, params: readonly SqlValue[] = []) => when(() => prepare(sql).get(...params) as T | undefined),
     run: (sql, params = []) =>

@@ -9,7 +9,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { StateError } from '../util/errors.ts';
-import type { RunResult, SqlDb, SqlValue } from './db.ts';
+import { DIALECTS, type RunResult, type SqlDb, type SqlValue } from './db.ts';
 import { listMigrations, migrateDb, migrationsDir } from './migrate.ts';
 
 const INT8 = 20;
@@ -112,6 +112,7 @@ export async function openPostgresDb(opts: PostgresOptions): Promise<SqlDb> {
 
   const db: SqlDb = {
     engine: 'postgres',
+    dialect: DIALECTS.postgres,
     all: async <T>(sql: string, params: readonly SqlValue[] = []) => (await query(sql, params)).rows as T[],
     get: async <T>(sql: string, params: readonly SqlValue[] = []) => (await query(sql, params)).rows[0] as T | undefined,
     run: async (sql, params = []): Promise<RunResult> => ({ changes: (await query(sql, params)).rowCount ?? 0 }),

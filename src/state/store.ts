@@ -1,28 +1,31 @@
 // The state store: everything that must survive a crash (connector spaces, metaverse,
-// runs, batches, per-mailbox and per-folder copy state). SQLite via better-sqlite3 is
-// the embedded engine: WAL mode, one writer, a file beside the project file.
+// runs, batches, per-mailbox and per-folder copy state, leases). Two engines behind one
+// async SQL surface (db.ts): SQLite via better-sqlite3, the embedded default for one host
+// (WAL mode, one writer, a file beside the project file), and PostgreSQL via `pg`, which
+// any number of hosts share (postgres.ts). `openState` opens what the project file names.
 //
 // Capabilities never scatter SQL: each keeps its queries in one repository module that
-// takes a StateStore. New and converted repositories use `sql` (db.ts: async, the one
-// surface both engines implement, PostgreSQL next); `db` and the synchronous `tx` remain
-// only until every repository has moved to `sql` (issue 12), then they go.
+// takes a StateStore and uses only `sql`.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { resolveSecret } from '../config/secret.ts';
+import type { StateLocation } from '../config/state.ts';
 import { StateError } from '../util/errors.ts';
 import { type SqlDb, sqliteDb } from './db.ts';
 import { migrate } from './migrate.ts';
+import { displayUrl, openPostgresDb } from './postgres.ts';
 
 export interface StateStore {
-  readonly path: string;
+  readonly engine: SqlDb['engine'];
+  /** Where the store is, for messages: the SQLite file, or the PostgreSQL URL (never a password). */
+  readonly location: string;
+  /** The SQLite file; undefined on PostgreSQL (snapshots and resets copy the file). */
+  readonly path: string | undefined;
   /** The engine-neutral SQL surface (async): what repositories use. */
   readonly sql: SqlDb;
-  /** @deprecated the raw better-sqlite3 handle, until every repository uses `sql`. */
-  readonly db: Database.Database;
-  /** Runs fn in one transaction (nested calls become savepoints). */
-  tx<T>(fn: () => T): T;
   /** Takes the named lease for ttlMs, or returns false if someone else holds a live one. */
   acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
   renewLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
@@ -34,7 +37,7 @@ export interface StateStore {
    */
   takeLease(name: string, holder: string, ttlMs: number): Promise<'acquired' | 'taken-over' | false>;
   leaseHolder(name: string): Promise<{ holder: string; expiresAt: string } | undefined>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** A lease holder id, `host:pid:random`: a dead holder of this host can be recognised. */
@@ -54,6 +57,15 @@ export function holderIsDead(holder: string): boolean {
   }
 }
 
+/** Opens the state store the project file names (`state:`), relative to the project's folder. */
+export async function openState(loc: StateLocation, baseDir: string): Promise<StateStore> {
+  if (loc.engine === 'sqlite') return openStateStore(resolve(baseDir, loc.path));
+  const password = loc.password ? resolveSecret(loc.password, baseDir, 'state.password') : undefined;
+  const sql = await openPostgresDb({ url: loc.url, password, max: loc.poolSize });
+  return storeOver(sql, displayUrl(loc.url), undefined);
+}
+
+/** Opens (and migrates) the SQLite state store at `path`. */
 export function openStateStore(path: string): StateStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
@@ -77,9 +89,12 @@ export function openStateStore(path: string): StateStore {
     if (err instanceof StateError) throw err;
     throw new StateError(`cannot migrate the state store ${path}: ${(err as Error).message}`, { object: path, cause: err });
   }
+  return storeOver(sqliteDb(db), path, path);
+}
 
-  const sql = sqliteDb(db);
-  // Portable SQL (issue 12): the upsert takes a free or expired lease, or renews its own.
+/** The store over an opened engine: leases are portable SQL, the same on both. */
+function storeOver(sql: SqlDb, location: string, path: string | undefined): StateStore {
+  // The upsert takes a free or expired lease, or renews its own.
   const acquireLease = async (name: string, holder: string, ttlMs: number): Promise<boolean> => {
     const now = new Date();
     const res = await sql.run(
@@ -98,12 +113,12 @@ export function openStateStore(path: string): StateStore {
       'SELECT holder, expires_at AS "expiresAt" FROM lease WHERE name = ? AND expires_at >= ?',
       [name, new Date().toISOString()],
     );
-
+  let closed: Promise<void> | undefined;
   return {
+    engine: sql.engine,
+    location,
     path,
     sql,
-    db,
-    tx: (fn) => db.transaction(fn)(),
     acquireLease,
     async renewLease(name, holder, ttlMs) {
       const res = await sql.run('UPDATE lease SET expires_at = ? WHERE name = ? AND holder = ?', [
@@ -122,6 +137,10 @@ export function openStateStore(path: string): StateStore {
       return (await acquireLease(name, holder, ttlMs)) ? 'taken-over' : false;
     },
     leaseHolder,
-    close: () => db.close(),
+    // Closing twice is harmless (a command's finally and a signal handler may both close).
+    close: () => {
+      closed ??= sql.close();
+      return closed;
+    },
   };
 }

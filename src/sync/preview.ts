@@ -1,11 +1,14 @@
 // Preview: every add, modify (attribute: old → new), rename and delete the next export
 // would send, per agent, computed by running the synchronization inside a transaction
 // that is then rolled back: nothing is written, and the list is exactly what export sends.
-// The command line and the dashboard run it on a copy of the store (previewOnSnapshot).
+// The command line and the dashboard run it on a copy of a SQLite store (previewOnSnapshot);
+// on PostgreSQL the rolled-back transaction runs on the store itself: its readers never
+// wait for it (MVCC), and a writer waits only for rows the preview changed.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { snapshotScratchDir, snapshotStateStore } from '../state/snapshot.ts';
 import { openStateStore, type StateStore } from '../state/store.ts';
+import { StateError } from '../util/errors.ts';
 import * as cs from './connectorSpace.ts';
 import type { SyncEngine } from './engine.ts';
 import { currentValues } from './provisioning.ts';
@@ -81,11 +84,18 @@ export async function preview(engine: SyncEngine, store: StateStore, mode: 'full
  */
 export async function previewOnSnapshot(
   engine: SyncEngine,
-  statePath: string,
+  state: StateStore,
   mode: 'full' | 'delta',
   run: RunContext,
   scratchDir?: string,
 ): Promise<Preview> {
+  if (state.engine === 'postgres') return preview(engine, state, mode, run);
+  const statePath = state.path;
+  if (statePath === undefined || statePath === ':memory:')
+    throw new StateError('the preview needs the SQLite state store in a file', {
+      object: state.location,
+      hint: 'set state.path in the project file',
+    });
   const dir = scratchDir ?? snapshotScratchDir(statePath);
   try {
     const copy = join(dir, 'state.sqlite');
@@ -96,7 +106,7 @@ export async function previewOnSnapshot(
       await store.sql.exec('PRAGMA synchronous = OFF'); // a throw-away copy: no fsync
       return await preview(engine, store, mode, run);
     } finally {
-      store.close();
+      await store.close();
     }
   } finally {
     if (!scratchDir) rmSync(dir, { recursive: true, force: true });

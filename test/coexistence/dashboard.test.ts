@@ -65,7 +65,7 @@ function sessionFrom(setCookie: string | string[] | undefined): string {
 const get = (url: string) => app.inject({ url, headers: { cookie } });
 
 before(async () => {
-  fx = dashboardProject();
+  fx = await dashboardProject();
   const s = fx.store;
   // "wave-1": running, one mailbox copied with skipped items, one failed at copy, one copying.
   const id = await newBatch(s, 'wave-1', ['amartin', 'bchen', 'cdiaz'], {
@@ -131,7 +131,7 @@ before(async () => {
 
 after(async () => {
   await app?.close();
-  fx?.store.close();
+  await fx?.store.close();
 });
 
 test('without an operator session: the page sends to the login, the API and reports answer 401', async () => {
@@ -334,17 +334,17 @@ test('the sync runs and preview endpoints validate their parameters; the preview
   assert.equal((await get('/dashboard/api/sync/runs?limit=abc')).statusCode, 400);
   assert.equal((await get('/dashboard/api/sync/runs?limit=5')).json().length, 1);
   assert.equal((await get('/dashboard/api/sync/preview?mode=everything')).statusCode, 400);
-  const before = fx.store.db.prepare('SELECT count(*) AS n FROM sync_run').get() as { n: number };
+  const before = await fx.store.sql.get('SELECT count(*) AS n FROM sync_run');
   const p = await get('/dashboard/api/sync/preview?mode=delta');
   assert.equal(p.statusCode, 200, p.body);
   const body = p.json() as { mode: string; total: number; items: unknown[]; errors: unknown[] };
   assert.equal(body.mode, 'delta');
   assert.equal(body.total, body.items.length);
-  assert.deepEqual(fx.store.db.prepare('SELECT count(*) AS n FROM sync_run').get(), before);
+  assert.deepEqual(await fx.store.sql.get('SELECT count(*) AS n FROM sync_run'), before);
 });
 
 test('the live stream pushes the overview, and again when a mailbox advances', async () => {
-  const live = dashboardProject();
+  const live = await dashboardProject();
   await newBatch(live.store, 'live-1', ['eking']);
   const server = await buildServer(live.project, { logger: silentLogger, state: live.store });
   try {
@@ -394,12 +394,12 @@ test('the live stream pushes the overview, and again when a mailbox advances', a
     assert.deepEqual(events[1]!.batches[0]!.byState, { prestaged: 1 });
   } finally {
     await server.close();
-    live.store.close();
+    await live.store.close();
   }
 });
 
 test('without a dashboard section /dashboard is off and says what to add', async () => {
-  const off = dashboardProject({ dashboard: false });
+  const off = await dashboardProject({ dashboard: false });
   const server = await buildServer(off.project, { logger: silentLogger, state: off.store });
   try {
     const r = await server.inject({ url: '/dashboard/api/overview' });
@@ -407,6 +407,6 @@ test('without a dashboard section /dashboard is off and says what to add', async
     assert.match(r.json().hint, /coexistence\.dashboard\.operators/);
   } finally {
     await server.close();
-    off.store.close();
+    await off.store.close();
   }
 });

@@ -52,10 +52,10 @@ function selfSigned(dir: string): { cert: string; key: string } {
 }
 
 before(async () => {
-  const tmp = dashboardProject();
+  const tmp = await dashboardProject();
   const tls = selfSigned(tmp.dir);
-  tmp.store.close();
-  fx = dashboardProject({ tls });
+  await tmp.store.close();
+  fx = await dashboardProject({ tls });
   const s = fx.store;
   const id = await newBatch(s, 'wave-browser', ['amartin', 'bchen'], { windowStop: new Date(Date.now() + 6 * 3_600_000).toISOString() });
   await setBatchStatus(s, id, 'running');
@@ -116,7 +116,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await app?.close();
-  fx?.store.close();
+  await fx?.store.close();
 });
 
 test('an operator logs in, watches a running batch progress live, opens its details and its report', async () => {

@@ -8,7 +8,9 @@ import { exampleProjectFile } from '../../src/config/example.ts';
 import { type LoadedProject, loadProject } from '../../src/config/load.ts';
 import { insertBatch, type NewMailbox } from '../../src/migration/batchStore.ts';
 import type { BatchOptions } from '../../src/migration/types.ts';
-import { openStateStore, type StateStore } from '../../src/state/store.ts';
+import type { StateStore } from '../../src/state/store.ts';
+import { replaceSection } from '../helpers/project.ts';
+import { openProjectStore, testStateYaml } from '../helpers/state.ts';
 
 export const OPERATOR = 'ops';
 export const OPERATOR_PASSWORD = 'Dashboard-pw-7e1f!';
@@ -19,16 +21,16 @@ export interface DashboardFixture {
   store: StateStore;
 }
 
-export function dashboardProject(
+export async function dashboardProject(
   opts: { tls?: { cert: string; key: string }; perUser?: number; dashboard?: boolean } = {},
-): DashboardFixture {
+): Promise<DashboardFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'cf-dashboard-'));
   mkdirSync(join(dir, 'secrets'));
   writeFileSync(join(dir, 'secrets', 'ops.pw'), `${OPERATOR_PASSWORD}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'secrets', 'other.pw'), 'Other-operator-pw\n', { mode: 0o600 });
   // No CalDAV (its secrets live in the lab): the dashboard tests need no lab at all.
   // The example's own operator (a lab secret) gives way to this fixture's operators.
-  let text = exampleProjectFile()
+  let text = replaceSection(exampleProjectFile(), 'state', testStateYaml(dir))
     .replace(/^ {2}dashboard:.*\n(?: {4,}.*\n)*/m, '')
     .replace(/^ +caldav: .*\n/gm, '')
     .replaceAll('examples/rules', join(import.meta.dirname, '..', '..', 'examples', 'rules'));
@@ -45,7 +47,7 @@ export function dashboardProject(
   const path = join(dir, 'crossforest.yaml');
   writeFileSync(path, text);
   const project = loadProject(path);
-  const store = openStateStore(join(dir, 'crossforest.sqlite'));
+  const store = await openProjectStore(project);
   return { dir, project, store };
 }
 

@@ -14,11 +14,12 @@ import type { PreviewAnswer } from '../../src/coexistence/dashboard/syncPreview.
 import { buildServer } from '../../src/coexistence/server.ts';
 import { loadProject } from '../../src/config/load.ts';
 import { allBatches } from '../../src/migration/batchStore.ts';
-import { openStateStore, type StateStore } from '../../src/state/store.ts';
+import type { StateStore } from '../../src/state/store.ts';
 import * as cs from '../../src/sync/connectorSpace.ts';
 import { finishRun, listRuns, startRun } from '../../src/sync/runHistory.ts';
 import { emptyCounts } from '../../src/sync/types.ts';
 import { silentLogger } from '../../src/util/logger.ts';
+import { openProjectStore } from '../helpers/state.ts';
 import { type DashboardFixture, dashboardProject, newBatch, OPERATOR, OPERATOR_PASSWORD } from './dashboardFixture.ts';
 
 // The example's `mail` import rule, but its first call writes `started` and then waits
@@ -53,7 +54,7 @@ interface Held extends DashboardFixture {
 
 /** The dashboard fixture with the held `mail` rule, five people of forest A imported, and a logged-in operator. */
 async function heldPreviewDashboard(previewTimeoutSeconds?: number): Promise<Held> {
-  const fx = dashboardProject();
+  const fx = await dashboardProject();
   writeFileSync(join(fx.dir, 'heldMail.mjs'), HELD_RULE);
   let text = readFileSync(fx.project.path, 'utf8').replace(/path: \S+\/mail\.ts/g, `path: ${join(fx.dir, 'heldMail.mjs')}`);
   if (previewTimeoutSeconds !== undefined)
@@ -106,30 +107,57 @@ async function waitFor(file: string, ms: number): Promise<boolean> {
 
 const scratchCopies = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('.crossforest-preview-'));
 
-/** Another connection to the same state store that never waits for a lock: a held write lock is an immediate SQLITE_BUSY. */
-function impatientConnection(path: string): StateStore {
-  const other = openStateStore(path);
-  other.db.pragma('busy_timeout = 0');
+/**
+ * Another connection to the same state store that never waits for a lock: on SQLite a held
+ * write lock is an immediate SQLITE_BUSY; on PostgreSQL a lock wait fails at once.
+ */
+async function impatientConnection(fx: DashboardFixture): Promise<StateStore> {
+  // PostgreSQL: set for the database before the other store connects, so each of its pooled connections has it.
+  if (fx.store.engine === 'postgres')
+    await fx.store.sql.exec(`ALTER DATABASE ${new URL(fx.store.location).pathname.slice(1)} SET lock_timeout = '50ms'`);
+  const other = await openProjectStore(fx.project);
+  if (other.engine === 'sqlite') await other.sql.exec('PRAGMA busy_timeout = 0');
   return other;
 }
 
 test('the test can tell: a write transaction held on the store makes the impatient connection fail at once', async () => {
-  const fx = dashboardProject();
-  const other = impatientConnection(fx.store.path);
+  const fx = await dashboardProject();
+  const other = await impatientConnection(fx);
   try {
-    fx.store.db.exec('BEGIN IMMEDIATE');
-    await assert.rejects(newBatch(other, 'blocked', ['zed']), /SQLITE_BUSY|database is locked/);
-    fx.store.db.exec('ROLLBACK');
+    // A lock on what the next batch insert needs: SQLite's one write lock, PostgreSQL's table lock.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    const holder = fx.store.sql
+      .tx(async () => {
+        await fx.store.sql.exec(
+          fx.store.engine === 'sqlite'
+            ? "INSERT INTO lease (name, holder, acquired_at, expires_at) VALUES ('held', 'test', '', '')"
+            : 'LOCK TABLE migration_batch IN EXCLUSIVE MODE',
+        );
+        locked();
+        await held;
+      })
+      .catch(() => undefined);
+    await isLocked;
+    await assert.rejects(newBatch(other, 'blocked', ['zed']), /SQLITE_BUSY|database is locked|lock timeout/);
+    release();
+    await holder;
     await newBatch(other, 'unblocked', ['zed']);
   } finally {
-    other.close();
-    fx.store.close();
+    await other.close();
+    await fx.store.close();
   }
 });
 
 test('while a preview computes, another connection writes without waiting and the service answers; the preview is still right', async () => {
   const fx = await heldPreviewDashboard();
-  const other = impatientConnection(fx.store.path);
+  const other = await impatientConnection(fx);
   try {
     let answered = false;
     const pending = fx.app.inject({ url: '/dashboard/api/sync/preview?mode=full', headers: { cookie: fx.cookie } }).then((r) => {
@@ -158,7 +186,7 @@ test('while a preview computes, another connection writes without waiting and th
     const health = await fx.app.inject({ url: '/healthz' });
     assert.equal(health.statusCode, 200);
     const overview = await fx.app.inject({ url: '/dashboard/api/overview', headers: { cookie: fx.cookie } });
-    assert.equal(overview.statusCode, 200);
+    assert.equal(overview.statusCode, 200, overview.body);
     assert.ok(
       overview.json().batches.some((b: { name: string }) => b.name === 'during-preview'),
       'the dashboard sees the new batch at once',
@@ -185,9 +213,9 @@ test('while a preview computes, another connection writes without waiting and th
     assert.deepEqual(scratchCopies(fx.dir), []);
   } finally {
     writeFileSync(join(fx.dir, 'go'), '');
-    other.close();
+    await other.close();
     await fx.app.close();
-    fx.store.close();
+    await fx.store.close();
   }
 });
 
@@ -209,6 +237,6 @@ test('a preview past previewTimeoutSeconds is stopped and says so; the copy is r
   } finally {
     writeFileSync(join(fx.dir, 'go'), '');
     await fx.app.close();
-    fx.store.close();
+    await fx.store.close();
   }
 });

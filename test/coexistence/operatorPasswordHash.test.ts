@@ -31,7 +31,7 @@ const KEY = Buffer.alloc(32, 9).toString('base64').replace(/=+$/, '');
 
 /** A dashboard whose operator `ops` has a hashed secret (the other operator keeps a clear one). */
 async function hashedDashboard(opts: { perUser?: number } = {}): Promise<DashboardFixture & { app: FastifyInstance }> {
-  const fx = dashboardProject(opts);
+  const fx = await dashboardProject(opts);
   writeFileSync(join(fx.dir, 'secrets', 'ops.pw'), `${await hashPassword(OPERATOR_PASSWORD)}\n`, { mode: 0o600 });
   const app = await buildServer(fx.project, { logger: silentLogger, state: fx.store });
   await app.ready();
@@ -131,7 +131,7 @@ test('a hashed operator secret: the right password logs in, a wrong one is 401, 
     assert.equal((await login(fx.app, OPERATOR, h)).statusCode, 401);
   } finally {
     await fx.app.close();
-    fx.store.close();
+    await fx.store.close();
   }
 });
 
@@ -157,14 +157,14 @@ test('hash checks run off the event loop, and parallel wrong guesses are still h
     assert.ok(Number(limited.headers['retry-after']) > 0);
   } finally {
     await fx.app.close();
-    fx.store.close();
+    await fx.store.close();
   }
 });
 
 test('a hash that cannot be used stops the start: a config error naming the key and the fix, without the value', async () => {
   const bad = `$scrypt$N=131072,r=8,p=1$${SALT}$c2hvcnQ`;
   for (const value of [bad, `$2b$12$${'Q'.repeat(53)}`, '$scrypt$N=16384,r=8,p=1$']) {
-    const fx = dashboardProject();
+    const fx = await dashboardProject();
     try {
       writeFileSync(join(fx.dir, 'secrets', 'ops.pw'), `${value}\n`);
       await assert.rejects(buildServer(fx.project, { logger: silentLogger, state: fx.store }), (err: unknown) => {
@@ -179,7 +179,7 @@ test('a hash that cannot be used stops the start: a config error naming the key 
         return true;
       });
     } finally {
-      fx.store.close();
+      await fx.store.close();
     }
   }
 });
@@ -198,7 +198,7 @@ test('a hash broken after the start answers 503 naming the key (not the value); 
     assert.equal((await login(fx.app, OPERATOR, OPERATOR_PASSWORD)).statusCode, 200, 'the broken secret did not count as failures');
   } finally {
     await fx.app.close();
-    fx.store.close();
+    await fx.store.close();
   }
 });
 

@@ -38,7 +38,7 @@ const SERVICE = [
 ];
 
 test('routesOf lists every registered route once, the dashboard included, and each is one fastify answers', async () => {
-  const fx = dashboardProject();
+  const fx = await dashboardProject();
   const app = await buildServer(fx.project, { logger: silentLogger, state: fx.store });
   try {
     await app.ready();
@@ -50,10 +50,10 @@ test('routesOf lists every registered route once, the dashboard included, and ea
     }
   } finally {
     await app.close();
-    fx.store.close();
+    await fx.store.close();
   }
   // Without a dashboard section its two "off" routes are listed (they answer 404 saying what to add).
-  const off = dashboardProject({ dashboard: false });
+  const off = await dashboardProject({ dashboard: false });
   const app2 = await buildServer(off.project, { logger: silentLogger, state: off.store });
   try {
     await app2.ready();
@@ -63,13 +63,13 @@ test('routesOf lists every registered route once, the dashboard included, and ea
     );
   } finally {
     await app2.close();
-    off.store.close();
+    await off.store.close();
   }
 });
 
 test('crossforest serve --json prints the address and the complete route list, and exits 0 on SIGTERM', async () => {
-  const fx = dashboardProject();
-  fx.store.close();
+  const fx = await dashboardProject();
+  await fx.store.close();
   const child = spawn(process.execPath, [CLI, '-c', fx.project.path, '--json', 'serve', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exampleProjectFile } from '../../src/config/example.ts';
 import { type LoadedProject, loadProject } from '../../src/config/load.ts';
+import { testStateYaml } from './state.ts';
 
 export interface TestProject extends LoadedProject {
   dir: string;
@@ -14,7 +15,9 @@ export interface TestProject extends LoadedProject {
 /** Writes the example config with `.lab/` paths made absolute; `edit` may change the text. */
 export function labProject(labDir: string, edit: (text: string) => string = (t) => t): TestProject {
   const dir = mkdtempSync(join(tmpdir(), 'cf-project-'));
-  const text = edit(exampleProjectFile().replaceAll('.lab/', `${labDir}/`));
+  // The state store on the tests' engine (helpers/state.ts), in place of the example's.
+  const example = replaceSection(exampleProjectFile().replaceAll('.lab/', `${labDir}/`), 'state', testStateYaml(dir));
+  const text = edit(example);
   const path = join(dir, 'crossforest.yaml');
   writeFileSync(path, text);
   return { ...loadProject(path), dir, text };

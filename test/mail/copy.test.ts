@@ -30,8 +30,8 @@ import {
 
 let lab: MailLab;
 const stores: StateStore[] = [];
-const store = (): StateStore => {
-  const s = freshStore();
+const store = async (): Promise<StateStore> => {
+  const s = await freshStore();
   stores.push(s);
   return s;
 };
@@ -40,7 +40,7 @@ before(async () => {
   lab = await mailLab();
 });
 after(async () => {
-  for (const s of stores) s.close();
+  for (const s of stores) await s.close();
   await removeCreatedUsers(lab);
 });
 
@@ -77,7 +77,7 @@ describe('mailbox copy (lab)', () => {
       const acl = await onWire(c, (w) => getAcl(w, 'INBOX'));
       return acl.find((e) => e.identifier === target)?.rights;
     });
-    const st = store();
+    const st = await store();
     const report = await copyMailbox(copyInput(lab, st, source, target));
     assert.equal(report.status, 'completed');
     assert.equal(report.skipped.length, 0);
@@ -137,7 +137,7 @@ describe('mailbox copy (lab)', () => {
     }));
     await populate(lab, 'a', source, 'INBOX', msgs);
     await populate(lab, 'a', source, 'INBOX.Projekte.Größe', [{ raw: message({ subject: 'Ünïcode' }), flags: ['Project-Phoenix'] }]);
-    const st = store();
+    const st = await store();
     const first = await copyMailbox(copyInput(lab, st, source, target));
     assert.equal(first.totals.copied, 13);
 
@@ -176,7 +176,7 @@ describe('mailbox copy (lab)', () => {
     const target = await createMailboxUser(lab, 'b', 'uidv');
     const msgs = Array.from({ length: 6 }, (_, i) => ({ raw: message({ messageId: i === 2 ? null : undefined }), flags: ['\\Seen'] }));
     await populate(lab, 'a', source, 'INBOX.Reports', msgs);
-    const st = store();
+    const st = await store();
     assert.equal((await copyMailbox(copyInput(lab, st, source, target))).totals.copied, 6);
     const a = await session(lab, 'a', source);
     await a.mailboxDelete('INBOX.Reports');
@@ -196,7 +196,7 @@ describe('mailbox copy (lab)', () => {
       ...Array.from({ length: 4 }, () => ({ raw: message() })),
       { raw: message({ messageId: null }) },
     ]);
-    const st = store();
+    const st = await store();
     const first = await copyMailbox({ ...copyInput(lab, st, source, target), ignoreAppendUid: true });
     assert.equal(first.totals.copied, 5);
     const a = await session(lab, 'a', source);
@@ -211,7 +211,7 @@ describe('mailbox copy (lab)', () => {
   it('copies the 100+ folder mailbox of the lab (hoarder) exactly', async () => {
     const target = await createMailboxUser(lab, 'b', 'hoarder');
     const source = labUser('hoarder');
-    const report = await copyMailbox(copyInput(lab, store(), source, target));
+    const report = await copyMailbox(copyInput(lab, await store(), source, target));
     assert.ok(report.folderMapping.length > 100, `${report.folderMapping.length} folders`);
     await assertExactCopy(source, target, report.folderMapping);
   });
@@ -228,7 +228,7 @@ describe('mailbox copy (lab)', () => {
       options: defaultMailCopyOptions(),
       sourceMailbox: source,
       targetMailbox: target,
-      store: store(),
+      store: await store(),
     });
     const byName = Object.fromEntries(report.folderMapping.map((m) => [m.source, m.target]));
     assert.equal(byName['Projects/Phoenix'], 'INBOX.Projects.Phoenix');
@@ -263,7 +263,7 @@ describe('mailbox copy (lab)', () => {
       'INBOX',
       [...plain.slice(0, 3), noId, other, dup].map((raw) => ({ raw, flags: ['\\Seen'], date })),
     );
-    const report = await copyMailbox(copyInput(lab, store(), source, target));
+    const report = await copyMailbox(copyInput(lab, await store(), source, target));
     const inbox = report.folders.find((f) => f.source === 'INBOX');
     assert.equal(inbox?.matched, 5, 'plain×3, noId and one dup recognized by fingerprint');
     assert.equal(inbox?.copied, 7);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import type { CopyReport } from '../../src/mail/types.ts';
-import { openStateStore, type StateStore } from '../../src/state/store.ts';
+import { openState, type StateStore } from '../../src/state/store.ts';
+import { testStateLocation } from '../helpers/state.ts';
 import {
   contentKey,
   copyInput,
@@ -26,7 +27,8 @@ import {
 
 let lab: MailLab;
 const stores: StateStore[] = [];
-const store = (s = freshStore()): StateStore => {
+const store = async (given?: StateStore): Promise<StateStore> => {
+  const s = given ?? (await freshStore());
   stores.push(s);
   return s;
 };
@@ -34,7 +36,7 @@ before(async () => {
   lab = await mailLab();
 });
 after(async () => {
-  for (const s of stores) s.close();
+  for (const s of stores) await s.close();
   await removeCreatedUsers(lab);
 });
 
@@ -85,7 +87,7 @@ describe('mailbox copy faults (lab)', () => {
     chownSync(file, 8, 8); // the lab's mail_uid
     const target = await createMailboxUser(lab, 'b', 'bad');
     const opts = { maxMessageBytes: 20_000, largeItemLimit: 1, badItemLimit: 1 };
-    const st = store();
+    const st = await store();
     const report = await copyMailbox(copyInput(lab, st, source, target, opts));
     assert.equal(report.status, 'completed');
     assert.equal(report.totals.copied, 5);
@@ -115,7 +117,7 @@ describe('mailbox copy faults (lab)', () => {
 
     const target2 = await createMailboxUser(lab, 'b', 'bad');
     await assert.rejects(
-      copyMailbox(copyInput(lab, store(), source, target2, { ...opts, badItemLimit: 0 })),
+      copyMailbox(copyInput(lab, await store(), source, target2, { ...opts, badItemLimit: 0 })),
       (err: Error & { code?: string; report?: CopyReport }) => {
         assert.equal(err.code, 'CF_ERR_MAIL_ITEM_LIMIT');
         assert.match(err.message, /badItemLimit/);
@@ -132,7 +134,7 @@ describe('mailbox copy faults (lab)', () => {
     let kicked = false;
     const kicks: Promise<void>[] = [];
     const report = await copyMailbox({
-      ...copyInput(lab, store(), source, target, { maxMessagesPerSecond: 400, concurrency: 2 }),
+      ...copyInput(lab, await store(), source, target, { maxMessagesPerSecond: 400, concurrency: 2 }),
       onProgress: (p) => {
         if (!kicked && p.copiedMessages >= 150) {
           kicked = true;
@@ -150,8 +152,8 @@ describe('mailbox copy faults (lab)', () => {
   it('kill -9 mid-copy, then a re-run: nothing missing, nothing twice', async () => {
     const source = await bigSource('kill', 600);
     const target = await createMailboxUser(lab, 'b', 'kill');
-    const statePath = join(mkdtempSync(join(tmpdir(), 'cf-kill-')), 'state.sqlite');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/mail/copyChild.ts', source, target, statePath, '300'], {
+    const state = testStateLocation(mkdtempSync(join(tmpdir(), 'cf-kill-')), 'state.sqlite');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/mail/copyChild.ts', source, target, JSON.stringify(state), '300'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -169,7 +171,7 @@ describe('mailbox copy faults (lab)', () => {
       child.on('error', reject);
     });
     await new Promise((r) => child.once('exit', r).once('close', r));
-    const st = store(openStateStore(statePath));
+    const st = await store(await openState(state, '/'));
     const report = await copyMailbox(copyInput(lab, st, source, target));
     assert.equal(report.status, 'completed');
     await assertSame(source, target, BIG_FOLDERS).catch((err: Error) => {
@@ -180,7 +182,7 @@ describe('mailbox copy faults (lab)', () => {
   it('two copies started at once on one target: one is refused, no duplicate', async () => {
     const source = await bigSource('twice', 200);
     const target = await createMailboxUser(lab, 'b', 'twice');
-    const st = store();
+    const st = await store();
     const results = await Promise.allSettled([
       copyMailbox(copyInput(lab, st, source, target)),
       copyMailbox(copyInput(lab, st, source, target)),
@@ -198,12 +200,12 @@ describe('mailbox copy memory (lab)', () => {
   it('streams large messages: peak memory does not grow with the message size', async () => {
     const childRss = async (source: string): Promise<number> => {
       const target = await createMailboxUser(lab, 'b', 'mem');
-      const statePath = join(mkdtempSync(join(tmpdir(), 'cf-mem-')), 'state.sqlite');
+      const state = testStateLocation(mkdtempSync(join(tmpdir(), 'cf-mem-')), 'state.sqlite');
       // A 1 MB young generation keeps V8's garbage slack out of the figure: what is left
       // is what the copy holds.
       const child = spawn(
         process.execPath,
-        ['--max-semi-space-size=1', '--import', 'tsx', 'test/mail/copyChild.ts', source, target, statePath, '0'],
+        ['--max-semi-space-size=1', '--import', 'tsx', 'test/mail/copyChild.ts', source, target, JSON.stringify(state), '0'],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       let out = '';

@@ -17,9 +17,10 @@ import { projectCopyEndpoints } from '../../src/mail/endpoint.ts';
 import { createAppender } from '../../src/mail/rawAppend.ts';
 import type { CopyMailboxInput } from '../../src/mail/types.ts';
 import { unbindWire } from '../../src/mail/wire.ts';
-import { openStateStore, type StateStore } from '../../src/state/store.ts';
+import type { StateStore } from '../../src/state/store.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
 import { labProject, type TestProject } from '../helpers/project.ts';
+import { openTestStore } from '../helpers/state.ts';
 
 const run = promisify(execFile);
 
@@ -187,8 +188,8 @@ export async function folderPaths(c: ImapFlow): Promise<string[]> {
   return (await c.list()).filter((l) => !l.flags.has('\\Noselect') && !l.flags.has('\\NonExistent')).map((l) => l.path);
 }
 
-export function freshStore(): StateStore {
-  return openStateStore(join(mkdtempSync(join(tmpdir(), 'cf-mail-')), 'state.sqlite'));
+export function freshStore(): Promise<StateStore> {
+  return openTestStore(mkdtempSync(join(tmpdir(), 'cf-mail-')), 'state.sqlite');
 }
 
 /** The input of copyMailbox from a → b for two users, with options overridden. */

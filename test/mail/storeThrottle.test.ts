@@ -32,7 +32,7 @@ before(async () => {
   lab = await mailLab();
 });
 after(async () => {
-  for (const s of stores) s.close();
+  for (const s of stores) await s.close();
   await removeCreatedUsers(lab);
 });
 
@@ -90,8 +90,8 @@ describe('per-store throttling (lab)', () => {
       const pairs = [await pair(`thr${org}1`), await pair(`thr${org}2`)];
       const started = performance.now();
       const reports = await Promise.all(
-        pairs.map(({ source, target }) => {
-          const store = freshStore();
+        pairs.map(async ({ source, target }) => {
+          const store = await freshStore();
           stores.push(store);
           const ep = projectCopyEndpoints(project, source, target, { from: 'a', to: 'b' });
           // nothing but the project file's store section limits these copies

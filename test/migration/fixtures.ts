@@ -13,9 +13,10 @@ import nodemailer from 'nodemailer';
 import type { LabInfo } from '../../lab/lab.ts';
 import { setAcl } from '../../src/mail/acl.ts';
 import { type MigrationSetup, migrationSetup } from '../../src/migration/setup.ts';
-import { openStateStore, type StateStore } from '../../src/state/store.ts';
+import type { StateStore } from '../../src/state/store.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
 import { labProject, type TestProject } from '../helpers/project.ts';
+import { openProjectStore } from '../helpers/state.ts';
 import { onWire } from '../helpers/wire.ts';
 import { session as mailSession, message, populate } from '../mail/fixtures.ts';
 
@@ -35,7 +36,7 @@ export async function migLab(edit: (t: string) => string = (t) => t): Promise<Mi
   const project = labProject(info.labDir, (t) =>
     edit(t.replace('defaults: { retryIntervalSeconds: 5,', 'defaults: { retryIntervalSeconds: 0.5,')),
   );
-  return { info, project, setup: migrationSetup(project), store: openStateStore(join(project.dir, 'crossforest.sqlite')), users: [] };
+  return { info, project, setup: migrationSetup(project), store: await openProjectStore(project), users: [] };
 }
 
 export async function admin<T>(lab: MigLab, org: 'a' | 'b', fn: (c: Client) => Promise<T>): Promise<T> {
@@ -173,7 +174,7 @@ export async function removeAll(lab: MigLab): Promise<void> {
     rmSync(join(lab.info.labDir, 'mail-b', `${s}@forest-b.test`), { recursive: true, force: true });
   }
   lab.users.length = 0;
-  lab.store.close();
+  await lab.store.close();
 }
 
 export const tmp = (): string => mkdtempSync(join(tmpdir(), 'cf-mig-'));

@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { exampleProjectFile } from '../../src/config/example.ts';
 import { loadProject } from '../../src/config/load.ts';
-import { openStateStore } from '../../src/state/store.ts';
 import { createEngine } from '../../src/sync/engine.ts';
 import { resolveProfile, runProfile } from '../../src/sync/profiles.ts';
 import { runErrors } from '../../src/sync/runHistory.ts';
 import { ConfigError, type CrossforestError } from '../../src/util/errors.ts';
+import { openTestStore } from '../helpers/state.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -108,17 +108,17 @@ describe('sync configuration', () => {
     });
     process.env.CF_TEST_NOT_USED = 'x';
     const engine = await createEngine(p);
-    const store = openStateStore(join(p.baseDir, 'state.sqlite'));
+    const store = await openTestStore(p.baseDir, 'state.sqlite');
     try {
       const run = await runProfile(engine, store, 'a:full-import');
       assert.equal(run.status, 'failed');
       assert.match(run.message ?? '', /127\.0\.0\.1:1 is unreachable \(ECONNREFUSED\)/);
       assert.deepEqual(await runErrors(store, run.id), []);
-      assert.equal((store.db.prepare('SELECT count(*) AS n FROM sync_cs_object').get() as { n: number }).n, 0);
+      assert.equal((await store.sql.get<{ n: number }>('SELECT count(*) AS n FROM sync_cs_object'))?.n, 0);
       // The lease is released: the next run may start.
       assert.equal(await store.leaseHolder('sync'), undefined);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

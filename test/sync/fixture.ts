@@ -13,11 +13,12 @@ import { type LoadedProject, loadProject } from '../../src/config/load.ts';
 import type { DirectoryEntry } from '../../src/directory/entry.ts';
 import { escapeDnValue } from '../../src/directory/escape.ts';
 import { readEntry, searchEntries } from '../../src/directory/import.ts';
-import { openStateStore, type StateStore } from '../../src/state/store.ts';
+import type { StateStore } from '../../src/state/store.ts';
 import { createEngine, type SyncEngine } from '../../src/sync/engine.ts';
 import { type RunOptions, runProfile } from '../../src/sync/profiles.ts';
 import type { RunRecord } from '../../src/sync/runHistory.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
+import { openProjectStore, testStateConfig } from '../helpers/state.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -92,7 +93,7 @@ export async function syncFixture(opts: FixtureOptions): Promise<SyncFixture> {
     await c.add(base, { objectClass: ['top', 'organizationalUnit'], ou: tag });
   }
 
-  const doc = parse(exampleProjectFile().replaceAll('.lab/', `${lab.labDir}/`)) as { sync: SyncDoc };
+  const doc = parse(exampleProjectFile().replaceAll('.lab/', `${lab.labDir}/`)) as { sync: SyncDoc; state?: unknown };
   const sync = doc.sync;
   for (const [id, agent] of Object.entries(sync.agents)) {
     const f = id as 'a' | 'b';
@@ -108,11 +109,12 @@ export async function syncFixture(opts: FixtureOptions): Promise<SyncFixture> {
   }
   opts.edit?.(sync);
   const dir = mkdtempSync(join(tmpdir(), 'cf-sync-'));
+  doc.state = testStateConfig(dir);
   const configPath = join(dir, 'crossforest.yaml');
   writeFileSync(configPath, stringify(doc));
   const project = loadProject(configPath);
   const engine = await createEngine(project);
-  const store = openStateStore(join(dir, 'crossforest.sqlite'));
+  const store = await openProjectStore(project);
 
   const list = async (client: Client, base: string, attrs = CONTACT_ATTRS) => {
     const out: DirectoryEntry[] = [];
@@ -148,7 +150,7 @@ export async function syncFixture(opts: FixtureOptions): Promise<SyncFixture> {
       return d;
     },
     async cleanup() {
-      store.close();
+      await store.close();
       for (const [c, base] of containers) {
         const all: string[] = [];
         for await (const e of searchEntries(c, { bases: [base], filter: '(objectClass=*)', attributes: ['1.1'] })) all.push(e.dn);

@@ -125,7 +125,7 @@ describe('GAL sync on the lab organization', () => {
   });
 
   it('history and errors on the command line, as JSON', async () => {
-    fx.store.close(); // the CLI opens the same state file (last test of this suite)
+    await fx.store.close(); // the CLI opens the same state file (last test of this suite)
     const { stdout } = await exec(process.execPath, [CLI, '-c', fx.configPath, '--json', 'sync', 'history']);
     const runs = JSON.parse(stdout) as { id: number; profile: string; status: string }[];
     assert.deepEqual(runs.map((r) => r.profile).reverse(), ['full-import', 'full-sync', 'export', 'delta-cycle', 'delta-cycle']);
@@ -302,7 +302,7 @@ describe('GAL sync export killed mid-way', () => {
     await fx.run('full-import');
     await fx.run('full-sync');
     assert.equal((await cs.pendingExports(fx.store, 'b')).length, USERS);
-    fx.store.close(); // the CLI processes use the same state file
+    await fx.store.close(); // the CLI processes use the same state file
     const killed = await exec(process.execPath, [CLI, '-c', fx.configPath, 'sync', 'run', 'b:export'], {
       env: { ...process.env, CROSSFOREST_TEST_CRASH_AFTER_WRITES: '5' },
     }).catch((e: { signal?: string }) => e);

@@ -174,7 +174,7 @@ describe('GAL sync on the Samba AD forests', { skip }, () => {
     const renamed = (await cs.csByAnchor(fx.store, 'a', aliceGuid))?.dn ?? '';
     const before = await getWatermark(fx.store, 'a', 'ad');
     await fx.a.modify(renamed, [replace('telephoneNumber', ['+49 30 1234'])]);
-    fx.store.close();
+    await fx.store.close();
     const { stdout } = await exec(process.execPath, [CLI, '--config', fx.configPath, '--json', 'sync', 'run', 'a:delta-import'], {
       timeout: 120_000,
     });

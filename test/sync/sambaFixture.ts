@@ -18,9 +18,9 @@ import { loadProject } from '../../src/config/load.ts';
 import { guidToString } from '../../src/directory/ad/guid.ts';
 import { type DirectoryEntry, toDirectoryEntry } from '../../src/directory/entry.ts';
 import { escapeDnValue } from '../../src/directory/escape.ts';
-import { openStateStore } from '../../src/state/store.ts';
 import { createEngine, type SyncEngine } from '../../src/sync/engine.ts';
 import { runProfile } from '../../src/sync/profiles.ts';
+import { openProjectStore, testStateConfig } from '../helpers/state.ts';
 import type { SyncFixture } from './fixture.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -36,6 +36,7 @@ export interface AgentDoc {
   deltaDeletes?: string;
 }
 export interface ProjectDoc {
+  state?: unknown;
   organizations: Record<string, { directory: Record<string, unknown> }>;
   sync: { agents: Record<string, AgentDoc> };
 }
@@ -105,28 +106,29 @@ export async function sambaSyncFixture(opts: SambaFixtureOptions = {}): Promise<
   }
   opts.edit?.(doc, { sites, gal });
   const dir = mkdtempSync(join(tmpdir(), 'cf-samba-sync-'));
+  doc.state = testStateConfig(dir);
   const configPath = join(dir, 'crossforest.yaml');
   writeFileSync(configPath, stringify(doc));
-  const statePath = join(dir, 'crossforest.sqlite');
+  const firstProject = loadProject(configPath);
 
   const fx: SambaSyncFixture = {
     lab,
     tag,
     dir,
     configPath,
-    project: loadProject(configPath),
+    project: firstProject,
     engine: undefined as unknown as SyncEngine,
-    store: openStateStore(statePath),
+    store: await openProjectStore(firstProject),
     a,
     b,
     sites,
     gal,
     run: (profile, o) => runProfile(fx.engine, fx.store, profile, o),
     async restart() {
-      fx.store.close();
+      await fx.store.close();
       fx.project = loadProject(configPath);
       fx.engine = await createEngine(fx.project);
-      fx.store = openStateStore(statePath);
+      fx.store = await openProjectStore(fx.project);
     },
     async list(client, base, attrs = CONTACT_ATTRS) {
       const names = new Map(attrs.map((x) => [x.toLowerCase(), x]));
@@ -165,7 +167,7 @@ export async function sambaSyncFixture(opts: SambaFixtureOptions = {}): Promise<
       return dn;
     },
     async cleanup() {
-      fx.store.close();
+      await fx.store.close();
       for (const [c, base] of containers) {
         const res = await c.search(base, { scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'] }).catch(() => undefined);
         const dns = (res?.searchEntries ?? []).map((e) => e.dn);

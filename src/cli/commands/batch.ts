@@ -45,7 +45,7 @@ function time(name: string, v: string | undefined, after = new Date()): string |
 /** Runs a batch with the live view: a redrawn table on a terminal, progress lines otherwise, JSON lines with --json. */
 async function runWithView(ctx: CommandContext, name: string, retryFailed = false): Promise<RunResult> {
   const setup = migrationSetup(ctx.project);
-  const store = ctx.state();
+  const store = await ctx.state();
   const b = await batchOrThrow(store, name);
   const view = new LiveStatus(
     (await mailboxesOf(store, b.id)).map((m) => ({ login: m.sourceLogin, state: m.state, messages: m.messages, bytes: m.bytes })),
@@ -91,7 +91,7 @@ async function runWithView(ctx: CommandContext, name: string, retryFailed = fals
     if (r.status === 'completed-with-errors') process.exitCode = 1;
     return r;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -148,7 +148,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
         cutoverSettleSeconds: opts.cutoverSettle,
       };
       for (const k of Object.keys(options) as (keyof BatchOptions)[]) if (options[k] === undefined) delete options[k];
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const r = await createBatch(setup, store, {
           name,
@@ -171,7 +171,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
           `batch ${name} created with ${r.mailboxes.length} mailboxes; start it with: crossforest batch start ${name}\n`,
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
   batch
@@ -179,7 +179,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .description('the batches and how far each got')
     .action(async (_o, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const rows = [];
         for (const b of await allBatches(store)) {
@@ -205,7 +205,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
           { header: 'workgroup', value: (b) => b.options.workgroup ?? '' },
         ]);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   batch
@@ -214,7 +214,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .argument('<name>')
     .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const b = await batchOrThrow(store, name);
         const steps = await stepsOf(store, b.id);
@@ -239,7 +239,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
         ]);
         process.stdout.write(`\npredicted and actual duration:\n${prediction.summary.map((l) => `  ${l}`).join('\n')}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   batch
@@ -255,7 +255,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .argument('<name>')
     .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
-      await reopenWindow(ctx.state(), name);
+      await reopenWindow(await ctx.state(), name);
       await runWithView(ctx, name);
     });
   batch
@@ -271,7 +271,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .argument('<name>')
     .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
-      await requestComplete(ctx.state(), name);
+      await requestComplete(await ctx.state(), name);
       await runWithView(ctx, name);
     });
   batch
@@ -280,14 +280,14 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .argument('<name>')
     .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         await suspendBatch(store, name);
         process.stdout.write(
           `batch ${name}: window closed; mailboxes in flight suspend after their current step (batch resume continues)\n`,
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
   batch
@@ -297,14 +297,14 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .option('--force', 'forget it even with mailboxes midway')
     .action(async (name, opts, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const mid = await removeBatch(store, name, Boolean(opts.force));
         process.stdout.write(
           `batch ${name} removed${mid.length ? ` (${mid.length} mailboxes were midway; their directory objects are as they were)` : ''}\n`,
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
   batch
@@ -313,7 +313,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .argument('<user>', 'source login')
     .action(async (user, _o, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const m = await rollbackMailbox(migrationSetup(ctx.project), store, user);
         if (ctx.json) return printJson({ rolledBack: m.sourceLogin, batch: m.batchName, state: 'copied' });
@@ -321,7 +321,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
           `${m.sourceLogin}: cutover rolled back (batch ${m.batchName}); the source mailbox serves again, ${m.sourceMail} routes to it; state copied\n`,
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
   batch
@@ -346,7 +346,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
           hint: `crossforest batch notices ${name} --resend …`,
         });
       }
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const b = await batchOrThrow(store, name);
         if (opts.resend) {
@@ -374,7 +374,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
           { header: 'warning', value: (l) => l.warning ?? '' },
         ]);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   batch
@@ -383,13 +383,13 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .argument('<name>')
     .action(async (name, _o, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const r = await writeBatchReport(migrationSetup(ctx.project), store, await batchOrThrow(store, name));
         if (ctx.json) return printJson({ html: r.html, json: r.json, totals: r.report.totals });
         process.stdout.write(`report: ${r.html}\n        ${r.json}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -26,9 +26,9 @@ export function registerCheck(program: Command<[], Record<string, unknown>>): vo
         ]);
         for (const r of rows.filter((x) => !x.ok)) process.stderr.write(`✗ ${r.organization} ${r.endpoint}: ${r.error}\n`);
       }
-      const store = ctx.state();
+      const store = await ctx.state();
       await recordChecks(store, rows);
-      store.close();
+      await store.close();
       if (rows.some((r) => !r.ok)) process.exitCode = 1;
     });
 }

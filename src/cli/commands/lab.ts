@@ -6,6 +6,8 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from '@commander-js/extra-typings';
 import { type LabInfo, labDown, labReset, labStatus, labUp } from '../../../lab/lab.ts';
 import { loadProject } from '../../config/load.ts';
+import { stateLocation } from '../../config/state.ts';
+import { displayUrl } from '../../state/postgres.ts';
 import { resetStateStore } from '../../state/reset.ts';
 import { LabError } from '../../util/errors.ts';
 import { createLogger } from '../../util/logger.ts';
@@ -165,7 +167,15 @@ interface ProjectStateOutcome {
 async function resetProjectState(configPath: string, opts: { yes: boolean; keep: boolean }): Promise<ProjectStateOutcome> {
   if (!existsSync(configPath)) return { outcome: 'none', message: `no project file ${configPath}: only the lab was reset` };
   const project = loadProject(configPath);
-  const path = resolve(project.baseDir, project.config.state.path);
+  const loc = stateLocation(project.config.state);
+  // A PostgreSQL store is the database administrator's: backed up with pg_dump, dropped and
+  // created again by them; crossforest never drops a shared database on its own.
+  if (loc.engine === 'postgres')
+    return {
+      outcome: 'kept',
+      message: `state store ${displayUrl(loc.url)} kept: a PostgreSQL state store is reset by its administrator (pg_dump, then drop and create the database)`,
+    };
+  const path = resolve(project.baseDir, loc.path);
   if (!existsSync(path)) return { outcome: 'none', path, message: `state store ${path} does not exist yet: nothing to reset` };
   if (opts.keep)
     return {

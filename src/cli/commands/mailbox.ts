@@ -26,7 +26,7 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
       for (const l of configuredLimits(ep.source, ep.target, ep.options)) progress(`throttle ${describeLimit(l)}`);
       const started = Date.now();
       let last = 0;
-      const store = ctx.state();
+      const store = await ctx.state();
       let report: CopyReport;
       try {
         report = await copyMailbox({
@@ -57,7 +57,7 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
             );
         throw err;
       } finally {
-        store.close();
+        await store.close();
       }
       if (opts.report) writeFileSync(opts.report, `${JSON.stringify(report, null, 2)}\n`);
       if (ctx.json) return printJson(report);

@@ -18,7 +18,7 @@ export function registerPlan(program: Command<[], Record<string, unknown>>): voi
     .option('--rate <MBps>', 'MB/s per mailbox, when nothing was measured yet', Number)
     .action(async (subject, opts, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const p = await capacityPlan(migrationSetup(ctx.project), store, {
           subject,
@@ -46,7 +46,7 @@ export function registerPlan(program: Command<[], Record<string, unknown>>): voi
         process.stdout.write(`${out.join('\n')}\n`);
         if (p.fits === false) process.exitCode = 1;
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -32,7 +32,7 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
     .action(async (profile, opts, cmd) => {
       const ctx = commandContext(cmd);
       const engine = await createEngine(ctx.project, ctx.logger);
-      const store = ctx.state();
+      const store = await ctx.state();
       const phases = new Map<string, number>();
       let last = 0;
       try {
@@ -68,7 +68,7 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
         }
         if (run.status === 'stopped' || run.status === 'failed') process.exitCode = 1;
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -81,9 +81,9 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
       const engine = await createEngine(ctx.project, ctx.logger);
       // Opened for its path and its migrations; the preview itself runs on a copy, so a sync
       // run or a migration batch writing at the same time never waits for it.
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
-        const p = await previewOnSnapshot(engine, store.path, opts.full ? 'full' : 'delta', newRunContext(ctx.logger));
+        const p = await previewOnSnapshot(engine, store, opts.full ? 'full' : 'delta', newRunContext(ctx.logger));
         if (ctx.json) return printJson(p);
         for (const agent of engine.agentIds) {
           const items = p.items.filter((i) => i.agent === agent);
@@ -97,7 +97,7 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
         }
         for (const e of p.errors) process.stdout.write(`error ${e.code} (agent ${e.agent}) ${e.dn}: ${e.reason}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -107,7 +107,7 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
     .option('-n, --limit <n>', 'how many runs', (v) => Number(v), 20)
     .action(async (opts, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const runs = await listRuns(store, opts.limit);
         if (ctx.json) return printJson(runs);
@@ -130,7 +130,7 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
           { header: 'errors', value: (r) => countCell(r, 'errors'), align: 'right' },
         ]);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -140,7 +140,7 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
     .argument('<run>', 'run id from `sync history`')
     .action(async (runArg, _opts, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       try {
         const id = Number(runArg);
         const run = Number.isInteger(id) ? await getRun(store, id) : undefined;
@@ -160,7 +160,7 @@ export function registerSync(program: Command<[], Record<string, unknown>>): voi
             { header: 'reason', value: (e) => e.reason },
           ]);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

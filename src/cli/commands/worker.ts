@@ -13,7 +13,7 @@ export function registerWorker(program: Command<[], Record<string, unknown>>): v
     .option('--once', 'run what is due now, then exit')
     .action(async (opts, cmd) => {
       const ctx = commandContext(cmd);
-      const store = ctx.state();
+      const store = await ctx.state();
       let stop = false;
       const onSignal = (): void => {
         stop = true;
@@ -39,7 +39,7 @@ export function registerWorker(program: Command<[], Record<string, unknown>>): v
       } finally {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
-        store.close();
+        await store.close();
       }
     });
 }

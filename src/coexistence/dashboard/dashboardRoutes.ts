@@ -13,7 +13,8 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CoexistenceConfig } from '../../config/coexistence.ts';
 import type { LoadedProject } from '../../config/load.ts';
-import { openStateStore, type StateStore } from '../../state/store.ts';
+import { stateLocation } from '../../config/state.ts';
+import { openState, type StateStore } from '../../state/store.ts';
 import type { Logger } from '../../util/logger.ts';
 import { LoginThrottle } from '../loginThrottle.ts';
 import { escapeXml } from '../xml.ts';
@@ -86,12 +87,13 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   const throttle = new LoginThrottle(opts.config.loginFailures);
   const reports = new ReportFiles(resolve(opts.project.baseDir, opts.project.config.migration?.reportsDir ?? 'reports'));
   const previews = new SyncPreviewService(opts.project, log, { timeoutMs: dash.previewTimeoutSeconds * 1000 });
-  let store = opts.state;
-  const state = (): StateStore => {
-    store ??= openStateStore(resolve(opts.project.baseDir, opts.project.config.state.path));
+  // Opened on first use, once: concurrent first requests share the one opening.
+  let store: Promise<StateStore> | undefined = opts.state ? Promise.resolve(opts.state) : undefined;
+  const state = (): Promise<StateStore> => {
+    store ??= openState(stateLocation(opts.project.config.state), opts.project.baseDir);
     return store;
   };
-  if (!opts.state) app.addHook('onClose', async () => store?.close());
+  if (!opts.state) app.addHook('onClose', async () => (await store?.catch(() => undefined))?.close());
   // Open live streams would keep the server from closing: end them first.
   const streams = new Set<() => void>();
   app.addHook('preClose', async () => {
@@ -109,8 +111,8 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   };
   const overview = async (): Promise<Overview> => ({
     generatedAt: new Date().toISOString(),
-    batches: await batchSummaries(state(), links),
-    syncRuns: await syncRuns(state(), SYNC_RUNS),
+    batches: await batchSummaries(await state(), links),
+    syncRuns: await syncRuns(await state(), SYNC_RUNS),
   });
   const indexHtml = readFileSync(join(ASSETS, 'index.html'), 'utf8');
 
@@ -205,10 +207,10 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       operatorOnly.get('/dashboard', async (_req, reply) => hardening(reply).type('text/html; charset=utf-8').send(indexHtml));
 
       operatorOnly.get('/dashboard/api/overview', async (_req, reply) => hardening(reply).send(await overview()));
-      operatorOnly.get('/dashboard/api/batches', async (_req, reply) => hardening(reply).send(await batchSummaries(state(), links)));
+      operatorOnly.get('/dashboard/api/batches', async (_req, reply) => hardening(reply).send(await batchSummaries(await state(), links)));
       operatorOnly.get('/dashboard/api/batches/:name', async (req, reply) => {
         const name = (req.params as { name: string }).name;
-        const detail = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) ? await batchDetail(state(), name, links) : undefined;
+        const detail = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) ? await batchDetail(await state(), name, links) : undefined;
         if (!detail)
           return hardening(reply)
             .code(404)
@@ -219,13 +221,13 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
         const raw = Number((req.query as Record<string, unknown>).limit ?? SYNC_RUNS);
         if (!Number.isInteger(raw) || raw < 1 || raw > 100)
           return hardening(reply).code(400).send({ error: 'CF_ERR_BAD_REQUEST', message: 'limit must be an integer from 1 to 100' });
-        return hardening(reply).send(await syncRuns(state(), raw));
+        return hardening(reply).send(await syncRuns(await state(), raw));
       });
       operatorOnly.get('/dashboard/api/sync/preview', async (req, reply) => {
         const mode = (req.query as Record<string, unknown>).mode ?? 'delta';
         if (mode !== 'delta' && mode !== 'full')
           return hardening(reply).code(400).send({ error: 'CF_ERR_BAD_REQUEST', message: 'mode must be delta or full' });
-        return hardening(reply).send(await previews.compute(state(), mode));
+        return hardening(reply).send(await previews.compute(await state(), mode));
       });
 
       // Live: the overview whenever it changes (checked every pollMs), a comment every 15 s

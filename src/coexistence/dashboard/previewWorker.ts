@@ -4,6 +4,8 @@
 // ever waits for it. The copy lives in a scratch folder the starting thread owns and
 // removes, whether this finishes, fails or is stopped at its deadline.
 import type { LoadedProject } from '../../config/load.ts';
+import { stateLocation } from '../../config/state.ts';
+import { openState } from '../../state/store.ts';
 import { createEngine } from '../../sync/engine.ts';
 import { previewOnSnapshot } from '../../sync/preview.ts';
 import { newRunContext } from '../../sync/runContext.ts';
@@ -14,8 +16,8 @@ import type { PreviewAnswer } from './syncPreview.ts';
 export interface PreviewJob {
   /** Plain data: the config holds secret references, never secrets. */
   project: LoadedProject;
-  statePath: string;
-  scratchDir: string;
+  /** The SQLite store's copy goes here; none on PostgreSQL. */
+  scratchDir: string | undefined;
   mode: 'full' | 'delta';
   maxItems: number;
 }
@@ -30,7 +32,14 @@ export async function runPreviewJob(job: PreviewJob): Promise<PreviewReply> {
   try {
     // The engine first: a broken sync section is reported before anything is copied.
     const engine = await createEngine(job.project, silentLogger);
-    const result = await previewOnSnapshot(engine, job.statePath, job.mode, newRunContext(silentLogger), job.scratchDir);
+    // The worker's own connection to the store the project file names.
+    const store = await openState(stateLocation(job.project.config.state), job.project.baseDir);
+    let result: Awaited<ReturnType<typeof previewOnSnapshot>>;
+    try {
+      result = await previewOnSnapshot(engine, store, job.mode, newRunContext(silentLogger), job.scratchDir);
+    } finally {
+      await store.close();
+    }
     return {
       ok: true,
       answer: {

@@ -25,16 +25,16 @@ interface StateCount {
   problems: number;
 }
 
-// dialect: json_array_length (skipped and verify.problems are JSON text; PostgreSQL has
-// json_array_length(x::json) and json_array_length((x::json)->'problems')).
+// skipped and verify.problems are JSON text: their lengths through the engine's dialect.
 async function stateCounts(s: StateStore, batchId: number): Promise<StateCount[]> {
+  const d = s.sql.dialect;
   const rows = await s.sql.all<StateCount>(
     `SELECT state, resume_state, count(*) AS n, sum(messages) AS messages, sum(bytes) AS bytes,
         sum(CASE WHEN copied < messages THEN copied ELSE messages END) AS copied,
         sum(CASE WHEN copied_bytes < bytes THEN copied_bytes ELSE bytes END) AS copied_bytes,
         sum(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed,
-        sum(json_array_length(skipped)) AS skipped,
-        sum(CASE WHEN verify IS NOT NULL THEN json_array_length(verify, '$.problems') ELSE 0 END) AS problems
+        sum(${d.jsonArrayLength('skipped')}) AS skipped,
+        sum(CASE WHEN verify IS NOT NULL THEN ${d.jsonArrayLength('verify', 'problems')} ELSE 0 END) AS problems
       FROM migration_mailbox WHERE batch_id = ? GROUP BY state, resume_state`,
     [batchId],
   );

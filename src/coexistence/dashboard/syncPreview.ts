@@ -6,7 +6,10 @@
 // on the service's thread it would stall every GAL find and free/busy answer too.
 //
 // Bounded: a preview still running after `timeoutMs` is stopped (the worker terminated,
-// its copy removed) and the operator told so. One at a time: a request for the mode
+// its copy removed) and the operator told so. On PostgreSQL there is no file to copy: the
+// worker runs the preview in a rolled-back transaction on a connection of its own (MVCC:
+// nobody waits for it), and a worker stopped at its deadline drops that connection, which
+// rolls the transaction back. One at a time: a request for the mode
 // being computed waits for the same answer; one for the other mode starts after it.
 import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -56,21 +59,22 @@ export class SyncPreviewService {
     if (busy) return busy;
     const p = this.#last
       .catch(() => undefined)
-      .then(() => this.#inWorker(store.path, mode))
+      .then(() => this.#inWorker(store, mode))
       .finally(() => this.#running.delete(mode));
     this.#running.set(mode, p);
     this.#last = p;
     return p;
   }
 
-  async #inWorker(statePath: string, mode: 'full' | 'delta'): Promise<PreviewAnswer> {
-    if (statePath === ':memory:' || statePath === '')
+  async #inWorker(store: StateStore, mode: 'full' | 'delta'): Promise<PreviewAnswer> {
+    const statePath = store.path;
+    if (store.engine === 'sqlite' && (statePath === undefined || statePath === ':memory:' || statePath === ''))
       throw new CrossforestError('CF_ERR_PREVIEW_UNAVAILABLE', 'the pending-export preview needs the state store in a file', {
         hint: 'set state.path in the project file',
       });
     // Made here, not in the worker: a worker stopped at its deadline cannot clean up.
-    const scratchDir = snapshotScratchDir(statePath);
-    const job: PreviewJob = { project: this.#project, statePath, scratchDir, mode, maxItems: MAX_PREVIEW_ITEMS };
+    const scratchDir = statePath === undefined ? undefined : snapshotScratchDir(statePath);
+    const job: PreviewJob = { project: this.#project, scratchDir, mode, maxItems: MAX_PREVIEW_ITEMS };
     const worker = new Worker(BOOT, { eval: true, workerData: { tsx: TSX_API, module: WORKER_MODULE, job } });
     const started = Date.now();
     try {
@@ -115,7 +119,7 @@ export class SyncPreviewService {
       throw new CrossforestError('CF_ERR_PREVIEW_FAILED', `the ${mode} preview failed`, { hint: 'the service log says why' });
     } finally {
       await worker.terminate();
-      rmSync(scratchDir, { recursive: true, force: true });
+      if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
     }
   }
 }
