@@ -4,15 +4,14 @@
 // Prints one JSON line: engine seconds (without process start-up) and per-mailbox results.
 import pLimit from 'p-limit';
 import { loadProject } from '../../src/config/load.ts';
-import { stateLocation } from '../../src/config/state.ts';
 import { copyMailbox } from '../../src/mail/copyMailbox.ts';
 import { projectCopyEndpoints } from '../../src/mail/endpoint.ts';
-import { openState } from '../../src/state/store.ts';
+import { openProjectState } from '../../src/state/store.ts';
 
 const [projectFile, concurrency, ...pairs] = process.argv.slice(2) as [string, string, ...string[]];
 const t0 = Date.now();
 const project = loadProject(projectFile);
-const store = await openState(stateLocation(project.config.state), project.baseDir);
+const store = await openProjectState(project);
 const limit = pLimit(Number(concurrency));
 let failed = 0;
 const results = await Promise.all(

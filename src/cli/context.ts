@@ -1,8 +1,7 @@
 // What most commands need: the project file, a logger, the state store.
 import type { Command } from '@commander-js/extra-typings';
 import { type LoadedProject, loadProject } from '../config/load.ts';
-import { stateLocation } from '../config/state.ts';
-import { openState, type StateStore } from '../state/store.ts';
+import { openProjectState, type StateStore } from '../state/store.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 
 export interface GlobalOptions {
@@ -33,7 +32,7 @@ export function commandContext(cmd: Command<unknown[], Record<string, unknown>>)
     logger,
     json: Boolean(g.json),
     state: () => {
-      store ??= openState(stateLocation(project.config.state), project.baseDir);
+      store ??= openProjectState(project);
       return store;
     },
   };

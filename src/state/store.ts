@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { resolveSecret } from '../config/secret.ts';
-import type { StateLocation } from '../config/state.ts';
+import { type StateConfig, type StateLocation, stateLocation } from '../config/state.ts';
 import { StateError } from '../util/errors.ts';
 import { type SqlDb, sqliteDb } from './db.ts';
 import { migrate } from './migrate.ts';
@@ -63,6 +63,11 @@ export async function openState(loc: StateLocation, baseDir: string): Promise<St
   const password = loc.password ? resolveSecret(loc.password, baseDir, 'state.password') : undefined;
   const sql = await openPostgresDb({ url: loc.url, password, max: loc.poolSize });
   return storeOver(sql, displayUrl(loc.url), undefined);
+}
+
+/** Opens the state store a loaded project file names. */
+export function openProjectState(project: { baseDir: string; config: { state: StateConfig } }): Promise<StateStore> {
+  return openState(stateLocation(project.config.state), project.baseDir);
 }
 
 /** Opens (and migrates) the SQLite state store at `path`. */

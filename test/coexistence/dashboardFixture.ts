@@ -8,9 +8,9 @@ import { exampleProjectFile } from '../../src/config/example.ts';
 import { type LoadedProject, loadProject } from '../../src/config/load.ts';
 import { insertBatch, type NewMailbox } from '../../src/migration/batchStore.ts';
 import type { BatchOptions } from '../../src/migration/types.ts';
-import type { StateStore } from '../../src/state/store.ts';
+import { openProjectState, type StateStore } from '../../src/state/store.ts';
 import { replaceSection } from '../helpers/project.ts';
-import { openProjectStore, testStateYaml } from '../helpers/state.ts';
+import { testStateYaml } from '../helpers/state.ts';
 
 export const OPERATOR = 'ops';
 export const OPERATOR_PASSWORD = 'Dashboard-pw-7e1f!';
@@ -47,7 +47,7 @@ export async function dashboardProject(
   const path = join(dir, 'crossforest.yaml');
   writeFileSync(path, text);
   const project = loadProject(path);
-  const store = await openProjectStore(project);
+  const store = await openProjectState(project);
   return { dir, project, store };
 }
 

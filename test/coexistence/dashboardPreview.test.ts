@@ -14,12 +14,11 @@ import type { PreviewAnswer } from '../../src/coexistence/dashboard/syncPreview.
 import { buildServer } from '../../src/coexistence/server.ts';
 import { loadProject } from '../../src/config/load.ts';
 import { allBatches } from '../../src/migration/batchStore.ts';
-import type { StateStore } from '../../src/state/store.ts';
+import { openProjectState, type StateStore } from '../../src/state/store.ts';
 import * as cs from '../../src/sync/connectorSpace.ts';
 import { finishRun, listRuns, startRun } from '../../src/sync/runHistory.ts';
 import { emptyCounts } from '../../src/sync/types.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { openProjectStore } from '../helpers/state.ts';
 import { type DashboardFixture, dashboardProject, newBatch, OPERATOR, OPERATOR_PASSWORD } from './dashboardFixture.ts';
 
 // The example's `mail` import rule, but its first call writes `started` and then waits
@@ -115,7 +114,7 @@ async function impatientConnection(fx: DashboardFixture): Promise<StateStore> {
   // PostgreSQL: set for the database before the other store connects, so each of its pooled connections has it.
   if (fx.store.engine === 'postgres')
     await fx.store.sql.exec(`ALTER DATABASE ${new URL(fx.store.location).pathname.slice(1)} SET lock_timeout = '50ms'`);
-  const other = await openProjectStore(fx.project);
+  const other = await openProjectState(fx.project);
   if (other.engine === 'sqlite') await other.sql.exec('PRAGMA busy_timeout = 0');
   return other;
 }

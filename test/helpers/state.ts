@@ -60,11 +60,3 @@ export function testStateLocation(dir: string, fileName = 'crossforest.sqlite'):
 export function openTestStore(dir: string, fileName = 'crossforest.sqlite'): Promise<StateStore> {
   return openState(stateLocation(testStateConfig(dir, fileName)), dir);
 }
-
-/** The store a loaded project file names. */
-export function openProjectStore(project: {
-  baseDir: string;
-  config: { state: Parameters<typeof stateLocation>[0] };
-}): Promise<StateStore> {
-  return openState(stateLocation(project.config.state), project.baseDir);
-}

@@ -15,7 +15,7 @@ import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
 import { createBatch } from '../../src/migration/createBatch.ts';
 import { runBatch } from '../../src/migration/runner.ts';
 import type { RunEvent } from '../../src/migration/types.ts';
-import { openProjectStore } from '../helpers/state.ts';
+import { openProjectState } from '../../src/state/store.ts';
 import {
   cli,
   entry,
@@ -49,7 +49,7 @@ async function canLogin(l: MigLab, org: 'a' | 'b', user: string): Promise<boolea
 
 /** The batch's only mailbox as the state store has it now (another process may have written it). */
 async function mailboxIn(l: MigLab, batch: string) {
-  const st = await openProjectStore(l.project);
+  const st = await openProjectState(l.project);
   try {
     return (await mailboxesOf(st, (await batchByName(st, batch))!.id))[0]!;
   } finally {

@@ -13,10 +13,9 @@ import nodemailer from 'nodemailer';
 import type { LabInfo } from '../../lab/lab.ts';
 import { setAcl } from '../../src/mail/acl.ts';
 import { type MigrationSetup, migrationSetup } from '../../src/migration/setup.ts';
-import type { StateStore } from '../../src/state/store.ts';
+import { openProjectState, type StateStore } from '../../src/state/store.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
 import { labProject, type TestProject } from '../helpers/project.ts';
-import { openProjectStore } from '../helpers/state.ts';
 import { onWire } from '../helpers/wire.ts';
 import { session as mailSession, message, populate } from '../mail/fixtures.ts';
 
@@ -36,7 +35,7 @@ export async function migLab(edit: (t: string) => string = (t) => t): Promise<Mi
   const project = labProject(info.labDir, (t) =>
     edit(t.replace('defaults: { retryIntervalSeconds: 5,', 'defaults: { retryIntervalSeconds: 0.5,')),
   );
-  return { info, project, setup: migrationSetup(project), store: await openProjectStore(project), users: [] };
+  return { info, project, setup: migrationSetup(project), store: await openProjectState(project), users: [] };
 }
 
 export async function admin<T>(lab: MigLab, org: 'a' | 'b', fn: (c: Client) => Promise<T>): Promise<T> {

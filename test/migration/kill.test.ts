@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pLimit from 'p-limit';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';
-import { openProjectStore } from '../helpers/state.ts';
+import { openProjectState } from '../../src/state/store.ts';
 import { cli, entry, type MigLab, messageCount, migLab, namesFile, removeAll, sourceUser } from './fixtures.ts';
 
 const POINTS = [
@@ -47,7 +47,7 @@ describe('kill -9 at each pipeline step, then resume (lab, real processes)', () 
           assert.equal(killed.signal, 'SIGKILL', `${point}: expected a kill; ${killed.err}`);
           const resumed = await cli(l, point === 'copy:delta' ? ['batch', 'complete', 'k'] : ['batch', 'resume', 'k']);
           assert.equal(resumed.code, 0, `${point}: ${resumed.err}${resumed.out}`);
-          const st = await openProjectStore(l.project);
+          const st = await openProjectState(l.project);
           try {
             const m = (await mailboxesOf(st, (await batchByName(st, 'k'))!.id))[0]!;
             assert.equal(m.state, 'done', `${point}: ${m.error}`);

@@ -13,12 +13,12 @@ import { type LoadedProject, loadProject } from '../../src/config/load.ts';
 import type { DirectoryEntry } from '../../src/directory/entry.ts';
 import { escapeDnValue } from '../../src/directory/escape.ts';
 import { readEntry, searchEntries } from '../../src/directory/import.ts';
-import type { StateStore } from '../../src/state/store.ts';
+import { openProjectState, type StateStore } from '../../src/state/store.ts';
 import { createEngine, type SyncEngine } from '../../src/sync/engine.ts';
 import { type RunOptions, runProfile } from '../../src/sync/profiles.ts';
 import type { RunRecord } from '../../src/sync/runHistory.ts';
 import { ensureLab, labSecret } from '../helpers/lab.ts';
-import { openProjectStore, testStateConfig } from '../helpers/state.ts';
+import { testStateConfig } from '../helpers/state.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -114,7 +114,7 @@ export async function syncFixture(opts: FixtureOptions): Promise<SyncFixture> {
   writeFileSync(configPath, stringify(doc));
   const project = loadProject(configPath);
   const engine = await createEngine(project);
-  const store = await openProjectStore(project);
+  const store = await openProjectState(project);
 
   const list = async (client: Client, base: string, attrs = CONTACT_ATTRS) => {
     const out: DirectoryEntry[] = [];

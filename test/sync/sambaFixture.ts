@@ -18,9 +18,10 @@ import { loadProject } from '../../src/config/load.ts';
 import { guidToString } from '../../src/directory/ad/guid.ts';
 import { type DirectoryEntry, toDirectoryEntry } from '../../src/directory/entry.ts';
 import { escapeDnValue } from '../../src/directory/escape.ts';
+import { openProjectState } from '../../src/state/store.ts';
 import { createEngine, type SyncEngine } from '../../src/sync/engine.ts';
 import { runProfile } from '../../src/sync/profiles.ts';
-import { openProjectStore, testStateConfig } from '../helpers/state.ts';
+import { testStateConfig } from '../helpers/state.ts';
 import type { SyncFixture } from './fixture.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -118,7 +119,7 @@ export async function sambaSyncFixture(opts: SambaFixtureOptions = {}): Promise<
     configPath,
     project: firstProject,
     engine: undefined as unknown as SyncEngine,
-    store: await openProjectStore(firstProject),
+    store: await openProjectState(firstProject),
     a,
     b,
     sites,
@@ -128,7 +129,7 @@ export async function sambaSyncFixture(opts: SambaFixtureOptions = {}): Promise<
       await fx.store.close();
       fx.project = loadProject(configPath);
       fx.engine = await createEngine(fx.project);
-      fx.store = await openProjectStore(fx.project);
+      fx.store = await openProjectState(fx.project);
     },
     async list(client, base, attrs = CONTACT_ATTRS) {
       const names = new Map(attrs.map((x) => [x.toLowerCase(), x]));

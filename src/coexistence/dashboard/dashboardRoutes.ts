@@ -13,8 +13,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CoexistenceConfig } from '../../config/coexistence.ts';
 import type { LoadedProject } from '../../config/load.ts';
-import { stateLocation } from '../../config/state.ts';
-import { openState, type StateStore } from '../../state/store.ts';
+import { openProjectState, type StateStore } from '../../state/store.ts';
 import type { Logger } from '../../util/logger.ts';
 import { LoginThrottle } from '../loginThrottle.ts';
 import { escapeXml } from '../xml.ts';
@@ -90,7 +89,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   // Opened on first use, once: concurrent first requests share the one opening.
   let store: Promise<StateStore> | undefined = opts.state ? Promise.resolve(opts.state) : undefined;
   const state = (): Promise<StateStore> => {
-    store ??= openState(stateLocation(opts.project.config.state), opts.project.baseDir);
+    store ??= openProjectState(opts.project);
     return store;
   };
   if (!opts.state) app.addHook('onClose', async () => (await store?.catch(() => undefined))?.close());

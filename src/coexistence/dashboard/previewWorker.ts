@@ -4,8 +4,7 @@
 // ever waits for it. The copy lives in a scratch folder the starting thread owns and
 // removes, whether this finishes, fails or is stopped at its deadline.
 import type { LoadedProject } from '../../config/load.ts';
-import { stateLocation } from '../../config/state.ts';
-import { openState } from '../../state/store.ts';
+import { openProjectState } from '../../state/store.ts';
 import { createEngine } from '../../sync/engine.ts';
 import { previewOnSnapshot } from '../../sync/preview.ts';
 import { newRunContext } from '../../sync/runContext.ts';
@@ -33,7 +32,7 @@ export async function runPreviewJob(job: PreviewJob): Promise<PreviewReply> {
     // The engine first: a broken sync section is reported before anything is copied.
     const engine = await createEngine(job.project, silentLogger);
     // The worker's own connection to the store the project file names.
-    const store = await openState(stateLocation(job.project.config.state), job.project.baseDir);
+    const store = await openProjectState(job.project);
     let result: Awaited<ReturnType<typeof previewOnSnapshot>>;
     try {
       result = await previewOnSnapshot(engine, store, job.mode, newRunContext(silentLogger), job.scratchDir);
