@@ -53,9 +53,7 @@ node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
 # cluster; each store a fresh database, test/helpers/state.ts): both engines pass the same
 # tests. The databases the pass made are dropped afterwards, whatever its outcome.
 if [ $# -eq 0 ]; then
-  # Left out on PostgreSQL until fixed (issue 12): after a kill -9 mid-copy the re-run there
-  # appends a few messages twice (the UID-map rows of the last appends were not committed).
-  mapfile -t statefiles < <(grep -lE 'migLab|syncFixture|sambaSyncFixture|dashboardProject|freshStore|openTestStore|openProjectStore|freshPostgres|TEST_ENGINE' "${files[@]}" test/check/check.test.ts | grep -v '^test/mail/faults.test.ts$' | sort -u)
+  mapfile -t statefiles < <(grep -lE 'migLab|syncFixture|sambaSyncFixture|dashboardProject|freshStore|openTestStore|openProjectStore|freshPostgres|TEST_ENGINE' "${files[@]}" test/check/check.test.ts | sort -u)
   drop_test_databases() {
     PGPASSWORD="$(head -n1 "$CROSSFOREST_LAB_DIR/secrets/postgres.pw")" psql -X -q -At -h 127.0.0.1 -p 5433 -U crossforest -d postgres \
       -c "SELECT datname FROM pg_database WHERE datname LIKE 'cf\_test\_%'" | while read -r db; do

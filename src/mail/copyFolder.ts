@@ -374,7 +374,10 @@ async function streamMessages(
   // An answer that stops the folder (bad-item limit passed, transient NO): noted by the
   // answer handler, thrown by the fetch loop; the wires are then discarded by the caller.
   let fatal: Error | undefined;
-  const recording: Promise<void>[] = [];
+  // Answers are recorded one after another, in the order the target gave out their UIDs: a
+  // re-run after a crash reconciles only target UIDs above the recorded UIDNEXT, so a later UID
+  // must never commit before an earlier one (concurrent transactions on PostgreSQL would).
+  let recorded: Promise<void> = Promise.resolve();
   const skip = async (uid: number, size: number, header: Buffer | undefined, fp: string | null, reason: string): Promise<void> => {
     await recordUid(store, folderId, { sourceUid: uid, targetUid: null, state: 'bad', fingerprint: fp, flags: '', size, reason });
     report.skipped++;
@@ -407,47 +410,46 @@ async function streamMessages(
       );
       const fp = hasher.digest();
       const header = hasher.headerBytes();
-      recording.push(
-        answer
-          .then(async (r: AppendResult) => {
-            if (r.ok) {
-              const tuid = ctx.ignoreAppendUid ? undefined : r.uid;
-              await recordUid(
-                store,
-                folderId,
-                {
-                  sourceUid: m.uid,
-                  targetUid: tuid ?? null,
-                  state: 'copied',
-                  fingerprint: fp,
-                  flags: flagKey(flags),
-                  size: body.size,
-                  reason: null,
-                },
-                tuid !== undefined ? tuid + 1 : undefined,
-              );
-              report.copied++;
-              report.copiedBytes += body.size;
-              ctx.onCopied(job.source, body.size);
-            } else if (r.transient) {
-              fatal ??= new TransientFolderError(
-                'CF_ERR_IMAP_TRANSIENT',
-                `${w.tgtWire.address} answered ${r.text} to an APPEND into ${job.target}`,
-                { object: job.target, imapResponse: r.text },
-              );
-            } else if (r.batchFailed) {
-              retry.push(m.uid);
-            } else {
-              await skip(m.uid, body.size, header, fp, `target refused: ${r.text}`);
-            }
-          })
-          .catch((err: Error) => {
-            fatal ??= err;
-          }),
-      );
+      recorded = recorded
+        .then(() => answer)
+        .then(async (r: AppendResult) => {
+          if (r.ok) {
+            const tuid = ctx.ignoreAppendUid ? undefined : r.uid;
+            await recordUid(
+              store,
+              folderId,
+              {
+                sourceUid: m.uid,
+                targetUid: tuid ?? null,
+                state: 'copied',
+                fingerprint: fp,
+                flags: flagKey(flags),
+                size: body.size,
+                reason: null,
+              },
+              tuid !== undefined ? tuid + 1 : undefined,
+            );
+            report.copied++;
+            report.copiedBytes += body.size;
+            ctx.onCopied(job.source, body.size);
+          } else if (r.transient) {
+            fatal ??= new TransientFolderError(
+              'CF_ERR_IMAP_TRANSIENT',
+              `${w.tgtWire.address} answered ${r.text} to an APPEND into ${job.target}`,
+              { object: job.target, imapResponse: r.text },
+            );
+          } else if (r.batchFailed) {
+            retry.push(m.uid);
+          } else {
+            await skip(m.uid, body.size, header, fp, `target refused: ${r.text}`);
+          }
+        })
+        .catch((err: Error) => {
+          fatal ??= err;
+        });
     });
     await appender.drain();
-    await Promise.all(recording.splice(0));
+    await recorded;
     if (fatal) throw fatal;
     if (!end.ok && end.transient)
       throw new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.srcWire.address} answered ${end.text} while reading ${job.source}`, {
