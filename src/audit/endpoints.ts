@@ -2,7 +2,7 @@
 // (directory), the `audit.endpoints` list, and any host:port given on the command line;
 // and which of them we may touch at all (loopback, or listed in audit.ownedHosts).
 import type { LoadedProject } from '../config/load.ts';
-import { imapPort } from '../config/organization.ts';
+import { imapPort, orgMailStores } from '../config/organization.ts';
 import { readReferencedFile } from '../config/secret.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { AuditEndpoint, Protocol } from './types.ts';
@@ -27,18 +27,19 @@ export function projectEndpoints(project: LoadedProject): AuditEndpoint[] {
   const defaultCa = audit?.caFile ? readReferencedFile(audit.caFile, baseDir, 'audit.caFile') : undefined;
   const out: AuditEndpoint[] = [];
   for (const [id, org] of Object.entries(config.organizations)) {
-    const store = org.mailStore;
-    out.push({
-      organization: id,
-      protocol: 'imap',
-      host: store.host,
-      port: imapPort(store),
-      tls: store.tls,
-      openRelayTest: false,
-      servername: undefined,
-      ca: store.caFile ? readReferencedFile(store.caFile, baseDir, `organizations.${id}.mailStore.caFile`) : defaultCa,
-      source: `organizations.${id}.mailStore`,
-    });
+    // Every mail server of the organization: the estate's weakest one is what the audit is for.
+    for (const store of orgMailStores(org, id))
+      out.push({
+        organization: id,
+        protocol: 'imap',
+        host: store.host,
+        port: imapPort(store),
+        tls: store.tls,
+        openRelayTest: false,
+        servername: undefined,
+        ca: store.caFile ? readReferencedFile(store.caFile, baseDir, `${store.keyPath}.caFile`) : defaultCa,
+        source: store.keyPath,
+      });
     const url = new URL(org.directory.url);
     const ldaps = url.protocol === 'ldaps:';
     out.push({

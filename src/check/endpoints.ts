@@ -3,7 +3,7 @@
 // what software answers. Checks run in parallel; one failure never hides the others.
 import { probeTls, type TlsProbeResult } from '../audit/tlsProbe.ts';
 import type { LoadedProject } from '../config/load.ts';
-import { type DirectoryConfig, imapPort, type MailStoreConfig } from '../config/organization.ts';
+import { type DirectoryConfig, imapPort, type OrgMailStore, orgMailStores } from '../config/organization.ts';
 import { readReferencedFile } from '../config/secret.ts';
 import { connectDirectory } from '../directory/connection.ts';
 import { openMailSession, storeAddress } from '../mail/connection.ts';
@@ -13,6 +13,8 @@ import { ConfigError, describeError } from '../util/errors.ts';
 export interface EndpointCheck {
   organization: string;
   endpoint: 'directory' | 'mailStore';
+  /** The mail server's name (organizations.<id>.mailStores[].name; the organization id for a single mailStore). */
+  server?: string;
   address: string;
   /** false when the check never got to connect (a configuration problem). */
   reachable: boolean | 'not tested';
@@ -28,7 +30,8 @@ export async function checkEndpoints(project: LoadedProject): Promise<EndpointCh
   const jobs: Promise<EndpointCheck>[] = [];
   for (const [id, org] of Object.entries(project.config.organizations)) {
     jobs.push(checkDirectory(id, org.directory, project.baseDir));
-    jobs.push(checkMailStore(id, org.mailStore, project.baseDir));
+    // Every mail server of the organization, each on its own row.
+    for (const st of orgMailStores(org, id)) jobs.push(checkMailStore(id, st, project.baseDir));
   }
   return Promise.all(jobs);
 }
@@ -92,8 +95,9 @@ function directorySoftware(root: Record<string, unknown>): string {
   return 'LDAPv3';
 }
 
-async function checkMailStore(org: string, cfg: MailStoreConfig, baseDir: string): Promise<EndpointCheck> {
+async function checkMailStore(org: string, cfg: OrgMailStore, baseDir: string): Promise<EndpointCheck> {
   const row = newRow(org, 'mailStore', storeAddress(cfg), 'none');
+  row.server = cfg.name;
   if (!cfg.probeMailbox) row.authenticated = 'not tested';
   const started = performance.now();
   try {
@@ -102,7 +106,7 @@ async function checkMailStore(org: string, cfg: MailStoreConfig, baseDir: string
         host: cfg.host,
         port: imapPort(cfg),
         mode: cfg.tls === 'implicit' ? 'implicit' : 'starttls-imap',
-        ca: cfg.caFile ? readReferencedFile(cfg.caFile, baseDir, `organizations.${org}.mailStore.caFile`) : undefined,
+        ca: cfg.caFile ? readReferencedFile(cfg.caFile, baseDir, `${cfg.keyPath}.caFile`) : undefined,
         timeoutMs: cfg.timeoutMs,
       }).catch((err: unknown) => {
         throw toMailStoreError(err, 'open a TLS connection', storeAddress(cfg));
@@ -112,7 +116,7 @@ async function checkMailStore(org: string, cfg: MailStoreConfig, baseDir: string
       row.software = probe.preamble[0]?.replace(/^\* OK (\[[^\]]*\] )?/, '') ?? '';
     }
     if (cfg.probeMailbox) {
-      const client = await openMailSession(cfg, cfg.probeMailbox, { baseDir, keyPath: `organizations.${org}.mailStore` });
+      const client = await openMailSession(cfg, cfg.probeMailbox, { baseDir, keyPath: cfg.keyPath });
       row.reachable = true;
       row.authenticated = true;
       try {

@@ -6,15 +6,36 @@ import { exampleDirectoryBlock } from './exampleDirectory.ts';
 /** The outbound listeners' next hop in the lab, where the Internet would be: nothing listens there. */
 export const LAB_INTERNET_PORT = 2599;
 
-/** `directory`: the lab's slapd forests (default) or its Samba AD DCs. */
-export function exampleProjectFile(directory: ExampleDirectory = 'openldap'): string {
+/** Which state engine the example names: a SQLite file (the default) or the lab's PostgreSQL. */
+export type ExampleState = 'sqlite' | 'postgres';
+
+/**
+ * The lab's PostgreSQL state database (lab/postgres/postgres.ts: the `crossforest` role and
+ * database on 127.0.0.1:5433, made by `crossforest lab up`; its password in
+ * secrets/postgres.pw). Written out here so the config layer does not load the lab.
+ */
+export const LAB_STATE_URL = 'postgres://crossforest@127.0.0.1:5433/crossforest';
+export const LAB_STATE_PASSWORD_FILE = '.lab/secrets/postgres.pw';
+
+function exampleStateBlock(state: ExampleState): string {
+  if (state === 'sqlite') return 'state:\n  path: crossforest.sqlite          # the state store (SQLite), relative to this file\n';
+  return `state:                              # the state store on PostgreSQL: every worker host shares it
+  url: ${LAB_STATE_URL}   # postgres://user@host:port/database, never a password
+  password: { file: ${LAB_STATE_PASSWORD_FILE} }   # the lab's; the database must exist, crossforest creates its tables
+  # poolSize: 10                    # connections each crossforest process keeps
+`;
+}
+
+/**
+ * `directory`: the lab's slapd forests (default) or its Samba AD DCs; `state`: the state
+ * store in a SQLite file beside the project file (default) or in the lab's PostgreSQL.
+ */
+export function exampleProjectFile(directory: ExampleDirectory = 'openldap', state: ExampleState = 'sqlite'): string {
   return `# crossforest project file. Secrets are never written here: each password is a
 # reference to a file ({ file: path }, relative to this file) or an environment variable ({ env: NAME }).
 project: forest-a-into-forest-b
 
-state:
-  path: crossforest.sqlite          # the state store (SQLite), relative to this file
-
+${exampleStateBlock(state)}
 organizations:
   a:                                # the source: the acquired company
     displayName: Forest A

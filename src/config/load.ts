@@ -80,7 +80,7 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounte
     }));
   }
   let message = issue.message;
-  if (doc.getIn(path) === undefined && !doc.hasIn(path)) message = 'required key is missing';
+  if (issue.code !== 'custom' && doc.getIn(path) === undefined && !doc.hasIn(path)) message = 'required key is missing';
   else if (issue.code === 'invalid_union') message = 'not one of the accepted forms; see the configuration reference in README.md';
   return [{ path: path.join('.') || '(top)', line: lineOfPath(doc, lines, path), message }];
 }

@@ -20,6 +20,11 @@ export const targetStoreSchema = z.strictObject({
   organization: orgId,
   /** The homeMDB value that mailbox-enables a user on this store (the Exchange database DN). */
   homeMDB: z.string().min(3),
+  /**
+   * The target organization's mail server that serves this homeMDB (its mailStores[].name).
+   * Default: the server whose homeMDB is this one, or the only server.
+   */
+  server: z.string().min(1).optional(),
   /** Mailboxes copied into this store at once, over every batch. Default 4. */
   maxConcurrentMailboxes: z.number().int().min(1).max(256).default(4),
 });

@@ -24,7 +24,9 @@ import { copyThrottle } from './storeThrottle.ts';
 import type { AclReport, CopyMailboxInput, CopyReport, FolderReport, MailEndpoint, SkippedItem } from './types.ts';
 import { unbindWire } from './wire.ts';
 
-const LEASE_TTL_MS = 60_000;
+const LEASE_TTL_MS = 30_000;
+/** The longest a dead copy's lease can still stand in the way. */
+export const COPY_LEASE_TTL_MS = LEASE_TTL_MS;
 const DEAD_HOLDER_SETTLE_MS = 3_000;
 const STATUS_QUERY = { messages: true, uidNext: true, uidValidity: true, highestModseq: true, size: true } as const;
 
@@ -113,7 +115,11 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   const logger = (input.logger ?? silentLogger).child({ scope: 'mail-copy', source: input.sourceMailbox, target: input.targetMailbox });
   const holder = newLeaseHolder();
   const lease = leaseName(input.targetMailbox);
-  const taken = await store.takeLease(lease, holder, LEASE_TTL_MS);
+  let taken = await store.takeLease(lease, holder, LEASE_TTL_MS);
+  for (const until = Date.now() + (input.waitForLeaseMs ?? 0); !taken && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 1000));
+    taken = await store.takeLease(lease, holder, LEASE_TTL_MS);
+  }
   const tookOver = taken === 'taken-over';
   if (tookOver) logger.warn({ lease }, 'took over the lease of a copy that died');
   if (!taken) {

@@ -166,3 +166,28 @@ export async function finishRun(store: StateStore, runId: number, status: string
     runId,
   ]);
 }
+
+/**
+ * Messages and bytes on the target so far, per source → target pair, read from the UID maps:
+ * the progress of copies running in any process on any host (`batch wait`).
+ */
+export async function copiedSoFar(
+  store: StateStore,
+  sourceMailboxes: readonly string[],
+): Promise<Map<string, { targetMailbox: string; messages: number; bytes: number }[]>> {
+  const out = new Map<string, { targetMailbox: string; messages: number; bytes: number }[]>();
+  if (sourceMailboxes.length === 0) return out;
+  const rows = await store.sql.all<{ source: string; target: string; messages: number | string; bytes: number | string | null }>(
+    `SELECT f.source_mailbox AS source, f.target_mailbox AS target, COUNT(*) AS messages, SUM(m.size) AS bytes
+      FROM mail_uid_map m JOIN mail_folder_state f ON f.id = m.folder_id
+      WHERE m.state IN ('copied', 'matched') AND f.source_mailbox IN (${sourceMailboxes.map(() => '?').join(', ')})
+      GROUP BY f.source_mailbox, f.target_mailbox`,
+    [...sourceMailboxes],
+  );
+  for (const r of rows) {
+    const list = out.get(r.source) ?? [];
+    list.push({ targetMailbox: r.target, messages: Number(r.messages), bytes: Number(r.bytes ?? 0) });
+    out.set(r.source, list);
+  }
+  return out;
+}

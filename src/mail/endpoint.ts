@@ -2,7 +2,7 @@
 // opened by the shared openMailSession (master user on behalf of the mailbox owner).
 import type { LoadedProject } from '../config/load.ts';
 import { defaultMailCopyOptions, type MailCopyOptions } from '../config/mail.ts';
-import type { MailStoreConfig, OrganizationConfig } from '../config/organization.ts';
+import { type MailStoreConfig, type OrganizationConfig, pickMailStore } from '../config/organization.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import { openMailSession, storeAddress } from './connection.ts';
@@ -33,7 +33,14 @@ export function projectCopyEndpoints(
   project: LoadedProject,
   sourceUser: string,
   targetUser: string,
-  opts: { from?: string | undefined; to?: string | undefined; logger?: Logger },
+  opts: {
+    from?: string | undefined;
+    to?: string | undefined;
+    /** Which mail server of an organization with several (mailStores[].name). */
+    fromServer?: string | undefined;
+    toServer?: string | undefined;
+    logger?: Logger;
+  },
 ): { source: MailEndpoint; target: MailEndpoint; options: MailCopyOptions; identityMap: IdentityMap } {
   const orgs = project.config.organizations;
   const pick = (id: string | undefined, role: 'source' | 'target'): [string, OrganizationConfig] => {
@@ -50,9 +57,11 @@ export function projectCopyEndpoints(
   const [fromId, from] = pick(opts.from, 'source');
   const [toId, to] = pick(opts.to, 'target');
   const suffix = `@${from.mailDomain.toLowerCase()}`;
+  const src = pickMailStore(from, fromId, opts.fromServer, '--source-server');
+  const tgt = pickMailStore(to, toId, opts.toServer, '--target-server');
   return {
-    source: mailEndpoint(from.mailStore, sourceUser, { baseDir: project.baseDir, keyPath: `organizations.${fromId}.mailStore` }),
-    target: mailEndpoint(to.mailStore, targetUser, { baseDir: project.baseDir, keyPath: `organizations.${toId}.mailStore` }),
+    source: mailEndpoint(src, sourceUser, { baseDir: project.baseDir, keyPath: src.keyPath }),
+    target: mailEndpoint(tgt, targetUser, { baseDir: project.baseDir, keyPath: tgt.keyPath }),
     options: project.config.mail ?? defaultMailCopyOptions(),
     identityMap: (id) => (id.toLowerCase().endsWith(suffix) ? `${id.slice(0, -suffix.length)}@${to.mailDomain}` : undefined),
   };

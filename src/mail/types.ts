@@ -62,6 +62,12 @@ export interface CopyMailboxInput {
   onProgress?: (p: CopyProgress) => void;
   /** More throttles shared with other copies, taken on top of the mailbox's own and the stores' (endpoint.storeLimits). */
   sharedThrottles?: Throttle[];
+  /**
+   * Wait up to this long for another copy's lease on the target mailbox to end, instead of
+   * refusing at once: for callers that already own the mailbox (the migration's mailbox
+   * lease), whose previous holder died and whose copy lease has yet to expire.
+   */
+  waitForLeaseMs?: number;
   /** Ignore APPENDUID as if the target lacked UIDPLUS: copies are then found by fingerprint (tests, broken servers). */
   ignoreAppendUid?: boolean;
 }

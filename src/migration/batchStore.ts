@@ -30,6 +30,7 @@ interface BatchRowRaw {
   started_at: string | null;
   finished_at: string | null;
   report_path: string | null;
+  detached: number;
 }
 
 function toBatch(r: BatchRowRaw): Batch {
@@ -47,6 +48,7 @@ function toBatch(r: BatchRowRaw): Batch {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     reportPath: r.report_path,
+    detached: r.detached === 1,
   };
 }
 
@@ -138,6 +140,11 @@ export async function batchByName(s: StateStore, name: string): Promise<Batch | 
   return r && toBatch(r);
 }
 
+export async function batchById(s: StateStore, id: number): Promise<Batch | undefined> {
+  const r = await s.sql.get<BatchRowRaw>('SELECT * FROM migration_batch WHERE id = ?', [id]);
+  return r && toBatch(r);
+}
+
 export async function allBatches(s: StateStore): Promise<Batch[]> {
   return (await s.sql.all<BatchRowRaw>('SELECT * FROM migration_batch ORDER BY id')).map(toBatch);
 }
@@ -152,6 +159,11 @@ export async function setBatchStatus(s: StateStore, id: number, status: BatchSta
     finished,
     id,
   ]);
+}
+
+/** Marks a batch as worked by the queue's workers (`batch start --detach`), or by one process again. */
+export async function setDetached(s: StateStore, id: number, detached: boolean): Promise<void> {
+  await s.sql.run('UPDATE migration_batch SET detached = ? WHERE id = ?', [detached ? 1 : 0, id]);
 }
 
 export async function setCompleteRequested(s: StateStore, id: number): Promise<void> {
@@ -252,10 +264,11 @@ export async function recordVerify(s: StateStore, id: number, v: VerifyOutcome):
   await s.sql.run('UPDATE migration_mailbox SET verify = ?, fidelity = ? WHERE id = ?', [JSON.stringify(v), v.fidelity, id]);
 }
 
-export async function startStep(s: StateStore, mailboxId: number, step: string): Promise<number> {
+/** A step begins; `worker` (host:pid) is who runs it. */
+export async function startStep(s: StateStore, mailboxId: number, step: string, worker: string): Promise<number> {
   const row = await s.sql.get<{ id: number }>(
-    "INSERT INTO migration_step (mailbox_id, step, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id",
-    [mailboxId, step, now()],
+    "INSERT INTO migration_step (mailbox_id, step, started_at, status, worker) VALUES (?, ?, ?, 'running', ?) RETURNING id",
+    [mailboxId, step, now(), worker],
   );
   return Number(row?.id);
 }
@@ -286,8 +299,9 @@ export async function stepsOf(s: StateStore, batchId: number): Promise<StepRecor
     messages: number;
     bytes: number;
     detail: string | null;
+    worker: string | null;
   }>(
-    `SELECT st.mailbox_id, st.step, st.started_at, st.finished_at, st.status, st.messages, st.bytes, st.detail
+    `SELECT st.mailbox_id, st.step, st.started_at, st.finished_at, st.status, st.messages, st.bytes, st.detail, st.worker
         FROM migration_step st JOIN migration_mailbox m ON m.id = st.mailbox_id WHERE m.batch_id = ? ORDER BY st.id`,
     [batchId],
   );
@@ -300,6 +314,7 @@ export async function stepsOf(s: StateStore, batchId: number): Promise<StepRecor
     messages: r.messages,
     bytes: r.bytes,
     detail: r.detail ? JSON.parse(r.detail) : null,
+    worker: r.worker,
   }));
 }
 
@@ -308,6 +323,14 @@ export async function closeDanglingSteps(s: StateStore, batchId: number): Promis
   await s.sql.run(
     "UPDATE migration_step SET status = 'failed', finished_at = ?, detail = '\"interrupted\"' WHERE status = 'running' AND mailbox_id IN (SELECT id FROM migration_mailbox WHERE batch_id = ?)",
     [now(), batchId],
+  );
+}
+
+/** The same for one mailbox, once its lease is ours: whatever ran its step before has died. */
+export async function closeDanglingStepsOf(s: StateStore, mailboxId: number): Promise<void> {
+  await s.sql.run(
+    "UPDATE migration_step SET status = 'failed', finished_at = ?, detail = '\"interrupted\"' WHERE status = 'running' AND mailbox_id = ?",
+    [now(), mailboxId],
   );
 }
 

@@ -3,7 +3,7 @@
 
 import { ldapFilter } from '../directory/escape.ts';
 import { searchEntries } from '../directory/import.ts';
-import { copyMailbox } from '../mail/copyMailbox.ts';
+import { COPY_LEASE_TTL_MS, copyMailbox } from '../mail/copyMailbox.ts';
 import { folderStates } from '../mail/copyState.ts';
 import type { CopyReport, IdentityMap } from '../mail/types.ts';
 import type { StateStore } from '../state/store.ts';
@@ -77,6 +77,8 @@ export async function copyPass(ctx: StepContext, m: MailboxRow, kind: 'copy' | '
     options: copyOptions(ctx),
     identityMap: await identityMap(ctx.setup, ctx.store),
     logger: ctx.logger,
+    // We own the mailbox (its lease): a copy lease still standing is a dead worker's.
+    waitForLeaseMs: ctx.claim ? COPY_LEASE_TTL_MS + 5000 : 0,
     onProgress: (p) => {
       ctx.onCopied?.(p.copiedMessages - lastMsgs, p.copiedBytes - lastBytes);
       lastMsgs = p.copiedMessages;

@@ -10,7 +10,7 @@ import { lower } from './addresses.ts';
 import { batchByName, insertBatch, mailboxesByLogin, type NewMailbox } from './batchStore.ts';
 import { type NameEntry, parseNameList } from './nameList.ts';
 import { all, first, groupMembers, planTarget, resolveSourceName } from './resolve.ts';
-import { MigrationError, type MigrationSetup, targetStoreOf, withDirectories } from './setup.ts';
+import { MigrationError, type MigrationSetup, sourceStoreOfUser, targetStoreOf, withDirectories } from './setup.ts';
 import type { BatchOptions } from './types.ts';
 
 export interface CreateBatchInput {
@@ -161,11 +161,18 @@ export async function createBatch(
         );
         continue;
       }
-      const plan = await planTarget(setup, tgt.client, store, { source: u, overrides: e.overrides, taken });
-      if (typeof plan === 'string') {
-        problems.push(`${where}: ${plan}`);
+      // Its mail server, from the directory: a user on a server the project does not know is refused.
+      const server = sourceStoreOfUser(setup, { homeMDB: first(u, 'homeMDB'), homeServerName: first(u, 'msExchHomeServerName') });
+      if (typeof server === 'string') {
+        problems.push(`${where}: "${e.name}" (${u.dn}): ${server}`);
         continue;
       }
+      const planned = await planTarget(setup, tgt.client, store, { source: u, overrides: e.overrides, taken });
+      if (typeof planned === 'string') {
+        problems.push(`${where}: ${planned}`);
+        continue;
+      }
+      const plan = { ...planned, sourceStore: server.name };
       if (plan.existingUser) {
         // A target user that already has a mailbox on another store would split the mailbox.
         const home = await tgt.client

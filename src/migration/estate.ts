@@ -12,6 +12,9 @@
 //   streams share what the target servers take in together (targetBytesPerSecond); each
 //   server runs at most maxConcurrentMailboxes at once, and all worker hosts together at most
 //   `workers` (when given). Rates are split evenly among the lanes that can run at once.
+// - Fewer workers than servers: every server keeps one lane, and the workers are lanes of
+//   their own that a mailbox needs too (a worker lane is a sequence of mailboxes on any
+//   server), so no window holds more work than `workers` streams can do in it.
 // - Mailboxes are packed largest first into the earliest window with a free lane on their
 //   server (first-fit decreasing): the large ones set the pace, the small ones fill the gaps.
 //   A mailbox that cannot move within one window alone is reported, not scheduled: it needs
@@ -65,7 +68,14 @@ export interface WindowSummary {
   bytes: number;
   /** Servers whose lanes are ≥ 95 % busy in this window: what bounds it. */
   boundingServers: string[];
+  /** The worker hosts' lanes are ≥ 95 % busy in this window (only when fewer workers than servers). */
+  boundByWorkers: boolean;
+  /** The mailboxes moved in this window, largest first (the batch to create for it). */
+  logins: string[];
 }
+
+/** Which share sets a server's lane rate: one stream, the server's ceiling, its site's link, or the target's intake. */
+export type LaneLimit = 'stream' | 'server' | 'site' | 'target';
 
 export interface EstatePlan {
   mailboxes: number;
@@ -81,6 +91,10 @@ export interface EstatePlan {
   windowSummaries: WindowSummary[];
   /** Each lane's effective rate per server (after the server, site and worker shares). */
   laneBytesPerSecond: Record<string, number>;
+  /** Per server, the share that set that rate (the smallest; the first of stream, server, site, target on a tie). */
+  laneLimits: Record<string, LaneLimit>;
+  /** Mailboxes in flight at once per server (its limit, shrunk when the worker hosts run fewer). */
+  laneCounts: Record<string, number>;
 }
 
 /** Deterministic PRNG (mulberry32): the same seed gives the same estate on every machine. */
@@ -109,14 +123,14 @@ export interface EstateShape {
   meanMessageBytes: number;
   maxConcurrentMailboxes: number;
   serverBytesPerSecond: number;
-  /** Each site's WAN link (the seed's estate: remote sites on 100 Mbit/s links). */
+  /** Each site's WAN link (the seed's estate: remote sites on 100 Mbit/s links, 12.5 MB/s). */
   siteBytesPerSecond: number;
   targetBytesPerSecond: number;
   /** Mailbox size ceiling (a quota): the tail stops here. */
   maxBytes: number;
 }
 
-/** The seed's estate: 30,000 mailboxes on 100 servers in 30 sites. */
+/** The seed's estate: 30,000 mailboxes on 100 servers in 30 sites. Rates in bytes per second (MB/s = 10^6 B/s, as links are sold). */
 export const SEED_ESTATE: EstateShape = {
   mailboxes: 30_000,
   servers: 100,
@@ -125,9 +139,9 @@ export const SEED_ESTATE: EstateShape = {
   medianBytes: 400 * 2 ** 20,
   meanMessageBytes: 75 * 2 ** 10,
   maxConcurrentMailboxes: 4,
-  serverBytesPerSecond: 60 * 2 ** 20,
-  siteBytesPerSecond: 12.5 * 2 ** 20,
-  targetBytesPerSecond: 200 * 2 ** 20,
+  serverBytesPerSecond: 60e6,
+  siteBytesPerSecond: 12.5e6,
+  targetBytesPerSecond: 200e6,
   maxBytes: 20 * 2 ** 30,
 };
 
@@ -177,29 +191,52 @@ export function generateEstate(shape: EstateShape): Estate {
 }
 
 /** Each server's lane count and per-lane byte rate, after the server, site and worker shares. */
-function lanes(estate: Estate, rates: EstateRates, workers: number | undefined): Map<string, { count: number; bytesPerSecond: number }> {
-  const out = new Map<string, { count: number; bytesPerSecond: number }>();
+function lanes(
+  estate: Estate,
+  rates: EstateRates,
+  workers: number | undefined,
+): { perServer: Map<string, { count: number; bytesPerSecond: number; limit: LaneLimit }>; workerLanes: number | undefined } {
+  const out = new Map<string, { count: number; bytesPerSecond: number; limit: LaneLimit }>();
   const totalLanes = estate.servers.reduce((a, s) => a + s.maxConcurrentMailboxes, 0);
   // Workers fewer than the servers' lanes: each server's lanes shrink in proportion (at least one).
   const workerShare = workers !== undefined && workers < totalLanes ? workers / totalLanes : 1;
   const siteLanes = new Map<string, number>();
   for (const s of estate.servers) {
     const count = Math.max(1, Math.floor(s.maxConcurrentMailboxes * workerShare));
-    out.set(s.name, { count, bytesPerSecond: 0 });
+    out.set(s.name, { count, bytesPerSecond: 0, limit: 'stream' });
     siteLanes.set(s.site, (siteLanes.get(s.site) ?? 0) + count);
   }
   const allLanes = [...out.values()].reduce((a, l) => a + l.count, 0);
-  const target = (estate.targetBytesPerSecond ?? Number.POSITIVE_INFINITY) / Math.max(1, allLanes);
+  // One lane a server still makes more lanes than workers: the workers are lanes of their own.
+  const workerLanes = workers !== undefined && workers < allLanes ? workers : undefined;
+  const atOnce = (n: number): number => Math.max(1, Math.min(n, workerLanes ?? n));
+  const target = (estate.targetBytesPerSecond ?? Number.POSITIVE_INFINITY) / atOnce(allLanes);
   for (const s of estate.servers) {
     const l = out.get(s.name)!;
     const site = estate.siteBytesPerSecond[s.site] ?? Number.POSITIVE_INFINITY;
-    l.bytesPerSecond = Math.min(rates.streamBytesPerSecond, s.maxBytesPerSecond / l.count, site / (siteLanes.get(s.site) ?? 1), target);
+    const shares: [LaneLimit, number][] = [
+      ['stream', rates.streamBytesPerSecond],
+      ['server', s.maxBytesPerSecond / l.count],
+      ['site', site / atOnce(siteLanes.get(s.site) ?? 1)],
+      ['target', target],
+    ];
+    for (const [limit, bps] of shares) if (limit === 'stream' || bps < l.bytesPerSecond) [l.limit, l.bytesPerSecond] = [limit, bps];
   }
-  return out;
+  return { perServer: out, workerLanes };
+}
+
+/** Best fit: the fullest lane that still has room for `s` seconds in a window of `T` (keeps whole lanes free for big ones); -1 when none has. */
+function bestFit(laneTimes: readonly number[], s: number, T: number): number {
+  let best = -1;
+  for (let i = 0; i < laneTimes.length; i++) {
+    const t = laneTimes[i] as number;
+    if (t + s <= T && (best < 0 || t > (laneTimes[best] as number))) best = i;
+  }
+  return best;
 }
 
 export function planEstate(estate: Estate, rates: EstateRates, opts: EstatePlanOptions): EstatePlan {
-  const laneOf = lanes(estate, rates, opts.workers);
+  const { perServer: laneOf, workerLanes } = lanes(estate, rates, opts.workers);
   const T = opts.windowSeconds;
   const seconds = (m: EstateMailbox): number => {
     const l = laneOf.get(m.server);
@@ -208,7 +245,9 @@ export function planEstate(estate: Estate, rates: EstateRates, opts: EstatePlanO
   };
   // Per server: per window, the lanes' used seconds (a lane is a sequence of mailboxes).
   const used = new Map<string, number[][]>();
-  const perWindow: { mailboxes: number; bytes: number }[] = [];
+  // Per window, the worker lanes' used seconds (only when fewer workers than servers).
+  const workerUsed: number[][] = [];
+  const perWindow: { mailboxes: number; bytes: number; logins: string[] }[] = [];
   const tooLarge: EstatePlan['tooLarge'] = [];
   const jobs = estate.mailboxes.map((m) => ({ m, s: seconds(m) })).sort((a, b) => b.s - a.s);
   for (const { m, s } of jobs) {
@@ -226,17 +265,19 @@ export function planEstate(estate: Estate, rates: EstateRates, opts: EstatePlanO
     for (let w = 0; !placed; w++) {
       windows[w] ??= Array.from({ length: lanesOfServer }, () => 0);
       const laneTimes = windows[w] as number[];
-      // Best fit: the fullest lane that still has room (keeps whole lanes free for big ones).
-      let best = -1;
-      for (let i = 0; i < laneTimes.length; i++) {
-        const t = laneTimes[i] as number;
-        if (t + s <= T && (best < 0 || t > (laneTimes[best] as number))) best = i;
+      const best = bestFit(laneTimes, s, T);
+      let worker = -1;
+      if (best >= 0 && workerLanes !== undefined) {
+        workerUsed[w] ??= Array.from({ length: workerLanes }, () => 0);
+        worker = bestFit(workerUsed[w] as number[], s, T);
       }
-      if (best >= 0) {
+      if (best >= 0 && (workerLanes === undefined || worker >= 0)) {
         laneTimes[best] = (laneTimes[best] as number) + s;
-        perWindow[w] ??= { mailboxes: 0, bytes: 0 };
+        if (worker >= 0) (workerUsed[w] as number[])[worker] = ((workerUsed[w] as number[])[worker] as number) + s;
+        perWindow[w] ??= { mailboxes: 0, bytes: 0, logins: [] };
         perWindow[w]!.mailboxes++;
         perWindow[w]!.bytes += m.bytes;
+        perWindow[w]!.logins.push(m.login);
         placed = true;
       }
     }
@@ -251,7 +292,16 @@ export function planEstate(estate: Estate, rates: EstateRates, opts: EstatePlanO
       if (load >= 0.95) bounding.push({ name: server, load });
     }
     bounding.sort((a, b) => b.load - a.load || a.name.localeCompare(b.name));
-    return { index: w + 1, mailboxes: p.mailboxes, bytes: p.bytes, boundingServers: bounding.map((b) => b.name) };
+    const workerTimes = workerUsed[w];
+    const boundByWorkers = workerTimes !== undefined && workerTimes.reduce((a, t) => a + t, 0) / (workerTimes.length * T) >= 0.95;
+    return {
+      index: w + 1,
+      mailboxes: p.mailboxes,
+      bytes: p.bytes,
+      boundingServers: bounding.map((b) => b.name),
+      boundByWorkers,
+      logins: p.logins,
+    };
   });
   const scheduled = perWindow.reduce((a, p) => a + p.mailboxes, 0);
   const mean = windowCount > 0 ? scheduled / windowCount : 0;
@@ -265,7 +315,7 @@ export function planEstate(estate: Estate, rates: EstateRates, opts: EstatePlanO
     days: Math.ceil(windowCount / opts.windowsPerDay),
     perWindow: {
       mean: Math.round(mean),
-      min: Math.min(...perWindow.map((p) => p.mailboxes)),
+      min: windowCount > 0 ? Math.min(...perWindow.map((p) => p.mailboxes)) : 0,
       max: Math.max(0, ...perWindow.map((p) => p.mailboxes)),
     },
     perDay: Math.round(mean * opts.windowsPerDay),
@@ -273,5 +323,7 @@ export function planEstate(estate: Estate, rates: EstateRates, opts: EstatePlanO
     tooLarge,
     windowSummaries,
     laneBytesPerSecond: Object.fromEntries([...laneOf].map(([name, l]) => [name, Math.round(l.bytesPerSecond)])),
+    laneLimits: Object.fromEntries([...laneOf].map(([name, l]) => [name, l.limit])),
+    laneCounts: Object.fromEntries([...laneOf].map(([name, l]) => [name, l.count])),
   };
 }

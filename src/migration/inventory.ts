@@ -5,7 +5,7 @@
 import type { ImapFlow } from 'imapflow';
 import pLimit from 'p-limit';
 import type { LoadedProject } from '../config/load.ts';
-import type { OrganizationConfig } from '../config/organization.ts';
+import { type OrganizationConfig, type OrgMailStore, orgMailStores, storeOfUser } from '../config/organization.ts';
 import { connectDirectory } from '../directory/connection.ts';
 import { toDirectoryError } from '../directory/errors.ts';
 import { openMailSession } from '../mail/connection.ts';
@@ -13,6 +13,8 @@ import type { Logger } from '../util/logger.ts';
 
 export interface MailboxInventory {
   login: string;
+  /** The mail server that holds it (from its homeMDB / msExchHomeServerName); null: none matches. */
+  server: string | null;
   folders: number;
   messages: number;
   bytes: number;
@@ -27,6 +29,8 @@ export interface OrganizationInventory {
   mailEnabledUsers: number;
   mailboxes: MailboxInventory[];
   totals: { mailboxes: number; folders: number; messages: number; bytes: number; unreadable: number };
+  /** The same totals per mail server (the estate's unit of capacity); `(none)`: no server matches. */
+  servers: { server: string; mailboxes: number; folders: number; messages: number; bytes: number; unreadable: number }[];
 }
 
 const CLASS_ORDER = ['user', 'group', 'contact', 'organizationalUnit'];
@@ -46,26 +50,42 @@ export async function inventoryOrganization(
 ): Promise<OrganizationInventory> {
   const org = project.config.organizations[id];
   if (!org) throw new Error(`unknown organization ${id}`);
-  const { objectsByClass, mailEnabledUsers, logins } = await censusDirectory(project, id, org);
+  const { objectsByClass, mailEnabledUsers, users } = await censusDirectory(project, id, org);
+  const stores = orgMailStores(org, id);
   const limit = pLimit(opts.concurrency ?? 4);
   let done = 0;
   const mailboxes = await Promise.all(
-    logins.map((login) =>
+    users.map((u) =>
       limit(async () => {
-        const m = await inventoryMailbox(project, id, org, login, opts.logger);
-        opts.onMailbox?.(++done, logins.length, m);
+        const st = storeOfUser(stores, u);
+        const m: MailboxInventory = st
+          ? await inventoryMailbox(project, st, u.login, opts.logger)
+          : {
+              login: u.login,
+              server: null,
+              folders: 0,
+              messages: 0,
+              bytes: 0,
+              error: `homeMDB "${u.homeMDB ?? ''}"${u.homeServerName ? ` (msExchHomeServerName "${u.homeServerName}")` : ''} matches no mail server of ${id} (${stores.map((s) => s.name).join(', ')})`,
+            };
+        opts.onMailbox?.(++done, users.length, m);
         return m;
       }),
     ),
   );
-  const totals = { mailboxes: mailboxes.length, folders: 0, messages: 0, bytes: 0, unreadable: 0 };
-  for (const m of mailboxes) {
-    totals.folders += m.folders;
-    totals.messages += m.messages;
-    totals.bytes += m.bytes;
-    if (m.error) totals.unreadable++;
-  }
-  return { organization: id, displayName: org.displayName, objectsByClass, mailEnabledUsers, mailboxes, totals };
+  const sum = (ms: MailboxInventory[]) => {
+    const t = { mailboxes: ms.length, folders: 0, messages: 0, bytes: 0, unreadable: 0 };
+    for (const m of ms) {
+      t.folders += m.folders;
+      t.messages += m.messages;
+      t.bytes += m.bytes;
+      if (m.error) t.unreadable++;
+    }
+    return t;
+  };
+  const names = [...new Set(mailboxes.map((m) => m.server ?? '(none)'))].sort();
+  const servers = names.map((server) => ({ server, ...sum(mailboxes.filter((m) => (m.server ?? '(none)') === server)) }));
+  return { organization: id, displayName: org.displayName, objectsByClass, mailEnabledUsers, mailboxes, totals: sum(mailboxes), servers };
 }
 
 async function censusDirectory(project: LoadedProject, id: string, org: OrganizationConfig) {
@@ -73,7 +93,7 @@ async function censusDirectory(project: LoadedProject, id: string, org: Organiza
   const conn = await connectDirectory(dir, { baseDir: project.baseDir, keyPath: `organizations.${id}.directory` });
   const objectsByClass: Record<string, number> = {};
   let usersWithAddress = 0;
-  const logins: string[] = [];
+  const users: { login: string; homeMDB?: string; homeServerName?: string }[] = [];
   try {
     const pages = conn.client.searchPaginated(dir.baseDn, {
       scope: 'sub',
@@ -92,13 +112,14 @@ async function censusDirectory(project: LoadedProject, id: string, org: Organiza
     const mailboxPages = conn.client.searchPaginated(dir.baseDn, {
       scope: 'sub',
       filter: dir.mailboxFilter,
-      attributes: [dir.loginAttribute],
+      attributes: [dir.loginAttribute, 'homeMDB', 'msExchHomeServerName'],
       paged: { pageSize: 500 },
     });
+    const one = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : Array.isArray(v) && v[0] ? String(v[0]) : undefined);
     for await (const page of mailboxPages) {
       for (const entry of page.searchEntries) {
-        const login = entry[dir.loginAttribute];
-        if (typeof login === 'string' && login) logins.push(login);
+        const login = one(entry[dir.loginAttribute]);
+        if (login) users.push({ login, homeMDB: one(entry.homeMDB), homeServerName: one(entry.msExchHomeServerName) });
       }
     }
   } catch (err) {
@@ -107,23 +128,25 @@ async function censusDirectory(project: LoadedProject, id: string, org: Organiza
     await conn.close();
   }
   // Mail-enabled = has an address but no mailbox (the state of a user after cutover).
-  const mailEnabledUsers = Math.max(0, usersWithAddress - logins.length);
-  return { objectsByClass, mailEnabledUsers, logins: logins.sort() };
+  return {
+    objectsByClass,
+    mailEnabledUsers: Math.max(0, usersWithAddress - users.length),
+    users: users.sort((x, y) => (x.login < y.login ? -1 : 1)),
+  };
 }
 
 export async function inventoryMailbox(
   project: LoadedProject,
-  id: string,
-  org: OrganizationConfig,
+  store: OrgMailStore,
   login: string,
   logger?: Logger,
 ): Promise<MailboxInventory> {
-  const result: MailboxInventory = { login, folders: 0, messages: 0, bytes: 0 };
+  const result: MailboxInventory = { login, server: store.name, folders: 0, messages: 0, bytes: 0 };
   let client: ImapFlow | undefined;
   try {
-    client = await openMailSession(org.mailStore, login, {
+    client = await openMailSession(store, login, {
       baseDir: project.baseDir,
-      keyPath: `organizations.${id}.mailStore`,
+      keyPath: store.keyPath,
       ...(logger ? { logger } : {}),
     });
     const folders = await client.list({ statusQuery: { messages: true, size: true } });

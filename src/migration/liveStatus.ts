@@ -19,9 +19,14 @@ export class LiveStatus {
   private copiedBytes = 0;
   private last = new Map<string, { m: number; b: number }>();
 
-  constructor(mailboxes: { login: string; state: string; messages: number; bytes: number }[]) {
-    for (const m of mailboxes)
-      this.rows.set(m.login, { state: m.state, step: '', copied: 0, copiedBytes: 0, total: m.messages, totalBytes: m.bytes, note: '' });
+  /** `copied`: already on the target when the view opens (shown, but not counted in the rates). */
+  constructor(mailboxes: { login: string; state: string; messages: number; bytes: number; copied?: number; copiedBytes?: number }[]) {
+    for (const m of mailboxes) {
+      const copied = m.copied ?? 0;
+      const copiedBytes = m.copiedBytes ?? 0;
+      this.rows.set(m.login, { state: m.state, step: '', copied, copiedBytes, total: m.messages, totalBytes: m.bytes, note: '' });
+      if (copied || copiedBytes) this.last.set(m.login, { m: copied, b: copiedBytes });
+    }
   }
 
   apply(e: RunEvent): void {

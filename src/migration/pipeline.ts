@@ -5,6 +5,7 @@
 // resumes from the last completed step.
 
 import type { CopyReport } from '../mail/types.ts';
+import { workerName } from '../state/store.ts';
 import { describeError } from '../util/errors.ts';
 import { advance, finishStep, mailboxById, park, recordCopy, startStep } from './batchStore.ts';
 import { cleanup } from './cleanup.ts';
@@ -20,6 +21,8 @@ import { verifyStep } from './verifyStep.ts';
 export interface MailboxRunLimits {
   /** Stop once pre-staged (the batch pre-stages everyone before copying anyone). */
   stopAfterPrestage?: boolean;
+  /** Run one step and return (a queue worker's job is one step of one mailbox). */
+  oneStep?: boolean;
   /** The window closed: suspend before the next step. */
   shouldSuspend(): Promise<boolean>;
   /** Cutover may run now (immediate, time reached, or `batch complete`). */
@@ -57,13 +60,17 @@ async function step<T>(
   ) => { next: MailboxState; messages?: number; bytes?: number; detail?: unknown; extra?: () => Promise<void> },
 ): Promise<MailboxState> {
   ctx.emit({ type: 'state', mailbox: m.sourceLogin, state: m.state, step: name });
-  const stepId = await startStep(ctx.store, m.id, name);
+  await ctx.claim?.assertHeld();
+  const stepId = await startStep(ctx.store, m.id, name, workerName());
   let result: T;
   try {
     result = await effect();
   } catch (err) {
     const message = describeError(err);
     const detail = (err as { report?: CopyReport }).report;
+    // Lost the mailbox mid-step: its new holder repeats the step; this worker records nothing.
+    if (ctx.claim?.lost()) throw err;
+    await ctx.claim?.assertHeld();
     await ctx.store.sql.tx(async () => {
       await finishStep(ctx.store, stepId, 'failed', { detail: { error: message, ...(detail ? { report: detail } : {}) } });
       await park(ctx.store, m.id, 'failed', m.state as PipelineState, message);
@@ -73,6 +80,7 @@ async function step<T>(
     return 'failed';
   }
   const r = record(result, stepId);
+  await ctx.claim?.assertHeld();
   await advance(ctx.store, m.id, r.next, async () => {
     await finishStep(ctx.store, stepId, 'done', { messages: r.messages ?? 0, bytes: r.bytes ?? 0, detail: r.detail });
     await r.extra?.();
@@ -88,6 +96,7 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
     if (!m) throw new MigrationError('CF_ERR_BATCH_GONE', `mailbox ${id} is no longer in the state store`, { object: String(id) });
     if (m.state === 'done' || m.state === 'failed' || m.state === 'suspended') return m.state;
     if (await limits.shouldSuspend()) {
+      await ctx.claim?.assertHeld();
       await park(ctx.store, m.id, 'suspended', m.state, 'the batch window closed');
       ctx.emit({ type: 'state', mailbox: m.sourceLogin, state: 'suspended' });
       return 'suspended';
@@ -202,6 +211,6 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
       default:
         return m.state;
     }
-    if (next === 'failed') return next;
+    if (next === 'failed' || limits.oneStep) return next;
   }
 }

@@ -5,13 +5,14 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import pLimit from 'p-limit';
 import { DEFAULT_CUTOVER_SETTLE_SECONDS } from '../config/migration.ts';
+import type { OrgMailStore } from '../config/organization.ts';
 import type { StateStore } from '../state/store.ts';
 import { batchByName, mailboxesOf, measuredPasses, measuredSteps, stepsOf } from './batchStore.ts';
 import { settleSeconds } from './cutover.ts';
 import { inventoryMailbox } from './inventory.ts';
 import { parseNameList } from './nameList.ts';
 import { first, resolveSourceName } from './resolve.ts';
-import { MigrationError, type MigrationSetup, migrationDirectory, targetStoreOf } from './setup.ts';
+import { MigrationError, type MigrationSetup, migrationDirectory, sourceMailStore, sourceStoreOfUser, targetStoreOf } from './setup.ts';
 import type { StepRecord } from './types.ts';
 import { windowState } from './window.ts';
 
@@ -154,9 +155,12 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
   const batch = await batchByName(store, input.subject);
   let logins: string[];
   let known = new Map<string, { messages: number; bytes: number }>();
+  // Each mailbox's source server: sizes not measured yet are read there.
+  const serverOf = new Map<string, OrgMailStore>();
   if (batch) {
     const rows = await mailboxesOf(store, batch.id);
     logins = rows.map((m) => m.sourceLogin);
+    for (const m of rows) serverOf.set(m.sourceLogin, sourceMailStore(setup, m.plan.sourceStore));
     known = new Map(rows.filter((m) => m.messages > 0).map((m) => [m.sourceLogin, { messages: m.messages, bytes: m.bytes }]));
   } else {
     let text: string;
@@ -179,8 +183,20 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
       const problems: string[] = [];
       for (const e of parsed.entries) {
         const r = await resolveSourceName(setup, conn.client, store, e.name);
-        if (typeof r === 'string') problems.push(`line ${e.line}: ${r}`);
-        else logins.push(first(r.entry, setup.source.directory.loginAttribute) ?? e.name);
+        if (typeof r === 'string') {
+          problems.push(`line ${e.line}: ${r}`);
+          continue;
+        }
+        const login = first(r.entry, setup.source.directory.loginAttribute) ?? e.name;
+        const server = sourceStoreOfUser(setup, {
+          homeMDB: first(r.entry, 'homeMDB'),
+          homeServerName: first(r.entry, 'msExchHomeServerName'),
+        });
+        if (typeof server === 'string') problems.push(`line ${e.line}: "${e.name}": ${server}`);
+        else {
+          logins.push(login);
+          serverOf.set(login, server);
+        }
       }
       if (problems.length)
         throw new MigrationError('CF_ERR_BATCH_NAMES', `${input.subject}:\n${problems.map((p) => `  ✗ ${p}`).join('\n')}`, {
@@ -197,7 +213,7 @@ export async function capacityPlan(setup: MigrationSetup, store: StateStore, inp
       limit(async () => {
         const k = known.get(login);
         if (k) return { login, ...k };
-        const inv = await inventoryMailbox(setup.project, setup.sourceId, setup.source, login);
+        const inv = await inventoryMailbox(setup.project, serverOf.get(login) ?? sourceMailStore(setup, undefined), login);
         return { login, messages: inv.messages, bytes: inv.bytes };
       }),
     ),

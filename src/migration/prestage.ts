@@ -11,7 +11,7 @@ import { openMailSession } from '../mail/connection.ts';
 import { hasAll, lower, targetProxies, withProxies } from './addresses.ts';
 import { failpoint } from './failpoint.ts';
 import { all, first, USER_ATTRIBUTES } from './resolve.ts';
-import { MigrationError, withDirectories } from './setup.ts';
+import { MigrationError, targetMailStore, withDirectories } from './setup.ts';
 import { type StepContext, sleep } from './stepContext.ts';
 import type { MailboxRow } from './types.ts';
 
@@ -93,10 +93,8 @@ export async function enableAndWait(ctx: StepContext, m: MailboxRow, tgt: Client
   for (;;) {
     polls++;
     try {
-      const c = await openMailSession(ctx.setup.target.mailStore, m.plan.targetLogin, {
-        baseDir: ctx.setup.project.baseDir,
-        keyPath: `organizations.${ctx.setup.targetId}.mailStore`,
-      });
+      const tgt = targetMailStore(ctx.setup, ctx.batch.targetStore);
+      const c = await openMailSession(tgt, m.plan.targetLogin, { baseDir: ctx.setup.project.baseDir, keyPath: tgt.keyPath });
       await c.logout().catch(() => c.close());
       return polls;
     } catch (err) {

@@ -38,8 +38,11 @@ export interface MailboxReport {
     ms: number | null;
     messages: number;
     bytes: number;
+    worker: string | null;
   }[];
   copyMs: number;
+  /** host:pid of the process that ran the mailbox's last step. */
+  worker: string | null;
   messagesPerSecond: number;
   megabytesPerSecond: number;
 }
@@ -109,8 +112,11 @@ export function mailboxReport(m: MailboxRow, steps: StepRecord[]): MailboxReport
       ms: ms(s),
       messages: s.messages,
       bytes: s.bytes,
+      worker: s.worker,
     })),
     copyMs,
+    // Who ran its last step (host:pid): with many workers, where to look in the logs.
+    worker: [...mine].reverse().find((s) => s.worker)?.worker ?? null,
     messagesPerSecond: Math.round((m.copied / secs) * 10) / 10,
     megabytesPerSecond: Math.round((m.copiedBytes / 1e6 / secs) * 100) / 100,
   };

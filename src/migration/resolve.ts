@@ -34,6 +34,7 @@ export const USER_ATTRIBUTES = [
   'proxyAddresses',
   'legacyExchangeDN',
   'homeMDB',
+  'msExchHomeServerName',
   'targetAddress',
   'mailNickname',
   'member',

@@ -8,15 +8,16 @@ import type { TargetStoreConfig } from '../config/migration.ts';
 import type { StateStore } from '../state/store.ts';
 import { type Logger, silentLogger } from '../util/logger.ts';
 import { withBatchLease } from './batchLease.ts';
-import { addSample, batchByName, closeDanglingSteps, mailboxesOf, setBatchStatus, unpark } from './batchStore.ts';
+import { addSample, batchByName, mailboxesOf, setBatchStatus, unpark } from './batchStore.ts';
+import { claimMailbox } from './mailboxLease.ts';
 import { sendNotices } from './notices.ts';
 import { runMailbox } from './pipeline.ts';
 import { predictAtFirstStart } from './prediction.ts';
 import { writeBatchReport } from './report.ts';
-import { MigrationError, type MigrationSetup, targetStoreOf } from './setup.ts';
+import { MigrationError, type MigrationSetup, sourceMailStore, targetStoreOf } from './setup.ts';
 import { takeSlots } from './slots.ts';
 import { type StepContext, sleep } from './stepContext.ts';
-import type { Batch, BatchStatus, MailboxState, RunEvent } from './types.ts';
+import type { Batch, BatchStatus, MailboxRow, MailboxState, RunEvent } from './types.ts';
 import { windowState } from './window.ts';
 
 export interface RunOptions {
@@ -54,6 +55,12 @@ export function finalStatus(states: MailboxState[], manualWaiting: boolean): Bat
 export async function runBatch(setup: MigrationSetup, store: StateStore, name: string, opts: RunOptions = {}): Promise<RunResult> {
   const batch = await batchOrThrow(store, name);
   const targetStore = targetStoreOf(setup, batch.targetStore);
+  // A batch queued for the workers is theirs until it ends: this process would only race them.
+  if (batch.detached && (batch.status === 'created' || batch.status === 'running'))
+    throw new MigrationError('CF_ERR_BATCH_RUNNING', `batch ${name} is being run by the queue's workers (started with --detach)`, {
+      object: name,
+      hint: `crossforest batch wait ${name} follows it; batch suspend ${name} stops it after the current steps`,
+    });
   return withBatchLease(store, name, () => runLeased(setup, store, name, batch, targetStore, opts));
 }
 
@@ -67,7 +74,6 @@ async function runLeased(
 ): Promise<RunResult> {
   const logger = (opts.logger ?? silentLogger).child({ scope: 'batch', batch: name });
   const emit = opts.emit ?? (() => {});
-  await closeDanglingSteps(store, batch.id);
   for (const m of await mailboxesOf(store, batch.id))
     if (m.state === 'suspended' || (opts.retryFailed && m.state === 'failed')) await unpark(store, m.id);
 
@@ -88,6 +94,98 @@ async function runLeased(
   emit({ type: 'batch', batch: name, status: 'running' });
   batch = await batchOrThrow(store, name);
 
+  const run = openBatchRun(setup, store, batch, targetStore, { ...opts, logger, emit });
+  const { ctx, shouldSuspend, cutoverAllowed } = run;
+  const limit = pLimit(batch.options.concurrency);
+  const inSlots = (m: MailboxRow, fn: (mctx: StepContext) => Promise<MailboxState>) =>
+    run.inSlots(m, fn).then((r) => (r === 'busy' ? undefined : r));
+  // The before-notices go out first, before anything of the move changes (notices.ts).
+  await sendNotices(ctx, 'before');
+  // Mailboxes already done: after-notices an earlier run failed to send (never fails the move).
+  await sendNotices(ctx, 'after');
+  try {
+    // Phase 1: pre-stage everyone.
+    const queued = (await mailboxesOf(store, batch.id)).filter((m) => m.state === 'queued');
+    await Promise.all(
+      queued.map((m) =>
+        limit(() => inSlots(m, (mctx) => runMailbox(mctx, m.id, { stopAfterPrestage: true, shouldSuspend, cutoverAllowed }))),
+      ),
+    );
+    // Phase 2: the rest of the pipeline; complete-after batches keep making delta passes until their time.
+    const rest = (await mailboxesOf(store, batch.id)).filter((m) => !['done', 'failed', 'suspended', 'queued'].includes(m.state));
+    await Promise.all(
+      rest.map((m) =>
+        limit(async () => {
+          for (;;) {
+            const s = await inSlots(m, async (mctx) => {
+              const r = await runMailbox(mctx, m.id, { shouldSuspend, cutoverAllowed });
+              if (r === 'done') await sendNotices(mctx, 'after', m.id);
+              return r;
+            });
+            if (!(s === 'copied' && (await run.waitingForCutoverTime()))) return;
+            await sleep(batch.options.retryIntervalSeconds * 1000);
+          }
+        }),
+      ),
+    );
+    if (await shouldSuspend()) await run.suspendRest();
+  } finally {
+    await run.close();
+  }
+  return concludeBatch(setup, store, name, cutoverAllowed, emit);
+}
+
+/** The batch's final status from its mailboxes, and its report. */
+export async function concludeBatch(
+  setup: MigrationSetup,
+  store: StateStore,
+  name: string,
+  cutoverAllowed: () => Promise<boolean>,
+  emit: (e: RunEvent) => void,
+): Promise<RunResult> {
+  const batch = await batchOrThrow(store, name);
+  const after = await mailboxesOf(store, batch.id);
+  const status = finalStatus(
+    after.map((m) => m.state),
+    after.some((m) => m.state === 'copied') && !(await cutoverAllowed()),
+  );
+  await setBatchStatus(store, batch.id, status);
+  emit({ type: 'batch', batch: name, status });
+  const states: Record<string, number> = {};
+  for (const m of after) states[m.state] = (states[m.state] ?? 0) + 1;
+  const { html } = await writeBatchReport(setup, store, await batchOrThrow(store, name));
+  return { batch: await batchOrThrow(store, name), status, states, reportHtml: html };
+}
+
+export interface BatchRun {
+  ctx: StepContext;
+  /** The window closed, `batch suspend` ran, or the process is stopping. */
+  shouldSuspend(): Promise<boolean>;
+  cutoverAllowed(): Promise<boolean>;
+  /** A copied mailbox of a complete-after batch keeps making delta passes until its time. */
+  waitingForCutoverTime(): Promise<boolean>;
+  /**
+   * Runs fn on the mailbox holding its lease (one worker per mailbox) and one slot of its
+   * source and target store; 'busy': another worker has the mailbox; undefined: the batch
+   * suspended while waiting for a slot.
+   */
+  inSlots(m: MailboxRow, fn: (mctx: StepContext) => Promise<MailboxState>): Promise<MailboxState | 'busy' | undefined>;
+  /** Whatever could not start before the window closed is suspended, not left queued. */
+  suspendRest(): Promise<void>;
+  /** Keeps the last throughput sample. */
+  close(): Promise<void>;
+}
+
+/** What running a batch's mailboxes needs, in this process or in a queue worker. */
+export function openBatchRun(
+  setup: MigrationSetup,
+  store: StateStore,
+  batch: Batch,
+  targetStore: TargetStoreConfig,
+  opts: RunOptions & { logger: Logger; emit: (e: RunEvent) => void },
+): BatchRun {
+  const { logger, emit } = opts;
+  const name = batch.name;
   let copiedMsgs = 0;
   let copiedBytes = 0;
   const sampler = setInterval(() => {
@@ -131,81 +229,57 @@ async function runLeased(
       copiedBytes += b;
     },
   };
-  const limit = pLimit(batch.options.concurrency);
-  const pools = [
-    { name: `source:${setup.sourceId}`, size: setup.config.maxConcurrentPerSourceStore },
-    { name: `target:${batch.targetStore}`, size: targetStore.maxConcurrentMailboxes },
-  ];
-  const inSlots = async (login: string, fn: () => Promise<MailboxState>): Promise<MailboxState | undefined> => {
-    const held = await takeSlots(store, pools, {
-      cancelled: shouldSuspend,
-      onWait: () => emit({ type: 'wait', mailbox: login, what: 'store concurrency limit reached', nextPollSeconds: 0.25 }),
-    });
-    if (!held) return undefined;
-    try {
-      return await fn();
-    } finally {
-      await held.release();
-    }
+  // One slot of the mailbox's source server and one of the target store: the per-server
+  // limits hold over every batch, process and host (slots.ts).
+  const poolsOf = (m: MailboxRow) => {
+    const src = sourceMailStore(setup, m.plan.sourceStore);
+    return [
+      { name: `source:${src.name}`, size: src.maxConcurrentMailboxes ?? setup.config.maxConcurrentPerSourceStore },
+      { name: `target:${batch.targetStore}`, size: targetStore.maxConcurrentMailboxes },
+    ];
   };
-  // The before-notices go out first, before anything of the move changes (notices.ts).
-  await sendNotices(ctx, 'before');
-  // Mailboxes already done: after-notices an earlier run failed to send (never fails the move).
-  await sendNotices(ctx, 'after');
-  try {
-    // Phase 1: pre-stage everyone.
-    const queued = (await mailboxesOf(store, batch.id)).filter((m) => m.state === 'queued');
-    await Promise.all(
-      queued.map((m) =>
-        limit(() =>
-          inSlots(m.sourceLogin, () =>
-            runMailbox({ ...ctx, logger: logger.child({ mailbox: m.sourceLogin }) }, m.id, {
-              stopAfterPrestage: true,
-              shouldSuspend,
-              cutoverAllowed,
-            }),
-          ),
-        ),
-      ),
-    );
-    // Phase 2: the rest of the pipeline; complete-after batches keep making delta passes until their time.
-    const rest = (await mailboxesOf(store, batch.id)).filter((m) => !['done', 'failed', 'suspended', 'queued'].includes(m.state));
-    await Promise.all(
-      rest.map((m) =>
-        limit(async () => {
-          const mctx = { ...ctx, logger: logger.child({ mailbox: m.sourceLogin }) };
-          for (;;) {
-            const s = await inSlots(m.sourceLogin, () => runMailbox(mctx, m.id, { shouldSuspend, cutoverAllowed }));
-            const waitingForTime =
-              s === 'copied' && (await batchOrThrow(store, name)).options.cutover === 'complete-after' && !(await shouldSuspend());
-            if (!waitingForTime) {
-              if (s === 'done') await sendNotices(mctx, 'after', m.id);
-              return;
-            }
-            await sleep(batch.options.retryIntervalSeconds * 1000);
-          }
-        }),
-      ),
-    );
-    // Whatever could not start before the window closed is suspended, not left queued.
-    if (await shouldSuspend())
-      for (const m of await mailboxesOf(store, batch.id))
-        if (!['done', 'failed', 'suspended'].includes(m.state))
-          await runMailbox(ctx, m.id, { shouldSuspend: async () => true, cutoverAllowed });
-  } finally {
-    clearInterval(sampler);
-    if (copiedMsgs || copiedBytes) await addSample(store, batch.id, copiedMsgs, copiedBytes);
-  }
-  const after = await mailboxesOf(store, batch.id);
-  const status = finalStatus(
-    after.map((m) => m.state),
-    after.some((m) => m.state === 'copied') && !(await cutoverAllowed()),
-  );
-  await setBatchStatus(store, batch.id, status);
-  emit({ type: 'batch', batch: name, status });
-  const states: Record<string, number> = {};
-  for (const m of after) states[m.state] = (states[m.state] ?? 0) + 1;
-  const final = await batchOrThrow(store, name);
-  const { html } = await writeBatchReport(setup, store, final);
-  return { batch: await batchOrThrow(store, name), status, states, reportHtml: html };
+  return {
+    ctx,
+    shouldSuspend,
+    cutoverAllowed,
+    async waitingForCutoverTime() {
+      return (await batchOrThrow(store, name)).options.cutover === 'complete-after' && !(await shouldSuspend());
+    },
+    async inSlots(m, fn) {
+      const claim = await claimMailbox(store, m.id, m.sourceLogin);
+      if (!claim) return 'busy';
+      try {
+        const held = await takeSlots(store, poolsOf(m), {
+          cancelled: shouldSuspend,
+          onWait: () => emit({ type: 'wait', mailbox: m.sourceLogin, what: 'store concurrency limit reached', nextPollSeconds: 0.25 }),
+        });
+        if (!held) return undefined;
+        try {
+          return await fn({ ...ctx, claim, logger: logger.child({ mailbox: m.sourceLogin }) });
+        } finally {
+          await held.release();
+        }
+      } finally {
+        await claim.release();
+      }
+    },
+    async suspendRest() {
+      for (const m of await mailboxesOf(store, batch.id)) {
+        if (['done', 'failed', 'suspended'].includes(m.state)) continue;
+        const claim = await claimMailbox(store, m.id, m.sourceLogin);
+        if (!claim) continue; // a worker has it: it suspends it after its step
+        try {
+          await runMailbox({ ...ctx, claim }, m.id, { shouldSuspend: async () => true, cutoverAllowed });
+        } finally {
+          await claim.release();
+        }
+      }
+    },
+    async close() {
+      clearInterval(sampler);
+      if (copiedMsgs || copiedBytes) await addSample(store, batch.id, copiedMsgs, copiedBytes);
+      copiedMsgs = 0;
+      copiedBytes = 0;
+    },
+  };
 }

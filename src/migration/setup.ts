@@ -3,7 +3,7 @@
 // users (never the GAL-sync account, which writes only its contacts container).
 import type { LoadedProject } from '../config/load.ts';
 import type { MigrationConfig, TargetStoreConfig } from '../config/migration.ts';
-import type { OrganizationConfig } from '../config/organization.ts';
+import { type OrganizationConfig, type OrgMailStore, orgMailStores, storeOfUser } from '../config/organization.ts';
 import { resolveSecret } from '../config/secret.ts';
 import { connectDirectory, type DirectoryConnection } from '../directory/connection.ts';
 import { ConfigError, CrossforestError } from '../util/errors.ts';
@@ -48,7 +48,7 @@ export function migrationSetup(project: LoadedProject): MigrationSetup {
       });
     }
   }
-  return {
+  const setup: MigrationSetup = {
     project,
     config,
     sourceId,
@@ -56,6 +56,61 @@ export function migrationSetup(project: LoadedProject): MigrationSetup {
     source: orgs[sourceId] as OrganizationConfig,
     target: orgs[targetId] as OrganizationConfig,
   };
+  // Every target store must name a mail server now, not at the first mailbox of a night.
+  for (const name of Object.keys(config.targetStores))
+    if (config.targetStores[name]?.organization === targetId) targetMailStore(setup, name);
+  return setup;
+}
+
+/** The source server of a mailbox: its plan's (batch create found it from the directory), else the only one. */
+export function sourceMailStore(setup: MigrationSetup, name: string | undefined): OrgMailStore {
+  const stores = orgMailStores(setup.source, setup.sourceId);
+  const hit = name === undefined ? (stores.length === 1 ? stores[0] : undefined) : stores.find((s) => s.name === name);
+  if (!hit)
+    throw new ConfigError(
+      name === undefined
+        ? `a mailbox of this batch has no source server recorded, and organization ${setup.sourceId} has ${stores.length}`
+        : `the source server "${name}" of this mailbox is no longer in organizations.${setup.sourceId}.mailStores`,
+      {
+        object: name ?? `organizations.${setup.sourceId}.mailStores`,
+        hint: `servers now: ${stores.map((s) => s.name).join(', ')}; put the server back, or remove and re-create the batch`,
+      },
+    );
+  return hit;
+}
+
+/** The source server that holds a directory user (homeMDB, else msExchHomeServerName), or why none does. */
+export function sourceStoreOfUser(
+  setup: MigrationSetup,
+  user: { homeMDB?: string | undefined; homeServerName?: string | undefined },
+): OrgMailStore | string {
+  const stores = orgMailStores(setup.source, setup.sourceId);
+  const hit = storeOfUser(stores, user);
+  if (hit) return hit;
+  const found = user.homeMDB
+    ? `homeMDB "${user.homeMDB}"${user.homeServerName ? ` and msExchHomeServerName "${user.homeServerName}"` : ''}`
+    : user.homeServerName
+      ? `msExchHomeServerName "${user.homeServerName}"`
+      : 'no homeMDB';
+  return `${found} matches no mail server of ${setup.sourceId} (${stores.map((s) => `${s.name}${s.homeMDB ? `: ${s.homeMDB}` : ''}`).join('; ')}): add the server to organizations.${setup.sourceId}.mailStores`;
+}
+
+/** The target organization's mail server a migration.targetStores entry writes to. */
+export function targetMailStore(setup: MigrationSetup, name: string): OrgMailStore {
+  const ts = targetStoreOf(setup, name);
+  const stores = orgMailStores(setup.target, setup.targetId);
+  const hit = ts.server ? stores.find((s) => s.name === ts.server) : storeOfUser(stores, { homeMDB: ts.homeMDB });
+  if (!hit)
+    throw new ConfigError(
+      ts.server
+        ? `migration.targetStores.${name}.server "${ts.server}" is not a mail server of organization ${setup.targetId}`
+        : `migration.targetStores.${name}: its homeMDB matches no mail server of organization ${setup.targetId}`,
+      {
+        object: `migration.targetStores.${name}`,
+        hint: `give server: one of ${stores.map((s) => s.name).join(', ')} (or that server's homeMDB)`,
+      },
+    );
+  return hit;
 }
 
 export function targetStoreOf(setup: MigrationSetup, name: string): TargetStoreConfig {

@@ -3,9 +3,8 @@
 // each (`migration-slot:source:a:3`). Leases expire, so a killed process frees its slots.
 import type { StateStore } from '../state/store.ts';
 import { newLeaseHolder } from '../state/store.ts';
+import { mailboxLeaseMs } from './mailboxLease.ts';
 import { sleep } from './stepContext.ts';
-
-const TTL_MS = 60_000;
 
 export interface SlotPool {
   name: string;
@@ -19,7 +18,8 @@ export interface HeldSlots {
 async function tryTake(store: StateStore, pool: SlotPool, holder: string): Promise<string | undefined> {
   for (let i = 0; i < pool.size; i++) {
     const lease = `migration-slot:${pool.name}:${i}`;
-    if (await store.takeLease(lease, holder, TTL_MS)) return lease;
+    // A slot lives as long as a mailbox lease: a dead worker's slots free up with its mailboxes.
+    if (await store.takeLease(lease, holder, mailboxLeaseMs())) return lease;
   }
   return undefined;
 }
@@ -40,6 +40,7 @@ export async function takeSlots(
       taken.push(lease);
     }
     if (taken.length === pools.length) {
+      const TTL_MS = mailboxLeaseMs();
       const timer = setInterval(() => {
         // A failed renewal is retried at the next tick; the lease outlives two of them.
         for (const l of taken) store.renewLease(l, holder, TTL_MS).catch(() => {});

@@ -7,7 +7,8 @@ import { mailEndpoint } from '../mail/endpoint.ts';
 import type { MailEndpoint } from '../mail/types.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Logger } from '../util/logger.ts';
-import type { MigrationSetup } from './setup.ts';
+import type { MailboxClaim } from './mailboxLease.ts';
+import { type MigrationSetup, sourceMailStore, targetMailStore } from './setup.ts';
 import type { Batch, MailboxRow, RunEvent } from './types.ts';
 
 export interface StepContext {
@@ -19,19 +20,17 @@ export interface StepContext {
   emit(e: RunEvent): void;
   /** Copied messages/bytes as they happen (throughput samples). */
   onCopied?(messages: number, bytes: number): void;
+  /** The mailbox's lease (set per mailbox): each step's bookkeeping is fenced by it. */
+  claim?: MailboxClaim;
 }
 
 export function endpoints(ctx: StepContext, m: MailboxRow): { source: MailEndpoint; target: MailEndpoint } {
   const base = ctx.setup.project.baseDir;
+  const src = sourceMailStore(ctx.setup, m.plan.sourceStore);
+  const tgt = targetMailStore(ctx.setup, ctx.batch.targetStore);
   return {
-    source: mailEndpoint(ctx.setup.source.mailStore, m.sourceLogin, {
-      baseDir: base,
-      keyPath: `organizations.${ctx.setup.sourceId}.mailStore`,
-    }),
-    target: mailEndpoint(ctx.setup.target.mailStore, m.plan.targetLogin, {
-      baseDir: base,
-      keyPath: `organizations.${ctx.setup.targetId}.mailStore`,
-    }),
+    source: mailEndpoint(src, m.sourceLogin, { baseDir: base, keyPath: src.keyPath }),
+    target: mailEndpoint(tgt, m.plan.targetLogin, { baseDir: base, keyPath: tgt.keyPath }),
   };
 }
 

@@ -76,6 +76,8 @@ export interface Batch {
   startedAt: string | null;
   finishedAt: string | null;
   reportPath: string | null;
+  /** Started with `batch start --detach`: the queue's workers run its mailboxes. */
+  detached: boolean;
 }
 
 /** What pre-stage will make of the target object, decided (and checked) at batch creation. */
@@ -96,6 +98,8 @@ export interface PrestagePlan {
   sourceProxies: string[];
   /** Display attributes copied from the source (cn, sn, givenName, displayName …). */
   display: Record<string, string[]>;
+  /** The source mail server that holds the mailbox (mailStores[].name), found from its homeMDB; absent in batches made before. */
+  sourceStore?: string;
 }
 
 export interface MailboxRow {
@@ -161,6 +165,8 @@ export interface StepRecord {
   messages: number;
   bytes: number;
   detail: unknown;
+  /** host:pid of the process that ran it (null: recorded before workers were named). */
+  worker: string | null;
 }
 
 /** A live event of a batch run (terminal view, --json lines). */

@@ -36,15 +36,23 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
 const SCHEMA_MIGRATION = `CREATE TABLE IF NOT EXISTS schema_migration (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;
 
-/** The versions recorded in the store that this code does not know: a newer crossforest wrote them. */
+/**
+ * Refuses a store that records migrations this code does not know: a newer crossforest
+ * wrote them. Checked before anything is written, so the store is left as it was.
+ */
 function refuseNewer(applied: ReadonlySet<number>, migrations: readonly Migration[], store: string, fix: string): void {
   const known = new Set(migrations.map((m) => m.version));
-  const unknown = [...applied].filter((v) => !known.has(v));
+  const unknown = [...applied].filter((v) => !known.has(v)).sort((x, y) => x - y);
   if (unknown.length > 0) {
-    throw new StateError(`state store ${store} has migrations this crossforest does not know (${unknown.join(', ')})`, {
-      object: store,
-      hint: `it was written by a newer crossforest: upgrade crossforest, or ${fix}`,
-    });
+    const found = Math.max(...applied);
+    const knows = migrations.length > 0 ? Math.max(...known) : 0;
+    throw new StateError(
+      `state store ${store} has schema version ${found}, this crossforest knows versions up to ${knows}: migrations this crossforest does not know (${unknown.join(', ')})`,
+      {
+        object: store,
+        hint: `it was written by a newer crossforest: upgrade crossforest (to the version that wrote schema ${found} or later) and run it again, or ${fix}; nothing was changed`,
+      },
+    );
   }
 }
 

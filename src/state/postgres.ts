@@ -54,7 +54,7 @@ export function displayUrl(url: string): string {
  * The password goes into the connection string: pg lets the string's (absent) password win
  * over a separate `password` option. The string is never logged or shown (displayUrl).
  */
-function withPassword(url: string, password: string | undefined): string {
+export function withPassword(url: string, password: string | undefined): string {
   if (password === undefined) return url;
   try {
     const u = new URL(url);
@@ -72,19 +72,91 @@ export interface PostgresOptions {
   max?: number;
 }
 
-/** Names the fix for what a failed first connection means. */
-function openError(err: unknown, url: string): StateError {
-  const e = err as Error & { code?: string };
+/** The parts of the URL an error may name (never the password), or undefined if it does not parse. */
+function urlParts(url: string): { host: string; port: string; user: string; database: string } | undefined {
+  try {
+    const u = new URL(url);
+    return {
+      host: u.hostname || 'localhost',
+      port: u.port || '5432',
+      user: decodeURIComponent(u.username) || 'your OS user',
+      database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The text of a connection error. Node 20 reports a host with several addresses that all
+ * refuse (localhost: ::1 and 127.0.0.1) as an AggregateError with an empty message.
+ */
+function errorText(e: Error & { errors?: unknown[] }): string {
+  if (e.message) return e.message;
+  const inner = (e.errors ?? []).map((x) => (x as Error).message).filter(Boolean);
+  return inner.length > 0 ? inner.join('; ') : String((e as { code?: string }).code ?? 'connection failed');
+}
+
+/** Names the object and the fix for what a failed first connection means (never the password). */
+export function openError(err: unknown, url: string, hasPassword: boolean): StateError {
+  const e = err as Error & { code?: string; errors?: unknown[] };
   const where = displayUrl(url);
+  const p = urlParts(url);
+  const text = errorText(e);
+  const fail = (message: string, hint: string, object = where): StateError =>
+    new StateError(`cannot open the state store ${where}: ${message}`, { object, hint, cause: err });
+  if (e.code === '28P01')
+    return fail(
+      text,
+      hasPassword
+        ? `check the user in state.url and the password state.password names (the password file's first line, or the environment variable)`
+        : 'the server wants a password: add state.password: { file: path } (or { env: NAME }) to the state section',
+    );
+  if (e.code === '28000')
+    return fail(
+      text,
+      'the server does not admit this user, host or database (pg_hba.conf): fix the user in state.url, or have the PostgreSQL administrator allow it',
+    );
+  if (!hasPassword && /client password must be|password must be a string/i.test(text))
+    return fail(
+      'the server asks for a password and state.password is not set',
+      'add state.password: { file: path } (the password on its first line, or { env: NAME }) to the state section',
+    );
+  if (e.code === '3D000') {
+    const db = p?.database ?? 'the database';
+    const create = p ? `createdb -h ${p.host} -p ${p.port} -U ${p.user} ${db}` : `createdb ${db}`;
+    return fail(
+      `database "${db}" does not exist`,
+      `create it (\`${create}\`, or CREATE DATABASE ${db} as a PostgreSQL superuser; the lab's crossforest database is made by \`crossforest lab up\`), or fix its name in state.url; crossforest creates its tables itself`,
+    );
+  }
+  const at = p ? `${p.host}:${p.port}` : where;
+  if (e.code === 'ECONNREFUSED')
+    return fail(
+      `nothing listens on ${at} (${text})`,
+      'start PostgreSQL (the lab: `crossforest lab up`) or fix host and port in state.url',
+      at,
+    );
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
+    return fail(`host ${p?.host ?? ''} is not found (${text})`, 'fix the host in state.url (or its DNS name)', at);
+  if (e.code === 'ETIMEDOUT' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' || /timeout/i.test(text))
+    return fail(
+      `${at} does not answer (${text})`,
+      'check host and port in state.url, that PostgreSQL runs there, and that no firewall drops the connection',
+      at,
+    );
+  return fail(text, 'check state.url and that PostgreSQL runs');
+}
+
+/** Names the fix for a migration that failed (the schema is created on open). */
+function migrateError(err: unknown, where: string, url: string): StateError {
+  const e = err as Error & { code?: string };
+  const user = urlParts(url)?.user ?? 'the user';
   const hint =
-    e.code === '28P01' || e.code === '28000'
-      ? 'check the user in state.url and the password file state.password.file'
-      : e.code === '3D000'
-        ? 'create the database (createdb) or fix its name in state.url'
-        : e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT'
-          ? 'start PostgreSQL (the lab: `crossforest lab up`) or fix host and port in state.url'
-          : 'check state.url and that PostgreSQL runs';
-  return new StateError(`cannot open the state store ${where}: ${e.message}`, { object: where, hint, cause: err });
+    e.code === '42501'
+      ? `${user} may not create tables in this database: make it the database's owner (ALTER DATABASE … OWNER TO ${user}) or GRANT CREATE ON SCHEMA public TO ${user}`
+      : 'check that state.url names a database of crossforest (or an empty one) and that its user may create tables there';
+  return new StateError(`cannot migrate the state store ${where}: ${e.message}`, { object: where, hint, cause: err });
 }
 
 /** Opens (and migrates) a PostgreSQL state database. */
@@ -103,7 +175,7 @@ export async function openPostgresDb(opts: PostgresOptions): Promise<SqlDb> {
     c.release();
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw openError(err, opts.url);
+    throw openError(err, opts.url, opts.password !== undefined);
   }
   const scope = new AsyncLocalStorage<{ client: pg.PoolClient; depth: number }>();
   let savepoints = 0;
@@ -155,7 +227,7 @@ export async function openPostgresDb(opts: PostgresOptions): Promise<SqlDb> {
   } catch (err) {
     await pool.end().catch(() => undefined);
     if (err instanceof StateError) throw err;
-    throw new StateError(`cannot migrate the state store ${where}: ${(err as Error).message}`, { object: where, cause: err });
+    throw migrateError(err, where, opts.url);
   }
   return db;
 }

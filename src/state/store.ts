@@ -13,10 +13,11 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { resolveSecret } from '../config/secret.ts';
 import { type StateConfig, type StateLocation, stateLocation } from '../config/state.ts';
-import { StateError } from '../util/errors.ts';
+import { CrossforestError, StateError } from '../util/errors.ts';
 import { type SqlDb, sqliteDb } from './db.ts';
 import { migrate } from './migrate.ts';
-import { displayUrl, openPostgresDb } from './postgres.ts';
+import { displayUrl, openPostgresDb, withPassword } from './postgres.ts';
+import { type JobQueue, openJobQueue } from './queue.ts';
 
 export interface StateStore {
   readonly engine: SqlDb['engine'];
@@ -37,18 +38,37 @@ export interface StateStore {
    */
   takeLease(name: string, holder: string, ttlMs: number): Promise<'acquired' | 'taken-over' | false>;
   leaseHolder(name: string): Promise<{ holder: string; expiresAt: string } | undefined>;
+  /** Live leases whose name starts with `prefix` (the workers alive, the mailboxes in flight). */
+  leasesLike(prefix: string): Promise<{ name: string; holder: string; expiresAt: string }[]>;
+  /** Leases whose name starts with `prefix` that expired without a release: their holder died. */
+  expiredLeasesLike(prefix: string): Promise<{ name: string; holder: string; expiresAt: string }[]>;
+  /** The job queue (PostgreSQL only: a SQLite store serves one host, whose processes need none). */
+  openQueue(onError?: (err: Error) => void): Promise<JobQueue>;
   close(): Promise<void>;
+}
+
+/**
+ * This host's name in leases, step records and the SQLite owner row. CROSSFOREST_HOST_NAME
+ * overrides it: hosts cloned from one image can share a hostname, and the tests play two hosts.
+ */
+export function hostIdentity(): string {
+  return process.env.CROSSFOREST_HOST_NAME || hostname();
+}
+
+/** This process as a worker: `host:pid`, what `batch show` and the dashboard name. */
+export function workerName(): string {
+  return `${hostIdentity()}:${process.pid}`;
 }
 
 /** A lease holder id, `host:pid:random`: a dead holder of this host can be recognised. */
 export function newLeaseHolder(): string {
-  return `${hostname()}:${process.pid}:${randomUUID()}`;
+  return `${workerName()}:${randomUUID()}`;
 }
 
 /** True only for a holder of this host whose process no longer exists. */
 export function holderIsDead(holder: string): boolean {
   const [host, pid] = holder.split(':');
-  if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
+  if (host !== hostIdentity() || !pid || !/^\d+$/.test(pid)) return false;
   try {
     process.kill(Number(pid), 0);
     return false;
@@ -62,7 +82,8 @@ export async function openState(loc: StateLocation, baseDir: string): Promise<St
   if (loc.engine === 'sqlite') return openStateStore(resolve(baseDir, loc.path));
   const password = loc.password ? resolveSecret(loc.password, baseDir, 'state.password') : undefined;
   const sql = await openPostgresDb({ url: loc.url, password, max: loc.poolSize });
-  return storeOver(sql, displayUrl(loc.url), undefined);
+  const where = displayUrl(loc.url);
+  return storeOver(sql, where, undefined, (onError) => openJobQueue(withPassword(loc.url, password), where, onError));
 }
 
 /** Opens the state store a loaded project file names. */
@@ -94,11 +115,49 @@ export function openStateStore(path: string): StateStore {
     if (err instanceof StateError) throw err;
     throw new StateError(`cannot migrate the state store ${path}: ${(err as Error).message}`, { object: path, cause: err });
   }
+  try {
+    claimSqliteHost(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return storeOver(sqliteDb(db), path, path);
 }
 
+/**
+ * A SQLite store belongs to the first host that opened it: the file is not shared safely
+ * (locks over NFS, two hosts' leases), so a second host is refused, naming PostgreSQL as
+ * the way to grow. CROSSFOREST_ADOPT_STATE=1 moves the store to this host for good (the old
+ * host retired, the project copied over).
+ */
+function claimSqliteHost(db: Database.Database, path: string): void {
+  if (path === ':memory:') return;
+  const me = hostIdentity();
+  const owner = db.prepare('SELECT host FROM state_host WHERE id = 1').get() as { host: string } | undefined;
+  if (!owner || process.env.CROSSFOREST_ADOPT_STATE === '1') {
+    db.prepare(
+      'INSERT INTO state_host (id, host, first_seen) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, first_seen = excluded.first_seen',
+    ).run(me, new Date().toISOString());
+    return;
+  }
+  if (owner.host !== me)
+    throw new CrossforestError(
+      'CF_ERR_STATE_SECOND_HOST',
+      `the SQLite state store ${path} belongs to host ${owner.host}, and this is ${me}`,
+      {
+        object: path,
+        hint: 'a SQLite store serves one host; to run workers on many hosts put the state on PostgreSQL (state: { url: postgres://…, password: … }, see `crossforest init --state postgres --print`); if this host replaces the old one for good, run once with CROSSFOREST_ADOPT_STATE=1',
+      },
+    );
+}
+
 /** The store over an opened engine: leases are portable SQL, the same on both. */
-function storeOver(sql: SqlDb, location: string, path: string | undefined): StateStore {
+function storeOver(
+  sql: SqlDb,
+  location: string,
+  path: string | undefined,
+  queue?: (onError?: (err: Error) => void) => Promise<JobQueue>,
+): StateStore {
   // The upsert takes a free or expired lease, or renews its own.
   const acquireLease = async (name: string, holder: string, ttlMs: number): Promise<boolean> => {
     const now = new Date();
@@ -142,6 +201,30 @@ function storeOver(sql: SqlDb, location: string, path: string | undefined): Stat
       return (await acquireLease(name, holder, ttlMs)) ? 'taken-over' : false;
     },
     leaseHolder,
+    leasesLike: (prefix) =>
+      sql.all('SELECT name, holder, expires_at AS "expiresAt" FROM lease WHERE name LIKE ? AND expires_at >= ? ORDER BY name', [
+        `${prefix}%`,
+        new Date().toISOString(),
+      ]),
+    expiredLeasesLike: (prefix) =>
+      sql.all('SELECT name, holder, expires_at AS "expiresAt" FROM lease WHERE name LIKE ? AND expires_at < ? ORDER BY name', [
+        `${prefix}%`,
+        new Date().toISOString(),
+      ]),
+    openQueue(onError) {
+      if (!queue)
+        return Promise.reject(
+          new CrossforestError(
+            'CF_ERR_STATE_NO_QUEUE',
+            `the state store ${location} is SQLite: it has no job queue for workers on other hosts`,
+            {
+              object: location,
+              hint: 'run the batch in this process (`batch start` without --detach), or put the state on PostgreSQL (`crossforest init --state postgres --print`) to spread it over workers',
+            },
+          ),
+        );
+      return queue(onError);
+    },
     // Closing twice is harmless (a command's finally and a signal handler may both close).
     close: () => {
       closed ??= sql.close();

@@ -12,6 +12,7 @@ import type { ImapFlow } from 'imapflow';
 import { Client } from 'ldapts';
 import type { LabInfo } from '../../lab/lab.ts';
 import { defaultMailCopyOptions, type MailCopyOptions } from '../../src/config/mail.ts';
+import { orgMailStores } from '../../src/config/organization.ts';
 import { openMailSession } from '../../src/mail/connection.ts';
 import { projectCopyEndpoints } from '../../src/mail/endpoint.ts';
 import { createAppender } from '../../src/mail/rawAppend.ts';
@@ -95,8 +96,10 @@ export async function removeUsers(lab: MailLab, org: 'a' | 'b', sams: string[]):
   }
 }
 
-export function session(lab: MailLab, org: 'a' | 'b', user: string): Promise<ImapFlow> {
-  return openMailSession(lab.project.config.organizations[org]!.mailStore, user, {
+/** A master-user session on the organization's first mail server (or the one named). */
+export function session(lab: MailLab, org: 'a' | 'b', user: string, server?: string): Promise<ImapFlow> {
+  const stores = orgMailStores(lab.project.config.organizations[org]!, org);
+  return openMailSession(stores.find((s) => s.name === server) ?? stores[0]!, user, {
     baseDir: lab.project.baseDir,
     keyPath: `organizations.${org}.mailStore`,
   });
@@ -129,8 +132,15 @@ export function message(o: { subject?: string; messageId?: string | null; size?:
 }
 
 /** Appends messages to a folder (created if missing), 50 per MULTIAPPEND. */
-export async function populate(lab: MailLab, org: 'a' | 'b', user: string, folder: string, messages: TestMessage[]): Promise<void> {
-  const c = await session(lab, org, user);
+export async function populate(
+  lab: MailLab,
+  org: 'a' | 'b',
+  user: string,
+  folder: string,
+  messages: TestMessage[],
+  server?: string,
+): Promise<void> {
+  const c = await session(lab, org, user, server);
   if (folder !== 'INBOX') await c.mailboxCreate(folder).catch(() => {});
   const wire = unbindWire(c, org, 60_000);
   try {

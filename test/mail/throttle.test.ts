@@ -273,7 +273,10 @@ describe('store throttle registry', () => {
     assert.deepEqual(cli.source.storeLimits, { key: '127.0.0.1:1431', maxMessagesPerSecond: 25, maxBytesPerSecond: 0 });
     assert.deepEqual(cli.target.storeLimits, { key: '127.0.0.1:9932', maxMessagesPerSecond: 0, maxBytesPerSecond: 0 });
     const orgs = config.organizations;
-    const ctx = { setup: { project, sourceId: 'a', targetId: 'b', source: orgs.a, target: orgs.b } } as unknown as StepContext;
+    const ctx = {
+      setup: { project, config: config.migration, sourceId: 'a', targetId: 'b', source: orgs.a, target: orgs.b },
+      batch: { targetStore: 'store-b' },
+    } as unknown as StepContext;
     const migration = endpoints(ctx, { sourceLogin: 'u@forest-a.test', plan: { targetLogin: 'u@forest-b.test' } } as MailboxRow);
     assert.deepEqual(migration.source.storeLimits, cli.source.storeLimits);
     assert.deepEqual(migration.target.storeLimits, cli.target.storeLimits);

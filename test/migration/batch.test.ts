@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { POSTFIX_LAB } from '../../lab/postfix/postfix.ts';
+import { orgMailStores } from '../../src/config/organization.ts';
 import { getAcl, setAcl } from '../../src/mail/acl.ts';
 import { openMailSession } from '../../src/mail/connection.ts';
 import { reopenWindow, requestComplete, rollbackMailbox, suspendBatch } from '../../src/migration/batchOps.ts';
@@ -127,7 +128,7 @@ describe('migration batch (lab)', () => {
       );
       assert.ok(await canLogin(l, 'b', p.targetLogin));
       // The user logs in to the new mailbox with the password they know (copyPasswordHash).
-      const own = await openMailSession(l.project.config.organizations.b!.mailStore, p.targetLogin, {
+      const own = await openMailSession(orgMailStores(l.project.config.organizations.b!, 'b')[0]!, p.targetLogin, {
         baseDir: l.project.baseDir,
         keyPath: 'b',
         ownLogin: { user: p.targetLogin, password: u.password },

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { Client } from 'ldapts';
 import nodemailer from 'nodemailer';
 import type { LabInfo } from '../../lab/lab.ts';
+import { orgMailStores } from '../../src/config/organization.ts';
 import { setAcl } from '../../src/mail/acl.ts';
 import { type MigrationSetup, migrationSetup } from '../../src/migration/setup.ts';
 import { openProjectState, type StateStore } from '../../src/state/store.ts';
@@ -50,8 +51,11 @@ export async function admin<T>(lab: MigLab, org: 'a' | 'b', fn: (c: Client) => P
 }
 
 /** A forest-A user with a mailbox (homeMDB), addresses, legacyExchangeDN, and `messages` in INBOX (+2 in a folder). */
-export async function sourceUser(lab: MigLab, tag: string, messages = 5): Promise<MigLab['users'][number]> {
+export async function sourceUser(lab: MigLab, tag: string, messages = 5, opts: { server?: string } = {}): Promise<MigLab['users'][number]> {
   const f = lab.info.forests.a;
+  // On the named mail server of the project (its homeMDB), else the forest's first one.
+  const server = opts.server ? orgMailStores(lab.project.config.organizations.a!, 'a').find((s) => s.name === opts.server) : undefined;
+  if (opts.server && !server?.homeMDB) throw new Error(`no mail server ${opts.server} with a homeMDB in the test project`);
   const sam = `cfm-${tag}-${randomBytes(3).toString('hex')}`;
   const upn = `${sam}@${f.mailDomain}`;
   const mail = `${sam}.mail@${f.mailDomain}`;
@@ -70,7 +74,7 @@ export async function sourceUser(lab: MigLab, tag: string, messages = 5): Promis
       proxyAddresses: [`SMTP:${mail}`, `smtp:${upn}`, `X400:c=US;a= ;p=ForestA;o=Exchange;s=${sam}`],
       legacyExchangeDN: `/o=ForestA/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=${sam}`,
       mailNickname: sam,
-      homeMDB: f.mailboxStoreDn,
+      homeMDB: server?.homeMDB ?? f.mailboxStoreDn,
       userPassword: password,
     }),
   );
@@ -83,11 +87,16 @@ export async function sourceUser(lab: MigLab, tag: string, messages = 5): Promis
       upn,
       'INBOX',
       Array.from({ length: messages }, (_, i) => ({ raw: message({ subject: `${tag} ${i}` }), flags: i % 2 ? ['\\Seen'] : [] })),
+      opts.server,
     );
-    await populate(lab as never, 'a', upn, 'INBOX.Projects', [
-      { raw: message({ subject: `${tag} project` }), flags: ['\\Flagged'] },
-      { raw: message({ subject: `${tag} project 2` }) },
-    ]);
+    await populate(
+      lab as never,
+      'a',
+      upn,
+      'INBOX.Projects',
+      [{ raw: message({ subject: `${tag} project` }), flags: ['\\Flagged'] }, { raw: message({ subject: `${tag} project 2` }) }],
+      opts.server,
+    );
   }
   return u;
 }

@@ -236,6 +236,7 @@ describe('HTML report', () => {
         verify: null,
         steps: [],
         copyMs: 10,
+        worker: null,
         messagesPerSecond: 1,
         megabytesPerSecond: 0,
         skipped: [
@@ -325,6 +326,7 @@ describe('prediction against reality', () => {
     messages: 0,
     bytes: 0,
     detail: null,
+    worker: null,
   });
   const plan = (predictedSeconds: number, windowSeconds: number | null): PredictedPlan => ({
     predictedSeconds,

@@ -4,15 +4,18 @@ import type { Command } from '@commander-js/extra-typings';
 import { removeBatch, reopenWindow, requestComplete, rollbackMailbox, suspendBatch } from '../../migration/batchOps.ts';
 import { allBatches, mailboxesOf, stepsOf } from '../../migration/batchStore.ts';
 import { createBatch } from '../../migration/createBatch.ts';
+import { detachBatch } from '../../migration/distributed.ts';
 import { LiveStatus } from '../../migration/liveStatus.ts';
 import { noticeLines, resendNotices } from '../../migration/noticeOps.ts';
 import { comparePrediction } from '../../migration/prediction.ts';
 import { predictionOf } from '../../migration/predictionStore.ts';
 import { mailboxReport, writeBatchReport } from '../../migration/report.ts';
-import { batchOrThrow, type RunResult, runBatch } from '../../migration/runner.ts';
+import { batchOrThrow, runBatch } from '../../migration/runner.ts';
 import { MigrationError, migrationSetup } from '../../migration/setup.ts';
 import type { BatchOptions, RunEvent } from '../../migration/types.ts';
+import { copiedNow, watchBatch } from '../../migration/watch.ts';
 import { parseWindowTime } from '../../migration/window.ts';
+import type { StateStore } from '../../state/store.ts';
 import { type CommandContext, commandContext } from '../context.ts';
 import { formatBytes, printJson, printTable, progress } from '../output.ts';
 
@@ -42,14 +45,8 @@ function time(name: string, v: string | undefined, after = new Date()): string |
   return t;
 }
 
-/** Runs a batch with the live view: a redrawn table on a terminal, progress lines otherwise, JSON lines with --json. */
-async function runWithView(ctx: CommandContext, name: string, retryFailed = false): Promise<RunResult> {
-  const setup = migrationSetup(ctx.project);
-  const store = await ctx.state();
-  const b = await batchOrThrow(store, name);
-  const view = new LiveStatus(
-    (await mailboxesOf(store, b.id)).map((m) => ({ login: m.sourceLogin, state: m.state, messages: m.messages, bytes: m.bytes })),
-  );
+/** The live view: a redrawn table on a terminal, progress lines otherwise, JSON lines with --json. */
+function liveView(ctx: CommandContext, view: LiveStatus): { emit: (e: RunEvent) => void; draw: (force?: boolean) => void } {
   const tty = process.stderr.isTTY && !ctx.json;
   let drawn = 0;
   let last = 0;
@@ -75,24 +72,79 @@ async function runWithView(ctx: CommandContext, name: string, retryFailed = fals
       progress(e.type === 'wait' ? `${e.mailbox}: ${e.what}` : `batch ${e.batch}: the window closed`);
     draw(tty && e.type === 'state');
   };
+  return { emit, draw };
+}
+
+function printOutcome(
+  ctx: CommandContext,
+  name: string,
+  r: { status: string; states: Record<string, number>; reportHtml: string | null },
+): void {
+  if (ctx.json)
+    process.stdout.write(
+      `${JSON.stringify({ at: new Date().toISOString(), type: 'result', status: r.status, states: r.states, report: r.reportHtml })}\n`,
+    );
+  else
+    process.stdout.write(
+      `batch ${name}: ${r.status} (${Object.entries(r.states)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')})\nreport: ${r.reportHtml ?? '(none yet)'}\n`,
+    );
+  if (r.status === 'completed-with-errors') process.exitCode = 1;
+}
+
+/**
+ * Runs a batch with the live view. A batch the workers run (started with --detach, or
+ * `detach` asked now) is queued for them instead, and the view follows it from the state.
+ */
+async function runWithView(ctx: CommandContext, name: string, opts: { retryFailed?: boolean; detach?: boolean } = {}): Promise<void> {
+  const setup = migrationSetup(ctx.project);
+  const store = await ctx.state();
   try {
-    const r = await runBatch(setup, store, name, { logger: ctx.logger, emit, retryFailed });
+    const b = await batchOrThrow(store, name);
+    if (opts.detach || b.detached) {
+      const d = await detachBatch(setup, store, name, { retryFailed: opts.retryFailed, logger: ctx.logger });
+      if (opts.detach) {
+        if (ctx.json) printJson({ batch: name, status: 'running', detached: true, enqueued: d.enqueued });
+        else
+          process.stdout.write(
+            `batch ${name}: ${d.enqueued} mailboxes queued for the workers (crossforest worker on any host); follow it with: crossforest batch wait ${name}\n`,
+          );
+        return;
+      }
+      return await waitWithView(ctx, store, name);
+    }
+    const view = new LiveStatus(
+      (await mailboxesOf(store, b.id)).map((m) => ({ login: m.sourceLogin, state: m.state, messages: m.messages, bytes: m.bytes })),
+    );
+    const { emit, draw } = liveView(ctx, view);
+    const r = await runBatch(setup, store, name, { logger: ctx.logger, emit, retryFailed: opts.retryFailed });
     if (!ctx.json) draw(true);
-    if (ctx.json)
-      process.stdout.write(
-        `${JSON.stringify({ at: new Date().toISOString(), type: 'result', status: r.status, states: r.states, report: r.reportHtml })}\n`,
-      );
-    else
-      process.stdout.write(
-        `batch ${name}: ${r.status} (${Object.entries(r.states)
-          .map(([k, v]) => `${v} ${k}`)
-          .join(', ')})\nreport: ${r.reportHtml}\n`,
-      );
-    if (r.status === 'completed-with-errors') process.exitCode = 1;
-    return r;
+    printOutcome(ctx, name, r);
   } finally {
     await store.close();
   }
+}
+
+/** `batch wait`: the live view of a batch workers run, until it is concluded. */
+async function waitWithView(ctx: CommandContext, store: StateStore, name: string, timeoutSeconds?: number): Promise<void> {
+  const b = await batchOrThrow(store, name);
+  const ms = await mailboxesOf(store, b.id);
+  const copied = await copiedNow(store, ms);
+  const view = new LiveStatus(
+    ms.map((m) => ({
+      login: m.sourceLogin,
+      state: m.state,
+      messages: m.messages,
+      bytes: m.bytes,
+      copied: copied.get(m.id)?.messages,
+      copiedBytes: copied.get(m.id)?.bytes,
+    })),
+  );
+  const { emit, draw } = liveView(ctx, view);
+  const r = await watchBatch(store, name, { emit, timeoutSeconds });
+  if (!ctx.json) draw(true);
+  printOutcome(ctx, name, r);
 }
 
 export function registerBatch(program: Command<[], Record<string, unknown>>): void {
@@ -244,10 +296,25 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     });
   batch
     .command('start')
-    .description('run the batch (live view; --json lines)')
+    .description('run the batch (live view; --json lines); --detach queues it for the workers (PostgreSQL state)')
     .argument('<name>')
-    .action(async (name, _o, cmd) => {
-      await runWithView(commandContext(cmd), name);
+    .option('--detach', 'only queue the mailboxes for `crossforest worker` processes on any host, and return')
+    .action(async (name, opts, cmd) => {
+      await runWithView(commandContext(cmd), name, { detach: Boolean(opts.detach) });
+    });
+  batch
+    .command('wait')
+    .description('follow a batch the workers run (live view, --json lines) until it ends; exit 1 if it completed with errors')
+    .argument('<name>')
+    .option('--timeout <seconds>', 'give up after this long (exit 1)', positive('--timeout'))
+    .action(async (name, opts, cmd) => {
+      const ctx = commandContext(cmd);
+      const store = await ctx.state();
+      try {
+        await waitWithView(ctx, store, name, opts.timeout);
+      } finally {
+        await store.close();
+      }
     });
   batch
     .command('resume')
@@ -263,7 +330,7 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     .description('run the failed mailboxes again from their last completed step')
     .argument('<name>')
     .action(async (name, _o, cmd) => {
-      await runWithView(commandContext(cmd), name, true);
+      await runWithView(commandContext(cmd), name, { retryFailed: true });
     });
   batch
     .command('complete')

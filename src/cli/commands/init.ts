@@ -17,8 +17,13 @@ export function registerInit(program: Command<[], Record<string, unknown>>): voi
         .choices(['openldap', 'samba'] as const)
         .default('openldap' as const),
     )
+    .addOption(
+      new Option('--state <engine>', "where the state store lives: a SQLite file beside it, or the lab's PostgreSQL")
+        .choices(['sqlite', 'postgres'] as const)
+        .default('sqlite' as const),
+    )
     .action((opts, cmd) => {
-      const text = exampleProjectFile(opts.directory);
+      const text = exampleProjectFile(opts.directory, opts.state);
       if (opts.print) {
         process.stdout.write(text);
         return;
@@ -31,6 +36,8 @@ export function registerInit(program: Command<[], Record<string, unknown>>): voi
         });
       }
       writeFileSync(file, text);
-      progress(`wrote ${file}; next: crossforest lab up && crossforest check`);
+      progress(
+        `wrote ${file}; next: crossforest lab up && crossforest check${opts.state === 'postgres' ? " (the state store is the lab's PostgreSQL database crossforest)" : ''}`,
+      );
     });
 }

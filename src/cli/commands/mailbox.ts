@@ -7,8 +7,24 @@ import { projectCopyEndpoints } from '../../mail/endpoint.ts';
 import { configuredLimits } from '../../mail/storeThrottle.ts';
 import type { CopyReport, ThrottleReport } from '../../mail/types.ts';
 import { verifyMailbox } from '../../mail/verify.ts';
-import { commandContext } from '../context.ts';
+import { type CommandContext, commandContext } from '../context.ts';
 import { formatBytes, printJson, printTable, progress } from '../output.ts';
+
+/** The two mailboxes' endpoints from the shared --from/--to/--source-server/--target-server options. */
+function endpointsOf(
+  ctx: CommandContext,
+  sourceUser: string,
+  targetUser: string,
+  opts: { from?: string; to?: string; sourceServer?: string; targetServer?: string },
+) {
+  return projectCopyEndpoints(ctx.project, sourceUser, targetUser, {
+    from: opts.from,
+    to: opts.to,
+    fromServer: opts.sourceServer,
+    toServer: opts.targetServer,
+    logger: ctx.logger,
+  });
+}
 
 export function registerMailbox(program: Command<[], Record<string, unknown>>): void {
   const mailbox = program.command('mailbox').description('copy and verify mailboxes between the organizations');
@@ -19,10 +35,12 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
     .argument('<target-user>', 'login of the target mailbox')
     .option('--from <org>', 'source organization id (default: the one with role source)')
     .option('--to <org>', 'target organization id (default: the one with role target)')
+    .option('--source-server <name>', 'the source mail server, when the organization has several (mailStores[].name)')
+    .option('--target-server <name>', 'the target mail server, when the organization has several')
     .option('--report <file>', 'also write the JSON report to this file')
     .action(async (sourceUser, targetUser, opts, cmd) => {
       const ctx = commandContext(cmd);
-      const ep = projectCopyEndpoints(ctx.project, sourceUser, targetUser, { from: opts.from, to: opts.to, logger: ctx.logger });
+      const ep = endpointsOf(ctx, sourceUser, targetUser, opts);
       for (const l of configuredLimits(ep.source, ep.target, ep.options)) progress(`throttle ${describeLimit(l)}`);
       const started = Date.now();
       let last = 0;
@@ -93,9 +111,11 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
     .argument('<target-user>')
     .option('--from <org>', 'source organization id')
     .option('--to <org>', 'target organization id')
+    .option('--source-server <name>', 'the source mail server, when the organization has several')
+    .option('--target-server <name>', 'the target mail server, when the organization has several')
     .action(async (sourceUser, targetUser, opts, cmd) => {
       const ctx = commandContext(cmd);
-      const ep = projectCopyEndpoints(ctx.project, sourceUser, targetUser, { from: opts.from, to: opts.to, logger: ctx.logger });
+      const ep = endpointsOf(ctx, sourceUser, targetUser, opts);
       const r = await verifyMailbox({
         source: ep.source,
         target: ep.target,

@@ -8,9 +8,12 @@ import { progress } from '../output.ts';
 export function registerWorker(program: Command<[], Record<string, unknown>>): void {
   program
     .command('worker')
-    .description('run batches as their windows open (several at once, within the per-store limits); SIGTERM suspends cleanly')
+    .description(
+      'run batches as their windows open, within the per-store limits; on the PostgreSQL state, take mailbox steps from the queue (any number of hosts); SIGTERM stops cleanly',
+    )
     .option('--poll <seconds>', 'how often to look for batches whose window opened', Number, 30)
     .option('--once', 'run what is due now, then exit')
+    .option('--concurrency <n>', 'mailboxes at once in this process, on the PostgreSQL state (default: the batch concurrency)', Number)
     .action(async (opts, cmd) => {
       const ctx = commandContext(cmd);
       const store = await ctx.state();
@@ -26,6 +29,7 @@ export function registerWorker(program: Command<[], Record<string, unknown>>): v
           logger: ctx.logger,
           pollSeconds: opts.poll,
           once: Boolean(opts.once),
+          concurrency: opts.concurrency,
           stopRequested: () => stop,
           emit: (batch, e) => {
             if (ctx.json) process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), batch, ...e })}\n`);

@@ -25,7 +25,7 @@ import {
   SESSION_COOKIE,
   sessionCookie,
 } from './operatorSessions.ts';
-import { batchDetail, batchSummaries, type ReportLinker, syncRuns } from './queries.ts';
+import { batchDetail, batchSummaries, type ReportLinker, syncRuns, workerViews } from './queries.ts';
 import { ReportFiles } from './reportFiles.ts';
 import { SyncPreviewService } from './syncPreview.ts';
 import type { Overview } from './types.ts';
@@ -112,6 +112,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     generatedAt: new Date().toISOString(),
     batches: await batchSummaries(await state(), links),
     syncRuns: await syncRuns(await state(), SYNC_RUNS),
+    workers: await workerViews(await state()),
   });
   const indexHtml = readFileSync(join(ASSETS, 'index.html'), 'utf8');
 

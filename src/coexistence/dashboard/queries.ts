@@ -4,13 +4,14 @@
 // seconds (state counts per batch, the last minute of samples, the first N errors of a
 // run) are plain SQL here, so a 600-mailbox batch is not parsed row by row per refresh.
 // This module is the only coupling to those tables: a change there is a change here.
-import { allBatches, batchByName, mailboxesOf, samplesOf } from '../../migration/batchStore.ts';
+import { allBatches, batchByName, mailboxById, mailboxesOf, samplesOf } from '../../migration/batchStore.ts';
+import { liveWorkers } from '../../migration/distributed.ts';
 import { type Batch, type MailboxRow, PIPELINE } from '../../migration/types.ts';
 import { windowState } from '../../migration/window.ts';
 import type { StateStore } from '../../state/store.ts';
 import { listRuns } from '../../sync/runHistory.ts';
 import { eta, RECENT_MS, type Sample } from './eta.ts';
-import type { BatchDetail, BatchSummary, ErrorView, MailboxView, SyncRunView } from './types.ts';
+import type { BatchDetail, BatchSummary, ErrorView, MailboxView, SyncRunView, WorkerView } from './types.ts';
 
 interface StateCount {
   state: string;
@@ -207,6 +208,43 @@ export async function batchDetail(
 }
 
 /** The latest GAL sync runs, newest first, each with its first `errorsPerRun` per-object errors. */
+/** The window a worker's throughput is measured over. */
+export const WORKER_WINDOW_MINUTES = 10;
+
+/** The workers alive, the mailboxes each holds, and their copy throughput over the last minutes. */
+export async function workerViews(s: StateStore, now = Date.now()): Promise<WorkerView[]> {
+  const alive = await liveWorkers(s);
+  if (alive.length === 0) return [];
+  const since = new Date(now - WORKER_WINDOW_MINUTES * 60_000).toISOString();
+  const moved = await s.sql.all<{ worker: string; messages: number | string; bytes: number | string }>(
+    `SELECT worker, SUM(messages) AS messages, SUM(bytes) AS bytes FROM migration_step
+      WHERE worker IS NOT NULL AND status = 'done' AND step IN ('copy', 'delta', 'cutover') AND finished_at >= ? GROUP BY worker`,
+    [since],
+  );
+  const secs = WORKER_WINDOW_MINUTES * 60;
+  const views: WorkerView[] = [];
+  for (const w of alive) {
+    const m = moved.find((r) => r.worker === w.worker);
+    const messages = Number(m?.messages ?? 0);
+    const bytes = Number(m?.bytes ?? 0);
+    const logins: string[] = [];
+    for (const id of w.mailboxes) {
+      const row = await mailboxById(s, id);
+      if (row) logins.push(row.sourceLogin);
+    }
+    views.push({
+      worker: w.worker,
+      aliveUntil: w.aliveUntil,
+      mailboxes: logins,
+      recentMessages: messages,
+      recentBytes: bytes,
+      messagesPerSecond: Math.round((messages / secs) * 10) / 10,
+      megabytesPerSecond: Math.round((bytes / 1e6 / secs) * 100) / 100,
+    });
+  }
+  return views;
+}
+
 export async function syncRuns(s: StateStore, limit: number, errorsPerRun = 20): Promise<SyncRunView[]> {
   const out: SyncRunView[] = [];
   for (const r of await listRuns(s, limit)) {

@@ -112,8 +112,23 @@ export interface SyncRunView {
   moreErrors: number;
 }
 
+/** A queue worker alive now (PostgreSQL state): what it holds and what it moved lately. */
+export interface WorkerView {
+  /** host:pid */
+  worker: string;
+  aliveUntil: string;
+  /** Source logins of the mailboxes it holds now. */
+  mailboxes: string[];
+  /** Copy passes it finished in the last WORKER_WINDOW_MINUTES. */
+  recentMessages: number;
+  recentBytes: number;
+  messagesPerSecond: number;
+  megabytesPerSecond: number;
+}
+
 export interface Overview {
   generatedAt: string;
   batches: BatchSummary[];
   syncRuns: SyncRunView[];
+  workers: WorkerView[];
 }

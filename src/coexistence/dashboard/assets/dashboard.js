@@ -204,6 +204,28 @@
     }
   }
 
+  // --- workers (PostgreSQL state: crossforest worker on any host) -----------------------
+  function renderWorkers(workers) {
+    const body = $('#workers tbody');
+    if (!workers.length)
+      return body.replaceChildren(
+        el('tr', {}, el('td', { colspan: 5, class: 'muted' }, 'No queue workers alive (batch start --detach, then crossforest worker).')),
+      );
+    body.replaceChildren(
+      ...workers.map((w) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, w.worker),
+          el('td', {}, w.mailboxes.length ? w.mailboxes.join(', ') : '—'),
+          el('td', {}, String(w.recentMessages)),
+          el('td', {}, String(w.messagesPerSecond)),
+          el('td', {}, String(w.megabytesPerSecond)),
+        ),
+      ),
+    );
+  }
+
   // --- GAL sync runs ------------------------------------------------------------------
   function renderRuns(runs) {
     const body = $('#runs tbody');
@@ -292,6 +314,7 @@
   function apply(o) {
     renderBatches(o.batches);
     renderRuns(o.syncRuns);
+    renderWorkers(o.workers ?? []);
     if (openBatch) void openDetail(openBatch);
   }
 
