@@ -3,7 +3,9 @@
 // instances of our own (the lab's config and sample generator, on ports +10000, in a
 // folder of our own) so that the shared lab is not reloaded. Figures only: nothing here
 // is asserted. Usage:
-//   node --import tsx bench/sync.ts [--size 10000] [--changes 100] [--keep] [--json]
+//   node --import tsx bench/sync.ts [--size 10000] [--changes 100] [--engine sqlite|postgres|both] [--keep] [--json]
+// --engine both (the default) runs the cycles once per state engine, side by side; the
+// PostgreSQL one needs the lab's cluster (`crossforest lab up`).
 // --keep leaves the two bench slapds running afterwards (to look at what was written).
 // Measured (2 cores; lab slapd with equality indexes only; export streamed, window 8):
 //   10,000/forest: full cycle 23.7 s (import 3.7k/s, sync 3.0k/s, export 1.3k adds/s,
@@ -25,11 +27,12 @@ import { labCertificatePaths } from '../lab/tls.ts';
 import { exampleProjectFile } from '../src/config/example.ts';
 import { loadProject } from '../src/config/load.ts';
 import { searchEntries } from '../src/directory/import.ts';
-import { openStateStore } from '../src/state/store.ts';
+import { openProjectState } from '../src/state/store.ts';
 import { createEngine } from '../src/sync/engine.ts';
 import { runProfile } from '../src/sync/profiles.ts';
 import type { RunRecord } from '../src/sync/runHistory.ts';
 import { silentLogger } from '../src/util/logger.ts';
+import { type BenchEngine, benchState, parseEngines } from './peers/stateEngines.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const { values: args } = parseArgs({
@@ -38,10 +41,12 @@ const { values: args } = parseArgs({
     changes: { type: 'string', default: '100' },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    engine: { type: 'string', default: 'both' },
   },
 });
 const size = Number(args.size);
 const changes = Number(args.changes);
+const engines = parseEngines(args.engine as string);
 const labDir = defaultLabDir();
 const benchDir = process.env.CROSSFOREST_BENCH_DIR ?? join(tmpdir(), `crossforest-bench-sync-${size}`);
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -88,59 +93,80 @@ function stepRows(run: RunRecord) {
   }));
 }
 
-const forests = { a: await bringUp('a'), b: await bringUp('b') };
-const work = join(benchDir, 'run');
-rmSync(work, { recursive: true, force: true });
-mkdirSync(work, { recursive: true });
-const doc = parse(exampleProjectFile().replaceAll('.lab/', `${labDir}/`).replaceAll('examples/rules', join(ROOT, 'examples/rules'))) as {
-  organizations: Record<ForestId, { directory: { url: string; caFile?: string } }>;
-  state: { path: string };
-};
-for (const id of ['a', 'b'] as const) doc.organizations[id].directory.url = forests[id].ldapUrl;
-doc.state.path = join(work, 'crossforest.sqlite');
-writeFileSync(join(work, 'crossforest.yaml'), stringify(doc));
-const project = loadProject(join(work, 'crossforest.yaml'));
-const engine = await createEngine(project);
-const store = openStateStore(doc.state.path);
+let forests = { a: await bringUp('a'), b: await bringUp('b') };
 
-const started = Date.now();
-const full = await runProfile(engine, store, 'full-cycle', { allowDeletes: 1_000_000 });
-const fullSeconds = (Date.now() - started) / 1000;
-const rssAfterFull = process.resourceUsage().maxRSS;
+/** One engine: a fresh state store, the full cycle, N changes in forest A, the delta cycle. */
+async function cycle(engineName: BenchEngine, round: number) {
+  const work = join(benchDir, `run-${engineName}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const state = benchState(engineName, work, labDir);
+  try {
+    const doc = parse(
+      exampleProjectFile().replaceAll('.lab/', `${labDir}/`).replaceAll('examples/rules', join(ROOT, 'examples/rules')),
+    ) as {
+      organizations: Record<ForestId, { directory: { url: string; caFile?: string } }>;
+      state: unknown;
+    };
+    for (const id of ['a', 'b'] as const) doc.organizations[id].directory.url = forests[id].ldapUrl;
+    doc.state = state.config;
+    writeFileSync(join(work, 'crossforest.yaml'), stringify(doc));
+    const project = loadProject(join(work, 'crossforest.yaml'));
+    const engine = await createEngine(project);
+    const store = await openProjectState(project);
+    const started = Date.now();
+    const full = await runProfile(engine, store, 'full-cycle', { allowDeletes: 1_000_000 });
+    const fullSeconds = (Date.now() - started) / 1000;
+    const rssAfterFull = process.resourceUsage().maxRSS;
 
-// N changes in forest A: new telephone numbers, made by the admin.
-const a = new Client({ url: forests.a.ldapUrl, timeout: 60_000 });
-await a.bind(forests.a.adminDn, readSecret(labDir, 'forest-a-admin.pw'));
-const victims: string[] = [];
-for await (const e of searchEntries(a, {
-  bases: [forests.a.sitesDn],
-  filter: '(&(objectClass=user)(mail=*)(!(msExchHideFromAddressLists=TRUE)))',
-  attributes: ['1.1'],
-  pageSize: changes,
-})) {
-  victims.push(e.dn);
-  if (victims.length >= changes) break;
+    // N changes in forest A: new telephone numbers, made by the admin.
+    const a = new Client({ url: forests.a.ldapUrl, timeout: 60_000 });
+    await a.bind(forests.a.adminDn, readSecret(labDir, 'forest-a-admin.pw'));
+    const victims: string[] = [];
+    for await (const e of searchEntries(a, {
+      bases: [forests.a.sitesDn],
+      filter: '(&(objectClass=user)(mail=*)(!(msExchHideFromAddressLists=TRUE)))',
+      attributes: ['1.1'],
+      pageSize: changes,
+    })) {
+      victims.push(e.dn);
+      if (victims.length >= changes) break;
+    }
+    const stamp = (Date.now() + round) % 10_000;
+    for (const [i, dn] of victims.entries()) {
+      await a.modify(
+        dn,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'telephoneNumber', values: [`+1 404 555 ${stamp} ${i}`] }),
+        }),
+      );
+    }
+    await a.unbind();
+    const t2 = Date.now();
+    const delta = await runProfile(engine, store, 'delta-cycle');
+    const deltaSeconds = (Date.now() - t2) / 1000;
+    await store.close();
+    return {
+      engine: engineName,
+      size,
+      changes: victims.length,
+      fullCycle: { seconds: fullSeconds, status: full.status, counts: full.counts, steps: stepRows(full) },
+      deltaCycle: { seconds: deltaSeconds, status: delta.status, counts: delta.counts, steps: stepRows(delta) },
+      peakRssMB: { afterFullCycle: Math.round(rssAfterFull / 1024), end: Math.round(process.resourceUsage().maxRSS / 1024) },
+    };
+  } finally {
+    state.drop();
+  }
 }
-const stamp = Date.now() % 10_000;
-for (const [i, dn] of victims.entries()) {
-  await a.modify(
-    dn,
-    new Change({ operation: 'replace', modification: new Attribute({ type: 'telephoneNumber', values: [`+1 404 555 ${stamp} ${i}`] }) }),
-  );
-}
-await a.unbind();
-const t2 = Date.now();
-const delta = await runProfile(engine, store, 'delta-cycle');
-const deltaSeconds = (Date.now() - t2) / 1000;
-await store.close();
 
-const result = {
-  size,
-  changes: victims.length,
-  fullCycle: { seconds: fullSeconds, status: full.status, counts: full.counts, steps: stepRows(full) },
-  deltaCycle: { seconds: deltaSeconds, status: delta.status, counts: delta.counts, steps: stepRows(delta) },
-  peakRssMB: { afterFullCycle: Math.round(rssAfterFull / 1024), end: Math.round(process.resourceUsage().maxRSS / 1024) },
-};
+const results = [];
+for (const [i, e] of engines.entries()) {
+  // Every engine starts from the same freshly loaded forests: its full cycle adds every contact.
+  if (i > 0) forests = { a: await bringUp('a'), b: await bringUp('b') };
+  say(`${e}: full and delta cycle…`);
+  results.push(await cycle(e, i));
+}
 if (!args.keep)
   for (const id of ['a', 'b'] as const)
     await stopSlapd(
@@ -148,20 +174,36 @@ if (!args.keep)
       forests[id],
       silentLogger,
     );
-if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+const base = results[0];
+const ratios = results.map((r) => ({
+  engine: r.engine,
+  fullCycleRatio: base ? r.fullCycle.seconds / base.fullCycle.seconds : 1,
+  deltaCycleRatio: base ? r.deltaCycle.seconds / base.deltaCycle.seconds : 1,
+}));
+if (args.json) process.stdout.write(`${JSON.stringify({ results, ratios }, null, 2)}\n`);
 else {
   process.stdout.write(`GAL sync, ${size} users per forest (bench slapds on ${forests.a.ldapPort}/${forests.b.ldapPort})\n`);
-  for (const [name, c] of [
-    ['full cycle', result.fullCycle],
-    ['delta cycle', result.deltaCycle],
-  ] as const) {
-    process.stdout.write(
-      `${name}: ${c.seconds.toFixed(1)} s (${c.status}) — exports: ${c.counts.exportAdds ?? 0} adds, ${c.counts.exportUpdates ?? 0} updates, ${c.counts.exportDeletes ?? 0} deletes; errors ${c.counts.errors ?? 0}\n`,
-    );
-    for (const s of c.steps)
+  for (const result of results) {
+    process.stdout.write(`\nstate on ${result.engine}\n`);
+    for (const [name, c] of [
+      ['full cycle', result.fullCycle],
+      ['delta cycle', result.deltaCycle],
+    ] as const) {
       process.stdout.write(
-        `  ${s.step.padEnd(16)} ${s.seconds.toFixed(2).padStart(7)} s ${String(s.objects).padStart(7)} objects ${String(s.perSecond).padStart(7)} /s\n`,
+        `${name}: ${c.seconds.toFixed(1)} s (${c.status}) — exports: ${c.counts.exportAdds ?? 0} adds, ${c.counts.exportUpdates ?? 0} updates, ${c.counts.exportDeletes ?? 0} deletes; errors ${c.counts.errors ?? 0}\n`,
+      );
+      for (const s of c.steps)
+        process.stdout.write(
+          `  ${s.step.padEnd(16)} ${s.seconds.toFixed(2).padStart(7)} s ${String(s.objects).padStart(7)} objects ${String(s.perSecond).padStart(7)} /s\n`,
+        );
+    }
+    process.stdout.write(`peak RSS: ${result.peakRssMB.afterFullCycle} MB after the full cycle, ${result.peakRssMB.end} MB at the end\n`);
+  }
+  if (results.length > 1) {
+    process.stdout.write('\nside by side (time as a ratio to the first engine; lower is faster)\n');
+    for (const [i, r] of results.entries())
+      process.stdout.write(
+        `  ${r.engine.padEnd(9)} full ${r.fullCycle.seconds.toFixed(1).padStart(6)} s ×${(ratios[i]?.fullCycleRatio ?? 1).toFixed(2)}   delta ${r.deltaCycle.seconds.toFixed(2).padStart(6)} s ×${(ratios[i]?.deltaCycleRatio ?? 1).toFixed(2)}\n`,
       );
   }
-  process.stdout.write(`peak RSS: ${result.peakRssMB.afterFullCycle} MB after the full cycle, ${result.peakRssMB.end} MB at the end\n`);
 }

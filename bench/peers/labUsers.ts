@@ -18,8 +18,8 @@ async function withAdmin<T>(info: LabInfo, org: 'a' | 'b', fn: (c: Client) => Pr
   }
 }
 
-/** Creates the user unless it exists; returns its login. */
-export async function ensureUser(info: LabInfo, org: 'a' | 'b', sam: string): Promise<string> {
+/** Creates the user unless it exists (on the mail server of `homeMDB`, default the forest's first); returns its login. */
+export async function ensureUser(info: LabInfo, org: 'a' | 'b', sam: string, homeMDB?: string): Promise<string> {
   const f = info.forests[org];
   const upn = `${sam}@${f.mailDomain}`;
   await withAdmin(info, org, async (c) => {
@@ -32,7 +32,7 @@ export async function ensureUser(info: LabInfo, org: 'a' | 'b', sam: string): Pr
       sAMAccountName: sam,
       userPrincipalName: upn,
       mail: upn,
-      homeMDB: f.mailboxStoreDn,
+      homeMDB: homeMDB ?? f.mailboxStoreDn,
       userPassword: randomBytes(12).toString('hex'),
     });
   });
@@ -55,8 +55,14 @@ const PLAN: [string, number][] = [
 ];
 
 /** Fills a source mailbox with `n` messages (~`avg` bytes) unless it already holds them. */
-export async function ensureCorpus(lab: MailLab, upn: string, n: number, avg: number): Promise<{ messages: number; bytes: number }> {
-  const c = await session(lab, 'a', upn);
+export async function ensureCorpus(
+  lab: MailLab,
+  upn: string,
+  n: number,
+  avg: number,
+  server?: string,
+): Promise<{ messages: number; bytes: number }> {
+  const c = await session(lab, 'a', upn, server);
   const st = await c.status('INBOX', { messages: true });
   const list = await c.list({ statusQuery: { messages: true, size: true } });
   await c.logout();
@@ -75,10 +81,10 @@ export async function ensureCorpus(lab: MailLab, upn: string, n: number, avg: nu
           date: new Date(Date.UTC(2018, 0, 1) + seed * 3_600_000),
         };
       });
-      for (let i = 0; i < msgs.length; i += 500) await populate(lab, 'a', upn, folder, msgs.slice(i, i + 500));
+      for (let i = 0; i < msgs.length; i += 500) await populate(lab, 'a', upn, folder, msgs.slice(i, i + 500), server);
     }
   }
-  const c2 = await session(lab, 'a', upn);
+  const c2 = await session(lab, 'a', upn, server);
   const l2 = await c2.list({ statusQuery: { messages: true, size: true } });
   await c2.logout();
   return {

@@ -146,3 +146,41 @@ const LAB_PROBE = { a: 'jmuller@forest-a.test', b: 'sodegard@forest-b.test' } as
 function probe(org: 'a' | 'b'): string {
   return `      probeMailbox: ${LAB_PROBE[org]}   # any mailbox-enabled user; check opens it as the master user\n`;
 }
+
+/** One mail server of a lab forest with several (`lab up --stores N`), for the example. */
+export interface ExampleMailServer {
+  name: string;
+  homeMDB: string;
+  /** The port the example's transport uses (forest A: IMAP with STARTTLS; B: IMAPS). */
+  port: number;
+}
+
+/**
+ * The example project file with organization `org`'s single `mailStore` turned into a
+ * `mailStores` list, one entry per server: the same settings, its own name, port and
+ * homeMDB (each user's server is found by homeMDB). The probe mailbox stays on the first,
+ * where the lab's sample user lives.
+ */
+export function withMailServers(text: string, org: 'a' | 'b', servers: readonly ExampleMailServer[]): string {
+  if (servers.length < 2) return text;
+  const lines = text.split('\n');
+  const orgLine = lines.findIndex((l) => l.startsWith(`  ${org}:`));
+  const head = lines.findIndex((l, i) => i > orgLine && l === '    mailStore:');
+  if (orgLine < 0 || head < 0) throw new Error(`the example has no mailStore for organization ${org}`);
+  let end = head + 1;
+  while (end < lines.length && (lines[end] as string).startsWith('      ')) end++;
+  const body = lines.slice(head + 1, end);
+  const entries = servers.flatMap((s, i) => [
+    `      - name: ${s.name}`,
+    `        homeMDB: "${s.homeMDB}"       # the mailbox database of the users this server holds`,
+    ...body
+      .filter((l) => i === 0 || !l.trimStart().startsWith('probeMailbox:'))
+      .map((l) => `  ${l.replace(/^( {6}port: )\d+/, `$1${s.port}`)}`),
+  ]);
+  return [
+    ...lines.slice(0, head),
+    "    mailStores:                     # every mail server; a user's is found from its homeMDB",
+    ...entries,
+    ...lines.slice(end),
+  ].join('\n');
+}

@@ -189,7 +189,9 @@ async function workStep(
           if (s !== 'copied' || (await run.cutoverAllowed())) await enqueue(queue, batch.name, { id: m.id, state: s });
           else if (await run.waitingForCutoverTime())
             await enqueue(queue, batch.name, { id: m.id, state: s }, batch.options.retryIntervalSeconds);
-          // else: copied, waiting for `batch complete` (manual cutover), which queues it again
+          // Manual cutover: one delta pass after the copy keeps the target close (as one process
+          // does), then it waits for `batch complete`, which queues it again.
+          else if (m.state === 'prestaged') await enqueue(queue, batch.name, { id: m.id, state: s });
         }
         return s;
       });

@@ -1,9 +1,9 @@
 // A project file for live tests: the `crossforest init` example, pointed at the lab's
 // data folder, written into a temporary folder of its own (with its own state store).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exampleProjectFile } from '../../src/config/example.ts';
+import { exampleProjectFile, withMailServers } from '../../src/config/example.ts';
 import { type LoadedProject, loadProject } from '../../src/config/load.ts';
 import { testStateYaml } from './state.ts';
 
@@ -16,11 +16,39 @@ export interface TestProject extends LoadedProject {
 export function labProject(labDir: string, edit: (text: string) => string = (t) => t): TestProject {
   const dir = mkdtempSync(join(tmpdir(), 'cf-project-'));
   // The state store on the tests' engine (helpers/state.ts), in place of the example's.
-  const example = replaceSection(exampleProjectFile().replaceAll('.lab/', `${labDir}/`), 'state', testStateYaml(dir));
+  const example = replaceSection(
+    labMailServers(labDir, exampleProjectFile()).replaceAll('.lab/', `${labDir}/`),
+    'state',
+    testStateYaml(dir),
+  );
   const text = edit(example);
   const path = join(dir, 'crossforest.yaml');
   writeFileSync(path, text);
   return { ...loadProject(path), dir, text };
+}
+
+/**
+ * The example with each forest's mail servers as the running lab has them: one (the
+ * example as written), or, after `lab up --stores N`, a `mailStores` list from lab.json.
+ */
+export function labMailServers(labDir: string, text: string): string {
+  let info: { forests?: Record<string, { mailStores?: { name: string; homeMDB: string; imapPort: number; imapsPort: number }[] }> };
+  try {
+    info = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8'));
+  } catch {
+    return text;
+  }
+  let out = text;
+  for (const org of ['a', 'b'] as const) {
+    const stores = info.forests?.[org]?.mailStores ?? [];
+    // The example's transport: forest A over IMAP with STARTTLS, forest B over IMAPS.
+    out = withMailServers(
+      out,
+      org,
+      stores.map((st) => ({ name: st.name, homeMDB: st.homeMDB, port: org === 'a' ? st.imapPort : st.imapsPort })),
+    );
+  }
+  return out;
 }
 
 /**
