@@ -13,6 +13,8 @@ export interface LabContext {
   size: number;
   /** PRNG seed of the sample organization (`--seed`). */
   seed: string;
+  /** Dovecot mail stores per forest (`--stores`, 1 to 4): store 1 is dovecot-a / dovecot-b. */
+  stores: number;
   /** Fixed facts of each forest: ports, suffix, admin/galsync DNs, mail domain. */
   forests: Record<ForestId, ForestInfo>;
   /** Absolute paths of the secret files (first line = the secret). */

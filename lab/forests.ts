@@ -22,8 +22,24 @@ export interface ForestInfo {
   contactsDn: string;
   galContactsDn: string;
   serviceAccountsDn: string;
-  /** The `homeMDB` value of every mailbox-enabled user of this forest. */
+  /** The `homeMDB` of the forest's mail store 1 (every mailbox user's with one store; mailboxStoreDnOf for the others). */
   mailboxStoreDn: string;
+}
+
+/**
+ * The `homeMDB` of mail store `store` (1 to 4) of a forest (`lab up --stores N`): shaped like
+ * Exchange's (a mailbox database DN in the configuration partition). Store 1's is the
+ * forest's `mailboxStoreDn` (`CN=Mailbox Store A,…,CN=MAIL-A,…`); store k ≥ 2 is
+ * `CN=Mailbox Store A<k>,…,CN=MAIL-A<k>,…` on the same path.
+ */
+export function mailboxStoreDnOf(id: ForestId, store = 1): string {
+  if (!Number.isInteger(store) || store < 1) throw new RangeError(`mail store number must be 1 or more, got ${store}`);
+  const tag = `${id.toUpperCase()}${store === 1 ? '' : String(store)}`;
+  return (
+    `CN=Mailbox Store ${tag},CN=First Storage Group,CN=InformationStore,CN=MAIL-${tag},` +
+    `CN=Servers,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,CN=Forest${id.toUpperCase()},` +
+    `CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=forest-${id},DC=test`
+  );
 }
 
 function forest(id: ForestId, ldapPort: number, ldapsPort: number): ForestInfo {
@@ -46,11 +62,8 @@ function forest(id: ForestId, ldapPort: number, ldapsPort: number): ForestInfo {
     contactsDn: `ou=Contacts,${suffix}`,
     galContactsDn: `ou=GAL Contacts,${suffix}`,
     serviceAccountsDn: `ou=Service Accounts,${suffix}`,
-    // Shaped like Exchange's homeMDB (a DN in the configuration partition).
-    mailboxStoreDn:
-      `CN=Mailbox Store ${id.toUpperCase()},CN=First Storage Group,CN=InformationStore,CN=MAIL-${id.toUpperCase()},` +
-      `CN=Servers,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,CN=${orgName},` +
-      `CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=forest-${id},DC=test`,
+    // Shaped like Exchange's homeMDB (a DN in the configuration partition): store 1's.
+    mailboxStoreDn: mailboxStoreDnOf(id, 1),
   };
 }
 

@@ -13,6 +13,7 @@ import { loadForest, slapdPaths, slapdState, startSlapd, stopSlapd, writeSlapdCo
 import { FOREST_IDS, FORESTS, type ForestId, type ForestInfo } from './forests.ts';
 import { withLabLock } from './lock.ts';
 import { adMailStoresDown, adMailStoresStatus, adMailStoresUp } from './mailstore/adStores.ts';
+import { type ForestMailStore, forestMailStores, MAX_STORES, validStoreCount } from './mailstore/stores.ts';
 import { ORGANIZATION_VERSION, type OrganizationCounts } from './org/organization.ts';
 import { DEFAULT_SEED, DEFAULT_SIZE } from './org/people.ts';
 import { defaultLabDir } from './paths.ts';
@@ -31,6 +32,8 @@ export interface LabOptions {
   size?: number;
   /** Sample-organization seed. Default: what is loaded already, else `crossforest`. */
   seed?: string;
+  /** Dovecot mail stores per forest, 1 to 4. Default: as the lab was last started, else 1. */
+  stores?: number;
   /** Also start/stop the Dovecot mail stores (lab/mailstore). Default true. */
   mailStores?: boolean;
   /** `samba` also runs the two Samba AD DCs (lab/samba); `openldap` stops them. Default: as before. */
@@ -45,6 +48,8 @@ export interface LoadedData {
   version: number;
   size: number;
   seed: string;
+  /** Mail stores per forest the users' homeMDB were spread over; absent (older labs) = 1. */
+  stores?: number;
   counts: OrganizationCounts;
   loadSeconds: number;
   loadedAt: string;
@@ -58,6 +63,12 @@ export interface ForestRecord extends ForestInfo {
   accesslogDir: string;
   logFile: string;
   loaded: LoadedData | null;
+  /**
+   * The forest's Dovecot servers (`lab up --stores N`), always listed, store 1 first:
+   * name, key (folders dovecot/<key>/, mail-<key>/), ports, the homeMDB of the users it
+   * serves and its mail root. One entry with one store.
+   */
+  mailStores: ForestMailStore[];
 }
 
 /** The content of `.lab/lab.json`: what runs where. Tests read it. */
@@ -66,8 +77,14 @@ export interface LabInfo {
   labDir: string;
   size: number;
   seed: string;
+  /** Dovecot mail stores per forest (`--stores`); absent in lab.json of older labs = 1. */
+  stores: number;
   updatedAt: string;
   forests: Record<ForestId, ForestRecord>;
+  /**
+   * Every process of the mail side: the Dovecot stores (dovecot-a and dovecot-b first, then
+   * dovecot-a2, dovecot-b2 … with --stores), Radicale, Postfix.
+   */
   mailStores: MailStoreStatus[];
   /** Null when lab/mailstore is not present or was skipped. */
   mailStoresError?: string;
@@ -96,7 +113,9 @@ export function labInfoPath(labDir: string): string {
 /** Reads `.lab/lab.json` as last written, or null. */
 export function readLabInfo(labDir: string = defaultLabDir()): LabInfo | null {
   try {
-    return JSON.parse(readFileSync(labInfoPath(labDir), 'utf8')) as LabInfo;
+    const info = JSON.parse(readFileSync(labInfoPath(labDir), 'utf8')) as LabInfo;
+    // lab.json of a lab started before --stores: one store per forest.
+    return { ...info, stores: info.stores ?? 1 };
   } catch {
     return null;
   }
@@ -145,11 +164,16 @@ function resolved(opts: LabOptions): { labDir: string; log: Logger; progress: (l
   };
 }
 
-function context(labDir: string, size: number, seed: string, tls: LabCertificates, log: Logger): LabContext {
-  return { labDir, size, seed, forests: FORESTS, secrets: secretPaths(labDir), tls, log };
+function context(labDir: string, size: number, seed: string, tls: LabCertificates, log: Logger, stores = 1): LabContext {
+  return { labDir, size, seed, stores, forests: FORESTS, secrets: secretPaths(labDir), tls, log };
 }
 
-function validate(size: number, seed: string): void {
+function validate(size: number, seed: string, stores: number): void {
+  if (!validStoreCount(stores)) {
+    throw new LabError(`lab stores must be a whole number from 1 to ${MAX_STORES}, got ${stores}`, {
+      hint: 'pass --stores N (Dovecot servers per forest), e.g. --stores 2',
+    });
+  }
   if (!Number.isInteger(size) || size < 1 || size > 1_000_000) {
     throw new LabError(`lab size must be a whole number from 1 to 1000000, got ${size}`, {
       hint: 'pass --size N (users per forest), e.g. --size 50',
@@ -158,7 +182,7 @@ function validate(size: number, seed: string): void {
   if (seed.length === 0 || seed.length > 200) throw new LabError('lab seed must be 1 to 200 characters', { hint: 'pass --seed S' });
 }
 
-function forestRecord(labDir: string, f: ForestInfo): ForestRecord {
+function forestRecord(labDir: string, f: ForestInfo, stores: number): ForestRecord {
   const paths = slapdPaths(labDir, f);
   const state = slapdState(paths);
   return {
@@ -170,7 +194,12 @@ function forestRecord(labDir: string, f: ForestInfo): ForestRecord {
     accesslogDir: paths.accesslogDir,
     logFile: paths.logFile,
     loaded: readLoaded(labDir, f.id),
+    mailStores: forestMailStores(labDir, f.id, stores),
   };
+}
+
+function forestRecords(labDir: string, stores: number): Record<ForestId, ForestRecord> {
+  return { a: forestRecord(labDir, FORESTS.a, stores), b: forestRecord(labDir, FORESTS.b, stores) };
 }
 
 async function upForest(
@@ -178,6 +207,7 @@ async function upForest(
   f: ForestInfo,
   size: number,
   seed: string,
+  stores: number,
   tls: LabCertificates,
   log: Logger,
   progress: (l: string) => void,
@@ -185,16 +215,26 @@ async function upForest(
   const actions: string[] = [];
   const paths = slapdPaths(labDir, f);
   const loaded = readLoaded(labDir, f.id);
-  const fresh = loaded !== null && loaded.size === size && loaded.seed === seed && loaded.version === ORGANIZATION_VERSION;
+  // The store count decides the users' homeMDB: a change reloads, like size and seed.
+  const fresh =
+    loaded !== null &&
+    loaded.size === size &&
+    loaded.seed === seed &&
+    (loaded.stores ?? 1) === stores &&
+    loaded.version === ORGANIZATION_VERSION;
   const running = slapdState(paths).alive;
   const name = `forest ${f.id.toUpperCase()}`;
   if (!fresh) {
     if (running) {
-      progress(`${name}: stopping slapd to reload (${loaded ? `had size ${loaded.size}, seed ${loaded.seed}` : 'no data'})`);
+      progress(
+        `${name}: stopping slapd to reload (${loaded ? `had size ${loaded.size}, seed ${loaded.seed}, ${loaded.stores ?? 1} mail store(s)` : 'no data'})`,
+      );
       await stopSlapd(paths, f, log);
     }
     await writeSlapdConfig(labDir, f, tls, readSecret(labDir, `forest-${f.id}-admin.pw`));
-    progress(`${name}: generating and loading ${size.toLocaleString('en-US')} users (seed ${seed})`);
+    progress(
+      `${name}: generating and loading ${size.toLocaleString('en-US')} users (seed ${seed}${stores > 1 ? `, mailboxes on ${stores} stores` : ''})`,
+    );
     rmSync(loadedMarker(labDir, f.id), { force: true });
     const t0 = performance.now();
     const counts = await loadForest(
@@ -206,11 +246,20 @@ async function upForest(
         seed,
         usersPassword: readSecret(labDir, 'users.pw'),
         galsyncPassword: readSecret(labDir, `forest-${f.id}-galsync.pw`),
+        stores,
       },
       log,
     );
     const loadSeconds = Math.round(performance.now() - t0) / 1000;
-    const data: LoadedData = { version: ORGANIZATION_VERSION, size, seed, counts, loadSeconds, loadedAt: new Date().toISOString() };
+    const data: LoadedData = {
+      version: ORGANIZATION_VERSION,
+      size,
+      seed,
+      ...(stores > 1 ? { stores } : {}),
+      counts,
+      loadSeconds,
+      loadedAt: new Date().toISOString(),
+    };
     writeFileSync(loadedMarker(labDir, f.id), `${JSON.stringify(data, null, 2)}\n`);
     actions.push(`loaded ${name}: ${counts.entries.toLocaleString('en-US')} entries in ${loadSeconds} s`);
     progress(actions[actions.length - 1] ?? '');
@@ -238,24 +287,25 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
     const previous = readLabInfo(labDir);
     const size = opts.size ?? previous?.size ?? DEFAULT_SIZE;
     const seed = opts.seed ?? previous?.seed ?? DEFAULT_SEED;
-    validate(size, seed);
+    const stores = opts.stores ?? previous?.stores ?? 1;
+    validate(size, seed, stores);
     const tls = await ensureLabCertificates(labDir);
     const secrets = ensureSecrets(labDir);
-    const perForest = await Promise.all(FOREST_IDS.map((id) => upForest(labDir, FORESTS[id], size, seed, tls, log, progress)));
+    const perForest = await Promise.all(FOREST_IDS.map((id) => upForest(labDir, FORESTS[id], size, seed, stores, tls, log, progress)));
     const actions = perForest.flat();
 
     let mailStores: MailStoreStatus[] = [];
     const hooks = opts.mailStores === false ? null : await loadMailStoreHooks(log);
     if (hooks) {
-      progress('mail stores: starting');
-      mailStores = await hooks.mailStoresUp(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
+      progress(stores > 1 ? `mail stores: starting (${stores} per forest)` : 'mail stores: starting');
+      mailStores = await hooks.mailStoresUp(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }), stores));
     }
     if (opts.mailStores !== false)
       mailStores.push(...(await radicaleUp(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
     if (hooks) {
       // Postfix routes by the directory and delivers to Dovecot over LMTP: after the mail stores.
       progress('postfix: starting');
-      await postfixUp(labDir);
+      await postfixUp(labDir, stores);
       mailStores.push(...postfixLabStatus(labDir));
     }
     progress('postgres: starting');
@@ -279,8 +329,9 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       labDir,
       size,
       seed,
+      stores,
       updatedAt: new Date().toISOString(),
-      forests: { a: forestRecord(labDir, FORESTS.a), b: forestRecord(labDir, FORESTS.b) },
+      forests: forestRecords(labDir, stores),
       mailStores,
       ...(samba ? { samba } : {}),
       ...(adMailStores ? { adMailStores } : {}),
@@ -303,6 +354,7 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
     const hooks = opts.mailStores === false ? null : await loadMailStoreHooks(log);
     if (hooks) {
       progress('mail stores: stopping');
+      // Every store (1 to 4 per forest) that runs, whatever the store count.
       await hooks.mailStoresDown(
         context(
           labDir,
@@ -310,6 +362,7 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
           previous?.seed ?? DEFAULT_SEED,
           labCertificatePaths(labDir),
           log.child({ scope: 'mailstore' }),
+          previous?.stores ?? 1,
         ),
       );
       stopped.push('mail stores');
@@ -360,7 +413,7 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
       writeLabInfo({
         ...previous,
         updatedAt: new Date().toISOString(),
-        forests: { a: forestRecord(labDir, FORESTS.a), b: forestRecord(labDir, FORESTS.b) },
+        forests: forestRecords(labDir, previous.stores),
         mailStores: [],
         ...(previous.postgres ? { postgres: postgresStatus({ labDir }) } : {}),
       });
@@ -375,13 +428,14 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
   const previous = readLabInfo(labDir);
   const size = previous?.size ?? DEFAULT_SIZE;
   const seed = previous?.seed ?? DEFAULT_SEED;
+  const stores = previous?.stores ?? 1;
   const tls = labCertificatePaths(labDir);
   let mailStores: MailStoreStatus[] = [];
   let mailStoresError: string | undefined;
   const hooks = opts.mailStores === false || !existsSync(labDir) ? null : await loadMailStoreHooks(log);
   if (hooks) {
     try {
-      mailStores = await hooks.mailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' })));
+      mailStores = await hooks.mailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }), stores));
       mailStores.push(...(await radicaleStatus(context(labDir, size, seed, tls, log.child({ scope: 'radicale' })))));
       mailStores.push(...postfixLabStatus(labDir));
     } catch (err) {
@@ -393,8 +447,9 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
     labDir,
     size,
     seed,
+    stores,
     updatedAt: previous?.updatedAt ?? '',
-    forests: { a: forestRecord(labDir, FORESTS.a), b: forestRecord(labDir, FORESTS.b) },
+    forests: forestRecords(labDir, stores),
     mailStores,
     ...(mailStoresError ? { mailStoresError } : {}),
     ...(previous?.samba?.length ? { samba: await sambaStatus(context(labDir, size, seed, tls, log.child({ scope: 'samba' }))) } : {}),
@@ -422,6 +477,7 @@ export async function labReset(opts: LabOptions = {}): Promise<LabUpResult> {
       ...opts,
       size: opts.size ?? previous?.size,
       seed: opts.seed ?? previous?.seed,
+      stores: opts.stores ?? previous?.stores,
       directory: opts.directory ?? (previous?.samba?.length ? 'samba' : undefined),
     });
   }

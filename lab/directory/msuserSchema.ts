@@ -11,7 +11,7 @@
 //     GAL-sync provisioning, migration pre-staging) would have to invent them. We
 //     move them to MAY, so they stay allowed and realistic entries may still carry them.
 // Each edit is checked: if Debian's file ever changes shape, we fail loudly.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LabError } from '../../src/util/errors.ts';
 
@@ -67,6 +67,13 @@ export function writeMsuserSchema(target: string): string {
     });
   }
   mkdirSync(dirname(target), { recursive: true });
-  writeFileSync(target, patchMsuserSchema(text));
+  // Both forests load in parallel and share this file: unchanged, it is left alone; changed,
+  // it is replaced at once (temp file + rename), so the other forest's slaptest never reads
+  // a half-written copy.
+  const patched = patchMsuserSchema(text);
+  if (existsSync(target) && readFileSync(target, 'utf8') === patched) return target;
+  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  writeFileSync(tmp, patched);
+  renameSync(tmp, target);
   return target;
 }

@@ -81,7 +81,7 @@ export async function writeDovecotConfig(
   }
   writeFileSync(
     paths.ldapConf,
-    ldapConfig({ directory, paths, searchPassword: secrets.searchPassword, mailUid: mail.uid, mailGid: mail.gid }),
+    ldapConfig({ directory, paths, searchPassword: secrets.searchPassword, mailUid: mail.uid, mailGid: mail.gid, homeMDB: store.homeMDB }),
     { mode: 0o600 },
   );
   // Read by the auth process, which runs as the `dovecot` user: owned by it, 0600.

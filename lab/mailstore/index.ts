@@ -1,13 +1,15 @@
 // The mail-store half of the lab, behind the hooks `lab up/down/status` call
-// (lab/context.ts MailStoreHooks): two Dovecot instances authenticating against the two
-// slapd forests, and forest A's generated corpus.
+// (lab/context.ts MailStoreHooks): one Dovecot per forest (or `--stores N` per forest,
+// each serving the users whose homeMDB is its own) authenticating against the two slapd
+// forests, and the generated corpus of the users each store serves.
+import { rmSync } from 'node:fs';
 import type { LabContext, MailStoreStatus } from '../context.ts';
 import { FOREST_IDS } from '../forests.ts';
 import { readSecret } from '../secrets.ts';
-import { ensureCorpus } from './corpus/corpus.ts';
+import { corpusManifestPath, ensureCorpus } from './corpus/corpus.ts';
 import { type DovecotSecrets, dovecotState, resolveBaseDir, startDovecot, stopDovecot, writeDovecotConfig } from './dovecot.ts';
 import { type AuthDirectory, authDirectoryOfForest } from './ldapConfig.ts';
-import { clientPorts, STORES, type StoreDef, type StorePaths, storePaths } from './stores.ts';
+import { clientPorts, forestStore, MAX_STORES, type StoreDef, type StorePaths, storePaths } from './stores.ts';
 
 export function storeStatus(store: StoreDef, paths: StorePaths, details: Record<string, unknown> = {}): MailStoreStatus {
   const state = dovecotState(paths);
@@ -50,24 +52,58 @@ export function pathsOf(ctx: LabContext, store: StoreDef): StorePaths {
   return resolveBaseDir(storePaths(ctx.labDir, store.key));
 }
 
+/** Every store of the lab's `stores` per forest, ordered store 1 of A, of B, then store 2 of A … */
+function labStores(stores: number): StoreDef[] {
+  const out: StoreDef[] = [];
+  for (let k = 1; k <= stores; k++) for (const id of FOREST_IDS) out.push(forestStore(id, k, stores));
+  return out;
+}
+
+/** Stores k > stores (up to MAX_STORES): what a smaller `--stores` leaves over. */
+function extraStores(stores: number): StoreDef[] {
+  const out: StoreDef[] = [];
+  for (let k = stores + 1; k <= MAX_STORES; k++) for (const id of FOREST_IDS) out.push(forestStore(id, k, k));
+  return out;
+}
+
+function storeDetails(store: StoreDef): Record<string, unknown> {
+  return store.homeMDB === undefined ? {} : { homeMDB: store.homeMDB };
+}
+
+/**
+ * Starts (or keeps) ctx.stores Dovecot servers per forest, each with the corpus of the
+ * users it serves, and stops the ones a smaller store count leaves over. The first two
+ * entries are always dovecot-a and dovecot-b (readers look a forest's store up by forest).
+ */
 export async function mailStoresUp(ctx: LabContext): Promise<MailStoreStatus[]> {
   const out: MailStoreStatus[] = [];
-  for (const id of FOREST_IDS) {
-    const store = STORES[id];
+  for (const store of labStores(ctx.stores)) {
+    const id = store.id;
     const paths = await upStore(ctx, store, authDirectoryOfForest(ctx.forests[id]), {
       masterPassword: readSecret(ctx.labDir, `mail-${id}-master.pw`),
       searchPassword: readSecret(ctx.labDir, `forest-${id}-galsync.pw`),
     });
     const corpus = await ensureCorpus(ctx, store, paths);
-    out.push(storeStatus(store, paths, corpus));
+    out.push(storeStatus(store, paths, { ...storeDetails(store), ...corpus }));
+  }
+  for (const store of extraStores(ctx.stores)) {
+    if (await stopDovecot(store, pathsOf(ctx, store), ctx.log)) ctx.log.info({ store: store.name }, 'not in --stores any more: stopped');
+    // Its users are back on the other stores: a later `--stores` regenerates its mail.
+    rmSync(corpusManifestPath(ctx.labDir, store), { force: true });
   }
   return out;
 }
 
+/** Stops every forest store that runs (1 to MAX_STORES), whatever the store count. */
 export async function mailStoresDown(ctx: LabContext): Promise<void> {
-  for (const id of FOREST_IDS) await stopDovecot(STORES[id], pathsOf(ctx, STORES[id]), ctx.log);
+  for (const store of labStores(MAX_STORES)) await stopDovecot(store, pathsOf(ctx, store), ctx.log);
 }
 
+/** The ctx.stores stores per forest, and any other that still runs. */
 export async function mailStoresStatus(ctx: LabContext): Promise<MailStoreStatus[]> {
-  return FOREST_IDS.map((id) => storeStatus(STORES[id], pathsOf(ctx, STORES[id])));
+  const listed = labStores(ctx.stores).map((store) => storeStatus(store, pathsOf(ctx, store), storeDetails(store)));
+  const stray = extraStores(ctx.stores)
+    .map((store) => storeStatus(store, pathsOf(ctx, store), storeDetails(store)))
+    .filter((st) => st.alive);
+  return [...listed, ...stray];
 }

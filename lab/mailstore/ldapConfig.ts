@@ -32,10 +32,31 @@ export interface LdapConfigInput {
   searchPassword: string;
   mailUid: number;
   mailGid: number;
+  /**
+   * Serve only the users whose homeMDB is this DN (one of several stores of a forest:
+   * StoreDef.homeMDB); absent: every mailbox-enabled user (homeMDB present).
+   */
+  homeMDB?: string | undefined;
 }
 
 /** The LDAP filter of a mailbox-enabled user; `%u` is expanded (and escaped) by Dovecot. */
 export const MAILBOX_USER_FILTER = '(&(objectClass=user)(userPrincipalName=%u)(homeMDB=*))';
+
+/** RFC 4515 escaping of a filter assertion value (the homeMDB DN has parentheses). */
+export function ldapFilterValue(v: string): string {
+  return v.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** The `(homeMDB=…)` term of a store's filters: any homeMDB, or exactly the store's own. */
+export function homeMdbTerm(homeMDB: string | undefined): string {
+  return homeMDB === undefined ? '(homeMDB=*)' : `(homeMDB=${ldapFilterValue(homeMDB)})`;
+}
+
+/** The user filter of a store (`%u` for Dovecot; `%` in the homeMDB doubled so Dovecot keeps it). */
+export function mailboxUserFilter(homeMDB?: string): string {
+  if (homeMDB === undefined) return MAILBOX_USER_FILTER;
+  return `(&(objectClass=user)(userPrincipalName=%u)${homeMdbTerm(homeMDB).replace(/%/g, '%%')})`;
+}
 
 export function ldapConfig(i: LdapConfigInput): string {
   const { directory, paths } = i;
@@ -51,17 +72,18 @@ export function ldapConfig(i: LdapConfigInput): string {
     `base = ${directory.base}`,
     'scope = subtree',
     'deref = never',
-    // Mail-enabled users (no homeMDB) match neither filter: no login, no mailbox.
-    `pass_filter = ${MAILBOX_USER_FILTER}`,
+    // Mail-enabled users (no homeMDB) match neither filter: no login, no mailbox. One of
+    // several stores of a forest matches only its own homeMDB: users of the others are refused.
+    `pass_filter = ${mailboxUserFilter(i.homeMDB)}`,
     // Canonical login name from the directory, whatever case the client typed.
     'pass_attrs = userPrincipalName=user',
-    `user_filter = ${MAILBOX_USER_FILTER}`,
+    `user_filter = ${mailboxUserFilter(i.homeMDB)}`,
     // Home by lower-cased UPN. uid/gid are explicit (same as mail_uid): an imap process
     // looking up another user for the shared namespace is only answered when the reply
     // carries its own uid.
     `user_attrs = userPrincipalName=user, =home=${paths.mailRoot}/%Lu, =uid=${i.mailUid}, =gid=${i.mailGid}`,
     // `doveadm -A` and `doveadm user '*'` iterate every mailbox.
-    'iterate_filter = (&(objectClass=user)(homeMDB=*))',
+    `iterate_filter = (&(objectClass=user)${homeMdbTerm(i.homeMDB).replace(/%/g, '%%')})`,
     'iterate_attrs = userPrincipalName=user',
     '',
   ].join('\n');

@@ -31,6 +31,8 @@ export interface OrganizationInput {
   seed: string;
   usersPassword: string;
   galsyncPassword: string;
+  /** Mail stores per forest (`lab up --stores N`): spreads the mailbox users' homeMDB. Default 1. */
+  stores?: number;
 }
 
 const SECURITY_GLOBAL = -2147483646;
@@ -216,7 +218,7 @@ export function* sampleOrganization(input: OrganizationInput, counts: Organizati
     groupType: SECURITY_GLOBAL,
   };
 
-  for (const p of samplePeople(forest, size, seed)) {
+  for (const p of samplePeople(forest, size, seed, input.stores ?? 1)) {
     counts.users++;
     if (p.hasMailbox) counts.mailboxes++;
     if (p.mailKind === 'mail-enabled') counts.mailEnabledUsers++;

@@ -5,7 +5,7 @@
 // Memory stays bounded at any --size: the only state kept across records is a counter
 // per distinct name (bounded by the size of the name lists), used to make duplicate
 // names ("John Smith" ×3) get distinct cn / sAMAccountName / mail.
-import { FORESTS, type ForestId } from '../forests.ts';
+import { FORESTS, type ForestId, mailboxStoreDnOf } from '../forests.ts';
 import { GIVEN_NAMES, JAPANESE_NAMES, SITES, SURNAMES, TITLES } from './names.ts';
 import { asciiFold, createPrng, deterministicGuid } from './prng.ts';
 
@@ -50,7 +50,7 @@ export interface SamplePerson {
   objectGUID: Buffer;
   mailKind: MailKind;
   hasMailbox: boolean;
-  /** The mailbox database DN (forest's store) when hasMailbox. */
+  /** The mailbox database DN (the forest's store that serves it: storeOfIndex) when hasMailbox. */
   homeMDB: string | null;
   /** `SMTP:…` for mail-enabled users; null otherwise. */
   targetAddress: string | null;
@@ -121,7 +121,25 @@ export function companyOf(forest: ForestId): string {
   return forest === 'a' ? 'Forest A Inc.' : 'Forest B AG';
 }
 
-export function* samplePeople(forest: ForestId, size: number = DEFAULT_SIZE, seed: string = DEFAULT_SEED): Generator<SamplePerson> {
+/**
+ * Which of a forest's `stores` mail stores (1-based) holds the mailbox of sample user
+ * `index`: round robin by sample index (`lab up --stores N`). With one store, store 1.
+ */
+export function storeOfIndex(index: number, stores = 1): number {
+  return 1 + (index % Math.max(1, stores));
+}
+
+/**
+ * The forest's sample users. `stores` (the lab's mail servers per forest, default 1)
+ * only decides each mailbox user's homeMDB (storeOfIndex); everything else is the same
+ * whatever the store count.
+ */
+export function* samplePeople(
+  forest: ForestId,
+  size: number = DEFAULT_SIZE,
+  seed: string = DEFAULT_SEED,
+  stores = 1,
+): Generator<SamplePerson> {
   const f = FORESTS[forest];
   const rnd = createPrng('people', seed, forest);
   const cnCount = new Map<string, number>();
@@ -217,7 +235,7 @@ export function* samplePeople(forest: ForestId, size: number = DEFAULT_SIZE, see
       objectGUID: deterministicGuid(seed, forest, 'user', String(index)),
       mailKind,
       hasMailbox: mailKind === 'mailbox',
-      homeMDB: mailKind === 'mailbox' ? f.mailboxStoreDn : null,
+      homeMDB: mailKind === 'mailbox' ? (stores > 1 ? mailboxStoreDnOf(forest, storeOfIndex(index, stores)) : f.mailboxStoreDn) : null,
       targetAddress,
       hidden,
       otherMailbox,

@@ -6,12 +6,12 @@
 // Lab topology (lab/README.md, "Postfix"): the policy relay is the smart host.
 //   user ─▶ submission 587x ─▶ Postfix ─relayhost─▶ relay outbound 1002x ─▶ the Internet (a test sink)
 //   the Internet ─▶ relay inbound 1012x ─▶ Postfix MX 252x ─▶ <dir>/mail/inbox/ (Maildir)
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../src/util/errors.ts';
 import type { MailStoreStatus } from '../context.ts';
 import { FORESTS } from '../forests.ts';
-import { STORES } from '../mailstore/stores.ts';
+import { forestStores, STORES } from '../mailstore/stores.ts';
 import { run } from '../proc.ts';
 import { isAlive, pidOwnedBy, portOpen, readPidFile, stopPid, waitFor } from '../process.ts';
 import { readSecret } from '../secrets.ts';
@@ -36,9 +36,15 @@ export interface PostfixInstance extends PostfixSpec {
   logFile: string;
 }
 
-export function labPostfixSpec(labDir: string, org: 'a' | 'b'): PostfixSpec {
+/** One organization's Postfix; `stores` = the lab's mail stores per forest (`--stores`, default 1). */
+export function labPostfixSpec(labDir: string, org: 'a' | 'b', stores = 1): PostfixSpec {
   const f = POSTFIX_LAB[org];
   const other = org === 'a' ? 'b' : 'a';
+  // With several stores, mail goes to the LMTP of the store the user's homeMDB names.
+  const byStore =
+    stores > 1
+      ? forestStores(org, stores).map((st) => ({ key: st.key, homeMDB: st.homeMDB ?? '', lmtp: `inet:127.0.0.1:${st.lmtpPort}` }))
+      : undefined;
   return {
     name: org,
     dir: join(labDir, `postfix-${org}`),
@@ -52,6 +58,7 @@ export function labPostfixSpec(labDir: string, org: 'a' | 'b'): PostfixSpec {
       bindDn: FORESTS[org].galsyncDn,
       bindPw: readSecret(labDir, `forest-${org}-galsync.pw`),
       lmtp: `inet:127.0.0.1:${STORES[org].lmtpPort}`,
+      ...(byStore ? { stores: byStore } : {}),
       peers: { [POSTFIX_LAB[other].mailDomain]: `smtp:[127.0.0.1]:${POSTFIX_LAB[other].smtpPort}` },
     },
     tls: existsSync(join(labDir, 'tls', 'server.crt'))
@@ -91,10 +98,18 @@ export async function startPostfix(spec: PostfixSpec): Promise<PostfixInstance> 
     ['master.cf', masterCf(spec)],
     ...Object.entries(spec.routing ? directoryMaps(spec.routing) : {}),
   ];
+  // LMTP maps of stores a smaller `--stores` dropped: main.cf no longer names them.
+  let changed = false;
+  for (const name of readdirSync(conf)) {
+    if (/^ldap-lmtp-.+\.cf$/.test(name) && !files.some(([f]) => f === name)) {
+      rmSync(join(conf, name), { force: true });
+      changed = true;
+    }
+  }
   // Map files carry the directory password: readable by root and the postfix group only.
-  const changed = files
+  changed = files
     .map(([name, text]) => writeIfChanged(join(conf, name), text, name.endsWith('.cf') && name !== 'main.cf' && name !== 'master.cf'))
-    .some(Boolean);
+    .reduce((any, c) => any || c, changed);
   const running = masterPid(spec);
   if (running !== null && !changed) return instance(spec, running);
   if (running !== null) await stopPostfix(spec.dir);
@@ -134,9 +149,9 @@ export async function stopPostfix(dir: string): Promise<void> {
   if (pid !== null && isAlive(pid) && pidOwnedBy(pid, 'master')) await stopPid(pid, 5_000);
 }
 
-/** Both organizations' Postfix (the lab orchestrator calls this). */
-export async function postfixUp(labDir: string): Promise<Record<'a' | 'b', PostfixInstance>> {
-  const [a, b] = await Promise.all([startPostfix(labPostfixSpec(labDir, 'a')), startPostfix(labPostfixSpec(labDir, 'b'))]);
+/** Both organizations' Postfix (the lab orchestrator calls this), routing to `stores` mail stores per forest. */
+export async function postfixUp(labDir: string, stores = 1): Promise<Record<'a' | 'b', PostfixInstance>> {
+  const [a, b] = await Promise.all([startPostfix(labPostfixSpec(labDir, 'a', stores)), startPostfix(labPostfixSpec(labDir, 'b', stores))]);
   return { a, b };
 }
 

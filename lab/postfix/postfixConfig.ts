@@ -46,10 +46,29 @@ export interface DirectoryRouting {
   bindDn: string;
   /** Read at `lab up` from the lab secrets; written only into 0640 root:postfix map files. */
   bindPw: string;
-  /** Dovecot's LMTP listener, `inet:127.0.0.1:2401`. */
+  /** Dovecot's LMTP listener, `inet:127.0.0.1:2401`: every mailbox user's, unless `stores` is given. */
   lmtp: string;
+  /**
+   * Several mail servers (`lab up --stores N`, N ≥ 2): each mailbox user's mail goes to the
+   * LMTP of the store their homeMDB names, looked up when the message is routed, so a
+   * cutover that changes homeMDB changes where the next message goes. Store 1 first (its
+   * map keeps the name ldap-lmtp.cf); `lmtp` is then unused.
+   */
+  stores?: readonly { key: string; homeMDB: string; lmtp: string }[];
   /** Other organizations' mail domains and their Postfix, `smtp:[127.0.0.1]:2526`. */
   peers: Record<string, string>;
+}
+
+/** RFC 4515 escaping of a filter value, and `%` doubled (Postfix expands %s, %u, %d …). */
+function postfixFilterValue(v: string): string {
+  return v.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(/%/g, '%%');
+}
+
+/** The LMTP transport maps, in lookup order: one for every mailbox, or one per store (ldap-lmtp.cf, ldap-lmtp-a2.cf …). */
+export function lmtpMapFiles(r: DirectoryRouting): string[] {
+  const stores = r.stores ?? [];
+  if (stores.length < 2) return ['ldap-lmtp.cf'];
+  return stores.map((st, i) => (i === 0 ? 'ldap-lmtp.cf' : `ldap-lmtp-${st.key}.cf`));
 }
 
 /** The map files of directory routing: file name → content. */
@@ -73,21 +92,45 @@ export function directoryMaps(r: DirectoryRouting): Record<string, string> {
       '',
     ].join('\n'),
     'ldap-forward.cf': [...common, `query_filter = (&${byAddress}(targetAddress=*))`, 'result_attribute = targetAddress', ''].join('\n'),
-    // Not filtered on targetAddress: a message already rewritten to the login name (accepted
-    // before a cutover set targetAddress) still goes to the mailbox it was resolved to, which
-    // the cutover's final delta then carries over; only a mailbox that is gone (no homeMDB) is not.
-    'ldap-lmtp.cf': [
-      ...common,
-      '# Delivery is by login name: only mailbox-enabled users get LMTP.',
-      `query_filter = (&(userPrincipalName=%s)(homeMDB=*))`,
-      'result_attribute = userPrincipalName',
-      `result_format = lmtp:${r.lmtp}`,
-      '',
-    ].join('\n'),
+    // The LMTP transport (by login name and homeMDB): see lmtpMaps.
+    ...lmtpMaps(r, common),
     // targetAddress values are "SMTP:user@domain" (as in AD): strip the type (via pipemap above).
     // biome-ignore lint/suspicious/noTemplateCurlyInString: ${1} is Postfix's regexp substitution, not JavaScript's
     'strip-address-type.regexp': '/^smtp:(.+)$/ ${1}\n', // Postfix regexp tables are case-insensitive by default (a trailing i would turn that off)
   };
+}
+
+// Not filtered on targetAddress: a message already rewritten to the login name (accepted
+// before a cutover set targetAddress) still goes to the mailbox it was resolved to, which
+// the cutover's final delta then carries over; only a mailbox that is gone (no homeMDB) is not.
+function lmtpMaps(r: DirectoryRouting, common: readonly string[]): Record<string, string> {
+  const stores = r.stores ?? [];
+  if (stores.length < 2) {
+    return {
+      'ldap-lmtp.cf': [
+        ...common,
+        '# Delivery is by login name: only mailbox-enabled users get LMTP.',
+        `query_filter = (&(userPrincipalName=%s)(homeMDB=*))`,
+        'result_attribute = userPrincipalName',
+        `result_format = lmtp:${r.lmtp}`,
+        '',
+      ].join('\n'),
+    };
+  }
+  const files = lmtpMapFiles(r);
+  return Object.fromEntries(
+    stores.map((st, i) => [
+      files[i] ?? `ldap-lmtp-${st.key}.cf`,
+      [
+        ...common,
+        `# Delivery is by login name, to the store the user's homeMDB names (${st.key}).`,
+        `query_filter = (&(userPrincipalName=%s)(homeMDB=${postfixFilterValue(st.homeMDB)}))`,
+        'result_attribute = userPrincipalName',
+        `result_format = lmtp:${st.lmtp}`,
+        '',
+      ].join('\n'),
+    ]),
+  );
 }
 
 export function mainCf(spec: PostfixSpec): string {
@@ -143,7 +186,9 @@ export function mainCf(spec: PostfixSpec): string {
       // pipemap feeds the targetAddress into the regexp that strips its SMTP: type.
       `virtual_alias_maps = ldap:${d}/ldap-mailbox.cf, pipemap:{ldap:${d}/ldap-forward.cf, regexp:${d}/strip-address-type.regexp}`,
       `relay_domains = ${Object.keys(spec.routing.peers).join(', ')}`,
-      `transport_maps = ldap:${d}/ldap-lmtp.cf${
+      `transport_maps = ${lmtpMapFiles(spec.routing)
+        .map((f) => `ldap:${d}/${f}`)
+        .join(', ')}${
         Object.keys(spec.routing.peers).length > 0
           ? `, inline:{${Object.entries(spec.routing.peers)
               .map(([dom, next]) => `${dom}=${next}`)
@@ -184,6 +229,13 @@ export function masterCf(spec: PostfixSpec): string {
     'local     unix  - n n - - local',
     'virtual   unix  - n n - - virtual',
     'lmtp      unix  - - n - - lmtp',
+    // Several stores: qmgr remembers the last address it resolved for 30 s (Postfix's
+    // resolve_clnt, not configurable), so the next message from the same sender to a user
+    // whose homeMDB just moved still goes to the old store, which refuses it (550 5.1.1).
+    // Deferred instead of bounced (status=SOFTBOUNCE in the log), it is resolved again on the
+    // retry and reaches the new store, in the lab about a second later. The same holds for a
+    // message already on its way to the old store's LMTP when homeMDB changes.
+    ...((spec.routing?.stores?.length ?? 0) > 1 ? ['  -o soft_bounce=yes'] : []),
     'anvil     unix  - - n - 1 anvil',
     'scache    unix  - - n - 1 scache',
     'postlog   unix-dgram n - n - 1 postlogd',

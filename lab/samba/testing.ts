@@ -46,6 +46,7 @@ export function ensureSamba(): Promise<SambaLab> {
       labDir,
       size: info?.size ?? DEFAULT_SIZE,
       seed: info?.seed ?? DEFAULT_SEED,
+      stores: info?.stores ?? 1,
       forests: FORESTS,
       secrets: secretPaths(labDir),
       tls,

@@ -1,14 +1,16 @@
 // The lab's mail: forest A's full corpus written straight into Maildir++ (then indexed
 // with doveadm), delegate ACLs between A users, and a few INBOX messages for each of
-// forest B's mailboxes. Regenerated only when size, seed or CORPUS_VERSION changed;
-// `.lab/corpus-<store>.json` is the manifest tests and the demo compare against.
+// forest B's mailboxes. Regenerated only when size, seed, the store count or
+// CORPUS_VERSION changed; `.lab/corpus-<store key>.json` is the manifest tests and the
+// demo compare against. With several stores per forest (`lab up --stores N`) each store
+// holds the mailboxes of the users whose homeMDB is its own, and has its own manifest.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabContext } from '../../context.ts';
 import { type SamplePerson, samplePeople } from '../../org/people.ts';
 import { run } from '../../proc.ts';
 import { doveadm } from '../dovecot.ts';
-import { STORES, type StoreDef, type StorePaths, userHome } from '../stores.ts';
+import { type StoreDef, type StorePaths, servesPerson, userHome } from '../stores.ts';
 import { systemUser } from '../systemUser.ts';
 import { type Delegation, delegations, writeDelegations } from './acl.ts';
 import { type CorpusSizing, type UserManifest, writeMailboxA } from './mailboxA.ts';
@@ -23,6 +25,10 @@ export interface CorpusManifest {
   store: string;
   size: number;
   seed: string;
+  /** Stores per forest when generated (absent in manifests of older labs: 1). */
+  stores?: number;
+  /** The homeMDB this store serves; null: every mailbox user of the forest (one store). */
+  homeMDB?: string | null;
   sizing: CorpusSizing;
   generatedAt: string;
   seconds: number;
@@ -31,8 +37,9 @@ export interface CorpusManifest {
   users: UserManifest[];
 }
 
+/** `.lab/corpus-<key>.json`: corpus-a.json, corpus-b.json for store 1, corpus-a2.json … */
 export function corpusManifestPath(labDir: string, store: StoreDef): string {
-  return join(labDir, `corpus-${store.id}.json`);
+  return join(labDir, `corpus-${store.key}.json`);
 }
 
 export function readCorpusManifest(labDir: string, store: StoreDef): CorpusManifest | null {
@@ -88,12 +95,14 @@ async function generateA(ctx: LabContext, store: StoreDef, paths: StorePaths, si
   for (const p of samplePeople('a', Math.min(ctx.size, 200), ctx.seed))
     if (p.mail) colleagues.push({ name: p.displayName, address: p.mail });
   const users: UserManifest[] = [];
-  for (const person of samplePeople('a', ctx.size, ctx.seed)) {
-    if (!person.hasMailbox) continue;
+  const served = new Set<string>();
+  for (const person of samplePeople('a', ctx.size, ctx.seed, ctx.stores)) {
+    if (!servesPerson(store, person)) continue;
+    served.add(person.upn);
     users.push(
       writeMailboxA({
         store,
-        home: userHome(ctx.labDir, 'a', person.upn),
+        home: userHome(ctx.labDir, store.key, person.upn),
         person,
         roles: rolesOf(person),
         sizing,
@@ -103,10 +112,11 @@ async function generateA(ctx: LabContext, store: StoreDef, paths: StorePaths, si
     );
   }
   const mail = systemUser('mail');
-  await run('chown', ['-R', `${mail.uid}:${mail.gid}`, paths.mailRoot], { what: 'lab corpus A' });
+  await run('chown', ['-R', `${mail.uid}:${mail.gid}`, paths.mailRoot], { what: `lab corpus ${store.key.toUpperCase()}` });
   // Index everything now: first SELECTs are fast and the count quota is right.
-  await doveadm(paths, ['index', '-A', '*'], { what: 'dovecot store A: doveadm index', timeoutMs: 600_000 });
-  const acls = delegations([...samplePeople('a', Math.min(ctx.size, 20), ctx.seed)]);
+  await doveadm(paths, ['index', '-A', '*'], { what: `dovecot store ${store.key.toUpperCase()}: doveadm index`, timeoutMs: 600_000 });
+  // The delegations whose owner (the manager) lives here; a delegate may be on another store.
+  const acls = delegations([...samplePeople('a', Math.min(ctx.size, 20), ctx.seed, ctx.stores)]).filter((d) => served.has(d.owner));
   await writeDelegations(paths, store, acls);
   const m = manifest(
     ctx,
@@ -124,7 +134,7 @@ async function generateA(ctx: LabContext, store: StoreDef, paths: StorePaths, si
 async function generateB(ctx: LabContext, store: StoreDef, paths: StorePaths, sizing: CorpusSizing): Promise<CorpusManifest> {
   const t0 = performance.now();
   wipeMailRoot(paths);
-  const users = await seedStoreB(ctx, paths);
+  const users = await seedStoreB(ctx, store, paths);
   const m = manifest(ctx, store, sizing, t0, users, users.length, []);
   ctx.log.info({ store: store.name, ...m.totals, seconds: m.seconds }, 'corpus generated');
   return m;
@@ -144,6 +154,8 @@ function manifest(
     store: store.name,
     size: ctx.size,
     seed: ctx.seed,
+    stores: ctx.stores,
+    homeMDB: store.homeMDB ?? null,
     sizing,
     generatedAt: new Date().toISOString(),
     seconds: Math.round(performance.now() - t0) / 1000,
@@ -167,13 +179,14 @@ export async function ensureCorpus(ctx: LabContext, store: StoreDef, paths: Stor
     have.version === CORPUS_VERSION &&
     have.size === ctx.size &&
     have.seed === ctx.seed &&
+    (have.stores ?? 1) === ctx.stores &&
     have.sizing.meanMessages === sizing.meanMessages &&
     have.sizing.bigMailboxMessages === sizing.bigMailboxMessages &&
     existsSync(paths.mailRoot);
   if (fresh) return summary(have);
   // Remove the manifest first: a crash mid-generation must not leave a "fresh" marker.
   rmSync(corpusManifestPath(ctx.labDir, store), { force: true });
-  const m = store === STORES.a ? await generateA(ctx, store, paths, sizing) : await generateB(ctx, store, paths, sizing);
+  const m = store.id === 'a' ? await generateA(ctx, store, paths, sizing) : await generateB(ctx, store, paths, sizing);
   writeManifest(ctx.labDir, store, m);
   return summary(m);
 }

@@ -9,7 +9,7 @@ import { samplePeople } from '../../org/people.ts';
 import { createPrng } from '../../org/prng.ts';
 import { run } from '../../proc.ts';
 import { doveadm } from '../dovecot.ts';
-import type { StorePaths } from '../stores.ts';
+import { type StoreDef, type StorePaths, servesPerson } from '../stores.ts';
 import { systemUser } from '../systemUser.ts';
 import type { UserManifest } from './mailboxA.ts';
 import { createMaildir, type StoredMessage, writeMaildirMessages } from './maildir.ts';
@@ -20,12 +20,13 @@ const END = Date.UTC(2026, 5, 1);
 /** How many users are imported at once (doveadm processes). */
 const PARALLEL = 4;
 
-export async function seedStoreB(ctx: LabContext, paths: StorePaths): Promise<UserManifest[]> {
+/** Seeds the INBOX of every forest-B mailbox user this store serves (servesPerson). */
+export async function seedStoreB(ctx: LabContext, store: StoreDef, paths: StorePaths): Promise<UserManifest[]> {
   const scratch = join(paths.dir, 'seed');
   rmSync(scratch, { recursive: true, force: true });
   const jobs: { upn: string; dir: string; manifest: UserManifest }[] = [];
-  for (const person of samplePeople('b', ctx.size, ctx.seed)) {
-    if (!person.hasMailbox) continue;
+  for (const person of samplePeople('b', ctx.size, ctx.seed, ctx.stores)) {
+    if (!servesPerson(store, person)) continue;
     const rnd = createPrng('corpus', ctx.seed, person.upn);
     const me = { name: person.displayName, address: person.mail ?? person.upn };
     const n = 2 + rnd.int(4);
@@ -72,12 +73,12 @@ export async function seedStoreB(ctx: LabContext, paths: StorePaths): Promise<Us
     });
   }
   const mail = systemUser('mail');
-  await run('chown', ['-R', `${mail.uid}:${mail.gid}`, scratch], { what: 'lab corpus B' });
+  await run('chown', ['-R', `${mail.uid}:${mail.gid}`, scratch], { what: `lab corpus ${store.key.toUpperCase()}` });
   const queue = [...jobs];
   const worker = async (): Promise<void> => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       await doveadm(paths, ['import', '-u', job.upn, `maildir:${job.dir}`, '', 'all'], {
-        what: `dovecot store B: doveadm import for ${job.upn}`,
+        what: `dovecot store ${store.key.toUpperCase()}: doveadm import for ${job.upn}`,
       });
     }
   };

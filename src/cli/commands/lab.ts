@@ -1,10 +1,11 @@
-// `crossforest lab up|down|status|reset [--size N] [--seed S] [--yes|--keep-state]`: thin wrapper over
+// `crossforest lab up|down|status|reset [--size N] [--seed S] [--stores N] [--yes|--keep-state]`: thin wrapper over
 // lab/lab.ts. Progress on stderr; a table of endpoints (or --json) on stdout.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from '@commander-js/extra-typings';
 import { type LabInfo, labDown, labReset, labStatus, labUp } from '../../../lab/lab.ts';
+import { MAX_STORES } from '../../../lab/mailstore/stores.ts';
 import { loadProject } from '../../config/load.ts';
 import { stateLocation } from '../../config/state.ts';
 import { displayUrl } from '../../state/postgres.ts';
@@ -68,7 +69,7 @@ function printInfo(info: LabInfo, json: boolean): void {
     { header: 'detail', value: (r) => r.detail },
   ]);
   process.stderr.write(
-    `lab folder ${info.labDir} (size ${info.size}, seed ${info.seed}); secrets in ${info.labDir}/secrets/, CA ${info.tls.caCert}\n`,
+    `lab folder ${info.labDir} (size ${info.size}, seed ${info.seed}, ${info.stores ?? 1} mail store${(info.stores ?? 1) > 1 ? 's' : ''} per forest); secrets in ${info.labDir}/secrets/, CA ${info.tls.caCert}\n`,
   );
   if (info.mailStoresError) process.stderr.write(`mail stores: ${info.mailStoresError}\n`);
 }
@@ -86,8 +87,19 @@ function parseSize(v: string): number {
   return n;
 }
 
+function parseStores(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_STORES)
+    throw new LabError(`--stores must be a whole number from 1 to ${MAX_STORES}, got "${v}"`, {
+      hint: 'Dovecot servers per forest: 1 is dovecot-a / dovecot-b alone, 2 adds dovecot-a2 / dovecot-b2 …',
+    });
+  return n;
+}
+
 export function registerLab(program: Command<[], Record<string, unknown>>): void {
-  const lab = program.command('lab').description('start, stop and inspect the two-organization lab (slapd ×2, Dovecot ×2) on 127.0.0.1');
+  const lab = program
+    .command('lab')
+    .description('start, stop and inspect the two-organization lab (slapd ×2, Dovecot ×2 or --stores N per forest) on 127.0.0.1');
 
   const common = (cmd: Command<unknown[], Record<string, unknown>>) => {
     const g = globals(cmd);
@@ -100,10 +112,22 @@ export function registerLab(program: Command<[], Record<string, unknown>>): void
     .option('--size <n>', 'sample users per forest (default: as loaded, else 50)', parseSize)
     .option('--seed <s>', 'seed of the sample organization (default: as loaded, else "crossforest")')
     .option('--directory <kind>', 'samba: also run two Samba AD DCs; openldap: stop them (default: as before)', parseDirectory)
+    .option(
+      '--stores <n>',
+      `Dovecot mail servers per forest, 1 to ${MAX_STORES}; the mailboxes are spread over them by homeMDB (default: as last started, else 1)`,
+      parseStores,
+    )
     .action(async (opts, cmd) => {
       const c = common(cmd);
       const t0 = performance.now();
-      const info = await labUp({ size: opts.size, seed: opts.seed, directory: opts.directory, log: c.log, onProgress: c.onProgress });
+      const info = await labUp({
+        size: opts.size,
+        seed: opts.seed,
+        stores: opts.stores,
+        directory: opts.directory,
+        log: c.log,
+        onProgress: c.onProgress,
+      });
       progress(info.actions.length ? `lab up in ${((performance.now() - t0) / 1000).toFixed(1)} s` : 'lab already up: nothing to do');
       printInfo(info, c.json);
     });
@@ -139,13 +163,21 @@ export function registerLab(program: Command<[], Record<string, unknown>>): void
     .option('--size <n>', 'sample users per forest', parseSize)
     .option('--seed <s>', 'seed of the sample organization')
     .option('--directory <kind>', 'samba: also run two Samba AD DCs; openldap: stop them', parseDirectory)
+    .option('--stores <n>', `Dovecot mail servers per forest, 1 to ${MAX_STORES} (default: as before, else 1)`, parseStores)
     .option('--yes', "reset the project's state store too without asking")
     .option('--keep-state', "reset the lab only; the project's state store stays as it is")
     .action(async (opts, cmd) => {
       const c = common(cmd);
       // The state first: a store in use refuses the whole reset before the lab is touched.
       const state = await resetProjectState(globals(cmd).config, { yes: Boolean(opts.yes), keep: Boolean(opts.keepState) });
-      const info = await labReset({ size: opts.size, seed: opts.seed, directory: opts.directory, log: c.log, onProgress: c.onProgress });
+      const info = await labReset({
+        size: opts.size,
+        seed: opts.seed,
+        stores: opts.stores,
+        directory: opts.directory,
+        log: c.log,
+        onProgress: c.onProgress,
+      });
       if (c.json) printJson({ ...info, state });
       else {
         printInfo(info, false);
