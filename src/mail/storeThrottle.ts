@@ -50,6 +50,7 @@ const strictest = (values: number[]): number => values.filter((v) => v > 0).redu
 export class StoreThrottleRegistry {
   readonly #entries = new Map<string, Entry>();
   #serial = 0;
+  #share = 1;
   readonly #clock: (() => number) | undefined;
 
   constructor(clock?: () => number) {
@@ -81,6 +82,21 @@ export class StoreThrottleRegistry {
     };
   }
 
+  /**
+   * This process is one of `processes` that share every store's budget (queue workers on
+   * many hosts): each gets 1/processes of each limit, so all together stay within it.
+   */
+  setShare(processes: number): void {
+    const n = Math.max(1, Math.floor(processes));
+    if (n === this.#share) return;
+    this.#share = n;
+    for (const e of this.#entries.values()) this.#apply(e);
+  }
+
+  get share(): number {
+    return this.#share;
+  }
+
   /** Stores with a holder now, and their effective limits. */
   active(): { key: string; holders: number; maxMessagesPerSecond: number; maxBytesPerSecond: number }[] {
     return [...this.#entries].map(([key, e]) => ({
@@ -93,7 +109,10 @@ export class StoreThrottleRegistry {
 
   #apply(e: Entry): void {
     const held = [...e.holders.values()];
-    e.throttle.setRates(strictest(held.map((h) => h.maxMessagesPerSecond)), strictest(held.map((h) => h.maxBytesPerSecond)));
+    e.throttle.setRates(
+      strictest(held.map((h) => h.maxMessagesPerSecond)) / this.#share,
+      strictest(held.map((h) => h.maxBytesPerSecond)) / this.#share,
+    );
   }
 }
 

@@ -11,6 +11,7 @@
 // again, and their new holder resumes from the last completed step (a step that was
 // running is marked interrupted and repeated; every step is idempotent).
 
+import { storeThrottles } from '../mail/storeThrottle.ts';
 import type { JobQueue } from '../state/queue.ts';
 import { holderIsDead, newLeaseHolder, type StateStore, workerName } from '../state/store.ts';
 import { type Logger, silentLogger } from '../util/logger.ts';
@@ -113,8 +114,22 @@ export async function runQueueWorker(setup: MigrationSetup, store: StateStore, o
   const presenceHolder = newLeaseHolder();
   const ttl = mailboxLeaseMs();
   await store.acquireLease(presence, presenceHolder, ttl);
-  const heartbeat = setInterval(() => store.renewLease(presence, presenceHolder, ttl).catch(() => {}), ttl / 3);
+  // Each server's message and byte budget (mailStores[].maxMessagesPerSecond, …) is split
+  // evenly over the workers alive, counted from their presence leases at every heartbeat.
+  const shareBudgets = async (): Promise<void> => {
+    storeThrottles.setShare((await store.leasesLike(WORKER_LEASE_PREFIX)).length);
+  };
+  await shareBudgets();
+  const heartbeat = setInterval(() => {
+    store
+      .renewLease(presence, presenceHolder, ttl)
+      .then(shareBudgets)
+      .catch(() => {});
+  }, ttl / 3);
   heartbeat.unref();
+  // The workers already running count this one at their next heartbeat: until then they
+  // still use their larger share, so this one waits a heartbeat before it takes work.
+  await sleep(ttl / 3 + 500);
   let reaping = false;
   let passes = 0;
   const reaper = setInterval(

@@ -179,6 +179,22 @@ describe('store throttle registry', () => {
     assert.throws(() => store({ maxMessagesPerSecond: -1 }), /maxMessagesPerSecond|too small|>=0/i);
   });
 
+  it('splits every store budget over the processes that share it (queue workers), and back', () => {
+    const reg = new StoreThrottleRegistry();
+    const a = reg.acquire({ key: 'h:1', maxMessagesPerSecond: 10, maxBytesPerSecond: 4e6 });
+    const free = reg.acquire({ key: 'h:2', maxMessagesPerSecond: 0, maxBytesPerSecond: 0 });
+    reg.setShare(4);
+    assert.deepEqual([a.throttle.messagesPerSecond, a.throttle.bytesPerSecond], [2.5, 1e6]);
+    assert.deepEqual([free.throttle.messagesPerSecond, free.throttle.bytesPerSecond], [0, 0], 'unlimited stays unlimited');
+    const late = reg.acquire({ key: 'h:3', maxMessagesPerSecond: 6, maxBytesPerSecond: 0 });
+    assert.equal(late.throttle.messagesPerSecond, 1.5, 'a store acquired later gets its share too');
+    reg.setShare(0);
+    assert.equal(a.throttle.messagesPerSecond, 10, 'never less than one process');
+    a.release();
+    free.release();
+    late.release();
+  });
+
   it('gives every holder of a store the same throttle, other stores their own; the last release drops the entry', () => {
     const reg = new StoreThrottleRegistry();
     const a1 = reg.acquire({ key: 'h:1', maxMessagesPerSecond: 5, maxBytesPerSecond: 0 });

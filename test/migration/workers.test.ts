@@ -8,9 +8,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { FORESTS } from '../../lab/forests.ts';
 import { workerViews } from '../../src/coexistence/dashboard/queries.ts';
+import { withMailServers } from '../../src/config/example.ts';
+import { orgMailStores } from '../../src/config/organization.ts';
 import { batchByName, mailboxesOf, stepsOf } from '../../src/migration/batchStore.ts';
 import { openProjectState } from '../../src/state/store.ts';
+import { ensureLab } from '../helpers/lab.ts';
 import { TEST_ENGINE } from '../helpers/state.ts';
 import { cli, type MigLab, messageCount, migLab, namesFile, removeAll, sourceUser } from './fixtures.ts';
 
@@ -38,10 +42,14 @@ function worker(l: MigLab, host: string): ChildProcess & { log: () => string } {
 
 describe('batches on many workers (lab)', { skip: TEST_ENGINE !== 'postgres' && 'needs the PostgreSQL state' }, () => {
   it('two workers, one killed with -9 mid-copy: every mailbox done once, limits held', { timeout: 300_000 }, async () => {
+    // Two mail servers in forest A (lab up --stores 2): the 6 mailboxes come from both.
+    await ensureLab({ stores: 2 });
     const l = await migLab((t) => t.replace('maxConcurrentPerSourceStore: 8', `maxConcurrentPerSourceStore: ${SOURCE_LIMIT}`));
     labs.push(l);
+    const servers = orgMailStores(l.project.config.organizations.a!, 'a').map((s) => s.name);
+    assert.equal(servers.length, 2, 'the project names both mail servers of forest A');
     const users = [];
-    for (let i = 0; i < 6; i++) users.push(await sourceUser(l, `w${i}`, 400));
+    for (let i = 0; i < 6; i++) users.push(await sourceUser(l, `w${i}`, 400, { server: servers[i % 2] }));
     const created = await cli(l, [
       'batch',
       'create',
@@ -55,12 +63,24 @@ describe('batches on many workers (lab)', { skip: TEST_ENGINE !== 'postgres' && 
       'store-b',
     ]);
     assert.equal(created.code, 0, created.err);
+    {
+      // batch create found each user's server from its homeMDB.
+      const st0 = await openProjectState(l.project);
+      const ms0 = await mailboxesOf(st0, (await batchByName(st0, 'w'))!.id);
+      await st0.close();
+      assert.deepEqual(
+        ms0.map((m) => m.plan.sourceStore).sort(),
+        [servers[0], servers[0], servers[0], servers[1], servers[1], servers[1]].sort(),
+      );
+    }
     const detached = await cli(l, ['--json', 'batch', 'start', 'w', '--detach']);
     assert.equal(detached.code, 0, detached.err);
     assert.equal(JSON.parse(detached.out).enqueued, 6);
 
     // The limit, sampled from the database every 100 ms while the batch runs.
     const st = await openProjectState(l.project);
+    // The limit per source server: slots of each server counted apart.
+    const maxSlotsOf = new Map<string, number>();
     let maxSlots = 0;
     let maxCopying = 0;
     let sampling = true;
@@ -74,12 +94,17 @@ describe('batches on many workers (lab)', { skip: TEST_ENGINE !== 'postgres' && 
     const batchId = (await batchByName(st, 'w'))!.id;
     const sampler = (async () => {
       while (sampling) {
-        const slots = (await st.leasesLike('migration-slot:source:')).length;
+        const held = await st.leasesLike('migration-slot:source:');
+        const slotsOf = (srv: string) => held.filter((h) => h.name.startsWith(`migration-slot:source:${srv}:`)).length;
+        for (const srv of servers) maxSlotsOf.set(srv, Math.max(maxSlotsOf.get(srv) ?? 0, slotsOf(srv)));
+        const slots = Math.max(...servers.map(slotsOf));
         const copying = (await stepsOf(st, batchId)).filter(
           (s) => s.status === 'running' && ['copy', 'delta', 'cutover'].includes(s.step) && !(killed && s.worker?.startsWith('host-one:')),
         );
+        const serverOfMailbox = new Map((await mailboxesOf(st, batchId)).map((m) => [m.id, m.plan.sourceStore as string]));
+        const perServer = Math.max(...servers.map((srv) => copying.filter((c) => serverOfMailbox.get(c.mailboxId) === srv).length));
         maxSlots = Math.max(maxSlots, slots);
-        maxCopying = Math.max(maxCopying, copying.length);
+        maxCopying = Math.max(maxCopying, perServer);
         if (ticks++ % 10 === 0)
           for (const w of await workerViews(st)) {
             seenAlive.add(w.worker.split(':')[0] as string);
@@ -134,8 +159,9 @@ describe('batches on many workers (lab)', { skip: TEST_ENGINE !== 'postgres' && 
       for (const s of m.steps) if (s.worker) workers.add(s.worker.split(':')[0]);
     }
     assert.deepEqual([...workers].sort(), ['host-one', 'host-two']);
-    assert.ok(maxSlots <= SOURCE_LIMIT, `source slots held at once: ${maxSlots} > ${SOURCE_LIMIT}`);
-    assert.ok(maxCopying <= SOURCE_LIMIT, `mailboxes copying at once: ${maxCopying} > ${SOURCE_LIMIT}`);
+    assert.ok(maxSlots <= SOURCE_LIMIT, `source slots held at once on one server: ${maxSlots} > ${SOURCE_LIMIT}`);
+    for (const srv of servers) assert.ok((maxSlotsOf.get(srv) ?? 0) >= 1, `server ${srv} was read from`);
+    assert.ok(maxCopying <= SOURCE_LIMIT, `mailboxes copying at once from one server: ${maxCopying} > ${SOURCE_LIMIT}`);
     assert.ok(maxCopying >= 1);
     assert.deepEqual([...seenAlive].sort(), ['host-one', 'host-two'], 'the dashboard listed both workers alive');
     assert.ok(seenHolding, 'the dashboard showed a worker holding mailboxes');
@@ -161,5 +187,30 @@ describe('one host only on SQLite (lab)', { skip: TEST_ENGINE !== 'sqlite' && 'a
     const listed = await cli(l, ['--json', 'batch', 'list']);
     assert.equal(listed.code, 0, listed.err);
     assert.equal(JSON.parse(listed.out).find((b: { name: string }) => b.name === 's')?.status, 'created');
+  });
+});
+
+// Engine-neutral (the directory and the project file): run in the SQLite pass, on the one-store lab.
+describe('a mailbox on a server the project does not know (lab)', { skip: TEST_ENGINE !== 'sqlite' && 'runs in the SQLite pass' }, () => {
+  it('batch create refuses it with the homeMDB found and the servers known; nothing is created', async () => {
+    const l = await migLab((t) =>
+      withMailServers(t, 'a', [
+        { name: 'dovecot-a', homeMDB: FORESTS.a.mailboxStoreDn, port: 1431 },
+        { name: 'mbx-a9', homeMDB: 'CN=Mailbox Store A9,CN=MAIL-A9,DC=forest-a,DC=test', port: 1 },
+      ]),
+    );
+    labs.push(l);
+    const known = await sourceUser(l, 'hk', 0);
+    const lost = await sourceUser(l, 'hl', 0, { homeMDB: 'CN=Mailbox Store Q,CN=MAIL-Q,DC=forest-a,DC=test' });
+    const r = await cli(l, ['batch', 'create', 'h', '--from', namesFile(l, [known.sam, lost.sam]), '--target-store', 'store-b']);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.err,
+      new RegExp(`"${lost.sam}".*homeMDB "CN=Mailbox Store Q,CN=MAIL-Q,DC=forest-a,DC=test" matches no mail server of a`, 'i'),
+    );
+    assert.match(r.err, /dovecot-a: CN=Mailbox Store A,.*; mbx-a9: CN=Mailbox Store A9/);
+    assert.doesNotMatch(r.err, new RegExp(`"${known.sam}"`), 'the user on a known server is fine');
+    const listed = await cli(l, ['--json', 'batch', 'list']);
+    assert.deepEqual(JSON.parse(listed.out), [], 'nothing was created');
   });
 });
