@@ -10,6 +10,7 @@ import {
   deleteUids,
   folderState,
   recordUid,
+  recordUids,
   resetUidMap,
   setTargetUidValidity,
   type UidRow,
@@ -378,6 +379,32 @@ async function streamMessages(
   // re-run after a crash reconciles only target UIDs above the recorded UIDNEXT, so a later UID
   // must never commit before an earlier one (concurrent transactions on PostgreSQL would).
   let recorded: Promise<void> = Promise.resolve();
+  // Copied messages wait here, in answer order, for the next flush: one transaction writes
+  // all that came in meanwhile (a prefix, in order, so the rule above still holds).
+  const unrecorded: { row: UidRow; next: number | undefined }[] = [];
+  let flushing: Promise<void> | undefined;
+  const flush = (): Promise<void> => {
+    flushing ??= (async () => {
+      await Promise.resolve(); // `flushing` is set before the loop can end and clear it
+      try {
+        while (unrecorded.length) {
+          const part = unrecorded.splice(0);
+          const next = part.reduce<number | undefined>((a, p) => (p.next === undefined ? a : Math.max(a ?? 0, p.next)), undefined);
+          await recordUids(
+            store,
+            folderId,
+            part.map((p) => p.row),
+            next,
+          );
+        }
+      } catch (err) {
+        fatal ??= err as Error;
+      } finally {
+        flushing = undefined;
+      }
+    })();
+    return flushing;
+  };
   const skip = async (uid: number, size: number, header: Buffer | undefined, fp: string | null, reason: string): Promise<void> => {
     await recordUid(store, folderId, { sourceUid: uid, targetUid: null, state: 'bad', fingerprint: fp, flags: '', size, reason });
     report.skipped++;
@@ -394,62 +421,70 @@ async function streamMessages(
   for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
     const chunk = uids.slice(i, i + FETCH_CHUNK);
     const seen = new Set<number>();
-    const end = await fetchBodies(w.srcWire, packUids(chunk), async (body) => {
-      if (fatal) throw fatal;
-      const m = meta.get(body.uid);
-      if (!m || seen.has(body.uid) || !chunk.includes(body.uid)) return; // not asked for (or twice): drained
-      seen.add(body.uid);
-      await ctx.throttle.take(body.size);
-      const flags = targetFlags(m.flags);
-      const hasher = new FingerprintHasher();
-      const { answer } = await appender.append(flags, m.internalDate, body.size, (send) =>
-        body.pipe(async (c) => {
-          hasher.update(c);
-          await send(c);
-        }),
-      );
-      const fp = hasher.digest();
-      const header = hasher.headerBytes();
-      recorded = recorded
-        .then(() => answer)
-        .then(async (r: AppendResult) => {
-          if (r.ok) {
-            const tuid = ctx.ignoreAppendUid ? undefined : r.uid;
-            await recordUid(
-              store,
-              folderId,
-              {
-                sourceUid: m.uid,
-                targetUid: tuid ?? null,
-                state: 'copied',
-                fingerprint: fp,
-                flags: flagKey(flags),
-                size: body.size,
-                reason: null,
-              },
-              tuid !== undefined ? tuid + 1 : undefined,
-            );
-            report.copied++;
-            report.copiedBytes += body.size;
-            ctx.onCopied(job.source, body.size);
-          } else if (r.transient) {
-            fatal ??= new TransientFolderError(
-              'CF_ERR_IMAP_TRANSIENT',
-              `${w.tgtWire.address} answered ${r.text} to an APPEND into ${job.target}`,
-              { object: job.target, imapResponse: r.text },
-            );
-          } else if (r.batchFailed) {
-            retry.push(m.uid);
-          } else {
-            await skip(m.uid, body.size, header, fp, `target refused: ${r.text}`);
-          }
-        })
-        .catch((err: Error) => {
-          fatal ??= err;
-        });
-    });
+    let end: Awaited<ReturnType<typeof fetchBodies>>;
+    try {
+      end = await fetchBodies(w.srcWire, packUids(chunk), async (body) => {
+        if (fatal) throw fatal;
+        const m = meta.get(body.uid);
+        if (!m || seen.has(body.uid) || !chunk.includes(body.uid)) return; // not asked for (or twice): drained
+        seen.add(body.uid);
+        await ctx.throttle.take(body.size);
+        const flags = targetFlags(m.flags);
+        const hasher = new FingerprintHasher();
+        const { answer } = await appender.append(flags, m.internalDate, body.size, (send) =>
+          body.pipe(async (c) => {
+            hasher.update(c);
+            await send(c);
+          }),
+        );
+        const fp = hasher.digest();
+        const header = hasher.headerBytes();
+        recorded = recorded
+          .then(() => answer)
+          .then(async (r: AppendResult) => {
+            if (r.ok) {
+              const tuid = ctx.ignoreAppendUid ? undefined : r.uid;
+              unrecorded.push({
+                row: {
+                  sourceUid: m.uid,
+                  targetUid: tuid ?? null,
+                  state: 'copied',
+                  fingerprint: fp,
+                  flags: flagKey(flags),
+                  size: body.size,
+                  reason: null,
+                },
+                next: tuid !== undefined ? tuid + 1 : undefined,
+              });
+              void flush();
+              report.copied++;
+              report.copiedBytes += body.size;
+              ctx.onCopied(job.source, body.size);
+            } else if (r.transient) {
+              fatal ??= new TransientFolderError(
+                'CF_ERR_IMAP_TRANSIENT',
+                `${w.tgtWire.address} answered ${r.text} to an APPEND into ${job.target}`,
+                { object: job.target, imapResponse: r.text },
+              );
+            } else if (r.batchFailed) {
+              retry.push(m.uid);
+            } else {
+              await skip(m.uid, body.size, header, fp, `target refused: ${r.text}`);
+            }
+          })
+          .catch((err: Error) => {
+            fatal ??= err;
+          });
+      });
+    } catch (err) {
+      // What the target already confirmed is recorded before the error goes up (unanswered
+      // APPENDs are found by fingerprint on the next run).
+      await flush();
+      throw err;
+    }
     await appender.drain();
     await recorded;
+    await flush();
     if (fatal) throw fatal;
     if (!end.ok && end.transient)
       throw new TransientFolderError('CF_ERR_IMAP_TRANSIENT', `${w.srcWire.address} answered ${end.text} while reading ${job.source}`, {

@@ -101,6 +101,28 @@ export async function recordUid(store: StateStore, folderId: number, row: UidRow
   });
 }
 
+/**
+ * Many copied messages in one transaction (multi-row INSERTs), and the target's UIDNEXT after
+ * the last: the copy's hot path, one round trip per few hundred messages instead of four per
+ * message (which bound a PostgreSQL copy).
+ */
+export async function recordUids(store: StateStore, folderId: number, rows: readonly UidRow[], targetUidNext?: number): Promise<void> {
+  if (rows.length === 0) return;
+  const PER_STATEMENT = 400; // 8 parameters a row, well under SQLite's 32,766
+  await store.sql.tx(async () => {
+    for (let i = 0; i < rows.length; i += PER_STATEMENT) {
+      const part = rows.slice(i, i + PER_STATEMENT);
+      await store.sql.run(
+        `INSERT INTO mail_uid_map (folder_id, source_uid, target_uid, state, fingerprint, flags, size, reason)
+          VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (folder_id, source_uid) DO UPDATE SET target_uid = excluded.target_uid,
+          state = excluded.state, fingerprint = excluded.fingerprint, flags = excluded.flags, size = excluded.size, reason = excluded.reason`,
+        part.flatMap((r) => [folderId, r.sourceUid, r.targetUid, r.state, r.fingerprint, r.flags, r.size, r.reason]),
+      );
+    }
+    if (targetUidNext !== undefined) await store.sql.run(BUMP_UIDNEXT, [targetUidNext, targetUidNext, folderId]);
+  });
+}
+
 export async function updateFlags(store: StateStore, folderId: number, sourceUid: number, flags: string): Promise<void> {
   await store.sql.run('UPDATE mail_uid_map SET flags = ? WHERE folder_id = ? AND source_uid = ?', [flags, folderId, sourceUid]);
 }

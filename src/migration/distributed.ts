@@ -120,6 +120,7 @@ export async function runQueueWorker(setup: MigrationSetup, store: StateStore, o
     storeThrottles.setShare((await store.leasesLike(WORKER_LEASE_PREFIX)).length);
   };
   await shareBudgets();
+  const othersAlive = storeThrottles.share > 1;
   const heartbeat = setInterval(() => {
     store
       .renewLease(presence, presenceHolder, ttl)
@@ -129,7 +130,7 @@ export async function runQueueWorker(setup: MigrationSetup, store: StateStore, o
   heartbeat.unref();
   // The workers already running count this one at their next heartbeat: until then they
   // still use their larger share, so this one waits a heartbeat before it takes work.
-  await sleep(ttl / 3 + 500);
+  if (othersAlive) await sleep(ttl / 3 + 500);
   let reaping = false;
   let passes = 0;
   const reaper = setInterval(
