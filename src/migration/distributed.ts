@@ -11,6 +11,7 @@
 // again, and their new holder resumes from the last completed step (a step that was
 // running is marked interrupted and repeated; every step is idempotent).
 
+import { orgMailStores } from '../config/organization.ts';
 import { storeThrottles } from '../mail/storeThrottle.ts';
 import type { JobQueue } from '../state/queue.ts';
 import { holderIsDead, newLeaseHolder, type StateStore, workerName } from '../state/store.ts';
@@ -120,7 +121,11 @@ export async function runQueueWorker(setup: MigrationSetup, store: StateStore, o
     storeThrottles.setShare((await store.leasesLike(WORKER_LEASE_PREFIX)).length);
   };
   await shareBudgets();
-  const othersAlive = storeThrottles.share > 1;
+  // Only a rate budget needs the others to have counted this worker first.
+  const rated = [...orgMailStores(setup.source, setup.sourceId), ...orgMailStores(setup.target, setup.targetId)].some(
+    (st) => st.maxMessagesPerSecond > 0 || st.maxBytesPerSecond > 0,
+  );
+  const othersAlive = rated && storeThrottles.share > 1;
   const heartbeat = setInterval(() => {
     store
       .renewLease(presence, presenceHolder, ttl)
