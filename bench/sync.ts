@@ -12,6 +12,12 @@
 //     confirming import 2.5k/s), delta cycle after 100 changes 0.2 s, peak RSS 255 MB.
 //   100,000/forest: full cycle 331 s (export 0.8–1.0k adds/s, sync 2.2k/s), delta cycle
 //     after 100 changes 0.4 s, peak RSS 273 MB (948 MB when export held every pending object).
+// Both engines (--engine both, 10,000/forest, 2 shared cores, issue 12): SQLite full cycle
+//   68.3 s (66.0 s before, the same within noise), delta 0.5 s; PostgreSQL (lab cluster) full
+//   cycle 174 s (was 441 s: full-sync 102 s, was 219 s; full-import 9 s, was 34.5 s;
+//   confirming delta-import 11.4 s, was 57 s), delta 0.8 s. PostgreSQL pays a round trip per
+//   statement: the hot loop reads a batch with one query and writes with multi-row INSERTs;
+//   what remains is a few statements per object.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

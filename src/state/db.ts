@@ -27,14 +27,22 @@ export interface RunResult {
 export interface Dialect {
   /** The length of the JSON array in text column `column`, or of its member `key`. */
   jsonArrayLength(column: string, key?: string): string;
+  /**
+   * The statement that refreshes the planner's statistics of `tables` after a bulk load, or
+   * undefined where none is needed. PostgreSQL plans from statistics that autovacuum only
+   * gathers later (a fresh store has none); SQLite's planner does well without them.
+   */
+  analyze(tables: readonly string[]): string | undefined;
 }
 
 export const DIALECTS: Record<'sqlite' | 'postgres', Dialect> = {
   sqlite: {
     jsonArrayLength: (column, key) => (key ? `json_array_length(${column}, '$.${key}')` : `json_array_length(${column})`),
+    analyze: () => undefined,
   },
   postgres: {
     jsonArrayLength: (column, key) => (key ? `json_array_length((${column}::json)->'${key}')` : `json_array_length(${column}::json)`),
+    analyze: (tables) => `ANALYZE ${tables.join(', ')}`,
   },
 };
 

@@ -32,6 +32,7 @@ import * as cs from './connectorSpace.ts';
 import type { SyncEngine } from './engine.ts';
 import {
   agentOrganization,
+  CS_TABLES,
   fullDiffDeletes,
   importStream,
   openAgentDirectory,
@@ -110,6 +111,7 @@ async function fullImport(r: AdRun): Promise<void> {
     r.run.counts.importDeletes += await cs.markUnseenDeleted(r.store, r.agentId, r.runId);
     await setWatermark(r.store, r.agentId, AD_WATERMARK_KIND, formatAdWatermark(mark));
   });
+  await cs.refreshStatistics(r.store, CS_TABLES);
 }
 
 function classFilter(agent: AgentConfig): string {
@@ -186,8 +188,9 @@ async function applyChanges(r: AdRun, changes: AdChange[], mark: AdWatermark): P
   }
   await r.store.sql.tx(async () => {
     await storeBatch(r.engine, r.store, r.agentId, entries, r.runId, r.run);
+    const known = await cs.csByAnchors(r.store, r.agentId, [...gone]);
     for (const guid of gone) {
-      const c = await cs.csByAnchor(r.store, r.agentId, guid);
+      const c = known.get(guid);
       if (c && c.state !== 'deleted') {
         await cs.markDeleted(r.store, c.id);
         r.run.counts.importDeletes++;
@@ -195,6 +198,7 @@ async function applyChanges(r: AdRun, changes: AdChange[], mark: AdWatermark): P
     }
     await setWatermark(r.store, r.agentId, AD_WATERMARK_KIND, formatAdWatermark(mark));
   });
+  await cs.refreshStatistics(r.store, CS_TABLES);
 }
 
 /**

@@ -4,7 +4,7 @@
 // of what is already gone succeeds. Outcomes are recorded in batched transactions (one
 // per RECORD_BATCH answers, and at the end): kill -9 loses at most the records of one
 // batch of writes, which the next run's DN lookup (or the confirming import) recovers.
-// Only the pending ids are held in memory; each object is read when its turn comes.
+// Only the pending ids are held in memory; objects are read RECORD_BATCH at a time, as their turn comes.
 
 import type { DirectoryConnection } from '../directory/connection.ts';
 import { DirectoryError } from '../directory/errors.ts';
@@ -85,8 +85,28 @@ export async function runExport(
   let done = 0;
   run.progress?.(`export ${agentId}`, 0, ids.length);
   let fatal: unknown;
+  // Objects are read RECORD_BATCH at a time, just before their turn (one query, not one
+  // per object): only this export writes them meanwhile, and each only once.
+  const ahead = new Map<number, Promise<CsObject | undefined>>();
+  let next = 0;
+  const read = (id: number): Promise<CsObject | undefined> => {
+    if (!ahead.has(id) && ids[next] === id) {
+      const part = ids.slice(next, next + RECORD_BATCH);
+      next += part.length;
+      const rows = cs.csByIds(store, part);
+      for (const i of part) {
+        const c = rows.then((m) => m.get(i));
+        c.catch(() => undefined); // awaited (and thrown) at its turn; never unhandled if that turn never comes
+        ahead.set(i, c);
+      }
+    }
+    const c = ahead.get(id);
+    if (!c) return cs.csById(store, id);
+    ahead.delete(id);
+    return c;
+  };
   const one = async (id: number) => {
-    const c = await cs.csById(store, id);
+    const c = await read(id);
     if (!c || c.pendingOp === null) return; // dealt with since the ids were read
     try {
       records.push(await exportOne(engine, store, conn, c, run));
@@ -160,10 +180,7 @@ async function exportOne(
     }
     // The anchor (entryUUID) is learnt from the confirming import, which adopts the entry by DN.
     run.counts.exportAdds++;
-    return async () => {
-      await cs.recordExported(store, c.id, attrs, c.dn);
-      await cs.setSyncPending(store, c.id, false);
-    };
+    return () => cs.recordExported(store, c.id, attrs, c.dn, { syncPending: false });
   }
   // modify, with or without a rename
   let dn = c.dn;

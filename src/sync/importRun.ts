@@ -8,7 +8,7 @@ import type { AgentConfig } from '../config/sync.ts';
 import { connectDirectory } from '../directory/connection.ts';
 import { changedSince, deletedSince, generalizedTime, readContextCsn } from '../directory/delta.ts';
 import type { DirectoryEntry } from '../directory/entry.ts';
-import { ldapFilter } from '../directory/escape.ts';
+import { ldapFilter, normalizeDn } from '../directory/escape.ts';
 import { type SearchSpec, searchEntries } from '../directory/import.ts';
 import type { StateStore } from '../state/store.ts';
 import { runAdImport } from './adImport.ts';
@@ -16,10 +16,12 @@ import * as cs from './connectorSpace.ts';
 import { agentOf, type SyncEngine } from './engine.ts';
 import { type RunContext, reportError } from './runContext.ts';
 import { getWatermark, setWatermark } from './runHistory.ts';
-import type { AttributeValues } from './types.ts';
+import type { AttributeValues, CsObject } from './types.ts';
 import { addressKeys, getValues, sameValues, stableJson } from './values.ts';
 
 const BATCH = 500;
+/** The tables a full import fills. */
+export const CS_TABLES = ['sync_cs_object', 'sync_cs_address'];
 
 export function agentOrganization(engine: SyncEngine, agentId: string) {
   const agent = agentOf(engine, agentId);
@@ -54,7 +56,12 @@ function hashOf(dn: string, attrs: AttributeValues): string {
   return createHash('sha1').update(dn).update('\0').update(stableJson(attrs)).digest('base64');
 }
 
-/** Records one batch of entries in one transaction (nested in the caller's, if any). */
+/**
+ * Records one batch of entries in one transaction (nested in the caller's, if any). The
+ * batch's objects are read with one query (by anchor, then the unknown ones by DN), new
+ * objects are inserted together and the address index written together at the end:
+ * a handful of statements per batch, and one UPDATE per known object that was seen.
+ */
 export async function storeBatch(
   engine: SyncEngine,
   store: StateStore,
@@ -64,11 +71,43 @@ export async function storeBatch(
   run: RunContext,
 ): Promise<void> {
   const agent = agentOf(engine, agentId);
+  const items = entries.map((e) => {
+    const anchor = getValues(e.attributes, agent.anchor)[0];
+    const objectClass = objectClassOf(agent, e.attributes);
+    if (!anchor || !objectClass) return { e, anchor, objectClass: undefined };
+    const attrs: AttributeValues = {};
+    for (const [k, v] of Object.entries(e.attributes))
+      if (k.toLowerCase() !== agent.anchor.toLowerCase() || agent.attributes.includes(k)) attrs[k] = v;
+    return { e, anchor, objectClass, attrs, hash: hashOf(e.dn, attrs) };
+  });
   await store.sql.tx(async () => {
-    for (const e of entries) {
-      const anchor = getValues(e.attributes, agent.anchor)[0];
-      const objectClass = objectClassOf(agent, e.attributes);
-      if (!anchor || !objectClass) {
+    const anchors = items.flatMap((i) => (i.objectClass && i.anchor ? [i.anchor] : []));
+    const known = await cs.csByAnchors(store, agentId, anchors);
+    const unknownDns = items.flatMap((i) => (i.objectClass && i.anchor && !known.has(i.anchor) ? [i.e.dn] : []));
+    // Pending adds (anchor `pending:…`) at the DNs of entries we do not know by anchor.
+    const pendingAt = new Map<string, (CsObject & { hash: string })[]>();
+    for (const [dn, list] of await cs.csByDns(store, agentId, unknownDns)) {
+      const pending = list.filter((o) => o.anchor.startsWith('pending:'));
+      if (pending.length > 0) pendingAt.set(dn, pending);
+    }
+    const inserts: { item: cs.NewCs; addresses: string[] }[] = [];
+    const addresses = new Map<number, { csId: number; agent: string; addresses: string[]; fresh?: boolean }>();
+    const flushInserts = async () => {
+      const ids = await cs.insertCsMany(
+        store,
+        inserts.map((x) => x.item),
+      );
+      inserts.forEach((x, n) => {
+        const csId = ids[n] as number;
+        addresses.set(csId, { csId, agent: agentId, addresses: x.addresses, fresh: true });
+      });
+      inserts.length = 0;
+    };
+    // An anchor seen twice in one batch: the second is read again, after what the first wrote.
+    const done = new Set<string>();
+    for (const i of items) {
+      const { e, anchor, objectClass } = i;
+      if (!anchor || !objectClass || !i.attrs || i.hash === undefined) {
         reportError(run, {
           agent: agentId,
           dn: e.dn,
@@ -77,50 +116,51 @@ export async function storeBatch(
         });
         continue;
       }
-      const attrs: AttributeValues = {};
-      for (const [k, v] of Object.entries(e.attributes))
-        if (k.toLowerCase() !== agent.anchor.toLowerCase() || agent.attributes.includes(k)) attrs[k] = v;
-      const hash = hashOf(e.dn, attrs);
+      const { attrs, hash } = i;
       run.counts.imported++;
-      let existing = await cs.csByAnchor(store, agentId, anchor);
+      let existing: (CsObject & { hash: string }) | undefined;
+      if (done.has(anchor)) {
+        await flushInserts();
+        existing = await cs.csByAnchor(store, agentId, anchor);
+      } else existing = known.get(anchor);
+      done.add(anchor);
+      const extras: cs.ImportedExtras = {};
       if (!existing) {
-        // An add whose export was cut off after the server took it: adopt it by DN.
         // An add we exported learns its anchor here; one whose export was cut off after
         // the server took it is adopted the same way (found by DN), never added twice.
-        const pending = (await cs.csByDn(store, agentId, e.dn)).find((o) => o.anchor.startsWith('pending:'));
+        const key = normalizeDn(e.dn);
+        const candidates = pendingAt.get(key);
+        const pending = candidates?.shift();
+        if (candidates?.length === 0) pendingAt.delete(key);
         if (pending) {
-          await cs.setAnchorAndDn(store, pending.id, anchor, e.dn);
+          extras.anchor = anchor;
+          existing = { ...pending, anchor, dn: e.dn };
           if (pending.pendingOp === 'add') {
-            await cs.setPendingExport(store, pending.id, null, null, null);
-            await cs.recordExported(store, pending.id, pending.pendingAttributes, e.dn);
+            extras.clearPendingExport = true;
+            extras.exported = pending.pendingAttributes;
+            existing = { ...existing, pendingOp: null, pendingAttributes: null, pendingDn: null, exported: pending.pendingAttributes };
           }
-          existing = await cs.csByAnchor(store, agentId, anchor);
         }
       }
       if (!existing) {
-        const id = await cs.insertCs(store, {
-          agent: agentId,
-          anchor,
-          dn: e.dn,
-          objectClass,
-          attributes: attrs,
-          hash,
-          provisioned: false,
-          runId,
+        inserts.push({
+          item: { agent: agentId, anchor, dn: e.dn, objectClass, attributes: attrs, hash, provisioned: false, runId },
+          addresses: addressKeys(attrs),
         });
-        await cs.replaceAddresses(store, id, agentId, addressKeys(attrs));
         run.counts.importAdds++;
         continue;
       }
       const changed = existing.hash !== hash || existing.state === 'deleted';
-      await cs.updateImported(store, existing.id, e.dn, objectClass, attrs, hash, runId, changed);
       if (changed) {
-        await cs.replaceAddresses(store, existing.id, agentId, addressKeys(attrs));
+        addresses.set(existing.id, { csId: existing.id, agent: agentId, addresses: addressKeys(attrs) });
         run.counts.importUpdates++;
       }
       // Only a changed entry can confirm (or contradict) an export: boundary re-reads are not news.
-      if (existing.exported && changed) await confirm(store, agentId, existing.id, e.dn, existing.exported, attrs, run);
+      if (existing.exported && changed) extras.exported = confirm(agentId, e.dn, existing.exported, attrs, run);
+      await cs.updateImported(store, existing.id, e.dn, objectClass, attrs, hash, runId, changed, extras);
     }
+    await flushInserts();
+    await cs.replaceAddressesMany(store, [...addresses.values()]);
   });
 }
 
@@ -128,16 +168,15 @@ export async function storeBatch(
  * The confirming import: what we exported should now be what we read. A value the
  * directory re-spelled (not equal even ignoring case and order) is reported once as
  * `exported-change-not-reimported` and remembered, so it is not exported again forever.
+ * Returns what still awaits confirmation (null: everything was confirmed).
  */
-async function confirm(
-  store: StateStore,
+function confirm(
   agentId: string,
-  id: number,
   dn: string,
   exported: AttributeValues,
   imported: AttributeValues,
   run: RunContext,
-): Promise<void> {
+): AttributeValues | null {
   const sticky: AttributeValues = {};
   for (const [attr, values] of Object.entries(exported)) {
     if (attr.toLowerCase() === 'objectclass') continue;
@@ -151,8 +190,7 @@ async function confirm(
       });
     }
   }
-  if (Object.keys(sticky).length === 0) await cs.clearExported(store, id);
-  else await cs.recordExported(store, id, sticky, dn);
+  return Object.keys(sticky).length === 0 ? null : sticky;
 }
 
 export async function importStream(
@@ -204,6 +242,7 @@ export async function runImport(
         if (csn) await setWatermark(store, agentId, 'entryCSN', csn);
         await setWatermark(store, agentId, 'accesslog', logSince);
       });
+      await cs.refreshStatistics(store, CS_TABLES);
       return;
     }
     await importStream(engine, store, agentId, changedSince(conn.client, spec, watermark), runId, run);
@@ -224,8 +263,9 @@ async function importDeletes(store: StateStore, client: Client, agent: AgentConf
     if (d.at > newest) newest = d.at;
   }
   await store.sql.tx(async () => {
-    for (const uuid of gone) {
-      const c = await cs.csByAnchor(store, agentId, uuid);
+    const known = await cs.csByAnchors(store, agentId, gone);
+    for (const uuid of new Set(gone)) {
+      const c = known.get(uuid);
       if (c && c.state !== 'deleted') {
         await cs.markDeleted(store, c.id);
         run.counts.importDeletes++;

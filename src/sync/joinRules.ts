@@ -5,7 +5,7 @@ import type { JoinRuleConfig } from '../config/sync.ts';
 import type { StateStore } from '../state/store.ts';
 import { agentOf, type SyncEngine } from './engine.ts';
 import { evalFlow } from './flows.ts';
-import { mvIdsByValue } from './metaverse.ts';
+import { mvIdsByValues } from './metaverse.ts';
 import type { CsObject } from './types.ts';
 
 export type JoinResult =
@@ -44,9 +44,9 @@ export async function findJoin(
       cs.objectClass,
     );
     const candidates = new Set<number>();
-    for (const key of joinKeys(rule, values)) {
-      for (const l of lookups(rule, key)) for (const id of await mvIdsByValue(store, rule.mv, l)) candidates.add(id);
-    }
+    // Every lookup of the rule in one query.
+    const wanted = joinKeys(rule, values).flatMap((key) => lookups(rule, key));
+    for (const id of await mvIdsByValues(store, rule.mv, wanted)) candidates.add(id);
     // exact: the index is lowercased, so re-check exact spelling would need the values; ignoreCase is the common case.
     const open: number[] = [];
     for (const id of candidates) if (!(await hasConnectorInAgent(id))) open.push(id);

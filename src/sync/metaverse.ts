@@ -1,4 +1,5 @@
 // The metaverse in the state store: one query per function.
+import type { SqlValue } from '../state/db.ts';
 import type { StateStore } from '../state/store.ts';
 import type { AttributeValues, MvObject } from './types.ts';
 
@@ -19,19 +20,47 @@ export async function createMv(s: StateStore, objectType: string): Promise<numbe
   return Number(r?.id);
 }
 
-/** Stores the attributes and re-indexes the values of `indexed` attributes (lowercased). */
-export async function updateMv(s: StateStore, id: number, attrs: AttributeValues, indexed: ReadonlySet<string>): Promise<void> {
+/**
+ * Stores the attributes and re-indexes the values of `indexed` attributes (lowercased), the
+ * values in one multi-row INSERT. `fresh`: the object was just created (no values to remove).
+ */
+export async function updateMv(
+  s: StateStore,
+  id: number,
+  attrs: AttributeValues,
+  indexed: ReadonlySet<string>,
+  fresh = false,
+): Promise<void> {
   await s.sql.run('UPDATE sync_mv_object SET attrs = ?, updated_at = ? WHERE id = ?', [
     JSON.stringify(attrs),
     new Date().toISOString(),
     id,
   ]);
-  await s.sql.run('DELETE FROM sync_mv_value WHERE mv_id = ?', [id]);
+  if (!fresh) await s.sql.run('DELETE FROM sync_mv_value WHERE mv_id = ?', [id]);
+  const rows: SqlValue[][] = [];
   for (const [attr, values] of Object.entries(attrs)) {
     if (!indexed.has(attr.toLowerCase())) continue;
-    for (const v of new Set(values.map((x) => x.toLowerCase())))
-      await s.sql.run('INSERT INTO sync_mv_value (mv_id, attr, value) VALUES (?, ?, ?)', [id, attr.toLowerCase(), v]);
+    for (const v of new Set(values.map((x) => x.toLowerCase()))) rows.push([id, attr.toLowerCase(), v]);
   }
+  for (let i = 0; i < rows.length; i += 500) {
+    const part = rows.slice(i, i + 500);
+    await s.sql.run(`INSERT INTO sync_mv_value (mv_id, attr, value) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, part.flat());
+  }
+}
+
+/** Metaverse objects by id (those that exist), one query per 500 ids. */
+export async function mvByIds(s: StateStore, ids: readonly number[]): Promise<Map<number, MvObject>> {
+  const out = new Map<number, MvObject>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += 500) {
+    const part = unique.slice(i, i + 500);
+    const rows = await s.sql.all<{ id: number; object_type: string; attrs: string }>(
+      `SELECT id, object_type, attrs FROM sync_mv_object WHERE id IN (${part.map(() => '?').join(', ')})`,
+      part,
+    );
+    for (const r of rows) out.set(r.id, { id: r.id, objectType: r.object_type, attributes: JSON.parse(r.attrs) as AttributeValues });
+  }
+  return out;
 }
 
 export async function deleteMv(s: StateStore, id: number): Promise<void> {
@@ -44,6 +73,17 @@ export async function mvIdsByValue(s: StateStore, attr: string, value: string): 
     attr.toLowerCase(),
     value.toLowerCase(),
   ]);
+  return rows.map((r) => r.mv_id);
+}
+
+/** mvIdsByValue for several values of one attribute: one query. */
+export async function mvIdsByValues(s: StateStore, attr: string, values: readonly string[]): Promise<number[]> {
+  const wanted = [...new Set(values.map((v) => v.toLowerCase()))];
+  if (wanted.length === 0) return [];
+  const rows = await s.sql.all<{ mv_id: number }>(
+    `SELECT DISTINCT mv_id FROM sync_mv_value WHERE attr = ? AND value IN (${wanted.map(() => '?').join(', ')})`,
+    [attr.toLowerCase(), ...wanted],
+  );
   return rows.map((r) => r.mv_id);
 }
 

@@ -31,10 +31,17 @@ export function currentValues(c: CsObject, attr: string): string[] {
   return getValues(c.attributes, attr);
 }
 
-export async function provisionMv(engine: SyncEngine, store: StateStore, mvId: number, run: RunContext): Promise<void> {
-  const mv = await mvById(store, mvId);
+/** `known`: the metaverse object and all its connectors as they are now (read by the caller). */
+export async function provisionMv(
+  engine: SyncEngine,
+  store: StateStore,
+  mvId: number,
+  run: RunContext,
+  known?: { mv: MvObject; connectors: CsObject[] },
+): Promise<void> {
+  const mv = known ? known.mv : await mvById(store, mvId);
   if (!mv) return;
-  const connectors = await cs.csByMv(store, mvId);
+  const connectors = known ? known.connectors : await cs.csByMv(store, mvId);
   const sources = connectors.filter((c) => isSource(engine, c));
   for (const agentId of engine.agentIds) {
     const agent = agentOf(engine, agentId);
@@ -83,11 +90,9 @@ async function conflicts(
   selfId: number | null,
   mvId: number,
 ): Promise<{ address: string; dn: string }[]> {
-  const out: { address: string; dn: string }[] = [];
-  for (const key of addressKeys(desired)) {
-    for (const owner of await cs.addressOwners(store, agentId, key, selfId, mvId)) out.push({ address: key, dn: owner.dn });
-  }
-  return out;
+  // Every address in one query.
+  const owners = await cs.addressOwnersMany(store, agentId, addressKeys(desired), selfId, mvId);
+  return owners.map((o) => ({ address: o.address, dn: o.dn }));
 }
 
 function quarantine(run: RunContext, agentId: string, source: CsObject, target: string, found: { address: string; dn: string }[]): void {
@@ -129,6 +134,7 @@ async function provisionNew(
   }
   const attrs: AttributeValues = { objectClass: [...p.objectClasses] };
   for (const [k, v] of Object.entries(desired)) if (v.length > 0) attrs[k] = v;
+  // Joined, not pending synchronization, its add pending: one INSERT, and one for its addresses.
   const id = await cs.insertCs(store, {
     agent: agentId,
     anchor: `pending:${randomUUID()}`,
@@ -138,11 +144,12 @@ async function provisionNew(
     hash: '',
     provisioned: true,
     runId: null,
+    mvId: mv.id,
+    syncPending: false,
+    pendingOp: 'add',
+    pendingAttributes: attrs,
   });
-  await cs.setJoin(store, id, mv.id);
-  await cs.setSyncPending(store, id, false);
-  await cs.setPendingExport(store, id, 'add', attrs, null);
-  await cs.replaceAddresses(store, id, agentId, addressKeys(attrs));
+  await cs.replaceAddressesMany(store, [{ csId: id, agent: agentId, addresses: addressKeys(attrs), fresh: true }]);
   run.counts.provisioned++;
 }
 

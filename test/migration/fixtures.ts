@@ -51,7 +51,12 @@ export async function admin<T>(lab: MigLab, org: 'a' | 'b', fn: (c: Client) => P
 }
 
 /** A forest-A user with a mailbox (homeMDB), addresses, legacyExchangeDN, and `messages` in INBOX (+2 in a folder). */
-export async function sourceUser(lab: MigLab, tag: string, messages = 5, opts: { server?: string; homeMDB?: string } = {}): Promise<MigLab['users'][number]> {
+export async function sourceUser(
+  lab: MigLab,
+  tag: string,
+  messages = 5,
+  opts: { server?: string; homeMDB?: string } = {},
+): Promise<MigLab['users'][number]> {
   const f = lab.info.forests.a;
   // On the named mail server of the project (its homeMDB), else the forest's first one.
   const server = opts.server ? orgMailStores(lab.project.config.organizations.a!, 'a').find((s) => s.name === opts.server) : undefined;
