@@ -62,6 +62,25 @@ async function canLogin(l: MigLab, org: 'a' | 'b', user: string): Promise<boolea
   }
 }
 
+/**
+ * Closes the batch window the moment `when` sees its event. `batch suspend` writes the window's stop asynchronously,
+ * and the pipeline may read the batch before that write lands (one step too far); the runner reads stopRequested
+ * synchronously before every step, so the suspension point is exact. `written()` is the suspend itself, for resume.
+ */
+function closeWindowOn(store: MigLab['store'], name: string, when: (e: RunEvent) => boolean) {
+  let closed = false;
+  let write: Promise<void> = Promise.resolve();
+  return {
+    emit: (e: RunEvent): void => {
+      if (closed || !when(e)) return;
+      closed = true;
+      write = suspendBatch(store, name);
+    },
+    stopRequested: () => closed,
+    written: () => write,
+  };
+}
+
 describe('migration batch (lab)', () => {
   let l: MigLab;
   before(async () => {
@@ -299,10 +318,9 @@ describe('migration batch (lab)', () => {
       options: { concurrency: 1 },
     });
     // The window closes as soon as the first mailbox is cut over.
-    const emit = (e: RunEvent): void => {
-      if (e.type === 'state' && e.state === 'cutover' && e.step === 'cutover') void suspendBatch(l.store, 'window');
-    };
-    const r = await runBatch(l.setup, l.store, 'window', { emit });
+    const close = closeWindowOn(l.store, 'window', (e) => e.type === 'state' && e.state === 'cutover' && e.step === 'cutover');
+    const r = await runBatch(l.setup, l.store, 'window', close);
+    await close.written();
     assert.equal(r.status, 'suspended');
     const states = await mailboxesOf(l.store, (await batchByName(l.store, 'window'))!.id);
     assert.ok(
@@ -348,11 +366,13 @@ describe('migration batch (lab)', () => {
       options: { concurrency: 1 },
     });
     // Each run stops as soon as a mailbox is cleaned up (before its verify), so the test can break things there.
-    const untilCleaned = {
-      emit: (e: RunEvent) => void (e.type === 'state' && e.state === 'cleaned' && e.step === 'cleanup' && suspendBatch(l.store, 'split')),
+    const untilCleaned = async (): Promise<void> => {
+      const close = closeWindowOn(l.store, 'split', (e) => e.type === 'state' && e.state === 'cleaned' && e.step === 'cleanup');
+      await runBatch(l.setup, l.store, 'split', close);
+      await close.written();
     };
     const rows = async () => mailboxesOf(l.store, (await batchByName(l.store, 'split'))!.id);
-    await runBatch(l.setup, l.store, 'split', untilCleaned);
+    await untilCleaned();
     assert.deepEqual(
       (await rows()).map((m) => m.resumeState),
       ['cleaned', 'prestaged'],
@@ -369,7 +389,7 @@ describe('migration batch (lab)', () => {
       ]),
     );
     await reopenWindow(l.store, 'split');
-    await runBatch(l.setup, l.store, 'split', untilCleaned);
+    await untilCleaned();
     assert.deepEqual(
       (await rows()).map((m) => [m.state, m.resumeState]),
       [
