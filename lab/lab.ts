@@ -17,6 +17,7 @@ import { type ForestMailStore, forestMailStores, MAX_STORES, validStoreCount } f
 import { ORGANIZATION_VERSION, type OrganizationCounts } from './org/organization.ts';
 import { DEFAULT_SEED, DEFAULT_SIZE } from './org/people.ts';
 import { defaultLabDir } from './paths.ts';
+import { adPostfixDown, adPostfixStatus, adPostfixUp } from './postfix/adPostfix.ts';
 import { postfixDown, postfixLabStatus, postfixUp } from './postfix/postfix.ts';
 import { type PostgresStatus, postgresDown, postgresStatus, postgresUp } from './postgres/postgres.ts';
 import { portOpen } from './process.ts';
@@ -91,7 +92,8 @@ export interface LabInfo {
   /** The Samba AD DCs, when the lab runs them (`lab up --directory samba`). */
   samba?: SambaStatus[];
   /**
-   * With the DCs: their Dovecot stores (dovecot-a-ad, dovecot-b-ad; lab/mailstore/adStores.ts).
+   * With the DCs: their Dovecot stores (dovecot-a-ad, dovecot-b-ad; lab/mailstore/adStores.ts),
+   * then their Postfix pair (postfix-a-ad, postfix-b-ad; lab/postfix/adPostfix.ts).
    * Kept apart from `mailStores`, whose consumers expect one Dovecot per forest.
    */
   adMailStores?: MailStoreStatus[];
@@ -319,8 +321,14 @@ export async function labUp(opts: LabOptions = {}): Promise<LabUpResult> {
       actions.push(...r.actions);
       samba = r.dcs;
       // Each DC's own Dovecot (dovecot-<x>-ad): users authenticated by the DC.
-      if (opts.mailStores !== false) adMailStores = await adMailStoresUp({ ...sambaCtx, log: log.child({ scope: 'mailstore' }) });
+      if (opts.mailStores !== false) {
+        adMailStores = await adMailStoresUp({ ...sambaCtx, log: log.child({ scope: 'mailstore' }) });
+        // Their Postfix pair routes by the DCs and delivers to those stores: after them.
+        progress('postfix (Samba mode): starting');
+        adMailStores.push(...(await adPostfixUp({ ...sambaCtx, log: log.child({ scope: 'postfix' }) })));
+      }
     } else if (opts.directory === 'openldap') {
+      actions.push(...(await adPostfixDown(sambaCtx)).map((d) => `stopped ${d}`));
       actions.push(...(await adMailStoresDown(sambaCtx)).map((d) => `stopped ${d}`));
       actions.push(...(await sambaDown(sambaCtx)).map((d) => `stopped ${d}`));
     }
@@ -378,6 +386,9 @@ export async function labDown(opts: LabOptions = {}): Promise<string[]> {
           log.child({ scope: 'radicale' }),
         ),
       );
+    stopped.push(
+      ...(await adPostfixDown(context(labDir, DEFAULT_SIZE, DEFAULT_SEED, labCertificatePaths(labDir), log.child({ scope: 'postfix' })))),
+    );
     stopped.push(
       ...(await adMailStoresDown(
         context(
@@ -454,7 +465,12 @@ export async function labStatus(opts: LabOptions = {}): Promise<LabInfo> {
     ...(mailStoresError ? { mailStoresError } : {}),
     ...(previous?.samba?.length ? { samba: await sambaStatus(context(labDir, size, seed, tls, log.child({ scope: 'samba' }))) } : {}),
     ...(previous?.adMailStores?.length
-      ? { adMailStores: adMailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }))) }
+      ? {
+          adMailStores: [
+            ...adMailStoresStatus(context(labDir, size, seed, tls, log.child({ scope: 'mailstore' }))),
+            ...adPostfixStatus(labDir),
+          ],
+        }
       : {}),
     ...(previous?.postgres ? { postgres: postgresStatus({ labDir }) } : {}),
     secrets: secretPaths(labDir),

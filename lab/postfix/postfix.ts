@@ -25,6 +25,17 @@ export const POSTFIX_LAB = {
   b: { mailDomain: 'forest-b.test', smtpPort: 2526, submissionPort: 5872, relayOutboundPort: 10026, relayInboundPort: 10126 },
 } as const;
 
+/**
+ * The Samba-mode pair (`lab up --directory samba`, lab/postfix/adPostfix.ts): postfix-a-ad and
+ * postfix-b-ad route by their forest's AD DC and deliver to dovecot-<x>-ad. Ports clear of the
+ * pair above, the audit test's throw-away instances (2535/2536, 5881/5882) and the rest of the
+ * lab; the relayhost is the same policy relay outbound listener as the pair above (10025/10026).
+ */
+export const POSTFIX_AD_LAB = {
+  a: { name: 'postfix-a-ad', mailDomain: 'forest-a.test', smtpPort: 2545, submissionPort: 5891, relayOutboundPort: 10025 },
+  b: { name: 'postfix-b-ad', mailDomain: 'forest-b.test', smtpPort: 2546, submissionPort: 5892, relayOutboundPort: 10026 },
+} as const;
+
 const POSTFIX_UID = 102;
 const POSTFIX_GID = 105;
 const MAIL_UID = 8;
@@ -73,7 +84,12 @@ export function postfixRunning(spec: PostfixSpec): boolean {
 }
 
 function masterPid(spec: PostfixSpec): number | null {
-  const pid = readPidFile(join(spec.dir, 'queue', 'pid', 'master.pid'));
+  return postfixMasterPid(spec.dir);
+}
+
+/** The master PID of the instance whose folder is `dir`, when it runs (checked against /proc). */
+export function postfixMasterPid(dir: string): number | null {
+  const pid = readPidFile(join(dir, 'queue', 'pid', 'master.pid'));
   return pid !== null && isAlive(pid) && pidOwnedBy(pid, 'master') ? pid : null;
 }
 

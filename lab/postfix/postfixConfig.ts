@@ -46,6 +46,12 @@ export interface DirectoryRouting {
   bindDn: string;
   /** Read at `lab up` from the lab secrets; written only into 0640 root:postfix map files. */
   bindPw: string;
+  /**
+   * Verify the directory's certificate (an `ldaps://` ldapUrl) with this CA file, which the
+   * postfix user must be able to read (the lab's Samba DCs); absent: no TLS settings in the
+   * maps (the slapd pair reads plain LDAP on loopback).
+   */
+  caFile?: string;
   /** Dovecot's LMTP listener, `inet:127.0.0.1:2401`: every mailbox user's, unless `stores` is given. */
   lmtp: string;
   /**
@@ -81,6 +87,8 @@ export function directoryMaps(r: DirectoryRouting): Record<string, string> {
     'bind = yes',
     `bind_dn = ${r.bindDn}`,
     `bind_pw = ${r.bindPw}`,
+    // A DC certificate that does not verify (CA, address) fails the lookup, a temporary error: never plain text.
+    ...(r.caFile ? [`tls_ca_cert_file = ${r.caFile}`, 'tls_require_cert = yes'] : []),
   ];
   const byAddress = '(|(mail=%s)(proxyAddresses=smtp:%s))';
   return {

@@ -47,10 +47,13 @@ function endpointRows(info: LabInfo): EndpointRow[] {
       detail: 'TLS (lab CA)',
     });
   }
-  // The Samba-mode Dovecots (adMailStores) and PostgreSQL are listed too: status says everything that runs.
+  // The Samba-mode Dovecots and Postfix (adMailStores) and PostgreSQL are listed too: status says everything that runs.
   for (const m of [...info.mailStores, ...(info.adMailStores ?? []), ...(info.postgres ? [info.postgres] : [])]) {
+    // The Samba-mode daemons name the DC they read (details.directory).
+    const dc = typeof m.details?.directory === 'string' ? m.details.directory : undefined;
+    const detail = [m.dataDir, dc ? `reads ${dc}` : undefined].filter((x) => x).join(', ');
     for (const [proto, addr] of Object.entries(m.endpoints)) {
-      rows.push({ daemon: m.name, endpoint: `${proto}://${addr}`, pid: m.pid, alive: m.alive, detail: m.dataDir ?? '' });
+      rows.push({ daemon: m.name, endpoint: `${proto}://${addr}`, pid: m.pid, alive: m.alive, detail });
     }
   }
   return rows;
