@@ -2,24 +2,14 @@
 // once, like the other lab secrets. AD's default policy wants three character classes,
 // so every class is forced in (the lab also turns complexity off, but the provisioning
 // step sets this password before it can).
-import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../src/util/errors.ts';
+import { PASSWORD_CLASSES, strongPassword } from '../../src/util/password.ts';
 
-const CLASSES = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789'] as const;
-
-function strongSecret(length = 24): string {
-  const all = CLASSES.join('');
-  const chars = CLASSES.map((c) => c[randomInt(c.length)] as string);
-  while (chars.length < length) chars.push(all[randomInt(all.length)] as string);
-  // Fisher–Yates, so the forced characters are not always first.
-  for (let i = chars.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [chars[i], chars[j]] = [chars[j] as string, chars[i] as string];
-  }
-  return chars.join('');
-}
+// Letters and digits, as the lab always made them: safe in a shell word and a URL.
+const strongSecret = (length = 24): string =>
+  strongPassword(length, [PASSWORD_CLASSES.upper, PASSWORD_CLASSES.lower, PASSWORD_CLASSES.digit]);
 
 export function sambaSecretPath(labDir: string, name: string): string {
   return join(labDir, 'secrets', name);

@@ -1,7 +1,8 @@
 // The commented example written by `crossforest init`: it matches the lab (lab/README.md),
 // so `crossforest lab up && crossforest init && crossforest check` works on a fresh checkout.
 import { type ExampleDirectory, exampleSyncSection } from '../sync/exampleConfig.ts';
-import { exampleDirectoryBlock } from './exampleDirectory.ts';
+import { AD_POSTFIX_PORTS, exampleDirectoryBlock } from './exampleDirectory.ts';
+import { exampleMigrationSection } from './exampleMigration.ts';
 
 /** The outbound listeners' next hop in the lab, where the Internet would be: nothing listens there. */
 export const LAB_INTERNET_PORT = 2599;
@@ -17,7 +18,10 @@ export type ExampleState = 'sqlite' | 'postgres';
 export const LAB_STATE_URL = 'postgres://crossforest@127.0.0.1:5433/crossforest';
 export const LAB_STATE_PASSWORD_FILE = '.lab/secrets/postgres.pw';
 
-function exampleStateBlock(state: ExampleState): string {
+function exampleStateBlock(state: ExampleState, directory: ExampleDirectory): string {
+  // The Samba lab's project keeps a state file of its own: one beside an OpenLDAP lab project never mixes with it.
+  if (state === 'sqlite' && directory === 'samba')
+    return 'state:\n  path: crossforest-samba.sqlite    # the state store (SQLite), relative to this file\n';
   if (state === 'sqlite') return 'state:\n  path: crossforest.sqlite          # the state store (SQLite), relative to this file\n';
   return `state:                              # the state store on PostgreSQL: every worker host shares it
   url: ${LAB_STATE_URL}   # postgres://user@host:port/database, never a password
@@ -27,23 +31,65 @@ function exampleStateBlock(state: ExampleState): string {
 }
 
 /**
+ * Where the lab's servers listen in each directory mode (lab/README.md): the slapd forests'
+ * Dovecots and Postfixes, or the ones that read the Samba AD DCs (`lab up --directory samba`:
+ * dovecot-a-ad / dovecot-b-ad, postfix-a-ad / postfix-b-ad).
+ */
+const LAB_SHAPES: Record<
+  ExampleDirectory,
+  {
+    imap: Record<'a' | 'b', number>;
+    imaps: Record<'a' | 'b', number>;
+    smtp: Record<'a' | 'b', number>;
+    storeComment: string;
+    auditEndpoints: string;
+  }
+> = {
+  openldap: {
+    imap: { a: 1431, b: 1432 },
+    imaps: { a: 9931, b: 9932 },
+    smtp: { a: 2525, b: 2526 },
+    storeComment: '',
+    auditEndpoints: `    - { organization: a, protocol: smtp, host: 127.0.0.1, port: 2525, tls: starttls }
+    - { organization: a, protocol: submission, host: 127.0.0.1, port: 5871, tls: starttls }
+    - { organization: a, protocol: pop3, host: 127.0.0.1, port: 1101, tls: starttls }
+    - { organization: a, protocol: pop3, host: 127.0.0.1, port: 9951, tls: implicit }
+    - { organization: b, protocol: smtp, host: 127.0.0.1, port: 2526, tls: starttls }
+    - { organization: b, protocol: submission, host: 127.0.0.1, port: 5872, tls: starttls }
+`,
+  },
+  samba: {
+    imap: { a: 1441, b: 1442 },
+    imaps: { a: 9941, b: 9942 },
+    smtp: { a: AD_POSTFIX_PORTS.a.smtp, b: AD_POSTFIX_PORTS.b.smtp },
+    storeComment: "                       # the Dovecot whose users are the DC's (dovecot-<x>-ad)",
+    auditEndpoints: `    - { organization: a, protocol: smtp, host: 127.0.0.1, port: ${AD_POSTFIX_PORTS.a.smtp}, tls: starttls }
+    - { organization: a, protocol: submission, host: 127.0.0.1, port: ${AD_POSTFIX_PORTS.a.submission}, tls: starttls }
+    - { organization: b, protocol: smtp, host: 127.0.0.1, port: ${AD_POSTFIX_PORTS.b.smtp}, tls: starttls }
+    - { organization: b, protocol: submission, host: 127.0.0.1, port: ${AD_POSTFIX_PORTS.b.submission}, tls: starttls }
+`,
+  },
+};
+
+/**
  * `directory`: the lab's slapd forests (default) or its Samba AD DCs; `state`: the state
  * store in a SQLite file beside the project file (default) or in the lab's PostgreSQL.
  */
 export function exampleProjectFile(directory: ExampleDirectory = 'openldap', state: ExampleState = 'sqlite'): string {
+  const lab = LAB_SHAPES[directory];
   return `# crossforest project file. Secrets are never written here: each password is a
 # reference to a file ({ file: path }, relative to this file) or an environment variable ({ env: NAME }).
 project: forest-a-into-forest-b
 
-${exampleStateBlock(state)}
+${exampleStateBlock(state, directory)}
 organizations:
   a:                                # the source: the acquired company
     displayName: Forest A
     role: source
     mailDomain: forest-a.test
-${exampleDirectoryBlock('a', directory)}    mailStore:
+${exampleDirectoryBlock('a', directory)}    mailStore:${lab.storeComment}
       host: 127.0.0.1
-      port: 1431
+      port: ${lab.imap.a}
       tls: starttls                 # none | starttls | implicit
       caFile: .lab/tls/ca.crt
       masterUser: admin
@@ -56,9 +102,9 @@ ${probe('a')}
     displayName: Forest B
     role: target
     mailDomain: forest-b.test
-${exampleDirectoryBlock('b', directory)}    mailStore:
+${exampleDirectoryBlock('b', directory)}    mailStore:${lab.storeComment}
       host: 127.0.0.1
-      port: 9932
+      port: ${lab.imaps.b}
       tls: implicit
       caFile: .lab/tls/ca.crt
       masterUser: admin
@@ -74,26 +120,7 @@ ${probe('b')}${exampleSyncSection('examples/rules', directory)}mail:            
   concurrency: 4                    # folders at once, each on its own connections
   maxMessagesPerSecond: 0           # 0 = unlimited; maxBytesPerSecond likewise
   deleteOnTarget: false             # report source deletions, do not apply them
-migration:                          # \`crossforest batch\`: migration batches (pre-stage, copy, cutover, clean-up, verify, report)
-  directoryAccounts:                # accounts that may write users (galsync writes only its GAL contacts)
-    a: { bindDn: "cn=admin,dc=forest-a,dc=test", password: { file: .lab/secrets/forest-a-admin.pw } }
-    b: { bindDn: "cn=admin,dc=forest-b,dc=test", password: { file: .lab/secrets/forest-b-admin.pw } }
-  targetContainer: ou=Sites,dc=forest-b,dc=test   # where pre-staged users are created
-  targetLegacyExchangeDnPrefix: "/o=ForestB/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn="
-  targetStores:                     # --target-store <name>
-    store-b:
-      organization: b
-      homeMDB: "CN=Mailbox Store B,CN=First Storage Group,CN=InformationStore,CN=MAIL-B,CN=Servers,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,CN=ForestB,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=forest-b,DC=test"
-      maxConcurrentMailboxes: 4
-  maxConcurrentPerSourceStore: 8
-  copyPasswordHash: true            # OpenLDAP only: users keep their password in the new mailbox
-  reportsDir: reports
-  defaults: { retryIntervalSeconds: 5, badItemLimit: 10, largeItemLimit: 0, allowMerge: true, concurrency: 4, cutover: immediate, cutoverSettleSeconds: 5 }
-  # notices:                        # user notices (the seed's expectations e-mail) via the target org's SMTP
-  #   smtp: { host: 127.0.0.1, port: 5872, tls: none }   # the lab: Postfix B's submission port (trusts loopback)
-  #   from: "Migration Team <migration@forest-b.test>"
-  #   after: { subject: "Welcome to {targetAddress}", body: "Hello {displayName}, ..." }   # default: the built-in text
-coexistence:                        # \`crossforest serve\`: GAL find, free/busy, client autoconfiguration
+${exampleMigrationSection(directory)}coexistence:                        # \`crossforest serve\`: GAL find, free/busy, client autoconfiguration
   listen: { host: 127.0.0.1, port: 8443 }   # one port, TLS only
   tls: { certFile: .lab/tls/server.crt, keyFile: .lab/tls/server.key }
   publicHost: localhost
@@ -107,11 +134,11 @@ coexistence:                        # \`crossforest serve\`: GAL find, free/busy
     previewTimeoutSeconds: 300      # the pending-export preview is stopped after this long
   organizations:                    # what clients are pointed at, per organization
     a:
-      imap: { host: 127.0.0.1, port: 9931, socketType: SSL }
+      imap: { host: 127.0.0.1, port: ${lab.imaps.a}, socketType: SSL }
       smtp: { host: 127.0.0.1, port: 465, socketType: SSL }
       caldav: { url: http://127.0.0.1:5231/, user: freebusy, password: { file: .lab/secrets/radicale-a-freebusy.pw } }
     b:
-      imap: { host: 127.0.0.1, port: 9932, socketType: SSL }
+      imap: { host: 127.0.0.1, port: ${lab.imaps.b}, socketType: SSL }
       smtp: { host: 127.0.0.1, port: 587, socketType: STARTTLS }
       caldav: { url: http://127.0.0.1:5232/, user: freebusy, password: { file: .lab/secrets/radicale-b-freebusy.pw } }
 
@@ -122,21 +149,15 @@ transport:                          # \`crossforest relay\`: the mail-flow polic
   listeners:                        # the lab: each Postfix's relayhost is its outbound listener (10025, 10026);
                                     #   mail from the Internet comes in through the inbound one, in front of the MX
     - { name: a-outbound, direction: outbound, listen: { host: 127.0.0.1, port: 10025 }, nextHop: { host: 127.0.0.1, port: ${LAB_INTERNET_PORT} } }
-    - { name: a-inbound, direction: inbound, listen: { host: 127.0.0.1, port: 10125 }, nextHop: { host: 127.0.0.1, port: 2525 } }
+    - { name: a-inbound, direction: inbound, listen: { host: 127.0.0.1, port: 10125 }, nextHop: { host: 127.0.0.1, port: ${lab.smtp.a} } }
     - { name: b-outbound, direction: outbound, listen: { host: 127.0.0.1, port: 10026 }, nextHop: { host: 127.0.0.1, port: ${LAB_INTERNET_PORT} } }
-    - { name: b-inbound, direction: inbound, listen: { host: 127.0.0.1, port: 10126 }, nextHop: { host: 127.0.0.1, port: 2526 } }
+    - { name: b-inbound, direction: inbound, listen: { host: 127.0.0.1, port: 10126 }, nextHop: { host: 127.0.0.1, port: ${lab.smtp.b} } }
                                     # outbound nextHop: your Internet smart host. The lab has no Internet (nothing
                                     #   listens on ${LAB_INTERNET_PORT}): mail the relay lets out is deferred and waits in Postfix's queue
 audit:                              # \`crossforest audit\`: TLS, cleartext auth, open relay (own servers only)
   caFile: .lab/tls/ca.crt
   endpoints:                        # IMAP and LDAP of each organization and coexistence.listen are audited without being listed
-    - { organization: a, protocol: smtp, host: 127.0.0.1, port: 2525, tls: starttls }
-    - { organization: a, protocol: submission, host: 127.0.0.1, port: 5871, tls: starttls }
-    - { organization: a, protocol: pop3, host: 127.0.0.1, port: 1101, tls: starttls }
-    - { organization: a, protocol: pop3, host: 127.0.0.1, port: 9951, tls: implicit }
-    - { organization: b, protocol: smtp, host: 127.0.0.1, port: 2526, tls: starttls }
-    - { organization: b, protocol: submission, host: 127.0.0.1, port: 5872, tls: starttls }
-  ownedHosts: []                    # non-loopback hosts of yours the open-relay test may probe
+${lab.auditEndpoints}  ownedHosts: []                    # non-loopback hosts of yours the open-relay test may probe
 `;
 }
 

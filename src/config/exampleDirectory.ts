@@ -36,3 +36,12 @@ function samba(org: 'a' | 'b'): string {
 export function exampleDirectoryBlock(org: 'a' | 'b', directory: ExampleDirectory): string {
   return directory === 'samba' ? samba(org) : OPENLDAP[org];
 }
+
+/**
+ * The Samba-mode Postfix pair's ports (lab/postfix: postfix-a-ad, postfix-b-ad, which route by
+ * the DCs). Written out here so the config layer does not load the lab; a test holds the two equal.
+ */
+export const AD_POSTFIX_PORTS = {
+  a: { smtp: 2545, submission: 5891 },
+  b: { smtp: 2546, submission: 5892 },
+} as const;

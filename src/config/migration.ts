@@ -14,12 +14,21 @@ export const directoryAccountSchema = z.strictObject({
   password: secretRef,
 });
 
+const attributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'an LDAP attribute name such as msExchHomeServerName');
+
 /** A mail store of the target organization that batches move mailboxes to (`--target-store <name>`). */
 export const targetStoreSchema = z.strictObject({
   /** The organization whose mail store serves it. */
   organization: orgId,
   /** The homeMDB value that mailbox-enables a user on this store (the Exchange database DN). */
   homeMDB: z.string().min(3),
+  /**
+   * What makes the store serve a user, written at pre-stage (Enable-Mailbox): attribute →
+   * value(s), e.g. msExchHomeServerName, or the attributes a non-Exchange store reads. homeMDB
+   * is always one of them (the value above unless given here). `{guid}` in a value becomes a
+   * new GUID per user (msExchMailboxGuid-like identifiers). Cleared again by a rollback.
+   */
+  mailboxAttributes: z.record(attributeName, z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])).optional(),
   /**
    * The target organization's mail server that serves this homeMDB (its mailStores[].name).
    * Default: the server whose homeMDB is this one, or the only server.
@@ -62,6 +71,28 @@ export const batchDefaultsSchema = z.strictObject({
   cutoverSettleSeconds: z.number().min(0).max(MAX_CUTOVER_SETTLE_SECONDS).default(DEFAULT_CUTOVER_SETTLE_SECONDS),
 });
 
+/**
+ * The users pre-stage creates in the target directory (Prepare-MoveRequest). Active Directory
+ * never hands out a password, so an AD user gets a generated initial password: it is kept
+ * only in the state store, sealed (AES-256-GCM) with the key in passwordKeyFile, and shown
+ * to an operator by `crossforest batch password <user>`; it never reaches a log, a report or
+ * a notice (the notice goes to the new mailbox, which needs that very password to be read).
+ */
+export const targetUsersSchema = z.strictObject({
+  /** Object classes of a new user. Default: AD's user (activedirectory), the lab schema's mail recipient (openldap). */
+  objectClasses: z.array(z.string().min(1)).min(1).optional(),
+  /** Create the AD account enabled (with the generated password) or disabled (no password; enable it yourself). Default true. */
+  enabled: z.boolean().default(true),
+  /**
+   * File with the key that seals initial passwords in the state store, relative to the project
+   * file. Created (32 random bytes, mode 0600) at the first pre-stage when missing; every worker
+   * host needs the same file. Required for enabled users in Active Directory.
+   */
+  passwordKeyFile: z.string().min(1).optional(),
+  /** Length of a generated initial password (upper, lower, digit and symbol always in it). Default 20. */
+  passwordLength: z.number().int().min(12).max(128).default(20),
+});
+
 export const migrationSchema = z.strictObject({
   /** Organization whose mailboxes move (default: the one with role source). */
   source: orgId.optional(),
@@ -73,6 +104,20 @@ export const migrationSchema = z.strictObject({
   targetContainer: z.string().min(3).regex(/=/, 'a DN such as ou=Migrated,dc=example,dc=com'),
   /** The target's legacyExchangeDN for a new user is this prefix + the user's alias. */
   targetLegacyExchangeDnPrefix: z.string().min(1),
+  /** The users pre-stage creates (classes, enabled, initial password). */
+  targetUsers: targetUsersSchema.default(targetUsersSchema.parse({})),
+  /**
+   * What cutover takes off the source user besides routing (Exchange: the mailbox is
+   * disconnected, the user becomes mail-enabled): each attribute present is saved, then
+   * cleared; rollback puts the saved values back. Default homeMDB and msExchHomeServerName.
+   */
+  sourceMailboxAttributes: z.array(attributeName).min(1).default(['homeMDB', 'msExchHomeServerName']),
+  /**
+   * A target account name (sAMAccountName / UPN) already taken by another object: refuse the
+   * user at batch create (ADMT's default, "do not migrate source object if a conflict is
+   * detected"), or try the name with `-<source org>` appended. Default refuse.
+   */
+  nameConflicts: z.enum(['refuse', 'suffix']).default('refuse'),
   /** Target stores by name. */
   targetStores: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a short store name such as store-b'), targetStoreSchema),
   /** Mailboxes read from one source store at once, over every batch. Default 8. */
@@ -98,3 +143,4 @@ export const migrationSchema = z.strictObject({
 export type MigrationConfig = z.infer<typeof migrationSchema>;
 export type BatchDefaults = z.infer<typeof batchDefaultsSchema>;
 export type TargetStoreConfig = z.infer<typeof targetStoreSchema>;
+export type TargetUsersConfig = z.infer<typeof targetUsersSchema>;

@@ -31,13 +31,28 @@ function wrap(err: unknown, action: string, dn: string): DirectoryError {
   );
 }
 
-export async function addEntry(client: Client, dn: string, attributes: AttributeValues): Promise<void> {
-  const attrs: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(attributes)) if (v.length > 0) attrs[k] = v;
+/** Adds `dn`; empty attributes are left out. Buffer values (AD's unicodePwd) go as they are. */
+export async function addEntry(client: Client, dn: string, attributes: AttributeValues | Record<string, Buffer[]>): Promise<void> {
+  const attrs = Object.entries(attributes)
+    .filter(([, v]) => v.length > 0)
+    .map(([type, values]) => new Attribute({ type, values }));
   try {
     await client.add(dn, attrs);
   } catch (err) {
     throw wrap(err, 'add', dn);
+  }
+}
+
+/**
+ * Sets an Active Directory password (unicodePwd, MS-ADTS 3.1.1.3.1.5: the password in double
+ * quotes, UTF-16LE), an administrative reset by replace. The DC takes it only over TLS.
+ */
+export async function setAdPassword(client: Client, dn: string, password: string): Promise<void> {
+  const value = Buffer.from(`"${password}"`, 'utf16le');
+  try {
+    await client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [value] }) }));
+  } catch (err) {
+    throw wrap(err, 'set the password of', dn);
   }
 }
 

@@ -1,8 +1,10 @@
 // Batch operations besides running: suspend, resume preparation, complete, remove,
 // rollback of one mailbox's cutover.
+
 import type { StateStore } from '../state/store.ts';
 import { deleteBatch, mailboxesByLogin, mailboxesOf, setBatchOptions, setCompleteRequested, setRolledBack } from './batchStore.ts';
 import { rollback } from './cutover.ts';
+import { passwordKey, sealedInitialPassword, unseal } from './initialPassword.ts';
 import { batchOrThrow } from './runner.ts';
 import { MigrationError, type MigrationSetup } from './setup.ts';
 import { type MailboxRow, pipelineStage } from './types.ts';
@@ -67,4 +69,23 @@ export async function rollbackMailbox(
   await rollback({ setup }, m);
   await setRolledBack(store, m.id);
   return m;
+}
+
+/** The initial password pre-stage gave a new AD user, opened for an operator (`batch password`); never logged. */
+export async function initialPasswordOf(
+  setup: MigrationSetup,
+  store: StateStore,
+  login: string,
+): Promise<{ login: string; targetLogin: string; password: string }> {
+  const rows = await mailboxesByLogin(store, login);
+  for (const m of rows) {
+    const sealed = await sealedInitialPassword(store, m.id);
+    if (sealed) return { login: m.sourceLogin, targetLogin: m.plan.targetLogin, password: unseal(passwordKey(setup), m.id, sealed) };
+  }
+  throw new MigrationError('CF_ERR_INITIAL_PASSWORD', `${login} has no initial password in the state store`, {
+    object: login,
+    hint: rows.length
+      ? 'only users pre-stage created in Active Directory get one (an adopted user or an OpenLDAP target keeps its own)'
+      : 'no batch holds this login: batch list',
+  });
 }

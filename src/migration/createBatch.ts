@@ -11,6 +11,7 @@ import { batchByName, insertBatch, mailboxesByLogin, type NewMailbox } from './b
 import { type NameEntry, parseNameList } from './nameList.ts';
 import { all, first, groupMembers, planTarget, resolveSourceName } from './resolve.ts';
 import { MigrationError, type MigrationSetup, sourceStoreOfUser, targetStoreOf, withDirectories } from './setup.ts';
+import { targetContainerProblems } from './targetChecks.ts';
 import type { BatchOptions } from './types.ts';
 
 export interface CreateBatchInput {
@@ -92,6 +93,8 @@ export async function createBatch(
   if (!input.from) throw new MigrationError('CF_ERR_BATCH_NAMES', 'no names: give --from <file> or --group <DN>', { object: input.name });
 
   return withDirectories(setup, async (src, tgt) => {
+    const blocked = await targetContainerProblems(setup, tgt.client);
+    if (blocked.length) throw new BatchRefusedError(input.name, blocked);
     let entries: NameEntry[];
     let origin: string;
     const problems: string[] = [];
@@ -175,11 +178,12 @@ export async function createBatch(
       const plan = { ...planned, sourceStore: server.name };
       if (plan.existingUser) {
         // A target user that already has a mailbox on another store would split the mailbox.
+        // ldapts gives an absent attribute as [] on some servers (Samba): no value is no mailbox.
         const home = await tgt.client
           .search(plan.targetDn, { scope: 'base', attributes: ['homeMDB'] })
-          .then((x) => x.searchEntries[0]?.homeMDB)
+          .then((x) => [x.searchEntries[0]?.homeMDB ?? []].flat().map(String)[0])
           .catch(() => undefined);
-        if (home && lower(String(home)) !== lower(storeCfg.homeMDB)) {
+        if (home && lower(home) !== lower(storeCfg.homeMDB)) {
           problems.push(
             `${where}: "${e.name}": target user ${plan.targetDn} has a mailbox on another store (${String(home)}): a move there would split the mailbox`,
           );

@@ -25,8 +25,9 @@ import { verifyMailbox } from '../mail/verify.ts';
 import { lower } from './addresses.ts';
 import { mailboxById, recordSaved, recordVerify } from './batchStore.ts';
 import { failpoint } from './failpoint.ts';
+import { sourceMailboxState } from './mailboxAttributes.ts';
 import { all } from './resolve.ts';
-import { MigrationError, withDirectories } from './setup.ts';
+import { MigrationError, type MigrationSetup, withDirectories } from './setup.ts';
 import { copyOptions, endpoints, type StepContext, sleep } from './stepContext.ts';
 import type { BatchOptions, MailboxRow, SavedSource, VerifyOutcome } from './types.ts';
 
@@ -63,7 +64,7 @@ export async function routeToTarget(
   src: Client,
   tgt: Client,
 ): Promise<{ saved: SavedSource; sourceServes: boolean }> {
-  const source = await readEntry(src, m.sourceDn, ['homeMDB', 'targetAddress']);
+  const source = await readEntry(src, m.sourceDn, [...ctx.setup.config.sourceMailboxAttributes, 'targetAddress']);
   if (!source) throw new MigrationError('CF_ERR_CUTOVER', `source user ${m.sourceDn} is gone`, { object: m.sourceDn });
   const target = await readEntry(tgt, m.plan.targetDn, ['homeMDB', 'targetAddress']);
   if (!target || !all(target, 'homeMDB').length)
@@ -74,7 +75,8 @@ export async function routeToTarget(
   // Saved once: a re-run after a crash must not save the half-switched state.
   let saved = (await mailboxById(ctx.store, m.id))?.saved ?? null;
   if (!saved) {
-    saved = { homeMDB: all(source, 'homeMDB'), targetAddress: all(source, 'targetAddress') };
+    const attributes = sourceMailboxState(ctx.setup, source);
+    saved = { homeMDB: attributes.homeMDB ?? [], targetAddress: all(source, 'targetAddress'), attributes };
     await recordSaved(ctx.store, m.id, saved);
   }
   if (all(target, 'targetAddress').length) await modifyEntry(tgt, m.plan.targetDn, [{ attribute: 'targetAddress', values: [] }]);
@@ -86,12 +88,23 @@ export async function routeToTarget(
   return { saved, sourceServes: all(source, 'homeMDB').length > 0 };
 }
 
-/** (f): the source can no longer log in; its mail stays on disk, its addresses stay. */
-export async function disconnectSource(m: MailboxRow, src: Client): Promise<void> {
-  const source = await readEntry(src, m.sourceDn, ['homeMDB']);
-  if (all(source, 'homeMDB').length) await modifyEntry(src, m.sourceDn, [{ attribute: 'homeMDB', values: [] }]);
+/**
+ * (f): the source can no longer log in: its mailbox attributes (sourceMailboxAttributes) are
+ * cleared, so it is a mail-enabled user routed by targetAddress; its mail stays on disk, its
+ * addresses and its account stay (never deleted).
+ */
+export async function disconnectSource(setup: MigrationSetup, m: MailboxRow, src: Client): Promise<void> {
+  const present = sourceMailboxState(setup, await readEntry(src, m.sourceDn, setup.config.sourceMailboxAttributes));
+  await modifyEntry(
+    src,
+    m.sourceDn,
+    Object.keys(present).map((attribute) => ({ attribute, values: [] })),
+  );
   failpoint('cutover:source');
 }
+
+/** What cutover cleared from the source, for rollback: the saved attributes (older rows saved homeMDB alone). */
+export const savedMailboxAttributes = (saved: SavedSource): Record<string, string[]> => saved.attributes ?? { homeMDB: saved.homeMDB };
 
 export interface CutoverOutcome {
   /** The final delta's report; null when a crashed run had already disconnected the source. */
@@ -121,7 +134,7 @@ export async function cutover(ctx: StepContext, m: MailboxRow, finalDelta: () =>
   const snapshot = await mailboxSnapshot(ctx, m);
   await recordVerify(ctx.store, m.id, snapshot);
   failpoint('cutover:compared');
-  await withDirectories(ctx.setup, (src) => disconnectSource(m, src.client));
+  await withDirectories(ctx.setup, (src) => disconnectSource(ctx.setup, m, src.client));
   return { final, snapshot, saved, settleSeconds: settle };
 }
 
@@ -135,7 +148,7 @@ export async function rollback(ctx: Pick<StepContext, 'setup'>, m: MailboxRow): 
   const saved = m.saved;
   await withDirectories(ctx.setup, async (src, tgt) => {
     await modifyEntry(src.client, m.sourceDn, [
-      { attribute: 'homeMDB', values: saved.homeMDB },
+      ...Object.entries(savedMailboxAttributes(saved)).map(([attribute, values]) => ({ attribute, values })),
       { attribute: 'targetAddress', values: saved.targetAddress },
     ]);
     await modifyEntry(tgt.client, m.plan.targetDn, [{ attribute: 'targetAddress', values: [`SMTP:${m.sourceMail}`] }]);

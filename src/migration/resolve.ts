@@ -38,6 +38,7 @@ export const USER_ATTRIBUTES = [
   'targetAddress',
   'mailNickname',
   'member',
+  'userAccountControl',
 ];
 export const DISPLAY_ATTRIBUTES = [
   'cn',
@@ -199,18 +200,52 @@ export async function planTarget(
     const hits = (await collect(client, base, filter)).filter((h) => lower(h.dn) !== lower(contactDn ?? ''));
     return hits.length === 0;
   };
+  // Every address of the person goes onto the new user: one already on another object would be delivered twice or misrouted.
+  const addresses = [
+    mail,
+    ...all(src, 'proxyAddresses')
+      .filter((a) => /^smtp:/i.test(a))
+      .map((a) => a.slice(5)),
+  ];
+  const clash = (
+    await collect(
+      client,
+      base,
+      `(|${[...new Set(addresses.map(lower))].map((a) => ldapFilter`(mail=${a})(proxyAddresses=smtp:${a})`).join('')})`,
+    )
+  ).find((h) => lower(h.dn) !== lower(contactDn ?? ''));
+  if (clash) {
+    const taken = addresses.find((a) =>
+      [...all(clash, 'proxyAddresses').map((x) => lower(x.replace(/^smtp:/i, ''))), lower(first(clash, 'mail') ?? '')].includes(lower(a)),
+    );
+    return `"${mail}": address ${taken ?? mail} is already on ${clash.dn} in ${setup.targetId}: remove it there, or move that object's mailbox instead`;
+  }
   const samBase = p.overrides.targetSam ?? first(src, 'sAMAccountName') ?? aliasOf(mail);
+  const suffixed = !p.overrides.targetSam && setup.config.nameConflicts === 'suffix';
   let sam: string | undefined;
-  for (const c of p.overrides.targetSam ? [samBase] : [samBase, `${samBase}-${setup.sourceId}`]) {
-    if (await free(ldapFilter`(|(sAMAccountName=${c})(userPrincipalName=${`${c}@${tdom}`}))`, `sam:${c}`)) {
+  let holder: string | undefined;
+  for (const c of suffixed ? [samBase, `${samBase}-${setup.sourceId}`] : [samBase]) {
+    const hits = p.taken.has(lower(`sam:${c}`))
+      ? [{ dn: 'another user of this batch' }]
+      : (await collect(client, base, ldapFilter`(|(sAMAccountName=${c})(userPrincipalName=${`${c}@${tdom}`}))`)).filter(
+          (h) => lower(h.dn) !== lower(contactDn ?? ''),
+        );
+    if (hits.length === 0) {
       sam = c;
       break;
     }
+    holder ??= hits[0]?.dn;
   }
-  if (!sam) return `"${mail}": account name ${samBase} is taken in ${setup.targetId}: give targetSam in a CSV`;
+  if (!sam)
+    return `"${mail}": account name ${samBase} is taken in ${setup.targetId} by ${holder}: give targetSam in a CSV${suffixed ? '' : ', or set migration.nameConflicts: suffix'}`;
   const alias = aliasOf(mail);
   let primary: string | undefined;
-  for (const c of p.overrides.targetPrimary ? [p.overrides.targetPrimary] : [`${alias}@${tdom}`, `${alias}.${setup.sourceId}@${tdom}`]) {
+  const primaries = p.overrides.targetPrimary
+    ? [p.overrides.targetPrimary]
+    : setup.config.nameConflicts === 'suffix'
+      ? [`${alias}@${tdom}`, `${alias}.${setup.sourceId}@${tdom}`]
+      : [`${alias}@${tdom}`];
+  for (const c of primaries) {
     if (await free(ldapFilter`(|(mail=${c})(proxyAddresses=smtp:${c}))`, `addr:${c}`)) {
       primary = c;
       break;

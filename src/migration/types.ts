@@ -133,6 +133,8 @@ export const pipelineStage = (m: Pick<MailboxRow, 'state' | 'resumeState'>): Pip
 export interface SavedSource {
   homeMDB: string[];
   targetAddress: string[];
+  /** Every mailbox attribute cutover cleared (migration.sourceMailboxAttributes), homeMDB among them; absent in rows saved before. */
+  attributes?: Record<string, string[]>;
 }
 
 export interface SkippedEntry {

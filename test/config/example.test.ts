@@ -8,12 +8,22 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
-import { labPostfixSpec, POSTFIX_LAB, type PostfixInstance, postfixRunning, startPostfix, stopPostfix } from '../../lab/postfix/postfix.ts';
+import { AD_STORES } from '../../lab/mailstore/stores.ts';
+import {
+  labPostfixSpec,
+  POSTFIX_AD_LAB,
+  POSTFIX_LAB,
+  type PostfixInstance,
+  postfixRunning,
+  startPostfix,
+  stopPostfix,
+} from '../../lab/postfix/postfix.ts';
 import { DASHBOARD_OPERATOR, DASHBOARD_OPERATOR_HASH, readSecret } from '../../lab/secrets.ts';
 import { auditEndpoints } from '../../src/audit/audit.ts';
 import { projectEndpoints } from '../../src/audit/endpoints.ts';
 import { buildServer } from '../../src/coexistence/server.ts';
 import { exampleProjectFile, LAB_INTERNET_PORT } from '../../src/config/example.ts';
+import { AD_POSTFIX_PORTS } from '../../src/config/exampleDirectory.ts';
 import { parseProject } from '../../src/config/load.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { ensureLab } from '../helpers/lab.ts';
@@ -25,6 +35,17 @@ const ORGS = ['a', 'b'] as const;
 
 describe('the init example (unit)', () => {
   const cfg = parseProject(exampleProjectFile());
+
+  it("the Samba example's SMTP ports are the Samba-mode Postfix pair's, and its stores the Dovecots that read the DCs", () => {
+    for (const org of ORGS) {
+      assert.deepEqual(AD_POSTFIX_PORTS[org], { smtp: POSTFIX_AD_LAB[org].smtpPort, submission: POSTFIX_AD_LAB[org].submissionPort });
+    }
+    const samba = parseProject(exampleProjectFile('samba'));
+    assert.equal(samba.organizations.a?.mailStore?.port, AD_STORES.a.imapPort);
+    assert.equal(samba.organizations.b?.mailStore?.port, AD_STORES.b.imapsPort);
+    const inbound = (samba.transport?.listeners ?? []).filter((l) => l.direction === 'inbound').map((l) => l.nextHop.port);
+    assert.deepEqual(inbound, [POSTFIX_AD_LAB.a.smtpPort, POSTFIX_AD_LAB.b.smtpPort]);
+  });
 
   it("has relay listeners where the lab's Postfix instances send and take mail", () => {
     const listeners = cfg.transport?.listeners ?? [];

@@ -1,7 +1,7 @@
 // `crossforest batch …`: migration batches (create, list, show, start, suspend, resume,
 // complete, retry-failed, remove, rollback, report, notices). Thin: parse, call src/migration, print.
 import type { Command } from '@commander-js/extra-typings';
-import { removeBatch, reopenWindow, requestComplete, rollbackMailbox, suspendBatch } from '../../migration/batchOps.ts';
+import { initialPasswordOf, removeBatch, reopenWindow, requestComplete, rollbackMailbox, suspendBatch } from '../../migration/batchOps.ts';
 import { allBatches, mailboxesOf, stepsOf } from '../../migration/batchStore.ts';
 import { createBatch } from '../../migration/createBatch.ts';
 import { detachBatch } from '../../migration/distributed.ts';
@@ -387,6 +387,21 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
         process.stdout.write(
           `${m.sourceLogin}: cutover rolled back (batch ${m.batchName}); the source mailbox serves again, ${m.sourceMail} routes to it; state copied\n`,
         );
+      } finally {
+        await store.close();
+      }
+    });
+  batch
+    .command('password')
+    .description('show the initial password pre-stage gave a new Active Directory user (kept sealed in the state store; never logged)')
+    .argument('<user>', 'source login')
+    .action(async (user, _o, cmd) => {
+      const ctx = commandContext(cmd);
+      const store = await ctx.state();
+      try {
+        const p = await initialPasswordOf(migrationSetup(ctx.project), store, user);
+        if (ctx.json) return printJson({ user: p.login, targetLogin: p.targetLogin, initialPassword: p.password });
+        process.stdout.write(`${p.targetLogin}\t${p.password}\n`);
       } finally {
         await store.close();
       }
