@@ -4,8 +4,34 @@
 # forests, migrate a batch of mailboxes, print the report; then run the coexistence
 # service and the mail-flow relay for a moment and show what they do with real requests.
 # Runs any number of times: the lab and the batch of an earlier run are kept and shown.
+#
+#   bash scripts/demo.sh                       the OpenLDAP forests (crossforest.yaml), everything
+#   bash scripts/demo.sh --directory samba     the same job on two Samba AD DCs (crossforest-samba.yaml):
+#                                              scripts/lib/demo-samba.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage="usage: bash scripts/demo.sh [--directory openldap|samba]   (default openldap)"
+directory=openldap
+argv=("$@")
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --directory)
+      [ $# -ge 2 ] || { echo "demo.sh: --directory needs openldap or samba; $usage" >&2; exit 2; }
+      directory=$2
+      shift 2
+      ;;
+    --directory=*) directory=${1#--directory=}; shift ;;
+    -h | --help) echo "$usage"; exit 0 ;;
+    *) echo "demo.sh: unknown argument '$1'; $usage" >&2; exit 2 ;;
+  esac
+done
+case "$directory" in
+  openldap | samba) ;;
+  *) echo "demo.sh: --directory must be openldap or samba, not '$directory'" >&2; exit 2 ;;
+esac
+set -- "${argv[@]}"
+
 . scripts/lib/privilege.sh
 bash scripts/setup.sh
 reexec_as_root "$@"
@@ -14,6 +40,72 @@ reexec_as_root "$@"
 export CROSSFOREST_LAB_DIR="$PWD/.lab"
 cf() { ./bin/crossforest.js "$@"; }
 step() { printf '\n== %s\n' "$*"; }
+
+# ---- helpers of both demos (the Samba one in scripts/lib/demo-samba.sh uses them too).
+
+# pick_batch MANIFEST FILE: four small sample mailboxes of forest A from a corpus manifest
+# (not the showcase, hoarder, big or delegate users other demos use), one login a line.
+pick_batch() {
+  node -e '
+    const [manifest, out] = process.argv.slice(1);
+    const c = JSON.parse(require("fs").readFileSync(manifest, "utf8"));
+    const busy = new Set(JSON.stringify(c.acls ?? []).match(/[\w.-]+@forest-a\.test/g) ?? []);
+    const size = (u) => u.folders.reduce((a, f) => a + f.bytes, 0);
+    const pick = c.users.slice(10).filter((u) => !(u.roles ?? []).length && !busy.has(u.upn)).sort((a, b) => size(a) - size(b)).slice(0, 4);
+    require("fs").writeFileSync(out, `# demo batch: generated from ${manifest}\n` + pick.map((u) => u.upn).join("\n") + "\n");
+  ' "$1" "$2"
+}
+
+CA=.lab/tls/ca.crt
+SERVE=https://127.0.0.1:8443
+logs=.lab/demo-logs
+pids=()
+stop_background() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+trap stop_background EXIT
+
+# wait_for_log FILE TEXT PID: until FILE has TEXT; fails (showing the log) if PID ends or after 60 s.
+wait_for_log() {
+  local tries=600
+  until grep -q -- "$2" "$1" 2>/dev/null; do
+    if ! kill -0 "$3" 2>/dev/null || [ $((tries--)) -le 0 ]; then
+      echo "demo: no \"$2\" in $1:" >&2
+      tail -n 20 "$1" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# as_user LOGIN CURL-ARGS…: curl authenticated as a lab user (every sample user has the password
+# of .lab/secrets/users.pw); it goes to curl on standard input (never on a command line, where
+# `ps` would show it).
+as_user() {
+  local login=$1
+  shift
+  printf 'user = "%s:%s"\n' "$login" "$(head -n 1 .lab/secrets/users.pw)" | curl -sS --fail-with-body -K - "$@"
+}
+
+# print_galfind: the JSON answer of /api/galfind (standard input) as a table.
+print_galfind() {
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const row = (c) => "  " + c[0].padEnd(28) + c[1].padEnd(32) + c[2].padEnd(7) + c[3].padEnd(10) + c[4].padEnd(10) + c[5];
+    console.log(row(["name", "address", "kind", "directory", "mailbox", "title, office"]));
+    for (const e of r.entries) console.log(row([e.displayName, e.email ?? "-", e.kind, e.directory, e.mailboxOrg ?? "-", [e.title, e.office].filter(Boolean).join(", ")]));
+    console.log(`  ${r.total} found${r.truncated ? " (truncated)" : ""}`);
+  '
+}
+
+if [ "$directory" = samba ]; then
+  . scripts/lib/demo-samba.sh
+  demo_samba
+  exit 0
+fi
 
 step "lab up: two forests (OpenLDAP), two mail stores (Dovecot), Postfix, Radicale, a sample organization"
 [ -d .lab-test ] && CROSSFOREST_LAB_DIR="$PWD/.lab-test" ./bin/crossforest.js lab down || true
@@ -47,13 +139,7 @@ cf sync run full-cycle
 
 step "migration batch: four sample mailboxes of forest A (not the showcase or delegate users other demos use)"
 names=.lab/demo-batch.txt
-node -e '
-  const c = JSON.parse(require("fs").readFileSync(".lab/corpus-a.json", "utf8"));
-  const busy = new Set(JSON.stringify(c.acls ?? []).match(/[\w.-]+@forest-a\.test/g) ?? []);
-  const size = (u) => u.folders.reduce((a, f) => a + f.bytes, 0);
-  const pick = c.users.slice(10).filter((u) => !(u.roles ?? []).length && !busy.has(u.upn)).sort((a, b) => size(a) - size(b)).slice(0, 4);
-  require("fs").writeFileSync(process.argv[1], "# demo batch: generated from .lab/corpus-a.json\n" + pick.map((u) => u.upn).join("\n") + "\n");
-' "$names"
+pick_batch .lab/corpus-a.json "$names"
 cat "$names"
 if cf --json batch list | grep -q '"name": "demo"'; then
   echo "(batch demo exists from an earlier run: showing it; \`crossforest lab reset --yes\` starts over (lab data and the project's state store))"
@@ -68,40 +154,7 @@ step "report"
 cf batch report demo
 
 # ---- coexistence and mail flow: `crossforest serve` and `crossforest relay` in the background.
-CA=.lab/tls/ca.crt
-SERVE=https://127.0.0.1:8443
-logs=.lab/demo-logs
 mkdir -p "$logs"
-pids=()
-stop_background() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pids=()
-}
-trap stop_background EXIT
-
-# wait_for_log FILE TEXT PID: until FILE has TEXT; fails (showing the log) if PID ends or after 60 s.
-wait_for_log() {
-  local tries=600
-  until grep -q -- "$2" "$1" 2>/dev/null; do
-    if ! kill -0 "$3" 2>/dev/null || [ $((tries--)) -le 0 ]; then
-      echo "demo: no \"$2\" in $1:" >&2
-      tail -n 20 "$1" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
-# as_user LOGIN CURL-ARGS…: curl authenticated as a lab user; the password goes to curl on
-# standard input (never on a command line, where `ps` would show it).
-USERS_PW=$(head -n 1 .lab/secrets/users.pw)
-as_user() {
-  local login=$1
-  shift
-  printf 'user = "%s:%s"\n' "$login" "$USERS_PW" | curl -sS --fail-with-body -K - "$@"
-}
 
 step "coexistence and mail flow: crossforest serve and crossforest relay, started in the background"
 ./bin/crossforest.js serve >"$logs/serve.out" 2>"$logs/serve.log" &
@@ -117,13 +170,7 @@ grep -h -e '^crossforest serve: ' -e '^crossforest relay: ' "$logs/serve.log" "$
 echo "  (pids: serve $serve_pid, relay $relay_pid; logs in $logs/)"
 
 step "GAL find: jmuller@forest-a.test looks up \"John Smith\" in both organizations' address books ($SERVE/api/galfind)"
-as_user jmuller@forest-a.test --cacert "$CA" -G "$SERVE/api/galfind" --data-urlencode 'q=John Smith' | node -e '
-  const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  const row = (c) => "  " + c[0].padEnd(28) + c[1].padEnd(32) + c[2].padEnd(7) + c[3].padEnd(10) + c[4].padEnd(10) + c[5];
-  console.log(row(["name", "address", "kind", "directory", "mailbox", "title, office"]));
-  for (const e of r.entries) console.log(row([e.displayName, e.email ?? "-", e.kind, e.directory, e.mailboxOrg ?? "-", [e.title, e.office].filter(Boolean).join(", ")]));
-  console.log(`  ${r.total} found${r.truncated ? " (truncated)" : ""}`);
-'
+as_user jmuller@forest-a.test --cacert "$CA" -G "$SERVE/api/galfind" --data-urlencode 'q=John Smith' | print_galfind
 
 step "free/busy across the organizations: jmuller@forest-a.test asks when soren.odegard@forest-b.test is busy"
 day=$(date -u -d tomorrow +%Y-%m-%d)

@@ -2,14 +2,18 @@
 // same mailbox layout as the forests' stores, on their own ports and folders, whose
 // users are authenticated by the forest's Samba AD DC (FORESTA 127.0.0.2, FORESTB
 // 127.0.0.3) over ldaps, verified with the lab CA. Mailbox-enabled = homeMDB present,
-// as on slapd (the one filter in ldapConfig.ts). No corpus: an empty mailbox is created
-// on first login. The slapd stores run beside them unchanged.
+// as on slapd (the one filter in ldapConfig.ts). Each holds the same generated corpus
+// as the forest's slapd store (corpus/corpus.ts ensureCorpus: the DCs hold the same
+// sample users and UPNs), with its own manifest (.lab/corpus-a-ad.json, corpus-b-ad.json);
+// a user given homeMDB later gets an empty mailbox on first login. The slapd stores run
+// beside them unchanged.
 import { join } from 'node:path';
 import type { LabContext, MailStoreStatus } from '../context.ts';
 import { FOREST_IDS, type ForestId } from '../forests.ts';
 import { withLabLock } from '../lock.ts';
 import { SAMBA_DCS } from '../samba/dcs.ts';
 import { readSecret } from '../secrets.ts';
+import { ensureCorpus } from './corpus/corpus.ts';
 import { stopDovecot } from './dovecot.ts';
 import { pathsOf, storeStatus, upStore } from './index.ts';
 import type { AuthDirectory } from './ldapConfig.ts';
@@ -29,8 +33,9 @@ function details(ctx: LabContext, forest: ForestId): Record<string, unknown> {
 }
 
 /**
- * Starts (or keeps) both AD stores; the DCs must be up (lab/samba sambaUp). Own lock
- * folder: `lab up` holds lab.lock while it calls us, and tests call us directly.
+ * Starts (or keeps) both AD stores with their corpus (generated when missing or stale:
+ * size, seed, CORPUS_VERSION, the counts); the DCs must be up (lab/samba sambaUp). Own
+ * lock folder: `lab up` holds lab.lock while it calls us, and tests call us directly.
  */
 export async function adMailStoresUp(ctx: LabContext): Promise<MailStoreStatus[]> {
   return withLabLock(join(ctx.labDir, 'mailstore-ad-lock'), async () => {
@@ -43,7 +48,10 @@ export async function adMailStoresUp(ctx: LabContext): Promise<MailStoreStatus[]
         masterPassword: readSecret(ctx.labDir, `mail-${id}-master.pw`),
         searchPassword: readSecret(ctx.labDir, `forest-${id}-galsync.pw`),
       });
-      out.push(storeStatus(store, paths, details(ctx, id)));
+      // The DCs are loaded with one mail store per forest (lab/samba/provision.ts), whatever
+      // the slapd forests' --stores: this store serves every mailbox user of its DC.
+      const corpus = await ensureCorpus(ctx, store, paths, { stores: 1 });
+      out.push(storeStatus(store, paths, { ...details(ctx, id), ...corpus }));
     }
     return out;
   });

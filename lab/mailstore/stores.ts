@@ -96,7 +96,8 @@ export const STORES: Record<ForestId, StoreDef> = {
 /**
  * The stores of `lab up --directory samba`: the same mailbox layout as the forest's
  * store, their own ports and folders, users authenticated by the forest's Samba DC
- * (lab/mailstore/adStores.ts). No corpus: a mailbox is created on first login.
+ * (lab/mailstore/adStores.ts), with the same generated corpus (corpus-a-ad.json,
+ * corpus-b-ad.json).
  */
 export const AD_STORES: Record<ForestId, StoreDef> = {
   a: {

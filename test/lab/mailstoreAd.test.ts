@@ -1,6 +1,7 @@
 // Live tests of the Samba-mode mail stores (dovecot-a-ad, dovecot-b-ad): each forest's
 // Dovecot authenticates its users against its AD DC (ldaps, lab CA) by binding as the
-// user; homeMDB on the DC decides who has a mailbox, at once (no auth cache).
+// user; homeMDB on the DC decides who has a mailbox, at once (no auth cache). Both hold
+// the lab's generated corpus, as the slapd stores do (manifests corpus-a-ad.json, corpus-b-ad.json).
 // Brings the DCs up through the lab's own functions (ensureSamba, adMailStoresUp).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +9,8 @@ import type { ImapFlow } from 'imapflow';
 import { Attribute, Change, type Client } from 'ldapts';
 import type { ForestId } from '../../lab/forests.ts';
 import { adMailStoresStatus, adMailStoresUp } from '../../lab/mailstore/adStores.ts';
-import { AD_STORES } from '../../lab/mailstore/stores.ts';
+import { readCorpusManifest } from '../../lab/mailstore/corpus/corpus.ts';
+import { AD_STORES, STORES } from '../../lab/mailstore/stores.ts';
 import { ensureSamba, type SambaLab, sambaSkipReason } from '../../lab/samba/testing.ts';
 import { readSecret } from '../../lab/secrets.ts';
 import { mailStoreSchema } from '../../src/config/organization.ts';
@@ -124,6 +126,27 @@ describe('mail stores on the Samba AD forests (dovecot-a-ad, dovecot-b-ad)', { s
     );
     const s = await imap('a', 'JMuller@Forest-A.test', lab.usersPassword, true);
     assert.equal((await s.mailboxOpen('INBOX')).path, 'INBOX', 'login name in another case: the DC matches UPNs case-insensitively');
+  });
+
+  test('both hold the generated corpus: their own manifests, the same mail as the slapd stores, on the server', async () => {
+    const a = readCorpusManifest(lab.ctx.labDir, AD_STORES.a);
+    const b = readCorpusManifest(lab.ctx.labDir, AD_STORES.b);
+    assert.ok(a && b, 'adMailStoresUp writes corpus-a-ad.json and corpus-b-ad.json');
+    assert.deepEqual([a.store, a.size, a.seed, b.store], ['dovecot-a-ad', lab.ctx.size, lab.ctx.seed, 'dovecot-b-ad']);
+    assert.ok(a.totals.messages > 0 && b.totals.messages > 0 && a.acls.length > 0, JSON.stringify([a.totals, b.totals]));
+    // The DC holds every mailbox user on one store: the same corpus as a one-store slapd lab's.
+    const slapd = readCorpusManifest(lab.ctx.labDir, STORES.a);
+    if (slapd && slapd.size === a.size && slapd.seed === a.seed && (slapd.stores ?? 1) === 1) assert.deepEqual(a.totals, slapd.totals);
+    // What the manifest says is what the server holds (INBOX left out: the routing tests deliver there).
+    const showcase = a.users.find((u) => u.roles.includes('showcase'));
+    assert.ok(showcase, 'the showcase user (jmuller) has a mailbox');
+    const c = await session('a', showcase.upn);
+    const folders = showcase.folders.filter((f) => f.name !== 'INBOX' && /^[\x20-\x7e]+$/.test(f.name) && !f.name.includes('/'));
+    assert.ok(folders.length >= 5, JSON.stringify(folders.map((f) => f.name)));
+    for (const f of folders) {
+      const st = await c.status(f.name, { messages: true });
+      assert.equal(st === false ? 'no STATUS answer' : st.messages, f.messages, f.name);
+    }
   });
 
   test('a wrong password is refused', async () => {

@@ -4,6 +4,8 @@
 // CORPUS_VERSION changed; `.lab/corpus-<store key>.json` is the manifest tests and the
 // demo compare against. With several stores per forest (`lab up --stores N`) each store
 // holds the mailboxes of the users whose homeMDB is its own, and has its own manifest.
+// The Samba-mode stores (dovecot-a-ad, dovecot-b-ad: lab/mailstore/adStores.ts) get the
+// same corpus for the same sample users (corpus-a-ad.json, corpus-b-ad.json).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabContext } from '../../context.ts';
@@ -170,8 +172,25 @@ function manifest(
   };
 }
 
+/** How the directory behind a store spreads its users (ensureCorpus). */
+export interface CorpusOptions {
+  /**
+   * Mail stores per forest the directory's homeMDB values are spread over: the slapd
+   * forests follow `lab up --stores N` (ctx.stores, the default); the Samba DCs are always
+   * loaded with one (every mailbox user's homeMDB is the forest's mailboxStoreDn), so their
+   * stores pass 1 and hold every mailbox user of the forest.
+   */
+  stores?: number;
+}
+
 /** Makes sure the store holds the corpus for ctx.size/ctx.seed; returns a summary for lab.json. */
-export async function ensureCorpus(ctx: LabContext, store: StoreDef, paths: StorePaths): Promise<Record<string, unknown>> {
+export async function ensureCorpus(
+  labCtx: LabContext,
+  store: StoreDef,
+  paths: StorePaths,
+  opts: CorpusOptions = {},
+): Promise<Record<string, unknown>> {
+  const ctx: LabContext = { ...labCtx, stores: opts.stores ?? labCtx.stores };
   const sizing = corpusSizing();
   const have = readCorpusManifest(ctx.labDir, store);
   const fresh =
