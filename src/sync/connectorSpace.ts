@@ -274,20 +274,22 @@ export interface CsHead {
   agent: string;
   dn: string;
   provisioned: boolean;
+  /** Gone from its directory (the import saw it deleted): synchronized first. */
+  deleted: boolean;
 }
 
-type HeadRow = { id: number; agent: string; dn: string; provisioned: number };
+type HeadRow = { id: number; agent: string; dn: string; provisioned: number; state: string };
 
 function heads(rows: HeadRow[]): CsHead[] {
-  return rows.map((r) => ({ id: r.id, agent: r.agent, dn: r.dn, provisioned: r.provisioned === 1 }));
+  return rows.map((r) => ({ id: r.id, agent: r.agent, dn: r.dn, provisioned: r.provisioned === 1, deleted: r.state === 'deleted' }));
 }
 
 export async function pendingSyncHeads(s: StateStore): Promise<CsHead[]> {
-  return heads(await s.sql.all<HeadRow>('SELECT id, agent, dn, provisioned FROM sync_cs_object WHERE sync_pending = 1 ORDER BY id'));
+  return heads(await s.sql.all<HeadRow>('SELECT id, agent, dn, provisioned, state FROM sync_cs_object WHERE sync_pending = 1 ORDER BY id'));
 }
 
 export async function allCsHeads(s: StateStore): Promise<CsHead[]> {
-  return heads(await s.sql.all<HeadRow>('SELECT id, agent, dn, provisioned FROM sync_cs_object ORDER BY id'));
+  return heads(await s.sql.all<HeadRow>('SELECT id, agent, dn, provisioned, state FROM sync_cs_object ORDER BY id'));
 }
 
 export async function setJoin(s: StateStore, id: number, mvId: number | null): Promise<void> {

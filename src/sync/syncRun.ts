@@ -40,12 +40,17 @@ async function deprovisionAll(engine: SyncEngine, store: StateStore, connectors:
 }
 
 export async function runSync(engine: SyncEngine, store: StateStore, mode: 'full' | 'delta', run: RunContext): Promise<number> {
-  // Objects we may write (GAL contacts) come last: by then every source has projected,
-  // so a contact found in the container joins its person instead of looking like a stray.
-  // Only ids and DNs are held here; each batch's objects are read when the batch runs.
+  // Deleted objects come first: their disconnection frees their person's place in the agent,
+  // so an object that replaced one joins the person instead of projecting a second one (a
+  // GAL contact the migration turned into the mailbox user: the contact is gone, the user
+  // carries its addresses). Objects we may write (GAL contacts) come last: by then every
+  // source has projected, so a contact found in the container joins its person instead of
+  // looking like a stray. Only ids and DNs are held here; each batch's objects are read when
+  // the batch runs.
   const heads = mode === 'full' ? await cs.allCsHeads(store) : await cs.pendingSyncHeads(store);
   const managed = (h: cs.CsHead) => isManaged(engine, h);
-  const ordered = [...heads.filter((h) => !managed(h)), ...heads.filter(managed)];
+  const live = heads.filter((h) => !h.deleted);
+  const ordered = [...heads.filter((h) => h.deleted), ...live.filter((h) => !managed(h)), ...live.filter(managed)];
   // touched: metaverse objects to provision afterwards; recomputed: already up to date.
   const pass: Pass = { touched: new Set<number>(), recomputed: new Set<number>(), stale: new Set<number>(), synced: [] };
   const touched = pass.touched;

@@ -23,6 +23,7 @@ import { reportsDir } from '../../src/migration/report.ts';
 import { USER_ATTRIBUTES } from '../../src/migration/resolve.ts';
 import { batchOrThrow, runBatch } from '../../src/migration/runner.ts';
 import { type MigrationSetup, migrationSetup, sourceMailStore, targetMailStore } from '../../src/migration/setup.ts';
+import { runErrors } from '../../src/sync/runHistory.ts';
 import { type SambaSyncFixture, sambaSyncFixture, values } from '../sync/sambaFixture.ts';
 
 const skip = sambaSkipReason();
@@ -213,9 +214,20 @@ describe('migration on the Samba AD forests', { skip }, () => {
     assert.equal(await targetMessages(m0.plan.targetLogin), 5, 'the message to the old address reached the target mailbox');
     assert.ok(existsSync(`${reportsDir(setup, 'ad')}/report.html`) || existsSync(reportsDir(setup, 'ad')), 'the batch report is written');
 
-    // GAL sync again: the new users join the people (no contact re-created in B, none made in A for them).
-    await fx.run('delta-cycle');
-    await fx.run('delta-cycle');
+    // GAL sync again, a full and a delta cycle: the new users join the people (no second person, no contact
+    // re-created in B, none made in A for them) and the runs have no error.
+    for (const profile of ['full-cycle', 'delta-cycle']) {
+      const run = await fx.run(profile);
+      assert.equal(run.status, 'success', `${profile}: ${JSON.stringify(await runErrors(fx.store, run.id))}`);
+    }
+    const mvOf = async (dn: string) =>
+      (await fx.store.sql.get<{ mv_id: number | null }>('SELECT mv_id FROM sync_cs_object WHERE lower(dn) = lower(?)', [dn]))?.mv_id;
+    for (const u of users) {
+      const m = rows.find((x) => x.sourceLogin === u.upn)!;
+      const person = await mvOf(u.dn);
+      assert.ok(person, `${u.dn} is joined`);
+      assert.equal(await mvOf(m.plan.targetDn), person, 'the new target user joined the same person');
+    }
     const after = await fx.list(fx.b, fx.gal.b);
     for (const u of users) assert.ok(!after.some((c) => has(values(c, 'mail'), u.mail)), `no contact re-created for ${u.mail}`);
     const inA = await fx.list(fx.a, fx.gal.a);
