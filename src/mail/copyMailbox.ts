@@ -94,6 +94,17 @@ function withSpecialUse(c: ImapFlow, list: ListResponse[]): ListResponse[] {
   return list.map((l) => (l.specialUseSource === 'extension' || trustNames ? l : { ...l, specialUse: undefined }));
 }
 
+/**
+ * Without the folders of other users' and public namespaces (RFC 2342 NAMESPACE): another
+ * mailbox's mail, never this one's (a server whose personal prefix is empty lists them too).
+ */
+function ownFolders(c: ImapFlow, list: ListResponse[]): ListResponse[] {
+  const ns = c.namespaces;
+  const foreign = [...(ns?.other || []), ...(ns?.shared || [])].map((n) => (n.prefix ?? '').toLowerCase()).filter((p) => p !== '');
+  if (foreign.length === 0) return list;
+  return list.filter((l) => !foreign.some((p) => `${l.path}${l.delimiter}`.toLowerCase().startsWith(p)));
+}
+
 /** True when neither side moved since the last completed pass (no SELECT needed). */
 function unchanged(s: FolderState | undefined, src: ListResponse, tgt: ListResponse | undefined): boolean {
   if (!s?.completedAt || !tgt?.status || !src.status) return false;
@@ -173,7 +184,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
       try {
         [srcMain, tgtMain] = await Promise.all([source.open(), target.open()]);
         [srcList, tgtList] = await Promise.all([srcMain.list({ statusQuery: STATUS_QUERY }), tgtMain.list({ statusQuery: STATUS_QUERY })]);
-        srcList = withSpecialUse(srcMain, srcList).filter((l) => !l.flags.has('\\NonExistent'));
+        srcList = ownFolders(srcMain, withSpecialUse(srcMain, srcList)).filter((l) => !l.flags.has('\\NonExistent'));
         const mapped = mapFolders(
           srcList.map((l) => ({ path: l.path, delimiter: l.delimiter, specialUse: l.specialUse })),
           nsOf(srcMain, srcList),
@@ -181,7 +192,11 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
           specialFolders(tgtMain, tgtList),
           mapOptionsFrom(options),
         );
-        mapping = mapped.mappings;
+        const pinned = input.pinnedFolders;
+        mapping = mapped.mappings.map((m) => {
+          const target = pinned?.get(m.source);
+          return target === undefined ? m : { ...m, target, reason: 'pinned' as const };
+        });
         warnings.push(...mapped.warnings);
         const have = new Map(tgtList.map((l) => [l.path.toLowerCase(), l]));
         for (const m of [...mapping].sort((a, b) => a.target.length - b.target.length)) {

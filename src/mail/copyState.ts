@@ -73,6 +73,45 @@ export async function resetUidMap(store: StateStore, folderId: number, sourceUid
   });
 }
 
+export interface FolderSeed {
+  sourceFolder: string;
+  targetFolder: string;
+  sourceUidValidity: string;
+  targetUidValidity: string;
+}
+
+/**
+ * A folder row for a copy whose pairs are known from elsewhere (mirrorCopyState: the reverse
+ * of an earlier copy): both UIDVALIDITYs and the target folder as given, the last pass's
+ * snapshot forgotten (the next pass lists the folder in full and, finding anything new, looks
+ * for it on the target by fingerprint first). The UID map is kept when the row already had
+ * these UIDVALIDITYs and this target folder, else forgotten.
+ */
+export async function seedFolderState(
+  store: StateStore,
+  sourceMailbox: string,
+  targetMailbox: string,
+  s: FolderSeed,
+): Promise<FolderState> {
+  return store.sql.tx(async () => {
+    const row = await folderState(store, sourceMailbox, targetMailbox, s.sourceFolder, s.targetFolder);
+    if (
+      row.sourceUidValidity !== s.sourceUidValidity ||
+      row.targetUidValidity !== s.targetUidValidity ||
+      row.targetFolder !== s.targetFolder
+    )
+      await store.sql.run('DELETE FROM mail_uid_map WHERE folder_id = ?', [row.id]);
+    await store.sql.run(
+      `UPDATE mail_folder_state SET target_folder = ?, source_uidvalidity = ?, target_uidvalidity = ?, source_uidnext = NULL,
+        source_messages = NULL, source_modseq = NULL, target_uidnext = NULL, target_messages = NULL, target_modseq = NULL,
+        completed_at = NULL WHERE id = ?`,
+      [s.targetFolder, s.sourceUidValidity, s.targetUidValidity, row.id],
+    );
+    const cleared = { sourceUidNext: null, sourceMessages: null, sourceModseq: null, targetUidNext: null, targetMessages: null };
+    return { ...row, ...s, ...cleared, targetModseq: null, completedAt: null };
+  });
+}
+
 /** Records the target folder's UIDVALIDITY (a change there invalidates the map too). */
 export async function setTargetUidValidity(store: StateStore, folderId: number, uidValidity: string): Promise<void> {
   await store.sql.run('UPDATE mail_folder_state SET target_uidvalidity = ? WHERE id = ?', [uidValidity, folderId]);

@@ -38,7 +38,8 @@ export interface FolderMapping {
   target: string;
   /** Source name shown to people and matched by globs: segments joined by `/`. */
   display: string;
-  reason: 'inbox' | 'rename' | 'special-use' | 'name';
+  /** pinned: given by the caller (copyMailbox's pinnedFolders), not by these rules. */
+  reason: 'inbox' | 'rename' | 'special-use' | 'name' | 'pinned';
 }
 
 export interface MapOptions {

@@ -68,6 +68,12 @@ export interface CopyMailboxInput {
    * lease), whose previous holder died and whose copy lease has yet to expire.
    */
   waitForLeaseMs?: number;
+  /**
+   * Source folder → target folder, taken over the computed mapping for the folders named: a
+   * copy back (rollback) puts each folder's mail into the folder it came from, whatever the
+   * mapping rules would make of its name. Other folders are mapped by the rules.
+   */
+  pinnedFolders?: ReadonlyMap<string, string>;
   /** Ignore APPENDUID as if the target lacked UIDPLUS: copies are then found by fingerprint (tests, broken servers). */
   ignoreAppendUid?: boolean;
 }

@@ -1,13 +1,27 @@
 // Batch operations besides running: suspend, resume preparation, complete, remove,
-// rollback of one mailbox's cutover.
+// rollback of one mailbox's cutover (the effect in rollback.ts).
 
-import type { StateStore } from '../state/store.ts';
-import { deleteBatch, mailboxesByLogin, mailboxesOf, setBatchOptions, setCompleteRequested, setRolledBack } from './batchStore.ts';
-import { rollback } from './cutover.ts';
+import { type StateStore, workerName } from '../state/store.ts';
+import { CrossforestError, describeError } from '../util/errors.ts';
+import { type Logger, silentLogger } from '../util/logger.ts';
+import { withBatchLease } from './batchLease.ts';
+import {
+  deleteBatch,
+  finishStep,
+  mailboxById,
+  mailboxesByLogin,
+  mailboxesOf,
+  setBatchOptions,
+  setCompleteRequested,
+  setRolledBack,
+  startStep,
+} from './batchStore.ts';
 import { passwordKey, sealedInitialPassword, unseal } from './initialPassword.ts';
+import { claimMailbox } from './mailboxLease.ts';
+import { ROLLBACK_STAGES, type RollbackOutcome, rollback } from './rollback.ts';
 import { batchOrThrow } from './runner.ts';
-import { MigrationError, type MigrationSetup } from './setup.ts';
-import { type MailboxRow, pipelineStage } from './types.ts';
+import { MigrationError, type MigrationSetup, targetStoreOf } from './setup.ts';
+import { type MailboxRow, pipelineStage, type RunEvent } from './types.ts';
 import { windowState } from './window.ts';
 
 /** Closes the batch's window now: a running batch suspends after the current steps. */
@@ -48,27 +62,83 @@ export async function removeBatch(store: StateStore, name: string, force: boolea
   return mid;
 }
 
-/** Cut over and not cleaned up, or a cutover stopped half-way (pre-cutover state saved, still at copied). */
-const canRollBack = (m: MailboxRow): boolean => pipelineStage(m) === 'cutover' || (pipelineStage(m) === 'copied' && m.saved !== null);
+/** Cut over (cutover to done), or a cutover stopped half-way (still copied, the pre-cutover state saved). */
+function canRollBack(m: MailboxRow): boolean {
+  const stage = pipelineStage(m);
+  return stage !== null && (ROLLBACK_STAGES.includes(stage) || (stage === 'copied' && m.saved !== null));
+}
 
-/** Rolls back the cutover of a mailbox that has not been cleaned up. */
+const refusal = (login: string, reason: string, hint: string): MigrationError =>
+  new MigrationError('CF_ERR_ROLLBACK', `rollback of ${login} refused: ${reason}`, { object: login, hint });
+
+export type RolledBack = MailboxRow & { batchName: string; outcome: RollbackOutcome };
+
+/**
+ * Rolls back the cutover of a mailbox (its latest batch row; rollback.ts says how), holding
+ * the batch's lease and the mailbox's, so no runner or worker moves it meanwhile. Recorded
+ * as a `rollback` step with the messages copied back. Then the mailbox is `queued` again, its
+ * forward copy state kept: the target user has no mailbox any more, so a later `batch start`
+ * (or resume) pre-stages it again (mailbox-enables it, waits for the store) and copies only
+ * what is new in the source since (what was copied back is in the forward map already), then
+ * cuts over as the first time, saving the pre-cutover state afresh. A failed rollback leaves
+ * the state as it was, with the failed step recorded: run it again, it continues.
+ */
 export async function rollbackMailbox(
   setup: MigrationSetup,
   store: StateStore,
   login: string,
-): Promise<MailboxRow & { batchName: string }> {
-  const rows = await mailboxesByLogin(store, login);
-  const m = rows.find(canRollBack);
-  if (!m) {
-    const where = rows.map((r) => `${r.batchName}: ${r.state}${r.resumeState ? ` at ${r.resumeState}` : ''}`).join(', ') || 'in no batch';
+  opts: { logger?: Logger; emit?: (e: RunEvent) => void } = {},
+): Promise<RolledBack> {
+  const m = (await mailboxesByLogin(store, login)).at(-1);
+  if (!m || !canRollBack(m)) {
+    const where = m ? `${m.batchName}: ${m.state}${m.resumeState ? ` at ${m.resumeState}` : ''}` : 'in no batch';
     throw new MigrationError('CF_ERR_ROLLBACK', `${login} has no cutover to roll back (${where})`, {
       object: login,
-      hint: 'only a cutover that has not been cleaned up can be rolled back',
+      hint: 'a rollback starts from a cutover: states cutover, cleaned, verified, done, or copied after a cutover stopped half-way',
     });
   }
-  await rollback({ setup }, m);
-  await setRolledBack(store, m.id);
-  return m;
+  const batch = await batchOrThrow(store, m.batchName);
+  if (batch.detached && (batch.status === 'created' || batch.status === 'running'))
+    throw refusal(m.sourceLogin, `batch ${batch.name} is being run by the queue's workers`, `batch suspend ${batch.name} first`);
+  const run = async (): Promise<RolledBack> => {
+    const claim = await claimMailbox(store, m.id, m.sourceLogin);
+    if (!claim) throw refusal(m.sourceLogin, 'another process is working on this mailbox', `batch suspend ${batch.name}, then roll back`);
+    try {
+      // Read again under the lease: a runner may have moved it since.
+      const now = await mailboxById(store, m.id);
+      if (!now || !canRollBack(now)) throw refusal(m.sourceLogin, `it is ${now?.state ?? 'gone'} now`, 'batch show');
+      const ctx = {
+        setup,
+        store,
+        batch,
+        targetStore: targetStoreOf(setup, batch.targetStore),
+        logger: (opts.logger ?? silentLogger).child({ scope: 'rollback', batch: batch.name, mailbox: m.sourceLogin }),
+        emit: opts.emit ?? (() => {}),
+        claim,
+      };
+      const stepId = await startStep(store, m.id, 'rollback', workerName());
+      let outcome: RollbackOutcome;
+      try {
+        outcome = await rollback(ctx, now);
+      } catch (err) {
+        if (!claim.lost()) await finishStep(store, stepId, 'failed', { detail: { error: describeError(err) } });
+        throw err;
+      }
+      await claim.assertHeld();
+      await store.sql.tx(async () => {
+        await finishStep(store, stepId, 'done', { messages: outcome.copiedBack, bytes: outcome.copiedBackBytes, detail: outcome });
+        await setRolledBack(store, m.id);
+      });
+      return { ...now, batchName: m.batchName, state: 'queued', outcome };
+    } finally {
+      await claim.release();
+    }
+  };
+  return withBatchLease(store, batch.name, run).catch((err: unknown) => {
+    if (err instanceof CrossforestError && err.code === 'CF_ERR_BATCH_RUNNING')
+      throw refusal(m.sourceLogin, err.message, err.hint ?? `batch suspend ${batch.name}`);
+    throw err;
+  });
 }
 
 /** The initial password pre-stage gave a new AD user, opened for an operator (`batch password`); never logged. */

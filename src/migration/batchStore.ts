@@ -237,9 +237,14 @@ export async function unpark(s: StateStore, id: number): Promise<void> {
   );
 }
 
+/**
+ * A rolled-back mailbox starts over at `queued` (its target user has no mailbox any more, so
+ * pre-stage must enable it again); the saved pre-cutover state is forgotten, the next cutover
+ * saves its own. The copy state is not touched: the next copy is a delta.
+ */
 export async function setRolledBack(s: StateStore, id: number): Promise<void> {
   await s.sql.run(
-    "UPDATE migration_mailbox SET state = 'copied', resume_state = NULL, saved = NULL, error = NULL, updated_at = ? WHERE id = ?",
+    "UPDATE migration_mailbox SET state = 'queued', resume_state = NULL, saved = NULL, error = NULL, updated_at = ? WHERE id = ?",
     [now(), id],
   );
 }

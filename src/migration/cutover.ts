@@ -103,7 +103,7 @@ export async function disconnectSource(setup: MigrationSetup, m: MailboxRow, src
   failpoint('cutover:source');
 }
 
-/** What cutover cleared from the source, for rollback: the saved attributes (older rows saved homeMDB alone). */
+/** What cutover cleared from the source, for rollback (rollback.ts): the saved attributes (older rows saved homeMDB alone). */
 export const savedMailboxAttributes = (saved: SavedSource): Record<string, string[]> => saved.attributes ?? { homeMDB: saved.homeMDB };
 
 export interface CutoverOutcome {
@@ -136,21 +136,4 @@ export async function cutover(ctx: StepContext, m: MailboxRow, finalDelta: () =>
   failpoint('cutover:compared');
   await withDirectories(ctx.setup, (src) => disconnectSource(ctx.setup, m, src.client));
   return { final, snapshot, saved, settleSeconds: settle };
-}
-
-/**
- * Reverses a cutover (finished, or stopped half-way) that has not been cleaned up: the
- * source serves the mailbox again and mail routes back to it. The source is restored
- * before the target regains its targetAddress, so the two never route to each other.
- */
-export async function rollback(ctx: Pick<StepContext, 'setup'>, m: MailboxRow): Promise<void> {
-  if (!m.saved) throw new MigrationError('CF_ERR_ROLLBACK', `${m.sourceLogin} has no saved pre-cutover state`, { object: m.sourceLogin });
-  const saved = m.saved;
-  await withDirectories(ctx.setup, async (src, tgt) => {
-    await modifyEntry(src.client, m.sourceDn, [
-      ...Object.entries(savedMailboxAttributes(saved)).map(([attribute, values]) => ({ attribute, values })),
-      { attribute: 'targetAddress', values: saved.targetAddress },
-    ]);
-    await modifyEntry(tgt.client, m.plan.targetDn, [{ attribute: 'targetAddress', values: [`SMTP:${m.sourceMail}`] }]);
-  });
 }

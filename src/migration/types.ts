@@ -14,7 +14,10 @@
 // - cutover: mail is routed to the target first, then a final delta while the source
 //   still serves it, then the source user becomes mail-enabled only (targetAddress = the
 //   target mailbox), its mailbox disconnected from login, never deleted ("do not delete
-//   in case you need to reconnect later"). Rollback reverses it until clean-up.
+//   in case you need to reconnect later").
+// - rollback: a cutover reversed, from any state after it (rollback.ts): the source serves
+//   the mailbox again with what reached the target since copied back, mail routes back to
+//   it, the target user loses its mailbox, and the mailbox is queued for a later move.
 // - clean-up: the target mailbox loses the ACL entries of legacy identities (the seed's
 //   Remove-MailboxPermission for LEGACYDOMAIN\*).
 // - verify: "another script to compare the object to make sure it is correct": the
@@ -38,7 +41,11 @@ export const STEP_AFTER: Record<Exclude<PipelineState, 'done'>, StepName> = {
   cleaned: 'verify',
   verified: 'report',
 };
-export type StepName = 'prestage' | 'copy' | 'delta' | 'cutover' | 'cleanup' | 'verify' | 'report';
+/**
+ * `calendars` follows `copy` and each `delta` when both organizations have a calendar server (calendarStep.ts).
+ * `rollback` is no step of the pipeline: `batch rollback` records it (batchOps.ts), with the messages copied back.
+ */
+export type StepName = 'prestage' | 'copy' | 'calendars' | 'delta' | 'cutover' | 'cleanup' | 'verify' | 'report' | 'rollback';
 
 export type CutoverMode = 'immediate' | 'complete-after' | 'manual';
 
@@ -156,6 +163,8 @@ export interface VerifyOutcome {
   intact: number;
   targetMessages: number;
   checkedAt: string;
+  /** Calendar items (events, tasks) and vCards on the source, and intact on the target (when calendars move too). */
+  calendars?: { calendarItems: { source: number; intact: number }; contactItems: { source: number; intact: number }; ok: boolean };
 }
 
 export interface StepRecord {

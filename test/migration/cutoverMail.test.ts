@@ -17,6 +17,7 @@ import { runBatch } from '../../src/migration/runner.ts';
 import type { RunEvent } from '../../src/migration/types.ts';
 import { openProjectState } from '../../src/state/store.ts';
 import {
+  canLogin,
   cli,
   entry,
   inboxCopies,
@@ -25,7 +26,6 @@ import {
   namesFile,
   removeAll,
   sendMessage,
-  session,
   sourceUser,
   waitForMessage,
 } from './fixtures.ts';
@@ -37,15 +37,6 @@ const labs: MigLab[] = [];
 after(async () => {
   for (const l of labs) await removeAll(l);
 });
-
-async function canLogin(l: MigLab, org: 'a' | 'b', user: string): Promise<boolean> {
-  try {
-    await (await session(l, org, user)).logout();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The batch's only mailbox as the state store has it now (another process may have written it). */
 async function mailboxIn(l: MigLab, batch: string) {

@@ -134,6 +134,16 @@ export async function delegate(lab: MigLab, owner: string, folder: string, deleg
 
 export const session = (lab: MigLab, org: 'a' | 'b', user: string) => mailSession(lab as never, org, user);
 
+/** True when the store logs the master user in as `user` (the mailbox is served). */
+export async function canLogin(l: MigLab, org: 'a' | 'b', user: string): Promise<boolean> {
+  try {
+    await (await session(l, org, user)).logout();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads an entry's attributes (admin bind); undefined when absent. */
 export async function entry(lab: MigLab, org: 'a' | 'b', dn: string): Promise<Record<string, string[]> | undefined> {
   return admin(lab, org, async (c) => {

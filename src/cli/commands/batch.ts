@@ -376,16 +376,30 @@ export function registerBatch(program: Command<[], Record<string, unknown>>): vo
     });
   batch
     .command('rollback')
-    .description('reverse the cutover of one mailbox not yet cleaned up: the source serves it again, mail routes back')
+    .description(
+      'reverse the cutover of one mailbox (cut over up to done): mail that reached or changed in the target since is copied back, the source serves it again, mail routes back; the mailbox is queued for a later move',
+    )
     .argument('<user>', 'source login')
     .action(async (user, _o, cmd) => {
       const ctx = commandContext(cmd);
       const store = await ctx.state();
       try {
-        const m = await rollbackMailbox(migrationSetup(ctx.project), store, user);
-        if (ctx.json) return printJson({ rolledBack: m.sourceLogin, batch: m.batchName, state: 'copied' });
+        const emit = (e: RunEvent): void => {
+          if (!ctx.json && e.type === 'wait') progress(`${e.mailbox}: ${e.what}`);
+        };
+        const m = await rollbackMailbox(migrationSetup(ctx.project), store, user, { logger: ctx.logger, emit });
+        const o = m.outcome;
+        if (ctx.json)
+          return printJson({
+            rolledBack: m.sourceLogin,
+            batch: m.batchName,
+            state: m.state,
+            copiedBack: o.copiedBack,
+            copiedBackBytes: o.copiedBackBytes,
+            flagsUpdated: o.flagsUpdated,
+          });
         process.stdout.write(
-          `${m.sourceLogin}: cutover rolled back (batch ${m.batchName}); the source mailbox serves again, ${m.sourceMail} routes to it; state copied\n`,
+          `${m.sourceLogin}: cutover rolled back (batch ${m.batchName}); ${o.copiedBack} messages (${formatBytes(o.copiedBackBytes)}) copied back from ${m.plan.targetLogin}, ${o.flagsUpdated} flag changes carried over; the source mailbox serves again, ${m.sourceMail} routes to it; state ${m.state} (batch start moves it again)\n`,
         );
       } finally {
         await store.close();
