@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(chromium slapd ldap-utils dovecot-core dovecot-imapd dovecot-pop3d dovecot-ldap dovecot-lmtpd isync
           postfix postfix-ldap radicale postgresql openssl ca-certificates curl python3 make g++
-          samba samba-ad-dc samba-ad-provision samba-dsdb-modules)
+          samba samba-ad-dc samba-ad-provision samba-dsdb-modules vdirsyncer)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -97,7 +97,7 @@ ${exampleDirectoryBlock('a', directory)}    mailStore:${lab.storeComment}
       impersonation: separator      # user*admin (Dovecot); authzid for Cyrus/Exchange
       maxMessagesPerSecond: 0       # this store's limit for all copies at once (reads and appends count); 0 = unlimited
       maxBytesPerSecond: 0          # likewise in message bytes per second
-${probe('a')}
+${probe('a')}${calendarBlock('a')}
   b:                                # the target
     displayName: Forest B
     role: target
@@ -110,7 +110,7 @@ ${exampleDirectoryBlock('b', directory)}    mailStore:${lab.storeComment}
       masterUser: admin
       masterPassword: { file: .lab/secrets/mail-b-master.pw }
       maxMessagesPerSecond: 0       # as for a (and maxBytesPerSecond): 0 = unlimited
-${probe('b')}${exampleSyncSection('examples/rules', directory)}mail:                               # \`crossforest mailbox copy\`: how mailboxes are copied (all optional)
+${probe('b')}${calendarBlock('b')}${exampleSyncSection('examples/rules', directory)}mail:                               # \`crossforest mailbox copy\`: how mailboxes are copied (all optional)
   exclude: []                       # globs over source folders, segments joined by /: [Calendar, "Old Mail/**"]
   renames: []                       # [{ from: Old Mail, to: Archive/Old Mail }]; special-use folders map by use
   badItemLimit: 10                  # skipped messages allowed before the copy fails
@@ -163,6 +163,15 @@ ${lab.auditEndpoints}  ownedHosts: []                    # non-loopback hosts of
 
 // The lab's first sample users are fixed whatever --size and --seed (lab/org/people.ts).
 const LAB_PROBE = { a: 'jmuller@forest-a.test', b: 'sodegard@forest-b.test' } as const;
+
+/** The lab's Radicale of the organization (5231, 5232) and its migration service account. */
+function calendarBlock(org: 'a' | 'b'): string {
+  return `    calendar:                       # CalDAV/CardDAV: calendars, tasks and contacts move with the mailbox
+      url: http://127.0.0.1:${org === 'a' ? 5231 : 5232}       # the lab's Radicale (http on loopback only)
+      user: calmigrate              # reads (source) or writes (target) every user's collections
+      password: { file: .lab/secrets/radicale-${org}-calmigrate.pw }
+`;
+}
 
 function probe(org: 'a' | 'b'): string {
   return `      probeMailbox: ${LAB_PROBE[org]}   # any mailbox-enabled user; check opens it as the master user\n`;

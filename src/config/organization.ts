@@ -3,6 +3,7 @@
 // side of the merge it is on (source = the acquired company whose mailboxes move).
 import { z } from 'zod';
 import { ConfigError } from '../util/errors.ts';
+import { calendarServerSchema } from './calendar.ts';
 import { secretRef } from './secret.ts';
 
 const ldapUrl = z
@@ -91,6 +92,8 @@ export const organizationSchema = z
     mailStore: mailStoreSchema.optional(),
     /** Every mail server; each user's is found from the directory (homeMDB, or msExchHomeServerName). */
     mailStores: z.array(namedMailStoreSchema).min(1).optional(),
+    /** The CalDAV/CardDAV server: calendars, tasks and contacts move with the mailbox when both organizations have one. */
+    calendar: calendarServerSchema.optional(),
   })
   .superRefine((o, ctx) => {
     if (!o.mailStore === !o.mailStores)

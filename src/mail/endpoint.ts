@@ -41,7 +41,14 @@ export function projectCopyEndpoints(
     toServer?: string | undefined;
     logger?: Logger;
   },
-): { source: MailEndpoint; target: MailEndpoint; options: MailCopyOptions; identityMap: IdentityMap } {
+): {
+  source: MailEndpoint;
+  target: MailEndpoint;
+  options: MailCopyOptions;
+  identityMap: IdentityMap;
+  /** The two organizations chosen (their calendars move with the mail: src/calendar). */
+  organizations: { source: { id: string; org: OrganizationConfig }; target: { id: string; org: OrganizationConfig } };
+} {
   const orgs = project.config.organizations;
   const pick = (id: string | undefined, role: 'source' | 'target'): [string, OrganizationConfig] => {
     const key = id ?? Object.keys(orgs).find((k) => orgs[k]?.role === role);
@@ -64,5 +71,6 @@ export function projectCopyEndpoints(
     target: mailEndpoint(tgt, targetUser, { baseDir: project.baseDir, keyPath: tgt.keyPath }),
     options: project.config.mail ?? defaultMailCopyOptions(),
     identityMap: (id) => (id.toLowerCase().endsWith(suffix) ? `${id.slice(0, -suffix.length)}@${to.mailDomain}` : undefined),
+    organizations: { source: { id: fromId, org: from }, target: { id: toId, org: to } },
   };
 }

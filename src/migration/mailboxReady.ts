@@ -2,8 +2,8 @@
 // "Failed to set basic mailbox information, will retry in 60 seconds"): the store reads the
 // directory through its own caches and replicas, so the new state shows after a while. A
 // wait, polled at the batch's retry interval, that fails only after the batch's
-// mailboxReadyTimeoutSeconds. Rollback waits for the source store with it; pre-stage
-// (prestage.ts enableAndWait) has the same loop for the target store and can use this one.
+// mailboxReadyTimeoutSeconds. Pre-stage waits for the target store with it, rollback for
+// the source store.
 import type { MailEndpoint } from '../mail/types.ts';
 import type { StepContext } from './stepContext.ts';
 import { sleep } from './stepContext.ts';

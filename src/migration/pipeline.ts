@@ -4,10 +4,12 @@
 // recorded in one transaction with its bookkeeping, so a process killed at any moment
 // resumes from the last completed step.
 
+import type { CalendarCopyReport } from '../calendar/index.ts';
 import type { CopyReport } from '../mail/types.ts';
 import { workerName } from '../state/store.ts';
 import { describeError } from '../util/errors.ts';
 import { advance, finishStep, mailboxById, park, recordCopy, startStep } from './batchStore.ts';
+import { calendarPass, movesCalendars } from './calendarStep.ts';
 import { cleanup } from './cleanup.ts';
 import { copyPass } from './copyStep.ts';
 import { cutover } from './cutover.ts';
@@ -89,6 +91,24 @@ async function step<T>(
   return r.next;
 }
 
+/**
+ * The calendars step after a mail copy or delta (the mailbox at copied): the calendars,
+ * tasks and address books follow, when both organizations have a calendar server. A failure
+ * parks the mailbox at copied: its mail stays copied, and the next run copies the calendars.
+ */
+async function calendarsStep(ctx: StepContext, id: number): Promise<MailboxState> {
+  const m = await mailboxById(ctx.store, id);
+  if (!m) return 'copied';
+  if (m.state !== 'copied' || !movesCalendars(ctx)) return m.state;
+  return step(
+    ctx,
+    m,
+    'calendars',
+    async () => (await calendarPass(ctx, m)) as CalendarCopyReport,
+    (r) => ({ next: 'copied', messages: r.totals.copied + r.totals.updated, detail: r }),
+  );
+}
+
 /** Advances one mailbox as far as the limits allow; returns where it stopped. */
 export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRunLimits): Promise<MailboxState> {
   for (;;) {
@@ -127,8 +147,9 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
             extra: () => recordCopy(ctx.store, m.id, copyCounts(r, false)),
           }),
         );
+        if (next === 'copied') next = await calendarsStep(ctx, id);
         break;
-      case 'copied':
+      case 'copied': {
         if (!(await limits.cutoverAllowed())) {
           // Waiting for cutover: one delta pass keeps the target close to the source.
           await step(
@@ -144,8 +165,10 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
               extra: () => recordCopy(ctx.store, m.id, copyCounts(r, true)),
             }),
           );
+          if ((await mailboxById(ctx.store, id))?.state === 'copied') await calendarsStep(ctx, id);
           return (await mailboxById(ctx.store, id))?.state ?? 'copied';
         }
+        let calendarsAtCutover: CalendarCopyReport | undefined;
         next = await step(
           ctx,
           m,
@@ -155,16 +178,25 @@ export async function runMailbox(ctx: StepContext, id: number, limits: MailboxRu
               // The final delta runs inside cutover, after new mail was routed to the target.
               const final = await copyPass(ctx, m, 'delta');
               await recordCopy(ctx.store, m.id, copyCounts(final, true));
+              // And the calendars' final delta, while the source still serves them; its skipped items go in the step's detail.
+              calendarsAtCutover = await calendarPass(ctx, m);
               return final;
             }),
           (r) => ({
             next: 'cutover',
             messages: r.final?.totals.copied ?? 0,
             bytes: r.final?.totals.copiedBytes ?? 0,
-            detail: { finalDelta: r.final?.totals ?? null, saved: r.saved, snapshot: r.snapshot, settleSeconds: r.settleSeconds },
+            detail: {
+              finalDelta: r.final?.totals ?? null,
+              saved: r.saved,
+              snapshot: r.snapshot,
+              settleSeconds: r.settleSeconds,
+              ...(calendarsAtCutover ? { calendars: calendarsAtCutover } : {}),
+            },
           }),
         );
         break;
+      }
       case 'cutover':
         next = await step(
           ctx,

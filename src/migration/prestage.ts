@@ -10,14 +10,14 @@
 import type { Client } from 'ldapts';
 import { type AttributeChange, addEntry, deleteEntry, modifyEntry, setAdPassword } from '../directory/export.ts';
 import { readEntry } from '../directory/import.ts';
-import { openMailSession } from '../mail/connection.ts';
 import { hasAll, lower, targetProxies, withProxies } from './addresses.ts';
 import { failpoint } from './failpoint.ts';
 import { initialPasswordFor } from './initialPassword.ts';
 import { mailboxAttributeNames, mailboxEnableChanges, targetIsAd, userClasses } from './mailboxAttributes.ts';
+import { waitUntilServed } from './mailboxReady.ts';
 import { all, first, USER_ATTRIBUTES } from './resolve.ts';
-import { MigrationError, targetMailStore, withDirectories } from './setup.ts';
-import { type StepContext, sleep } from './stepContext.ts';
+import { MigrationError, withDirectories } from './setup.ts';
+import { endpoints, type StepContext } from './stepContext.ts';
 import type { MailboxRow } from './types.ts';
 
 /** userAccountControl: NORMAL_ACCOUNT (512), + ACCOUNTDISABLE (2). */
@@ -112,40 +112,20 @@ export async function enableAndWait(ctx: StepContext, m: MailboxRow, tgt: Client
   const user = await readEntry(tgt, m.plan.targetDn, mailboxAttributeNames(ctx.targetStore));
   await modifyEntry(tgt, m.plan.targetDn, mailboxEnableChanges(ctx.targetStore, user));
   failpoint('prestage:enabled');
-  const o = ctx.batch.options;
-  const started = Date.now();
-  let polls = 0;
-  for (;;) {
-    polls++;
-    try {
-      const tgt = targetMailStore(ctx.setup, ctx.batch.targetStore);
-      const c = await openMailSession(tgt, m.plan.targetLogin, { baseDir: ctx.setup.project.baseDir, keyPath: tgt.keyPath });
-      await c.logout().catch(() => c.close());
-      return polls;
-    } catch (err) {
-      if (Date.now() - started > o.mailboxReadyTimeoutSeconds * 1000) {
-        throw new MigrationError(
-          'CF_ERR_MAILBOX_NOT_READY',
-          `the target store has not served ${m.plan.targetLogin} within ${o.mailboxReadyTimeoutSeconds} s after mailbox-enabling (${(err as Error).message})`,
-          {
-            object: m.plan.targetLogin,
-            hint: 'check that the store reads homeMDB users from the directory (lab: Dovecot userdb filter); batch retry-failed waits again',
-          },
-        );
-      }
-      ctx.emit({
-        type: 'wait',
-        mailbox: m.sourceLogin,
-        what: `target store does not serve ${m.plan.targetLogin} yet`,
-        nextPollSeconds: o.retryIntervalSeconds,
-      });
-      ctx.logger.info(
-        { mailbox: m.plan.targetLogin, retryIn: o.retryIntervalSeconds },
-        'waiting for the target store to serve the new mailbox',
-      );
-      await sleep(o.retryIntervalSeconds * 1000);
-    }
-  }
+  const endpoint = endpoints(ctx, m).target;
+  return waitUntilServed(ctx, endpoint, {
+    mailbox: m.sourceLogin,
+    what: `target store serves ${m.plan.targetLogin}`,
+    timedOut: (err, seconds) =>
+      new MigrationError(
+        'CF_ERR_MAILBOX_NOT_READY',
+        `the target store has not served ${m.plan.targetLogin} within ${seconds} s after mailbox-enabling (${err.message})`,
+        {
+          object: m.plan.targetLogin,
+          hint: 'check that the store reads homeMDB users from the directory (lab: Dovecot userdb filter); batch retry-failed waits again',
+        },
+      ),
+  });
 }
 
 export async function prestage(ctx: StepContext, m: MailboxRow): Promise<{ polls: number }> {

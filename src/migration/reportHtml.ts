@@ -58,6 +58,9 @@ export function predictionHtml(p: BatchReport['prediction']): string {
 ${p.summary.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}`;
 }
 
+/** `intact/source` of calendar items or contacts; blank when calendars do not move. */
+const items = (x: { source: number; intact: number } | undefined): string => (x ? `${x.intact}/${x.source}` : '');
+
 export function renderBatchHtml(r: BatchReport, project: string): string {
   const t = r.totals;
   const rows = r.mailboxes
@@ -66,7 +69,7 @@ export function renderBatchHtml(r: BatchReport, project: string): string {
         m,
       ) => `<tr class="${escapeHtml(m.state)}"><td>${escapeHtml(m.name)}</td><td>${escapeHtml(m.source)}</td><td>${escapeHtml(m.target)}</td><td>${escapeHtml(m.state)}${m.resumeState ? ` (at ${escapeHtml(m.resumeState)})` : ''}</td>
 <td class="n">${m.messages}</td><td class="n">${mb(m.bytes)}</td><td class="n">${m.copied}</td><td class="n">${m.deltas}</td><td class="n">${m.skipped.length}</td>
-<td class="n">${m.fidelity === null ? '' : (m.fidelity * 100).toFixed(2)}</td><td class="n">${secs(m.copyMs)}</td><td class="n">${m.messagesPerSecond}</td><td>${escapeHtml(m.error ?? '')}</td></tr>`,
+<td class="n">${m.fidelity === null ? '' : (m.fidelity * 100).toFixed(2)}</td><td class="n">${items(m.verify?.calendars?.calendarItems)}</td><td class="n">${items(m.verify?.calendars?.contactItems)}</td><td class="n">${secs(m.copyMs)}</td><td class="n">${m.messagesPerSecond}</td><td>${escapeHtml(m.error ?? '')}</td></tr>`,
     )
     .join('\n');
   const skipped = r.mailboxes.flatMap((m) => m.skipped.map((s) => ({ m, s })));
@@ -107,7 +110,7 @@ ${predictionHtml(r.prediction)}
 <h2>Throughput over time</h2>
 ${throughputSvg(r.throughput)}
 <h2>Mailboxes</h2>
-<table><tr><th>name</th><th>source</th><th>target</th><th>state</th><th>messages</th><th>MB</th><th>copied</th><th>deltas</th><th>skipped</th><th>fidelity %</th><th>copy s</th><th>msg/s</th><th>error</th></tr>
+<table><tr><th>name</th><th>source</th><th>target</th><th>state</th><th>messages</th><th>MB</th><th>copied</th><th>deltas</th><th>skipped</th><th>fidelity %</th><th title="calendar items (events, tasks) intact / on the source">calendar</th><th title="vCards intact / on the source">contacts</th><th>copy s</th><th>msg/s</th><th>error</th></tr>
 ${rows}</table>
 ${problems ? `<h2>Problems</h2><ul>${problems}</ul>` : ''}
 <h2>Skipped items</h2>

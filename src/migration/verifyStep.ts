@@ -2,10 +2,12 @@
 // directory objects on both sides as they must be after cutover, the mailbox comparison
 // taken at cutover (while the source still served it), the target recounted now, and
 // split-mailbox detection (the seed's 5 %): a target user whose mailbox is on another
-// store than the batch's, or an empty target while the source held mail, fails loudly.
+// store than the batch's, or an empty target while the source held mail, fails loudly;
+// and the calendars, tasks and contacts compared by UID (calendarStep.ts).
 import type { Client } from 'ldapts';
 import { readEntry } from '../directory/import.ts';
 import { hasAll, lower } from './addresses.ts';
+import { calendarProblems, calendarVerify, skippedCalendarUids } from './calendarStep.ts';
 import { failpoint } from './failpoint.ts';
 import { all, first, USER_ATTRIBUTES } from './resolve.ts';
 import { withDirectories } from './setup.ts';
@@ -76,6 +78,9 @@ export async function verifyStep(ctx: StepContext, m: MailboxRow): Promise<Verif
     else if (targetMessages < snap.intact)
       problems.push(`target holds ${targetMessages} messages, fewer than the ${snap.intact} verified at cutover`);
   }
+  // Calendars, tasks and contacts, by UID and canonical content (when they move with the mailbox).
+  const cal = await calendarVerify(ctx, m);
+  if (cal) problems.push(...calendarProblems(cal, await skippedCalendarUids(ctx, m)));
   failpoint('verify:checked');
   return {
     ok: problems.length === 0 && split.length === 0,
@@ -85,5 +90,6 @@ export async function verifyStep(ctx: StepContext, m: MailboxRow): Promise<Verif
     intact: snap?.intact ?? 0,
     targetMessages,
     checkedAt: new Date().toISOString(),
+    ...(cal ? { calendars: { calendarItems: cal.calendarItems, contactItems: cal.contactItems, ok: cal.ok } } : {}),
   };
 }

@@ -1,7 +1,9 @@
 // `crossforest mailbox copy <source-user> <target-user>` and `mailbox verify`: thin
-// wrappers around src/mail (copyMailbox, verifyMailbox).
+// wrappers around src/mail (copyMailbox, verifyMailbox) and src/calendar (the calendars,
+// tasks and address books, when both organizations have a calendar server).
 import { writeFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
+import { type CalendarCopyReport, calendarServers, copyCalendars, verifyCalendars } from '../../calendar/index.ts';
 import { copyMailbox } from '../../mail/copyMailbox.ts';
 import { projectCopyEndpoints } from '../../mail/endpoint.ts';
 import { configuredLimits } from '../../mail/storeThrottle.ts';
@@ -38,14 +40,18 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
     .option('--source-server <name>', 'the source mail server, when the organization has several (mailStores[].name)')
     .option('--target-server <name>', 'the target mail server, when the organization has several')
     .option('--report <file>', 'also write the JSON report to this file')
+    .option('--no-calendars', 'mail only: leave calendars, tasks and address books (copied when both organizations have a calendar server)')
     .action(async (sourceUser, targetUser, opts, cmd) => {
       const ctx = commandContext(cmd);
       const ep = endpointsOf(ctx, sourceUser, targetUser, opts);
+      const dav = opts.calendars ? calendarServers(ep.organizations.source, ep.organizations.target, ctx.project.baseDir) : undefined;
       for (const l of configuredLimits(ep.source, ep.target, ep.options)) progress(`throttle ${describeLimit(l)}`);
       const started = Date.now();
       let last = 0;
       const store = await ctx.state();
       let report: CopyReport;
+      let calendars: CalendarCopyReport | undefined;
+      let calendarError: unknown;
       try {
         report = await copyMailbox({
           ...ep,
@@ -65,6 +71,25 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
             );
           },
         });
+        // Calendars after the mail: a calendar failure never undoes the mail copied (it is reported, and a re-run resumes).
+        if (dav)
+          try {
+            calendars = await copyCalendars({
+              ...dav,
+              sourceLogin: sourceUser,
+              targetLogin: targetUser,
+              store,
+              deleteOnTarget: ep.options.deleteOnTarget,
+              badItemLimit: ep.options.badItemLimit,
+              logger: ctx.logger,
+              progress: (c) =>
+                progress(
+                  `calendars ${sourceUser}: ${c.kind} ${c.name}: ${c.copied} copied, ${c.updated} updated, ${c.unchanged} unchanged (${c.method})`,
+                ),
+            });
+          } catch (err) {
+            calendarError = err;
+          }
       } catch (err) {
         const r = (err as { report?: CopyReport }).report;
         if (r && opts.report) writeFileSync(opts.report, `${JSON.stringify(r, null, 2)}\n`);
@@ -77,8 +102,12 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
       } finally {
         await store.close();
       }
-      if (opts.report) writeFileSync(opts.report, `${JSON.stringify(report, null, 2)}\n`);
-      if (ctx.json) return printJson(report);
+      if (opts.report) writeFileSync(opts.report, `${JSON.stringify({ ...report, calendars }, null, 2)}\n`);
+      if (ctx.json) {
+        printJson({ ...report, calendars });
+        if (calendarError) throw calendarError;
+        return;
+      }
       printTable(report.folders, [
         { header: 'source folder', value: (f) => f.source },
         { header: 'target folder', value: (f) => f.target },
@@ -101,6 +130,8 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
         process.stderr.write(
           `✗ skipped ${s.folder} UID ${s.uid} ${s.messageId ?? '(no Message-ID)'} "${s.subject ?? ''}" ${s.size} bytes: ${s.reason}\n`,
         );
+      if (calendars) printCalendarCopy(calendars);
+      if (calendarError) throw calendarError;
     });
   mailbox
     .command('verify')
@@ -116,6 +147,7 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
     .action(async (sourceUser, targetUser, opts, cmd) => {
       const ctx = commandContext(cmd);
       const ep = endpointsOf(ctx, sourceUser, targetUser, opts);
+      const dav = calendarServers(ep.organizations.source, ep.organizations.target, ctx.project.baseDir);
       const r = await verifyMailbox({
         source: ep.source,
         target: ep.target,
@@ -124,7 +156,9 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
         options: ep.options,
         logger: ctx.logger,
       });
-      if (ctx.json) return printJson(r);
+      const calendars = dav ? await verifyCalendars({ ...dav, sourceLogin: sourceUser, targetLogin: targetUser }) : undefined;
+      if (calendars && !calendars.ok) process.exitCode = 1;
+      if (ctx.json) return printJson({ ...r, calendars });
       printTable(r.folders, [
         { header: 'source folder', value: (f) => f.source },
         { header: 'target folder', value: (f) => f.target },
@@ -147,7 +181,39 @@ export function registerMailbox(program: Command<[], Record<string, unknown>>): 
         `fidelity ${(r.fidelity * 100).toFixed(2)} % (${r.intact}/${r.sourceMessages} intact, ${r.differences.length} differences)\n`,
       );
       if (r.fidelity < 1) process.exitCode = 1;
+      if (calendars) {
+        printTable(calendars.collections, [
+          { header: 'collection', value: (c) => c.name },
+          { header: 'kind', value: (c) => c.kind },
+          { header: 'source', value: (c) => c.source, align: 'right' },
+          { header: 'intact', value: (c) => c.intact, align: 'right' },
+          { header: 'missing', value: (c) => c.missing.slice(0, 3).join(' ') + (c.missing.length > 3 ? ' …' : '') },
+          { header: 'different', value: (c) => c.different.slice(0, 3).join(' ') + (c.different.length > 3 ? ' …' : '') },
+        ]);
+        process.stdout.write(
+          `calendar items ${calendars.calendarItems.intact}/${calendars.calendarItems.source} intact, contacts ${calendars.contactItems.intact}/${calendars.contactItems.source} intact\n`,
+        );
+      }
     });
+}
+
+function printCalendarCopy(c: CalendarCopyReport): void {
+  printTable(c.collections, [
+    { header: 'collection', value: (x) => x.name },
+    { header: 'kind', value: (x) => x.kind },
+    { header: 'objects', value: (x) => x.objects, align: 'right' },
+    { header: 'copied', value: (x) => x.copied, align: 'right' },
+    { header: 'updated', value: (x) => x.updated, align: 'right' },
+    { header: 'unchanged', value: (x) => x.unchanged, align: 'right' },
+    { header: 'skipped', value: (x) => x.skipped.length, align: 'right' },
+    { header: 'deleted on source', value: (x) => x.deletedOnSource, align: 'right' },
+    { header: 'found by', value: (x) => x.method },
+  ]);
+  const t = c.totals;
+  process.stdout.write(
+    `${t.events} calendar items and ${t.contacts} contacts: ${t.copied} copied, ${t.updated} updated, ${t.skipped} skipped in ${(c.ms / 1000).toFixed(2)} s\n`,
+  );
+  for (const s of c.collections.flatMap((x) => x.skipped)) process.stderr.write(`✗ skipped ${s.collection} UID ${s.uid}: ${s.reason}\n`);
 }
 
 /** `source store imap://127.0.0.1:1431: 20 msg/s, 1.0 MB/s (every copy against it together)`. */
