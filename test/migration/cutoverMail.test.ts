@@ -6,7 +6,6 @@
 // only in the disconnected A mailbox. Also after a kill -9 between the flip and the final
 // delta, and a rollback of a cutover stopped half-way restores A's login and routing.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { STORES } from '../../lab/mailstore/stores.ts';
 import { POSTFIX_LAB } from '../../lab/postfix/postfix.ts';

@@ -3,7 +3,6 @@
 // CROSSFOREST_FAILPOINT), then `crossforest batch resume` must end correctly: every
 // mailbox done, nothing copied twice, directory objects as they must be.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pLimit from 'p-limit';
 import { batchByName, mailboxesOf } from '../../src/migration/batchStore.ts';

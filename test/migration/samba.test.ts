@@ -16,7 +16,7 @@ import { sambaSkipReason } from '../../lab/samba/testing.ts';
 import { loadProject } from '../../src/config/load.ts';
 import { readEntry } from '../../src/directory/import.ts';
 import { openMailSession } from '../../src/mail/connection.ts';
-import { initialPasswordOf } from '../../src/migration/batchOps.ts';
+import { initialPasswordOf, rollbackMailbox } from '../../src/migration/batchOps.ts';
 import { mailboxesOf } from '../../src/migration/batchStore.ts';
 import { BatchRefusedError, createBatch } from '../../src/migration/createBatch.ts';
 import { reportsDir } from '../../src/migration/report.ts';
@@ -83,8 +83,11 @@ async function sourceUser(tag: string, messages: number): Promise<AdUser> {
   return u;
 }
 
-async function targetMessages(login: string): Promise<number> {
-  const store = targetMailStore(setup, 'store-b');
+/** The mail store of a side: the source's, or the batch's target store. */
+const storeOf = (side: 'source' | 'target') => (side === 'source' ? sourceMailStore(setup, undefined) : targetMailStore(setup, 'store-b'));
+
+async function inboxCount(side: 'source' | 'target', login: string): Promise<number> {
+  const store = storeOf(side);
   const c = await openMailSession(store, login, { baseDir: fx.project.baseDir, keyPath: store.keyPath });
   try {
     const s = await c.status('INBOX', { messages: true });
@@ -93,10 +96,11 @@ async function targetMessages(login: string): Promise<number> {
     await c.logout().catch(() => c.close());
   }
 }
+const targetMessages = (login: string) => inboxCount('target', login);
 
-/** Logs in to the target store as the user itself (not the master user). */
-async function loginWorks(user: string, password: string): Promise<boolean> {
-  const store = targetMailStore(setup, 'store-b');
+/** Logs in to a side's store as the user itself (not the master user). */
+async function loginWorks(user: string, password: string, side: 'source' | 'target' = 'target'): Promise<boolean> {
+  const store = storeOf(side);
   try {
     const c = await openMailSession(store, user, { baseDir: fx.project.baseDir, keyPath: store.keyPath, ownLogin: { user, password } });
     await c.logout().catch(() => c.close());
@@ -232,6 +236,34 @@ describe('migration on the Samba AD forests', { skip }, () => {
     for (const u of users) assert.ok(!after.some((c) => has(values(c, 'mail'), u.mail)), `no contact re-created for ${u.mail}`);
     const inA = await fx.list(fx.a, fx.gal.a);
     for (const m of rows) assert.ok(!inA.some((c) => has(values(c, 'mail'), m.plan.targetPrimary)), 'no contact in A for the moved user');
+  });
+
+  it('rollback on AD: mail delivered to the target after cutover comes back, the user reads mail on the source again', async () => {
+    const u = await sourceUser('rb1', 3);
+    await createBatch(setup, fx.store, { name: 'adrb', from: names([u.upn]), targetStore: 'store-b', options: {} });
+    assert.equal((await runBatch(setup, fx.store, 'adrb')).status, 'completed');
+    const [m] = await mailboxesOf(fx.store, (await batchOrThrow(fx.store, 'adrb')).id);
+    // After cutover: a message for the old address, through forest A's Postfix, lands on the target.
+    const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: POSTFIX_AD_LAB.a.smtpPort, secure: false, ignoreTLS: true });
+    await smtp.sendMail({ from: 'someone@forest-a.test', to: u.mail, subject: `after cutover ${fx.tag}`, text: 'to be rolled back' });
+    smtp.close();
+    const deadline = Date.now() + 30_000;
+    while ((await targetMessages(m!.plan.targetLogin)) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await targetMessages(m!.plan.targetLogin), 4);
+
+    const r = await rollbackMailbox(setup, fx.store, u.upn);
+    assert.equal(r.outcome.copiedBack, 1, 'the one message that reached the target came back');
+    // The source serves the user again with everything, its own password works; the DC entries are as before the move.
+    assert.equal(await inboxCount('source', u.upn), 4);
+    assert.equal(await loginWorks(u.upn, u.password, 'source'), true);
+    const s = await read(fx.a, u.dn);
+    assert.deepEqual(s?.homeMDB, [sourceHome]);
+    assert.equal(s?.targetAddress, undefined);
+    const t = await read(fx.b, m!.plan.targetDn);
+    assert.equal(t?.homeMDB, undefined, 'the target user lost its mailbox');
+    assert.deepEqual(t?.targetAddress, [`SMTP:${u.mail}`], 'and routes to the source');
+    // Nothing lost on the target either: its mail stays on disk (the user object is kept, only not served).
+    assert.ok(t, 'the target user is kept');
   });
 
   it('refuses before any write: a missing container, an account that may not create users, a name or address already taken', async () => {
