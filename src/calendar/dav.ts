@@ -125,6 +125,23 @@ export class DavServer {
     return text(v?.href ?? v);
   }
 
+  /** `check`: the server answers and the service account logs in; returns its principal (or the home template). */
+  async probe(): Promise<string> {
+    if (this.#cfg.home) {
+      const url = this.url;
+      let res: DAVResponse[];
+      try {
+        res = await propfind({ url, depth: '0', props: { 'd:current-user-principal': {} }, ...this.#opts() });
+      } catch (err) {
+        throw this.fail('log in', url, err);
+      }
+      const r = res[0];
+      if (!r?.ok) throw this.#refused('log in', url, r ?? { status: 0 });
+      return `homes ${this.#cfg.home}`;
+    }
+    return `home ${await this.#ownHome()}`;
+  }
+
   /** A user's home: `home` with {login}, else the service account's home with its name replaced by the login. */
   async homeOf(login: string): Promise<string> {
     const enc = encodeURIComponent(login);

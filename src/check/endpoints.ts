@@ -2,6 +2,8 @@
 // endpoint, whether it is reachable, whether we authenticate, what TLS it offers and
 // what software answers. Checks run in parallel; one failure never hides the others.
 import { probeTls, type TlsProbeResult } from '../audit/tlsProbe.ts';
+import { DavServer } from '../calendar/index.ts';
+import type { CalendarServerConfig } from '../config/calendar.ts';
 import type { LoadedProject } from '../config/load.ts';
 import { type DirectoryConfig, imapPort, type OrgMailStore, orgMailStores } from '../config/organization.ts';
 import { readReferencedFile } from '../config/secret.ts';
@@ -12,7 +14,7 @@ import { ConfigError, describeError } from '../util/errors.ts';
 
 export interface EndpointCheck {
   organization: string;
-  endpoint: 'directory' | 'mailStore';
+  endpoint: 'directory' | 'mailStore' | 'calendar';
   /** The mail server's name (organizations.<id>.mailStores[].name; the organization id for a single mailStore). */
   server?: string;
   address: string;
@@ -32,6 +34,7 @@ export async function checkEndpoints(project: LoadedProject): Promise<EndpointCh
     jobs.push(checkDirectory(id, org.directory, project.baseDir));
     // Every mail server of the organization, each on its own row.
     for (const st of orgMailStores(org, id)) jobs.push(checkMailStore(id, st, project.baseDir));
+    if (org.calendar) jobs.push(checkCalendar(id, org.calendar, project.baseDir));
   }
   return Promise.all(jobs);
 }
@@ -132,6 +135,24 @@ async function checkMailStore(org: string, cfg: OrgMailStore, baseDir: string): 
     row.ok = true;
   } catch (err) {
     row.reachable = reachability(err, row.reachable);
+    row.error = describeError(err);
+  }
+  return row;
+}
+
+/** The CalDAV/CardDAV server: it answers, and the service account logs in and finds its home. */
+async function checkCalendar(org: string, cfg: CalendarServerConfig, baseDir: string): Promise<EndpointCheck> {
+  const row = newRow(org, 'calendar', cfg.url, cfg.url.startsWith('https:') ? 'https' : 'none (http)');
+  const started = performance.now();
+  try {
+    const home = await new DavServer(org, cfg, baseDir).probe();
+    row.reachable = true;
+    row.authenticated = true;
+    row.software = `CalDAV/CardDAV as ${cfg.user}, ${home}`;
+    row.latencyMs = Math.round(performance.now() - started);
+    row.ok = true;
+  } catch (err) {
+    row.reachable = reachability(err, (err as { code?: string }).code === 'CF_ERR_CALDAV_AUTH' ? true : row.reachable);
     row.error = describeError(err);
   }
   return row;

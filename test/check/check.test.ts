@@ -17,7 +17,7 @@ test('every lab endpoint is reachable, authenticated and reports its TLS and sof
   const lab = await ensureLab();
   const project = labProject(lab.labDir);
   const rows = await checkEndpoints(project);
-  assert.equal(rows.length, 4);
+  assert.equal(rows.length, 6);
   for (const r of rows) assert.equal(r.ok, true, `${r.organization} ${r.endpoint}: ${r.error}`);
   const dirA = rows.find((r) => r.organization === 'a' && r.endpoint === 'directory');
   const dirB = rows.find((r) => r.organization === 'b' && r.endpoint === 'directory');
@@ -30,6 +30,10 @@ test('every lab endpoint is reachable, authenticated and reports its TLS and sof
   assert.match(mailA?.tls ?? '', /^STARTTLS TLSv1\.[23], trusted/);
   assert.match(mailB?.tls ?? '', /^implicit TLSv1\.[23], trusted/);
   assert.match(`${mailA?.software}`, /Dovecot/i);
+  // The calendar servers: the service account logs in and its home is found (from it, every user's).
+  const calB = rows.find((r) => r.organization === 'b' && r.endpoint === 'calendar');
+  assert.equal(calB?.authenticated, true);
+  assert.match(calB?.software ?? '', /as calmigrate, home http:\/\/127\.0\.0\.1:5232\/calmigrate\//);
 });
 
 test('a wrong directory password fails that endpoint only, and the password is never printed', async () => {

@@ -14,7 +14,8 @@ const HOME2 = 'CN=Mailbox Store A2,CN=First Storage Group,CN=InformationStore,CN
 function withStores(entries: string[]): string {
   const text = exampleProjectFile();
   const start = text.indexOf('    mailStore:\n      host: 127.0.0.1\n      port: 1431');
-  const end = text.indexOf('\n  b:');
+  // The mail store block ends where the organization's calendar server begins.
+  const end = text.indexOf('\n    calendar:', start);
   assert.ok(start > 0 && end > start);
   const block = text.slice(start, end);
   const body = block
