@@ -15,10 +15,11 @@ export function promptHidden(
   input: NodeJS.ReadStream = process.stdin,
   output: NodeJS.WriteStream = process.stderr,
 ): Promise<string> {
-  output.write(prompt);
+  // Echo off before the prompt shows: what is typed as soon as it appears is never echoed.
   input.setRawMode(true);
   input.setEncoding('utf8');
   input.resume();
+  output.write(prompt);
   return new Promise((resolve, reject) => {
     let typed: string[] = [];
     let inEscape = false;
