@@ -6,16 +6,13 @@
 // Depth 1 with getetag: Radicale parses every item and fills its cache). Figures only.
 //   node --import tsx bench/radicale.ts [--users 20] [--events 500] [--contacts 200] [--tasks 10] [--connections 4] [--fsync] [--json]
 //   (without --events/--contacts/--tasks: the lab's per-user ranges, for the default `lab up` sizes)
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { run } from '../lab/proc.ts';
-import { isAlive, portOpen, stopPid, waitFor } from '../lab/process.ts';
 import { type RadicaleCounts, writeRadicaleCorpus } from '../lab/radicale/corpus.ts';
-import { CALMIGRATE_USER, RADICALE_COMMAND, rightsFile } from '../lab/radicale/radicale.ts';
+import { CALMIGRATE_USER } from '../lab/radicale/radicale.ts';
+import { type BenchRadicale, CALMIGRATE_AUTH, startRadicale as startServer, stopRadicales } from './peers/radicaleServers.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,48 +34,11 @@ const counts: Partial<RadicaleCounts> = {
   ...(args.contacts ? { contacts: Number(args.contacts) } : {}),
 };
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const PASSWORD = 'bench-only-password';
-const auth = `Basic ${Buffer.from(`${CALMIGRATE_USER}:${PASSWORD}`).toString('base64')}`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+const startRadicale = (dir: string): Promise<BenchRadicale> => startServer(dir, { fsync: args.fsync });
 
-interface Server {
-  url: string;
-  pid: number;
-  dir: string;
-}
-
-async function startRadicale(dir: string): Promise<Server> {
-  const port = await freePort();
-  const hash = (await run('openssl', ['passwd', '-apr1', '-stdin'], { input: `${PASSWORD}\n`, what: 'bench htpasswd' })).stdout.trim();
-  writeFileSync(join(dir, 'users'), `${CALMIGRATE_USER}:${hash}\n`);
-  writeFileSync(join(dir, 'rights'), rightsFile(null));
-  writeFileSync(
-    join(dir, 'config'),
-    `[server]\nhosts = 127.0.0.1:${port}\nmax_connections = 20\n[auth]\ntype = htpasswd\nhtpasswd_filename = ${join(dir, 'users')}\n` +
-      `htpasswd_encryption = md5\n[rights]\ntype = from_file\nfile = ${join(dir, 'rights')}\n[storage]\nfilesystem_folder = ${join(dir, 'collections')}\n` +
-      '[web]\ntype = none\n[logging]\nlevel = warning\n',
-  );
-  const [cmd, ...launcher] = args.fsync ? ['/usr/bin/radicale'] : RADICALE_COMMAND;
-  const child = spawn(cmd as string, [...launcher, '--config', join(dir, 'config')], { stdio: 'ignore', detached: true });
-  child.unref();
-  const pid = child.pid as number;
-  if ((await waitFor(async () => (!isAlive(pid) ? 'dead' : (await portOpen('127.0.0.1', port)) ? 'up' : null), 15_000)) !== 'up') {
-    throw new Error(`radicale did not start on 127.0.0.1:${port}`);
-  }
-  return { url: `http://127.0.0.1:${port}`, pid, dir };
-}
-
-async function dav(s: Server, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<number> {
-  const r = await fetch(`${s.url}${path}`, { method, body, headers: { authorization: auth, ...headers } });
+async function dav(s: BenchRadicale, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<number> {
+  const r = await fetch(`${s.url}${path}`, { method, body, headers: { authorization: CALMIGRATE_AUTH, ...headers } });
   await r.arrayBuffer();
   return r.status;
 }
@@ -117,7 +77,7 @@ function collectionsOf(root: string): [string, string][] {
 }
 
 /** MKCALENDAR/MKCOL + PUT of every item found under `source` (a storage root written by the generator). */
-async function loadOverHttp(s: Server, source: string): Promise<{ requests: number; failures: number }> {
+async function loadOverHttp(s: BenchRadicale, source: string): Promise<{ requests: number; failures: number }> {
   let requests = 0;
   let failures = 0;
   for (const upn of readdirSync(source)) {
@@ -149,7 +109,7 @@ async function loadOverHttp(s: Server, source: string): Promise<{ requests: numb
 }
 
 /** PROPFIND Depth 1 (getetag) of every collection: Radicale reads and caches every item. */
-async function readAll(s: Server, root: string): Promise<number> {
+async function readAll(s: BenchRadicale, root: string): Promise<number> {
   const body = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>';
   let bad = 0;
   for (const [href] of collectionsOf(root)) {
@@ -161,7 +121,7 @@ async function readAll(s: Server, root: string): Promise<number> {
 const seconds = (t0: number) => Math.round(performance.now() - t0) / 1000;
 
 const scratch = mkdtempSync(join(tmpdir(), 'cf-bench-radicale-'));
-const servers: Server[] = [];
+const servers: BenchRadicale[] = [];
 try {
   // Files: generate straight into the storage, then start Radicale and read everything once.
   const fileDir = join(scratch, 'files');
@@ -201,6 +161,6 @@ try {
     );
   }
 } finally {
-  for (const s of servers) await stopPid(s.pid, 10_000);
+  await stopRadicales(servers);
   rmSync(scratch, { recursive: true, force: true });
 }

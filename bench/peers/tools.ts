@@ -9,26 +9,32 @@ import type { LabInfo } from '../../lab/lab.ts';
 export interface RunResult {
   wallSeconds: number;
   peakRssKb: number;
+  /** User + system CPU of the process and its children. */
+  cpuSeconds: number;
   ok: boolean;
   output: string;
 }
 
-export function timed(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<RunResult> {
+/** Runs a command under /usr/bin/time; `input` is written to its stdin (then closed). */
+export function timed(cmd: string, args: string[], opts: { cwd?: string; input?: string } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       '/usr/bin/time',
-      ['-f', '@@TIME %e %M', cmd, ...args],
+      ['-f', '@@TIME %e %M %U %S', cmd, ...args],
       { cwd: opts.cwd, maxBuffer: 64 << 20, timeout: 1_800_000 },
       (err, stdout, stderr) => {
-        const m = /@@TIME ([\d.]+) (\d+)/.exec(stderr);
+        const m = /@@TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
         resolve({
           wallSeconds: m ? Number(m[1]) : Number.NaN,
           peakRssKb: m ? Number(m[2]) : 0,
+          cpuSeconds: m ? Number(m[3]) + Number(m[4]) : Number.NaN,
           ok: !err,
           output: `${stdout}\n${stderr}`.slice(-2000),
         });
       },
     );
+    child.stdin?.on('error', () => {}); // the command may exit before reading all of its input
+    child.stdin?.end(opts.input ?? '');
   });
 }
 
