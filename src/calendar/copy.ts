@@ -57,7 +57,13 @@ async function copyCollection(
   let method: CollectionCopyReport['method'];
   // The token read with the collection list, before the objects: a change made meanwhile is seen again next time, never lost.
   let token: string | null = c.syncToken ?? null;
-  const delta = known.size > 0 && state.syncToken ? await source.changesSince(c.url, state.syncToken) : undefined;
+  // The collection's token as listed is the one stored: nothing changed since (RFC 6578), no REPORT needed.
+  const unchanged = known.size > 0 && state.syncToken !== null && c.syncToken !== undefined && c.syncToken === state.syncToken;
+  const delta = unchanged
+    ? { changed: [], deleted: [], token: state.syncToken as string }
+    : known.size > 0 && state.syncToken
+      ? await source.changesSince(c.url, state.syncToken)
+      : undefined;
   let total: number;
   if (delta) {
     method = 'sync-collection';
