@@ -34,9 +34,8 @@ const fileName = (url: string): string => url.replace(/\/$/, '').split('/').pop(
 
 /** uid → url of what a target collection holds already (a merge into a collection that existed). */
 async function targetIndex(target: DavServer, c: CollectionInfo, url: string): Promise<Map<string, string>> {
-  const urls = [...(await target.etags(url)).keys()];
   const out = new Map<string, string>();
-  for (const o of await target.multiget(url, c.kind, urls)) {
+  for (const o of await target.everything(url, c.kind)) {
     const uid = uidOf(o.data);
     if (uid) out.set(uid, o.url);
   }

@@ -264,6 +264,11 @@ export class DavServer {
     return out;
   }
 
+  /** Every object of a collection: its listing, then multiget. */
+  async everything(collection: string, kind: CollectionKind): Promise<DavObject[]> {
+    return this.multiget(collection, kind, [...(await this.etags(collection)).keys()]);
+  }
+
   /** Creates a collection with the source's name and properties. */
   async create(url: string, c: CollectionInfo): Promise<void> {
     const props: Record<string, unknown> = {};

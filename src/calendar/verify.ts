@@ -4,11 +4,7 @@
 // counted apart, so the mailbox's report shows them beside its mail.
 import { canonical, uidOf } from './canonical.ts';
 import type { DavServer } from './dav.ts';
-import type { CalendarVerifyReport, CollectionInfo, DavObject } from './types.ts';
-
-async function everything(server: DavServer, c: Pick<CollectionInfo, 'url' | 'kind'>): Promise<DavObject[]> {
-  return server.multiget(c.url, c.kind, [...(await server.etags(c.url)).keys()]);
-}
+import type { CalendarVerifyReport, CollectionInfo } from './types.ts';
 
 export async function verifyCalendars(input: {
   source: DavServer;
@@ -20,9 +16,9 @@ export async function verifyCalendars(input: {
   const targetCols = new Map((await input.target.collections(await input.target.homeOf(input.targetLogin))).map((c) => [c.name, c]));
   const collections: CalendarVerifyReport['collections'] = [];
   for (const c of sourceCols) {
-    const src = await everything(input.source, c);
+    const src = await input.source.everything(c.url, c.kind);
     const there = targetCols.get(c.name);
-    const tgt = there ? await everything(input.target, there) : [];
+    const tgt = there ? await input.target.everything(there.url, there.kind) : [];
     const byUid = new Map(tgt.map((o) => [uidOf(o.data) ?? o.url, canonical(o.data)]));
     const missing: string[] = [];
     const different: string[] = [];

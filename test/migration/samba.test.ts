@@ -110,6 +110,16 @@ async function loginWorks(user: string, password: string, side: 'source' | 'targ
   }
 }
 
+/** Mail to an old address through forest A's Postfix (which reads its DC), waited for in the target INBOX until it holds `expected`. */
+async function mailToOldAddress(address: string, text: string, targetLogin: string, expected: number): Promise<void> {
+  const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: POSTFIX_AD_LAB.a.smtpPort, secure: false, ignoreTLS: true });
+  await smtp.sendMail({ from: 'someone@forest-a.test', to: address, subject: `after cutover ${fx.tag}`, text });
+  smtp.close();
+  const deadline = Date.now() + 30_000;
+  while ((await targetMessages(targetLogin)) < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await targetMessages(targetLogin), expected, `the message to ${address} reached the target mailbox`);
+}
+
 const names = (list: readonly string[]): { file: string } => {
   const file = `${fx.dir}/names-${Math.random().toString(36).slice(2)}.txt`;
   writeFileSync(file, `${list.join('\n')}\n`);
@@ -205,17 +215,7 @@ describe('migration on the Samba AD forests', { skip }, () => {
     // Mail to the old address, through the source forest's Postfix (which reads its DC), lands in the new mailbox.
     const u0 = users[0]!;
     const m0 = rows.find((x) => x.sourceLogin === u0.upn)!;
-    const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: POSTFIX_AD_LAB.a.smtpPort, secure: false, ignoreTLS: true });
-    await smtp.sendMail({
-      from: 'someone@forest-a.test',
-      to: u0.mail,
-      subject: `after cutover ${fx.tag}`,
-      text: 'routed by targetAddress',
-    });
-    smtp.close();
-    const deadline = Date.now() + 30_000;
-    while ((await targetMessages(m0.plan.targetLogin)) < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
-    assert.equal(await targetMessages(m0.plan.targetLogin), 5, 'the message to the old address reached the target mailbox');
+    await mailToOldAddress(u0.mail, 'routed by targetAddress', m0.plan.targetLogin, 5);
     assert.ok(existsSync(`${reportsDir(setup, 'ad')}/report.html`) || existsSync(reportsDir(setup, 'ad')), 'the batch report is written');
 
     // GAL sync again, a full and a delta cycle: the new users join the people (no second person, no contact
@@ -244,12 +244,7 @@ describe('migration on the Samba AD forests', { skip }, () => {
     assert.equal((await runBatch(setup, fx.store, 'adrb')).status, 'completed');
     const [m] = await mailboxesOf(fx.store, (await batchOrThrow(fx.store, 'adrb')).id);
     // After cutover: a message for the old address, through forest A's Postfix, lands on the target.
-    const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: POSTFIX_AD_LAB.a.smtpPort, secure: false, ignoreTLS: true });
-    await smtp.sendMail({ from: 'someone@forest-a.test', to: u.mail, subject: `after cutover ${fx.tag}`, text: 'to be rolled back' });
-    smtp.close();
-    const deadline = Date.now() + 30_000;
-    while ((await targetMessages(m!.plan.targetLogin)) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
-    assert.equal(await targetMessages(m!.plan.targetLogin), 4);
+    await mailToOldAddress(u.mail, 'to be rolled back', m!.plan.targetLogin, 4);
 
     const r = await rollbackMailbox(setup, fx.store, u.upn);
     assert.equal(r.outcome.copiedBack, 1, 'the one message that reached the target came back');
