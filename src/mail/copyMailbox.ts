@@ -28,6 +28,8 @@ const LEASE_TTL_MS = 30_000;
 /** The longest a dead copy's lease can still stand in the way. */
 export const COPY_LEASE_TTL_MS = LEASE_TTL_MS;
 const DEAD_HOLDER_SETTLE_MS = 3_000;
+/** Listed messages per folder worker (see the copy phase). */
+const WORKER_MESSAGES = 500;
 const STATUS_QUERY = { messages: true, uidNext: true, uidValidity: true, highestModseq: true, size: true } as const;
 
 export const leaseName = (targetMailbox: string): string => `mail-copy:${targetMailbox.toLowerCase()}`;
@@ -172,6 +174,20 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
   // The mailbox's own limit, and its two stores' shared by every copy in this process.
   const throttle = copyThrottle(input);
   let failure: unknown;
+  // The listing's sessions, handed to the first folder worker (or closed at the end).
+  let spare: { srcCtl: ImapFlow; tgtCtl: ImapFlow; lane: DataLane | undefined } | undefined;
+  const takeWorker = async (): Promise<FolderWorker> => {
+    const s = spare;
+    spare = undefined;
+    if (!s) return openWorker(source, target);
+    try {
+      const lane = s.lane ?? (await openLane(source, target));
+      return { srcCtl: s.srcCtl, tgtCtl: s.tgtCtl, ...lane, extra: [], openLane: () => openLane(source, target) };
+    } catch (err) {
+      await Promise.all([safeLogout(s.srcCtl), safeLogout(s.tgtCtl)]);
+      throw err;
+    }
+  };
   try {
     // ---- prepare: list, map, create, subscribe, ACLs (control sessions closed afterwards)
     const prepare = async (): Promise<{ srcList: ListResponse[]; tgtList: ListResponse[] }> => {
@@ -181,6 +197,8 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
       let tgtList: ListResponse[];
       let srcMain: ImapFlow | undefined;
       let tgtMain: ImapFlow | undefined;
+      let aclLane: DataLane | undefined;
+      let kept = false;
       try {
         [srcMain, tgtMain] = await Promise.all([source.open(), target.open()]);
         [srcList, tgtList] = await Promise.all([srcMain.list({ statusQuery: STATUS_QUERY }), tgtMain.list({ statusQuery: STATUS_QUERY })]);
@@ -217,33 +235,36 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
           const srcFlags = new Map(srcList.map((l) => [l.path, l.flags]));
           // ACL commands are raw IMAP (acl.ts): on a lane of their own, so the control
           // sessions stay imapflow's for the listing below.
-          const aclLane = await openLane(source, target);
-          try {
-            for (const m of mapping) {
-              if (srcFlags.get(m.source)?.has('\\Noselect')) continue; // a bare parent: no ACL of its own
-              try {
-                const r = await copyFolderAcl(
-                  aclLane.srcWire,
-                  aclLane.tgtWire,
-                  m.source,
-                  m.target,
-                  { source: input.sourceMailbox, target: input.targetMailbox },
-                  input.identityMap,
-                );
-                if (r.applied.length || r.unmapped.length) acls.push(r);
-                for (const u of r.unmapped) warnings.push(`ACL identifier ${u} on ${m.source} has no target identity: not copied`);
-              } catch (err) {
-                if (isTransient(err)) throw err;
-                warnings.push(`ACL of ${m.source} not copied: ${(err as Error).message}`);
-              }
+          aclLane = await openLane(source, target);
+          for (const m of mapping) {
+            if (srcFlags.get(m.source)?.has('\\Noselect')) continue; // a bare parent: no ACL of its own
+            try {
+              const r = await copyFolderAcl(
+                aclLane.srcWire,
+                aclLane.tgtWire,
+                m.source,
+                m.target,
+                { source: input.sourceMailbox, target: input.targetMailbox },
+                input.identityMap,
+              );
+              if (r.applied.length || r.unmapped.length) acls.push(r);
+              for (const u of r.unmapped) warnings.push(`ACL identifier ${u} on ${m.source} has no target identity: not copied`);
+            } catch (err) {
+              if (isTransient(err)) throw err;
+              warnings.push(`ACL of ${m.source} not copied: ${(err as Error).message}`);
             }
-          } finally {
-            closeLane(aclLane);
           }
         }
         if (mapping.some((m) => !have.has(m.target.toLowerCase()))) tgtList = await tgtMain.list({ statusQuery: STATUS_QUERY });
+        // These sessions become the first folder worker: logging in again costs each server a
+        // TLS handshake, an authentication and a new IMAP process, per mailbox.
+        spare = { srcCtl: srcMain, tgtCtl: tgtMain, lane: aclLane };
+        kept = true;
       } finally {
-        await Promise.all([safeLogout(srcMain), safeLogout(tgtMain)]);
+        if (!kept) {
+          if (aclLane) closeLane(aclLane);
+          await Promise.all([safeLogout(srcMain), safeLogout(tgtMain)]);
+        }
       }
       return { srcList, tgtList };
     };
@@ -315,7 +336,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
           folders.push(
             await withRetries(
               async () => {
-                w ??= await openWorker(source, target);
+                w ??= await takeWorker();
                 return copyFolder(ctx, w, j);
               },
               options,
@@ -334,11 +355,20 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
         await closeWorker(w);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, queue.length) }, workerLoop));
+    // Folder workers by the work there is: each costs both servers two logins, and a small
+    // mailbox is done before extra workers have paid for theirs (a batch runs several
+    // mailboxes at once anyway). One per WORKER_MESSAGES listed messages, up to `concurrency`.
+    const wanted = Math.max(1, Math.ceil(progress.totalMessages / WORKER_MESSAGES));
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, queue.length, wanted) }, workerLoop));
     if (stop) throw stop;
   } catch (err) {
     failure = err;
   } finally {
+    if (spare) {
+      const s = spare as { srcCtl: ImapFlow; tgtCtl: ImapFlow; lane: DataLane | undefined };
+      if (s.lane) closeLane(s.lane);
+      await Promise.all([safeLogout(s.srcCtl), safeLogout(s.tgtCtl)]);
+    }
     clearInterval(renew);
     throttle.release();
     await store.releaseLease(lease, holder);

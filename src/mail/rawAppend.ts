@@ -9,7 +9,7 @@
 //   item alone (`batchFailed`).
 // - Up to `depth` commands in flight; one loop reads the answers.
 import { MailStoreError } from './errors.ts';
-import { imapDateTime, isTransientCode, parseTagged, quoteMailbox, type RawWire } from './wire.ts';
+import { imapDateTime, isTransientCode, parseInternalDate, parseTagged, quoteMailbox, type RawWire } from './wire.ts';
 
 export interface AppendResult {
   ok: boolean;
@@ -39,7 +39,8 @@ export interface Appender {
    */
   append(
     flags: readonly string[],
-    internalDate: Date | undefined,
+    /** A Date, or the source's INTERNALDATE text verbatim (its zone offset kept). */
+    internalDate: Date | string | undefined,
     size: number,
     body: (send: (chunk: Buffer) => Promise<void>) => Promise<void>,
   ): Promise<{ answer: Promise<AppendResult> }>;
@@ -67,6 +68,17 @@ export function expandUidSet(set: string): number[] | undefined {
     for (let u = Math.min(a, b); u <= Math.max(a, b); u++) out.push(u);
   }
   return out;
+}
+
+/**
+ * A server's INTERNALDATE text as an APPEND date-time argument: verbatim when it follows the
+ * grammar; a sloppy one that still reads as a date goes as its instant in UTC; one that does
+ * not read at all is left out (the target then dates the message itself, and verify reports it).
+ */
+function dateArgument(text: string): string {
+  if (/^( \d|\d\d)-[A-Za-z]{3}-\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$/.test(text)) return ` "${text}"`;
+  const d = parseInternalDate(text.trim());
+  return d ? ` ${imapDateTime(d)}` : '';
 }
 
 export function createAppender(wire: RawWire, mailbox: string, opts: AppenderOptions): Appender {
@@ -159,7 +171,8 @@ export function createAppender(wire: RawWire, mailbox: string, opts: AppenderOpt
       const answer = new Promise<AppendResult>((resolve, reject) => cmd.items.push({ resolve, reject }));
       answer.catch(() => {});
       const flagList = ` (${flags.join(' ')})`;
-      const date = internalDate ? ` ${imapDateTime(internalDate)}` : '';
+      const date =
+        internalDate === undefined ? '' : typeof internalDate === 'string' ? dateArgument(internalDate) : ` ${imapDateTime(internalDate)}`;
       if (literalPlus) {
         await wire.write(`${flagList}${date} {${size}+}\r\n`);
       } else {

@@ -18,6 +18,9 @@ import { encodeMailboxName, namesAreUtf8 } from './mailboxName.ts';
 
 export class WireClosedError extends MailStoreError {}
 
+/** Writes below this size are combined per event-loop turn; larger ones go at once. */
+const COALESCE_BYTES = 64 * 1024;
+
 export interface RawWire {
   readonly address: string;
   /** Capabilities as imapflow saw them after login. */
@@ -87,6 +90,35 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
     if (queued < 1 << 19 && readSocket.isPaused()) readSocket.resume();
   };
 
+  // Write combining (see write below): bytes waiting for the next event-loop turn.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let scheduled = false;
+  const takePending = (): Buffer | undefined => {
+    if (pendingBytes === 0) return undefined;
+    const out = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    return out;
+  };
+  const send = (data: Buffer | undefined): Promise<void> => {
+    if (data === undefined) return Promise.resolve();
+    if (ended) return Promise.reject(ended);
+    return new Promise((resolve, reject) => {
+      const ok = writeSocket.write(data, (err) => (err ? reject(err) : undefined));
+      if (ok) return resolve();
+      const settle = (err?: Error): void => {
+        drainWaiters.delete(settle);
+        writeSocket.off('drain', onDrain);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = (): void => settle();
+      drainWaiters.add(settle);
+      writeSocket.once('drain', onDrain);
+    });
+  };
+
   return {
     address,
     capabilities,
@@ -140,19 +172,26 @@ export function unbindWire(client: ImapFlow, address: string, timeoutMs: number)
     },
     write(data) {
       if (ended) return Promise.reject(ended);
-      return new Promise((resolve, reject) => {
-        const ok = writeSocket.write(data, (err) => (err ? reject(err) : undefined));
-        if (ok) return resolve();
-        const settle = (err?: Error): void => {
-          drainWaiters.delete(settle);
-          writeSocket.off('drain', onDrain);
-          if (err) reject(err);
-          else resolve();
-        };
-        const onDrain = (): void => settle();
-        drainWaiters.add(settle);
-        writeSocket.once('drain', onDrain);
-      });
+      const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      if (pendingBytes + b.length < COALESCE_BYTES) {
+        // Small writes (an APPEND's header, a message of a few KiB) wait here for the next
+        // turn of the event loop and go as one socket write: one TLS record and one syscall
+        // for many messages instead of three per message (a tenth of a batch's CPU went to
+        // writeBuffer/writev before).
+        pending.push(b);
+        pendingBytes += b.length;
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => {
+            scheduled = false;
+            void send(takePending()).catch(() => {}); // a failure ends the wire: the next read throws it
+          });
+        }
+        return Promise.resolve();
+      }
+      const out = pendingBytes ? Buffer.concat([...pending.splice(0), b], pendingBytes + b.length) : b;
+      pendingBytes = 0;
+      return send(out);
     },
     close() {
       readSocket.destroy();
@@ -184,6 +223,19 @@ export function imapDateTime(d: Date): string {
   const M = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const p = (n: number): string => String(n).padStart(2, '0');
   return `"${p(d.getUTCDate())}-${M[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000"`;
+}
+
+/** INTERNALDATE text ("17-Jul-1996 02:44:25 -0700") as an instant, or undefined when it cannot be read. */
+export function parseInternalDate(text: string): Date | undefined {
+  const m = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
+  if (!m) return undefined;
+  const month = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'].indexOf(
+    (m[2] as string).toLowerCase(),
+  );
+  if (month < 0) return undefined;
+  const offset = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9]));
+  const utc = Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  return new Date(utc - offset * 60_000);
 }
 
 /** Parses a tagged completion `TAG OK|NO|BAD [CODE …] text`. */
