@@ -4,7 +4,6 @@
 // interface of context.ts, loaded from lab/mailstore/index.ts when that module exists.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { LabError } from '../src/util/errors.ts';
 import { silentLogger } from '../src/util/logger.ts';
@@ -13,6 +12,7 @@ import { loadForest, slapdPaths, slapdState, startSlapd, stopSlapd, writeSlapdCo
 import { FOREST_IDS, FORESTS, type ForestId, type ForestInfo } from './forests.ts';
 import { withLabLock } from './lock.ts';
 import { adMailStoresDown, adMailStoresStatus, adMailStoresUp } from './mailstore/adStores.ts';
+import * as mailStoreHooks from './mailstore/index.ts';
 import { type ForestMailStore, forestMailStores, MAX_STORES, validStoreCount } from './mailstore/stores.ts';
 import { ORGANIZATION_VERSION, type OrganizationCounts } from './org/organization.ts';
 import { DEFAULT_SEED, DEFAULT_SIZE } from './org/people.ts';
@@ -143,15 +143,10 @@ function readLoaded(labDir: string, id: ForestId): LoadedData | null {
   }
 }
 
-async function loadMailStoreHooks(log: Logger): Promise<MailStoreHooks | null> {
-  const url = new URL('./mailstore/index.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) return null;
-  const mod = (await import(url.href)) as Partial<MailStoreHooks>;
-  if (typeof mod.mailStoresUp !== 'function' || typeof mod.mailStoresDown !== 'function' || typeof mod.mailStoresStatus !== 'function') {
-    log.warn('lab/mailstore/index.ts does not export mailStoresUp/mailStoresDown/mailStoresStatus: mail stores skipped');
-    return null;
-  }
-  return mod as MailStoreHooks;
+// Static: the lab is bundled with the CLI (scripts/build.sh), where a path computed at run
+// time would point into dist/.
+async function loadMailStoreHooks(_log: Logger): Promise<MailStoreHooks | null> {
+  return mailStoreHooks;
 }
 
 function resolved(opts: LabOptions): { labDir: string; log: Logger; progress: (l: string) => void } {

@@ -1,8 +1,8 @@
 // Where the lab lives: `.lab/` at the project root, or $CROSSFOREST_LAB_DIR.
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { SOURCE_ROOT } from '../src/util/sourceTree.ts';
 
-export const PROJECT_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+export const PROJECT_ROOT = SOURCE_ROOT;
 
 export function defaultLabDir(): string {
   const env = process.env.CROSSFOREST_LAB_DIR;

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { LabError } from '../../src/util/errors.ts';
+import { sourcePath } from '../../src/util/sourceTree.ts';
 import type { ForestInfo } from '../forests.ts';
 import { newCounts, type OrganizationCounts, type OrganizationInput, sampleOrganization } from '../org/organization.ts';
 import { run } from '../proc.ts';
@@ -16,7 +17,7 @@ import { writeMsuserSchema } from './msuserSchema.ts';
 import { type SlapdPaths, slapdConfig } from './slapdConfig.ts';
 import { sshaHash } from './ssha.ts';
 
-export const CROSSFOREST_SCHEMA = new URL('../schema/crossforest.schema', import.meta.url).pathname;
+export const CROSSFOREST_SCHEMA = sourcePath('lab', 'schema', 'crossforest.schema');
 // msuser.schema needs nis (homeDirectory) and inetorgperson; order as Debian loads them.
 const SYSTEM_SCHEMAS = ['core', 'cosine', 'nis', 'inetorgperson'].map((n) => `/etc/ldap/schema/${n}.schema`);
 

@@ -11,8 +11,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LabError } from '../../src/util/errors.ts';
+import { sourcePath } from '../../src/util/sourceTree.ts';
 import type { LabContext, MailStoreStatus } from '../context.ts';
 import { FOREST_IDS, type ForestId } from '../forests.ts';
 import { run } from '../proc.ts';
@@ -40,7 +40,7 @@ export const RADICALE_MAX_ITEM_BYTES: Record<ForestId, number> = { a: 100_000_00
  * How a lab Radicale is started: Debian's Radicale through a small launcher that turns its
  * internal fsync off (radicale-nofsync.py), then `--config <file>`.
  */
-export const RADICALE_COMMAND = ['/usr/bin/python3', fileURLToPath(new URL('./radicale-nofsync.py', import.meta.url))] as const;
+export const RADICALE_COMMAND = ['/usr/bin/python3', sourcePath('lab', 'radicale', 'radicale-nofsync.py')] as const;
 
 export interface RadicalePaths {
   dir: string;

@@ -4,12 +4,12 @@
 // migration we do not know) is refused rather than used half-understood.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { StateError } from '../util/errors.ts';
+import { sourcePath } from '../util/sourceTree.ts';
 import type { SqlDb } from './db.ts';
 
-const MIGRATIONS_ROOT = join(fileURLToPath(new URL('.', import.meta.url)), 'migrations');
+const MIGRATIONS_ROOT = sourcePath('src', 'state', 'migrations');
 export const migrationsDir = (engine: SqlDb['engine']): string => join(MIGRATIONS_ROOT, engine);
 const MIGRATIONS_DIR = migrationsDir('sqlite');
 

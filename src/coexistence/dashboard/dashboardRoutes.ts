@@ -15,6 +15,7 @@ import type { CoexistenceConfig } from '../../config/coexistence.ts';
 import type { LoadedProject } from '../../config/load.ts';
 import { openProjectState, type StateStore } from '../../state/store.ts';
 import type { Logger } from '../../util/logger.ts';
+import { sourcePath } from '../../util/sourceTree.ts';
 import { LoginThrottle } from '../loginThrottle.ts';
 import { escapeXml } from '../xml.ts';
 import {
@@ -40,7 +41,7 @@ export interface DashboardOptions {
   pollMs?: number;
 }
 
-const ASSETS = join(import.meta.dirname, 'assets');
+const ASSETS = sourcePath('src', 'coexistence', 'dashboard', 'assets');
 const UPLOT = dirname(createRequire(import.meta.url).resolve('uplot'));
 const STATIC_FILES = new Set(['/dashboard.js', '/dashboard.css', '/uPlot.iife.min.js', '/uPlot.min.css']);
 const PAGE_CSP =

@@ -12,6 +12,7 @@
 // rolls the transaction back. One at a time: a request for the mode
 // being computed waits for the same answer; one for the other mode starts after it.
 import { rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LoadedProject } from '../../config/load.ts';
 import { snapshotScratchDir } from '../../state/snapshot.ts';
@@ -19,6 +20,7 @@ import type { StateStore } from '../../state/store.ts';
 import type { Preview } from '../../sync/preview.ts';
 import { CrossforestError } from '../../util/errors.ts';
 import type { Logger } from '../../util/logger.ts';
+import { RUNNING_FROM_SOURCE, sourcePath } from '../../util/sourceTree.ts';
 import type { PreviewJob, PreviewReply } from './previewWorker.ts';
 
 export interface PreviewAnswer extends Preview {
@@ -30,8 +32,11 @@ export interface PreviewAnswer extends Preview {
 
 export const MAX_PREVIEW_ITEMS = 500;
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_MODULE = new URL(FROM_SOURCE ? './previewWorker.ts' : './previewWorker.js', import.meta.url).href;
+const FROM_SOURCE = RUNNING_FROM_SOURCE;
+// From the bundle (scripts/build.sh) the worker is a bundle of its own beside it.
+const WORKER_MODULE = FROM_SOURCE
+  ? new URL('./previewWorker.ts', import.meta.url).href
+  : pathToFileURL(sourcePath('dist', 'previewWorker.mjs')).href;
 // From a checkout the worker needs tsx too: a worker thread does not inherit the loader.
 const TSX_API = FROM_SOURCE ? import.meta.resolve('tsx/esm/api') : null;
 const BOOT = `(async () => {
