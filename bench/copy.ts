@@ -150,7 +150,7 @@ function print(rows: Row[]): void {
     );
   }
   process.stdout.write(
-    `${lines.join('\n')}\n(speed ratio > 1 means faster than the peer; wall times include process start-up, ~0.5 s of Node + tsx for crossforest; crossforest runs a batch in one process, mbsync and doveadm one process per mailbox, both 4 at a time; peak RSS is per process)\n`,
+    `${lines.join('\n')}\n(speed ratio > 1 means faster than the peer; wall times include process start-up (crossforest runs compiled, as scripts/build.sh makes it); crossforest runs a batch in one process, mbsync and doveadm one process per mailbox, both 4 at a time; peak RSS is per process)\n`,
   );
 }
 

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import type { LabInfo } from '../../lab/lab.ts';
 
 export interface RunResult {
@@ -132,20 +133,35 @@ export function runTool(tool: Tool, env: ToolEnv, source: string, target: string
   ]);
 }
 
+/**
+ * crossforestRun.ts compiled as the CLI is (scripts/build.sh: esbuild, npm packages external),
+ * once per bench process: the bench measures the JavaScript an installation runs, not tsx
+ * transpiling at start. BENCH_FROM_SOURCE=1 runs the TypeScript through tsx instead.
+ */
+let compiled: string | undefined;
+function compiledRunner(repo: string): string[] {
+  if (process.env.BENCH_FROM_SOURCE === '1') return ['--import', 'tsx', join(repo, 'bench/peers/crossforestRun.ts')];
+  if (!compiled) {
+    compiled = join(repo, 'dist', 'bench', 'crossforestRun.mjs');
+    buildSync({
+      entryPoints: [join(repo, 'bench/peers/crossforestRun.ts')],
+      outfile: compiled,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+  }
+  return [compiled];
+}
+
 /** crossforest copies a batch in one process (as the migration pipeline will), `parallel` mailboxes at a time. */
 export function runCrossforest(env: ToolEnv, pairs: [string, string][], parallel: number): Promise<RunResult> {
-  return timed(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(env.repo, 'bench/peers/crossforestRun.ts'),
-      env.projectFile,
-      String(parallel),
-      ...pairs.map(([s, t]) => `${s}=${t}`),
-    ],
-    { cwd: env.repo },
-  );
+  return timed(process.execPath, [...compiledRunner(env.repo), env.projectFile, String(parallel), ...pairs.map(([s, t]) => `${s}=${t}`)], {
+    cwd: env.repo,
+  });
 }
 
 function readPw(path: string): string {

@@ -16,8 +16,7 @@ import { type StateConfig, type StateLocation, stateLocation } from '../config/s
 import { CrossforestError, StateError } from '../util/errors.ts';
 import { type SqlDb, sqliteDb } from './db.ts';
 import { migrate } from './migrate.ts';
-import { displayUrl, openPostgresDb, withPassword } from './postgres.ts';
-import { type JobQueue, openJobQueue } from './queue.ts';
+import type { JobQueue } from './queue.ts';
 
 export interface StateStore {
   readonly engine: SqlDb['engine'];
@@ -81,6 +80,9 @@ export function holderIsDead(holder: string): boolean {
 export async function openState(loc: StateLocation, baseDir: string): Promise<StateStore> {
   if (loc.engine === 'sqlite') return openStateStore(resolve(baseDir, loc.path));
   const password = loc.password ? resolveSecret(loc.password, baseDir, 'state.password') : undefined;
+  // Loaded only here: pg and pg-boss cost every start ~0.1 s, and a SQLite store needs neither.
+  const { displayUrl, openPostgresDb, withPassword } = await import('./postgres.ts');
+  const { openJobQueue } = await import('./queue.ts');
   const sql = await openPostgresDb({ url: loc.url, password, max: loc.poolSize });
   const where = displayUrl(loc.url);
   return storeOver(sql, where, undefined, (onError) => openJobQueue(withPassword(loc.url, password), where, onError));
