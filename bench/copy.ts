@@ -5,11 +5,12 @@
 // printed, never asserted.
 //   node --import tsx bench/copy.ts [--only single|multi|large] [--mailboxes 20] [--keep]
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { type MailLab, mailLab, message, populate, removeUsers, session } from '../test/mail/fixtures.ts';
 import { ensureCorpus, ensureUser, freshTarget, sourceFolders } from './peers/labUsers.ts';
+import { treeCpuSeconds } from './peers/serverCpu.ts';
 import { type RunResult, runCrossforest, runTool, TOOLS, type Tool, type ToolEnv } from './peers/tools.ts';
 
 const args = process.argv.slice(2);
@@ -27,6 +28,8 @@ interface Row {
   noChange: number;
   delta: number;
   failures: number;
+  /** CPU seconds of the first pass: the tool's processes, and each lab Dovecot's (serverCpu.ts). */
+  cpu: { tool: number; a: number; b: number };
 }
 
 async function mutate(lab: MailLab, upn: string): Promise<void> {
@@ -70,7 +73,9 @@ async function scenario(
     allTargets.add(targets.get(key) as string);
     return targets.get(key) as string;
   };
-  const pass = async (tool: Tool): Promise<{ wall: number; rss: number; failures: number }> => {
+  const pass = async (tool: Tool): Promise<{ wall: number; rss: number; failures: number; cpu: Row['cpu'] }> => {
+    const a0 = treeCpuSeconds(dovecotPid('a'));
+    const b0 = treeCpuSeconds(dovecotPid('b'));
     const t0 = Date.now();
     let results: RunResult[];
     if (tool === 'crossforest') {
@@ -88,9 +93,18 @@ async function scenario(
     }
     const failures = results.filter((r) => !r.ok);
     for (const f of failures.slice(0, 2)) process.stderr.write(`  ${tool} failed: ${f.output.slice(-400)}\n`);
-    return { wall: (Date.now() - t0) / 1000, rss: Math.max(...results.map((r) => r.peakRssKb)), failures: failures.length };
+    return {
+      wall: (Date.now() - t0) / 1000,
+      rss: Math.max(...results.map((r) => r.peakRssKb)),
+      failures: failures.length,
+      cpu: {
+        tool: results.reduce((a, r) => a + r.cpuSeconds, 0),
+        a: treeCpuSeconds(dovecotPid('a')) - a0,
+        b: treeCpuSeconds(dovecotPid('b')) - b0,
+      },
+    };
   };
-  const first = new Map<Tool, { wall: number; rss: number; failures: number }>();
+  const first = new Map<Tool, Awaited<ReturnType<typeof pass>>>();
   for (const tool of TOOLS) {
     process.stderr.write(`${name}: ${tool} first pass…\n`);
     first.set(tool, await pass(tool));
@@ -107,7 +121,7 @@ async function scenario(
   const messages = sources.reduce((a, s) => a + s.messages, 0);
   const bytes = sources.reduce((a, s) => a + s.bytes, 0);
   for (const tool of TOOLS) {
-    const f = first.get(tool) as { wall: number; rss: number; failures: number };
+    const f = first.get(tool) as Awaited<ReturnType<typeof pass>>;
     rows.push({
       scenario: name,
       tool,
@@ -119,6 +133,7 @@ async function scenario(
       noChange: noChange.get(tool)?.wall ?? Number.NaN,
       delta: delta.get(tool) as number,
       failures: f.failures,
+      cpu: f.cpu,
     });
   }
   return rows;
@@ -127,7 +142,7 @@ async function scenario(
 function print(rows: Row[]): void {
   const fmt = (n: number, d = 1): string => n.toFixed(d);
   const lines = [
-    'scenario | tool | messages | MB | first pass s | msg/s | MB/s | peak RSS MB (first / no-change) | no-change s | delta s | first pass vs mbsync | vs doveadm | failed runs',
+    'scenario | tool | messages | MB | first pass s | msg/s | MB/s | peak RSS MB (first / no-change) | no-change s | delta s | first pass vs mbsync | vs doveadm | CPU s: tool / Dovecot A / Dovecot B | failed runs',
   ];
   for (const r of rows) {
     const peer = (t: Tool): number => rows.find((x) => x.scenario === r.scenario && x.tool === t)?.first ?? Number.NaN;
@@ -145,14 +160,41 @@ function print(rows: Row[]): void {
         fmt(r.delta, 2),
         `${fmt(peer('mbsync') / r.first, 2)}×`,
         `${fmt(peer('doveadm') / r.first, 2)}×`,
+        `${fmt(r.cpu.tool, 2)} / ${fmt(r.cpu.a, 2)} / ${fmt(r.cpu.b, 2)}`,
         r.failures,
       ].join(' | '),
     );
   }
   process.stdout.write(
-    `${lines.join('\n')}\n(speed ratio > 1 means faster than the peer; wall times include process start-up (crossforest runs compiled, as scripts/build.sh makes it); crossforest runs a batch in one process, mbsync and doveadm one process per mailbox, both 4 at a time; peak RSS is per process)\n`,
+    `${lines.join('\n')}\n${bounds(rows)}(speed ratio > 1 means faster than the peer; wall times include process start-up (crossforest runs compiled, as scripts/build.sh makes it); crossforest runs a batch in one process, mbsync and doveadm one process per mailbox, both 4 at a time; peak RSS is per process)\n`,
   );
 }
+
+/**
+ * What the servers alone need, per scenario: the two Dovecots' CPU during crossforest's first
+ * pass spread over every core is the shortest that pass could take even if crossforest cost
+ * nothing, set against the peers' wall times.
+ */
+function bounds(rows: Row[]): string {
+  const out: string[] = [];
+  for (const name of new Set(rows.map((r) => r.scenario))) {
+    const cf = rows.find((r) => r.scenario === name && r.tool === 'crossforest');
+    const dove = rows.find((r) => r.scenario === name && r.tool === 'doveadm');
+    const mb = rows.find((r) => r.scenario === name && r.tool === 'mbsync');
+    if (!cf || !dove || !mb) continue;
+    const floor = (cf.cpu.a + cf.cpu.b) / availableParallelism();
+    out.push(
+      `${name}: the two Dovecots spent ${(cf.cpu.a + cf.cpu.b).toFixed(2)} CPU s serving crossforest's first pass, so on ${availableParallelism()} cores it cannot take under ${floor.toFixed(2)} s however little crossforest itself costs (crossforest ${cf.first.toFixed(2)} s; mbsync ${mb.first.toFixed(2)} s, its Dovecots ${(mb.cpu.a + mb.cpu.b).toFixed(2)} CPU s; doveadm ${dove.first.toFixed(2)} s, writing the target's storage in its own process)`,
+    );
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}
+
+const dovecotPid = (forest: 'a' | 'b'): number => {
+  const pid = lab.info.mailStores.find((s) => s.name === `dovecot-${forest}`)?.pid;
+  if (typeof pid !== 'number') throw new Error(`the lab has no running dovecot-${forest}`);
+  return pid;
+};
 
 const allTargets = new Set<string>();
 const allSources = new Set<string>();
