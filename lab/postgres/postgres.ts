@@ -93,6 +93,10 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
+# A client that gives up in the middle of logging in (the tests' "no password" case) leaves a
+# backend waiting for it this long, and DROP DATABASE … WITH (FORCE) waits for that backend:
+# 60 s by default, a minute of every test run.
+authentication_timeout = 3s
 `;
 
 const HBA = `# written by crossforest lab: the socket (in the 0700 cluster folder) for the lab itself,
