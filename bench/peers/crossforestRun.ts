@@ -10,6 +10,13 @@ import { openProjectState } from '../../src/state/store.ts';
 
 const [projectFile, concurrency, ...pairs] = process.argv.slice(2) as [string, string, ...string[]];
 const t0 = Date.now();
+// Where the memory is at the process's peak (sampled): heap, Buffers (external), or neither.
+let peak = process.memoryUsage();
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  if (m.rss > peak.rss) peak = m;
+}, 50);
+sampler.unref();
 const project = loadProject(projectFile);
 const store = await openProjectState(project);
 const limit = pLimit(Number(concurrency));
@@ -34,5 +41,13 @@ const results = await Promise.all(
   ),
 );
 await store.close();
-process.stdout.write(`${JSON.stringify({ engineSeconds: (Date.now() - t0) / 1000, results })}\n`);
+const mb = (n: number): number => Math.round(n / 1e5) / 10;
+const memory = {
+  rss: mb(peak.rss),
+  heapTotal: mb(peak.heapTotal),
+  heapUsed: mb(peak.heapUsed),
+  external: mb(peak.external),
+  arrayBuffers: mb(peak.arrayBuffers),
+};
+process.stdout.write(`${JSON.stringify({ engineSeconds: (Date.now() - t0) / 1000, results, memory })}\n`);
 process.exitCode = failed ? 1 : 0;
