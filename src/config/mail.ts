@@ -47,6 +47,13 @@ export const mailCopySchema = z.strictObject({
   copyAcls: z.boolean().default(true),
   /** Keywords the target refuses, renamed ({ "$Old": "Old" }); the rest are reported and dropped. */
   keywordMap: z.record(z.string(), z.string()).default({}),
+  /**
+   * How `mailbox verify` and a batch's verify compare messages. `full` (default): every message
+   * read back whole on both sides and compared by the SHA-256 of its bytes, with flags, keywords
+   * and internal date; `quick`: Message-ID, size and a hash of the header only (a body damaged
+   * at the same size passes), for a fast look. Full costs reading both mailboxes once more.
+   */
+  verify: z.enum(['full', 'quick']).default('full'),
   /** Character that replaces the target's separator inside a source folder name. Default `∕` for `/`, `․` for `.`. */
   separatorEscape: z.string().length(1).optional(),
 });

@@ -429,6 +429,7 @@ async function streamMessages(
           }),
         );
         const fp = hasher.digest();
+        const contentSha256 = hasher.contentDigest();
         const header = hasher.headerBytes();
         recorded = recorded
           .then(() => answer)
@@ -444,6 +445,7 @@ async function streamMessages(
                   flags: flagKey(flags),
                   size: body.size,
                   reason: null,
+                  contentSha256,
                 },
                 next: tuid !== undefined ? tuid + 1 : undefined,
               });

@@ -26,6 +26,8 @@ export interface UidRow {
   flags: string;
   size: number;
   reason: string | null;
+  /** SHA-256 (hex) of the message's full bytes as read from the source; copied rows only. */
+  contentSha256?: string | null;
 }
 
 const FOLDER_COLS = `id, source_folder AS "sourceFolder", target_folder AS "targetFolder",
@@ -119,15 +121,28 @@ export async function setTargetUidValidity(store: StateStore, folderId: number, 
 
 export function uidRows(store: StateStore, folderId: number): Promise<UidRow[]> {
   return store.sql.all<UidRow>(
-    `SELECT source_uid AS "sourceUid", target_uid AS "targetUid", state, fingerprint, flags, size, reason
-      FROM mail_uid_map WHERE folder_id = ? ORDER BY source_uid`,
+    `SELECT source_uid AS "sourceUid", target_uid AS "targetUid", state, fingerprint, flags, size, reason,
+      content_sha256 AS "contentSha256" FROM mail_uid_map WHERE folder_id = ? ORDER BY source_uid`,
     [folderId],
   );
 }
 
-const INSERT_UID = `INSERT INTO mail_uid_map (folder_id, source_uid, target_uid, state, fingerprint, flags, size, reason)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (folder_id, source_uid) DO UPDATE SET target_uid = excluded.target_uid,
-    state = excluded.state, fingerprint = excluded.fingerprint, flags = excluded.flags, size = excluded.size, reason = excluded.reason`;
+const UID_COLUMNS = '(folder_id, source_uid, target_uid, state, fingerprint, flags, size, reason, content_sha256)';
+const UID_UPSERT = `ON CONFLICT (folder_id, source_uid) DO UPDATE SET target_uid = excluded.target_uid, state = excluded.state,
+    fingerprint = excluded.fingerprint, flags = excluded.flags, size = excluded.size, reason = excluded.reason,
+    content_sha256 = excluded.content_sha256`;
+const INSERT_UID = `INSERT INTO mail_uid_map ${UID_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ${UID_UPSERT}`;
+const uidValues = (folderId: number, r: UidRow): (string | number | null)[] => [
+  folderId,
+  r.sourceUid,
+  r.targetUid,
+  r.state,
+  r.fingerprint,
+  r.flags,
+  r.size,
+  r.reason,
+  r.contentSha256 ?? null,
+];
 // The larger of the two (a portable CASE: SQLite's scalar MAX(a, b) is GREATEST in PostgreSQL).
 const BUMP_UIDNEXT = `UPDATE mail_folder_state
     SET target_uidnext = CASE WHEN COALESCE(target_uidnext, 0) < ? THEN ? ELSE COALESCE(target_uidnext, 0) END WHERE id = ?`;
@@ -135,7 +150,7 @@ const BUMP_UIDNEXT = `UPDATE mail_folder_state
 /** One copied/matched/skipped message, and the target's UIDNEXT after it, in one transaction. */
 export async function recordUid(store: StateStore, folderId: number, row: UidRow, targetUidNext?: number): Promise<void> {
   await store.sql.tx(async () => {
-    await store.sql.run(INSERT_UID, [folderId, row.sourceUid, row.targetUid, row.state, row.fingerprint, row.flags, row.size, row.reason]);
+    await store.sql.run(INSERT_UID, uidValues(folderId, row));
     if (targetUidNext !== undefined) await store.sql.run(BUMP_UIDNEXT, [targetUidNext, targetUidNext, folderId]);
   });
 }
@@ -147,15 +162,13 @@ export async function recordUid(store: StateStore, folderId: number, row: UidRow
  */
 export async function recordUids(store: StateStore, folderId: number, rows: readonly UidRow[], targetUidNext?: number): Promise<void> {
   if (rows.length === 0) return;
-  const PER_STATEMENT = 400; // 8 parameters a row, well under SQLite's 32,766
+  const PER_STATEMENT = 400; // 9 parameters a row, well under SQLite's 32,766
   await store.sql.tx(async () => {
     for (let i = 0; i < rows.length; i += PER_STATEMENT) {
       const part = rows.slice(i, i + PER_STATEMENT);
       await store.sql.run(
-        `INSERT INTO mail_uid_map (folder_id, source_uid, target_uid, state, fingerprint, flags, size, reason)
-          VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (folder_id, source_uid) DO UPDATE SET target_uid = excluded.target_uid,
-          state = excluded.state, fingerprint = excluded.fingerprint, flags = excluded.flags, size = excluded.size, reason = excluded.reason`,
-        part.flatMap((r) => [folderId, r.sourceUid, r.targetUid, r.state, r.fingerprint, r.flags, r.size, r.reason]),
+        `INSERT INTO mail_uid_map ${UID_COLUMNS} VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ${UID_UPSERT}`,
+        part.flatMap((r) => uidValues(folderId, r)),
       );
     }
     if (targetUidNext !== undefined) await store.sql.run(BUMP_UIDNEXT, [targetUidNext, targetUidNext, folderId]);

@@ -67,17 +67,24 @@ export function fingerprintOf(message: Buffer): string {
   return h.digest();
 }
 
-/** The same fingerprint computed while the bytes stream past (the copy never holds a message). */
+/**
+ * The same fingerprint computed while the bytes stream past (the copy never holds a message),
+ * and the SHA-256 of the message's full bytes (its content hash: what verify compares).
+ */
 export class FingerprintHasher {
   private header: Buffer[] = [];
   private headerLen = 0;
   private headerDone = false;
   private size = 0;
   private readonly body: Hash = createHash('sha1');
+  /** The SHA-1 of the whole message is the fingerprint only without a Message-ID: known once the header is read. */
+  private bodyNeeded = true;
+  private readonly full: Hash = createHash('sha256');
 
   update(chunk: Buffer): void {
     this.size += chunk.length;
-    this.body.update(chunk);
+    this.full.update(chunk);
+    if (this.bodyNeeded) this.body.update(chunk);
     if (!this.headerDone) {
       this.header.push(chunk);
       this.headerLen += chunk.length;
@@ -86,6 +93,7 @@ export class FingerprintHasher {
       if (block.length < joined.length || this.headerLen >= MAX_HEADER) {
         this.header = [block];
         this.headerDone = true;
+        this.bodyNeeded = messageIdOf(block) === undefined;
       } else this.header = [joined];
     }
   }
@@ -98,6 +106,11 @@ export class FingerprintHasher {
   digest(): string {
     const header = this.headerBytes();
     return headerFingerprint(header, this.size) ?? `b:${this.body.digest('hex')}`;
+  }
+
+  /** SHA-256 of every byte seen, hex. */
+  contentDigest(): string {
+    return this.full.digest('hex');
   }
 }
 
