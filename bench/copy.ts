@@ -8,6 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { projectCopyEndpoints } from '../src/mail/endpoint.ts';
+import { verifyMailbox } from '../src/mail/verify.ts';
 import { type MailLab, mailLab, message, populate, removeUsers, session } from '../test/mail/fixtures.ts';
 import { ensureCorpus, ensureUser, freshTarget, sourceFolders } from './peers/labUsers.ts';
 import { treeCpuSeconds } from './peers/serverCpu.ts';
@@ -109,6 +111,25 @@ async function scenario(
     process.stderr.write(`${name}: ${tool} first pass…\n`);
     first.set(tool, await pass(tool));
   }
+  // What verification costs, on crossforest's target: every byte read back on both sides, and the quick header look.
+  for (const depth of ['full', 'quick'] as const) {
+    let seconds = 0;
+    let intact = 0;
+    let messages = 0;
+    for (const src of sources) {
+      const t0 = Date.now();
+      const v = await verifyMailbox({
+        ...projectCopyEndpoints(lab.project, src.upn, await targetOf('crossforest', src.upn), {}),
+        sourceMailbox: src.upn,
+        targetMailbox: await targetOf('crossforest', src.upn),
+        depth,
+      });
+      seconds += (Date.now() - t0) / 1000;
+      intact += v.intact;
+      messages += v.sourceMessages;
+    }
+    verifyCosts.push({ scenario: name, depth, seconds, messages, intact });
+  }
   const noChange = new Map<Tool, { wall: number; rss: number }>();
   for (const tool of TOOLS) noChange.set(tool, await pass(tool));
   for (const s of sources) await mutate(lab, s.upn);
@@ -190,6 +211,14 @@ function bounds(rows: Row[]): string {
   return out.length ? `${out.join('\n')}\n` : '';
 }
 
+const verifyCosts: { scenario: string; depth: 'full' | 'quick'; seconds: number; messages: number; intact: number }[] = [];
+function printVerifyCosts(): void {
+  for (const v of verifyCosts)
+    process.stdout.write(
+      `verify ${v.depth} (${v.scenario}): ${v.seconds.toFixed(2)} s for ${v.messages} messages, ${((v.seconds * 1000) / Math.max(1, v.messages)).toFixed(2)} s per 1,000; ${v.intact}/${v.messages} intact\n`,
+    );
+}
+
 const dovecotPid = (forest: 'a' | 'b'): number => {
   const pid = lab.info.mailStores.find((s) => s.name === `dovecot-${forest}`)?.pid;
   if (typeof pid !== 'number') throw new Error(`the lab has no running dovecot-${forest}`);
@@ -255,6 +284,7 @@ if (!only || only === 'large') {
   );
 }
 print(rows);
+printVerifyCosts();
 // Leave the lab's directory as we found it: every target user goes; the generated source
 // mailboxes too unless --keep (re-filling them takes ~30 s).
 const sam = (upn: string): string => upn.slice(0, upn.indexOf('@'));
