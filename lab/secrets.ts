@@ -3,8 +3,8 @@
 import { randomBytes, randomInt, scryptSync } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatPasswordHash, SCRYPT_DEFAULTS } from '../src/coexistence/dashboard/passwordHash.ts';
 import { LabError } from '../src/util/errors.ts';
+import { formatPasswordHash, SCRYPT_DEFAULTS } from '../src/util/passwordHash.ts';
 
 export const SECRET_NAMES = [
   'forest-a-admin.pw',

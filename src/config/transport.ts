@@ -2,7 +2,9 @@
 // Policy is per remote domain, like the seed's Exchange System Manager "Internet
 // Message Formats": a default `*` entry plus entries for partner domains. Every key
 // has a default, so `transport: { listeners: [...] }` alone gives the seed's defaults.
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { secretRef } from './secret.ts';
 
 const host = z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'a host name or IP address such as 127.0.0.1');
 const port = z.number().int().min(0).max(65535);
@@ -40,6 +42,36 @@ const tlsClient = z.strictObject({
   insecureSkipVerify: z.boolean().default(false),
 });
 
+/** An IPv4 or IPv6 address, or a network in CIDR form (10.1.0.0/16, 2001:db8::/32). */
+const clientNetwork = z.string().refine((v) => {
+  const [addr, prefix, extra] = v.split('/');
+  const family = isIP(addr ?? '');
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}, 'an IP address or a network such as 10.1.0.0/16 or 2001:db8::/32');
+
+/**
+ * Who may send mail through a listener (issue 17). A client on `allow` relays without logging
+ * in (the organization's MTAs); any other client must log in with SMTP AUTH as one of
+ * `accounts`, which is offered only after TLS (the listener needs `tls`). A client that is
+ * neither is refused at MAIL FROM (530), and when the listener has no accounts, at connect
+ * (554). Without this section a listener starts only on a loopback address, where every
+ * local process may relay; on any other address it refuses to start (it would be an open relay).
+ */
+export const relayClientsSchema = z.strictObject({
+  allow: z.array(clientNetwork).default([]),
+  accounts: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a login name of letters, digits and . _ @ -'),
+        /** A secret: a scrypt hash from `crossforest serve hash-password` (recommended) or, for labs, the clear password. */
+        password: secretRef,
+      }),
+    )
+    .default([]),
+});
+
 export const relayListenerSchema = z.strictObject({
   /** A short name used on the command line and in logs (a-outbound). */
   name: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'a short lowercase name such as a-outbound'),
@@ -53,6 +85,8 @@ export const relayListenerSchema = z.strictObject({
   nextHop: z.strictObject({ host, port: port.min(1), tls: tlsClient.prefault({}) }),
   /** Offer STARTTLS with this certificate (PEM files, relative to the project file). */
   tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  /** Who may relay through this listener: required on any address but loopback. */
+  clients: relayClientsSchema.optional(),
 });
 
 export const relayLimitsSchema = z.strictObject({
@@ -95,5 +129,6 @@ export const transportSchema = z.strictObject({
 
 export type DomainPolicyConfig = z.infer<typeof domainPolicySchema>;
 export type RelayListenerConfig = z.infer<typeof relayListenerSchema>;
+export type RelayClientsConfig = z.infer<typeof relayClientsSchema>;
 export type RelayLimits = z.infer<typeof relayLimitsSchema>;
 export type TransportConfig = z.infer<typeof transportSchema>;

@@ -23,6 +23,7 @@ import { RelayError, SmtpReplyError } from './errors.ts';
 import { inspectMessage, type MessageInspection } from './messageInspector.ts';
 import { createNextHop, type HandOffRecipient } from './nextHop.ts';
 import { decide, headersToStrip, type PolicyTable } from './policy.ts';
+import { clientPolicy } from './relayClients.ts';
 import type { RelayDecision } from './types.ts';
 
 export interface RelayListenerOptions {
@@ -61,6 +62,8 @@ export interface RelayListenerHandle extends EventEmitter<{ message: [RelayOutco
 export async function startRelayListener(opts: RelayListenerOptions): Promise<RelayListenerHandle> {
   const { listener, limits } = opts;
   const log = opts.logger.child({ scope: 'relay', listener: listener.name });
+  // Before anything is created or bound: a listener that would be an open relay does not start.
+  const clients = clientPolicy(listener, opts.baseDir);
   await removeStaleScratch(listener.name);
   const spool = await mkdtemp(join(tmpdir(), `crossforest-relay-${listener.name}-${process.pid}-`));
   const nextHop = createNextHop(listener, {
@@ -84,8 +87,40 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
     logger: false,
     ...(tls ?? {}),
     hideSTARTTLS: !tls,
-    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    // AUTH only with accounts, and only after TLS: smtp-server would advertise it before
+    // STARTTLS (and refuse it there), so a client could send its password in clear; each
+    // session starts with AUTH disabled (onConnect) until onSecure turns it back on.
+    disabledCommands: tls ? (clients.accounts ? [] : ['AUTH']) : ['AUTH', 'STARTTLS'],
+    authMethods: ['PLAIN', 'LOGIN'],
+    allowInsecureAuth: false,
     authOptional: true,
+    onSecure(_socket, session, callback) {
+      session.disabledCommands = undefined;
+      callback();
+    },
+    onConnect(session, callback) {
+      if (clients.accounts && !session.secure) session.disabledCommands = ['AUTH'];
+      // A listener without accounts has nothing to offer a client that is not on the list.
+      if (clients.localOnly || clients.accounts || clients.allowed(session.remoteAddress)) return callback();
+      log.info({ client: session.remoteAddress }, 'client not on clients.allow: refused');
+      callback(new SmtpReplyError(554, `5.7.1 ${session.remoteAddress} may not use this relay`));
+    },
+    onAuth(auth, session, callback) {
+      const accounts = clients.accounts;
+      if (!accounts) return callback(new SmtpReplyError(503, '5.5.1 AUTH not offered'));
+      accounts.check(auth.username ?? '', auth.password ?? '').then(
+        (name) => {
+          if (name) return callback(null, { user: name });
+          // The name tried is logged (a spray shows), never the password.
+          log.warn({ client: session.remoteAddress, user: auth.username }, 'SMTP AUTH failed');
+          callback(new SmtpReplyError(535, '5.7.8 authentication failed'));
+        },
+        (err: Error) => {
+          log.error({ err: err.message }, 'SMTP AUTH could not be checked');
+          callback(new SmtpReplyError(454, '4.7.0 temporary authentication failure'));
+        },
+      );
+    },
     disableReverseLookup: true,
     size: limits.maxMessageBytes,
     maxClients: limits.maxConnections,
@@ -97,6 +132,8 @@ export async function startRelayListener(opts: RelayListenerOptions): Promise<Re
     // altered or lost", the sender's delivery-status requests included.
     hideDSN: false,
     onMailFrom(_address, session, callback) {
+      if (!clients.localOnly && !session.user && !clients.allowed(session.remoteAddress))
+        return callback(new SmtpReplyError(530, '5.7.0 authentication required (STARTTLS, then AUTH)'));
       const envid = session.envelope.dsn?.envid;
       callback(
         envid && !PRINTABLE_ASCII.test(envid) ? new SmtpReplyError(501, '5.5.4 ENVID must be printable US-ASCII (RFC 3461 4.4)') : null,

@@ -10,6 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { LoginThrottle } from '../../src/coexistence/loginThrottle.ts';
+import { buildServer } from '../../src/coexistence/server.ts';
+import { ConfigError } from '../../src/util/errors.ts';
+import { silentLogger } from '../../src/util/logger.ts';
 import {
   formatPasswordHash,
   hashPassword,
@@ -18,11 +22,7 @@ import {
   parsePasswordHash,
   SCRYPT_DEFAULTS,
   verifyPassword,
-} from '../../src/coexistence/dashboard/passwordHash.ts';
-import { LoginThrottle } from '../../src/coexistence/loginThrottle.ts';
-import { buildServer } from '../../src/coexistence/server.ts';
-import { ConfigError } from '../../src/util/errors.ts';
-import { silentLogger } from '../../src/util/logger.ts';
+} from '../../src/util/passwordHash.ts';
 import { type DashboardFixture, dashboardProject, OPERATOR, OPERATOR_PASSWORD } from './dashboardFixture.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'crossforest.js');

@@ -13,8 +13,9 @@ export interface RawSmtp {
   end(): void;
 }
 
-export async function rawSmtp(port: number): Promise<RawSmtp> {
-  const socket = connect({ host: '127.0.0.1', port });
+/** `localAddress`: the client's own address (any of 127.0.0.0/8 on Linux), to test address rules. */
+export async function rawSmtp(port: number, opts: { localAddress?: string } = {}): Promise<RawSmtp> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress: opts.localAddress });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);

@@ -4,8 +4,8 @@
 // secret file (coexistence.dashboard.operators[].password).
 import type { Command } from '@commander-js/extra-typings';
 import { coexistenceConfig } from '../../coexistence/coexistence.ts';
-import { hashPassword, MAX_PASSWORD_LENGTH } from '../../coexistence/dashboard/passwordHash.ts';
 import { buildServer, routesOf } from '../../coexistence/server.ts';
+import { hashPassword, MAX_PASSWORD_LENGTH } from '../../util/passwordHash.ts';
 import { commandContext, globals } from '../context.ts';
 import { printJson } from '../output.ts';
 import { PasswordInputError, readNewPassword } from '../readPassword.ts';

@@ -7,11 +7,9 @@
 // An operator's password secret holds either a scrypt hash made by `crossforest serve
 // hash-password` (recommended: a copied file then yields the password only to a scrypt
 // brute force) or, for labs, the clear password; see passwordHash.ts.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { SecretAccounts } from '../../config/accounts.ts';
 import type { DashboardConfig } from '../../config/coexistence.ts';
-import { describeSecret, resolveSecret } from '../../config/secret.ts';
-import { ConfigError } from '../../util/errors.ts';
-import { looksLikeHash, type PasswordHash, parsePasswordHash, verifyPassword, wasteVerification } from './passwordHash.ts';
 
 /** `__Host-`: the browser accepts it only Secure, for Path=/, from this very host. */
 export const SESSION_COOKIE = '__Host-crossforest-dashboard';
@@ -19,69 +17,10 @@ const MAX_SESSIONS = 1_000;
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/** How an operator's password is kept: a scrypt hash (recommended) or the clear password (labs). */
-type Credential = { kind: 'hash'; hash: PasswordHash } | { kind: 'clear'; digest: Buffer };
-
-export class OperatorAccounts {
-  readonly #config: DashboardConfig;
-  readonly #baseDir: string;
-
+/** The dashboard's operators: accounts of the project file (src/config/accounts.ts). */
+export class OperatorAccounts extends SecretAccounts {
   constructor(config: DashboardConfig, baseDir: string) {
-    this.#config = config;
-    this.#baseDir = baseDir;
-  }
-
-  /**
-   * Reads every operator's secret once, before the service takes logins: a missing secret,
-   * a hash that cannot be read or a name given twice is a ConfigError naming its key.
-   * Returns the names of the operators whose secret is a clear password (worth a warning).
-   */
-  validate(): string[] {
-    const seen = new Set<string>();
-    const clear: string[] = [];
-    this.#config.operators.forEach((op, i) => {
-      if (seen.has(op.name))
-        throw new ConfigError(`coexistence.dashboard.operators[${i}].name: operator ${op.name} is listed twice`, {
-          object: `coexistence.dashboard.operators[${i}].name`,
-          hint: 'give each operator one entry (one name, one password secret)',
-        });
-      seen.add(op.name);
-      if (this.#credential(i).kind === 'clear') clear.push(op.name);
-    });
-    return clear;
-  }
-
-  /**
-   * The operator's name when the password is right, else null. The secret is read per login
-   * so a changed file counts at once. A hash is verified off the event loop; a name nobody
-   * has costs the same scrypt work as a hashed account, so timing does not tell the two apart
-   * (a clear secret answers faster: one more reason it is for labs only).
-   */
-  async check(name: string, password: string): Promise<string | null> {
-    const i = this.#config.operators.findIndex((op) => op.name === name);
-    if (i < 0 || password === '') return wasteVerification(password).then(() => null);
-    const cred = this.#credential(i);
-    const ok = cred.kind === 'hash' ? await verifyPassword(password, cred.hash) : timingSafeEqual(cred.digest, digest(password));
-    return ok ? name : null;
-  }
-
-  #credential(i: number): Credential {
-    const op = this.#config.operators[i] as DashboardConfig['operators'][number];
-    const key = `coexistence.dashboard.operators[${i}].password`;
-    const value = resolveSecret(op.password, this.#baseDir, key);
-    if (!looksLikeHash(value)) return { kind: 'clear', digest: digest(value) };
-    try {
-      return { kind: 'hash', hash: parsePasswordHash(value) };
-    } catch (err) {
-      // The reason says what is wrong with the string, never the string itself.
-      throw new ConfigError(
-        `${key}: the ${describeSecret(op.password)} of operator ${op.name} holds a password hash that cannot be used: ${(err as Error).message}`,
-        {
-          object: key,
-          hint: 'put the line printed by `crossforest serve hash-password` ($scrypt$N=…,r=…,p=…$salt$hash) on its first line; a clear password (labs only) must not start with $word$',
-        },
-      );
-    }
+    super(config.operators, 'coexistence.dashboard.operators', baseDir, 'operator');
   }
 }
 

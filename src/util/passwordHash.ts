@@ -1,4 +1,4 @@
-// Operator password hashes: scrypt (node:crypto) in a self-describing, PHC-like string
+// Password hashes (dashboard operators, relay SMTP AUTH accounts): scrypt (node:crypto) in a self-describing, PHC-like string
 //   $scrypt$N=131072,r=8,p=1$<salt>$<hash>
 // (salt and hash in unpadded standard base64). The parameters travel with the hash, so
 // old hashes keep verifying when the defaults change; they are bounded, so a hash in a
