@@ -65,6 +65,16 @@ async function auditOne(given: AuditEndpoint, opts: AuditOptions): Promise<Findi
       // A bare host:port may be implicit TLS: then the plain greeting fails, and TLS is tried.
       if (ep.tls !== 'unknown') {
         log.debug({ err: (err as Error).message }, 'plain connection failed');
+        // A relay listener of ours that is not running is no weakness: there is nothing to audit yet.
+        if (ep.relayListener)
+          return [
+            finding(
+              'reachable',
+              'info',
+              `relay listener ${ep.relayListener.name} does not answer (${(err as Error).message})`,
+              'start `crossforest relay` and run the audit again to probe it',
+            ),
+          ];
         return [finding('reachable', 'fail', (err as Error).message, 'check the host and port, and that the service runs')];
       }
     }
@@ -99,21 +109,43 @@ async function auditOne(given: AuditEndpoint, opts: AuditOptions): Promise<Findi
   if (ep.openRelayTest && (ep.protocol === 'smtp' || ep.protocol === 'submission')) {
     try {
       const probe = await probeOpenRelay(ep.host, ep.port, opts.openRelayDomain, opts.timeoutMs);
-      findings.push(
-        probe.relayed
-          ? finding(
-              'open-relay',
-              'fail',
-              `relays for an unauthenticated outside sender: ${probe.transcript.at(-1)}`,
-              'Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination with a mynetworks of your own hosts only; the seed: "An open relay invites spam"',
-            )
-          : finding('open-relay', 'pass', `refused: ${probe.transcript.at(-1)}`),
-      );
+      findings.push(openRelayFinding(ep, probe, finding));
     } catch (err) {
       findings.push(finding('open-relay', 'info', `could not run the test: ${(err as Error).message}`));
     }
   }
   return findings;
+}
+
+/** The open-relay probe's verdict; crossforest's own relay listeners get fixes of their own. */
+function openRelayFinding(
+  ep: AuditEndpoint,
+  probe: { relayed: boolean; transcript: string[] },
+  finding: ReturnType<typeof findingsOf>,
+): Finding {
+  const last = probe.transcript.at(-1);
+  if (!probe.relayed) return finding('open-relay', 'pass', `refused: ${last}`);
+  const relay = ep.relayListener;
+  if (relay?.localOnly)
+    return finding(
+      'open-relay',
+      'warn',
+      `relay listener ${relay.name} relays for any process of this host (loopback, no clients section): no other host can reach it; ${last}`,
+      `before it listens anywhere else, give transport.listeners.${relay.name} a clients section (allow: the MTAs' networks; accounts: SMTP AUTH over TLS)`,
+    );
+  if (relay)
+    return finding(
+      'open-relay',
+      'fail',
+      `relay listener ${relay.name} relays for an unauthenticated outside sender: ${last}`,
+      `narrow transport.listeners.${relay.name}.clients.allow to the MTAs that send through it`,
+    );
+  return finding(
+    'open-relay',
+    'fail',
+    `relays for an unauthenticated outside sender: ${last}`,
+    'Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination with a mynetworks of your own hosts only; the seed: "An open relay invites spam"',
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import type { LoadedProject } from '../config/load.ts';
 import { imapPort, orgMailStores } from '../config/organization.ts';
 import { readReferencedFile } from '../config/secret.ts';
 import { ConfigError } from '../util/errors.ts';
+import { isLoopbackHost } from '../util/loopback.ts';
 import type { AuditEndpoint, Protocol } from './types.ts';
 
 const PORT_PROTOCOL: Record<number, { protocol: Protocol; tls: AuditEndpoint['tls'] }> = {
@@ -70,6 +71,23 @@ export function projectEndpoints(project: LoadedProject): AuditEndpoint[] {
       source: 'coexistence.listen',
     });
   }
+  // crossforest's own relay listeners (`crossforest relay`): an SMTP endpoint of ours, probed
+  // for open relaying, TLS and clear-text AUTH like any other. A wildcard address is reached on loopback.
+  for (const l of config.transport?.listeners ?? []) {
+    const wildcard = l.listen.host === '0.0.0.0' || l.listen.host === '::';
+    out.push({
+      organization: undefined,
+      protocol: 'smtp',
+      host: wildcard ? '127.0.0.1' : l.listen.host,
+      port: l.listen.port,
+      tls: l.tls ? 'starttls' : 'none',
+      openRelayTest: true,
+      servername: undefined,
+      ca: defaultCa,
+      source: `transport.listeners.${l.name}`,
+      relayListener: { name: l.name, localOnly: isLoopbackHost(l.listen.host) && !l.clients },
+    });
+  }
   (audit?.endpoints ?? []).forEach((e, i) => {
     if (e.organization !== undefined && !(e.organization in config.organizations)) {
       throw new ConfigError(`audit.endpoints[${i}].organization: no organization "${e.organization}"`, {
@@ -127,11 +145,6 @@ export function parseTarget(text: string, ca: Buffer | undefined): AuditEndpoint
 }
 
 /** Loopback by address or by the name `localhost`; names are not resolved (no DNS tricks). */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
 export function isOwned(host: string, ownedHosts: readonly string[]): boolean {
-  return isLoopback(host) || ownedHosts.some((o) => o.toLowerCase() === host.toLowerCase());
+  return isLoopbackHost(host) || ownedHosts.some((o) => o.toLowerCase() === host.toLowerCase());
 }

@@ -33,6 +33,11 @@ export interface AuditEndpoint {
   ca: Buffer | undefined;
   /** Where it came from: organizations.a.mailStore, audit.endpoints[2], command line. */
   source: string;
+  /**
+   * One of crossforest's own relay listeners; `localOnly`: on loopback without a clients
+   * section, so any process of this host may relay through it (and no other host can reach it).
+   */
+  relayListener?: { name: string; localOnly: boolean };
 }
 
 export type CheckId =

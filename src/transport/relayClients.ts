@@ -5,6 +5,7 @@
 import { BlockList, isIP } from 'node:net';
 import { SecretAccounts } from '../config/accounts.ts';
 import type { RelayListenerConfig } from '../config/transport.ts';
+import { isLoopbackHost } from '../util/loopback.ts';
 import { RelayError } from './errors.ts';
 
 export interface ClientPolicy {
@@ -14,13 +15,6 @@ export interface ClientPolicy {
   allowed(address: string): boolean;
   /** SMTP AUTH accounts, when the listener has any. */
   readonly accounts: SecretAccounts | undefined;
-}
-
-/** 127.0.0.0/8, ::1 and localhost: reachable from this host only. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
 }
 
 /** An IPv4-mapped IPv6 address (::ffff:10.1.2.3, as a dual-stack socket reports it) as the IPv4 one. */

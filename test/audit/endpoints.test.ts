@@ -5,10 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isLoopback, isOwned, parseTarget, projectEndpoints } from '../../src/audit/endpoints.ts';
+import { isOwned, parseTarget, projectEndpoints } from '../../src/audit/endpoints.ts';
 import { exampleProjectFile } from '../../src/config/example.ts';
 import { loadProject } from '../../src/config/load.ts';
 import { CrossforestError } from '../../src/util/errors.ts';
+import { isLoopbackHost as isLoopback } from '../../src/util/loopback.ts';
 import { replaceSection } from '../helpers/project.ts';
 
 describe('audit endpoints', () => {
@@ -64,10 +65,24 @@ describe('audit endpoints', () => {
         'b imap 127.0.0.1:9932 implicit',
         'b ldap 127.0.0.1:6362 implicit',
         '- http 127.0.0.1:8443 implicit',
+        // The relay's own listeners (transport.listeners): probed like any SMTP endpoint.
+        '- smtp 127.0.0.1:10025 none relay-test',
+        '- smtp 127.0.0.1:10125 none relay-test',
+        '- smtp 127.0.0.1:10026 none relay-test',
+        '- smtp 127.0.0.1:10126 none relay-test',
         'a smtp 127.0.0.1:2525 starttls relay-test',
         '- pop3 127.0.0.1:995 implicit',
       ],
     );
     assert.ok(eps.every((e) => e.ca !== undefined));
+    assert.deepEqual(
+      eps.filter((e) => e.relayListener).map((e) => [e.source, e.relayListener?.localOnly]),
+      [
+        ['transport.listeners.a-outbound', true],
+        ['transport.listeners.a-inbound', true],
+        ['transport.listeners.b-outbound', true],
+        ['transport.listeners.b-inbound', true],
+      ],
+    );
   });
 });
