@@ -1,6 +1,11 @@
-// Rate limit of failed logins per client IP and per user name (sliding window). A caller
-// over either limit is refused before any LDAP bind is tried, so a password-spraying
-// client cannot use the service to test passwords against the directories.
+// Rate limit of failed logins (issue 17: without locking the real user out). Two counts:
+// - per client address (`perIp` in `windowSeconds`, a sliding window): a password spray from
+//   one address across many names is stopped before any LDAP bind is tried;
+// - per (user name, client address): after `perUser` failures each further try from that
+//   address waits longer — 1 s, 2 s, 4 s … up to `windowSeconds` after the last failure.
+// There is no count per user name alone: an attacker's wrong guesses from one address never
+// stop the real user, who logs in from another. The price, written down: guesses at one name
+// from many addresses are slowed per address only (the per-address limit still bounds each).
 //
 // A check that takes time (an LDAP bind, a scrypt hash) goes through `begin`: the attempt
 // counts as a failure from its start, so a burst of parallel attempts cannot all pass
@@ -35,19 +40,19 @@ export class LoginThrottle {
   /** Seconds until the caller may try again, or 0 when allowed. */
   retryAfter(ip: string, user: string): number {
     const a = this.#wait(`ip:${ip}`, this.#limits.perIp);
-    const b = user === '' ? 0 : this.#wait(`user:${user.toLowerCase()}`, this.#limits.perUser);
+    const b = user === '' ? 0 : this.#backOff(pairKey(ip, user));
     return Math.max(a, b);
   }
 
   fail(ip: string, user: string): void {
     this.#add(`ip:${ip}`);
-    if (user !== '') this.#add(`user:${user.toLowerCase()}`);
+    if (user !== '') this.#add(pairKey(ip, user));
   }
 
   /** Counts the attempt as a failure now; settle it with the handle once its outcome is known (a wrong password needs nothing more). */
   begin(ip: string, user: string): LoginAttempt {
     const ipKey = `ip:${ip}`;
-    const userKey = `user:${user.toLowerCase()}`;
+    const userKey = pairKey(ip, user);
     const atIp = this.#add(ipKey);
     const atUser = user === '' ? undefined : this.#add(userKey);
     let settled = false;
@@ -60,7 +65,7 @@ export class LoginThrottle {
     };
     return {
       succeeded: () => {
-        if (takeBack()) this.succeed(user);
+        if (takeBack()) this.succeed(ip, user);
       },
       abandoned: () => void takeBack(),
     };
@@ -87,9 +92,20 @@ export class LoginThrottle {
     return { value };
   }
 
-  /** A successful login clears the user's failures (not the IP's: one good password does not excuse a spray). */
-  succeed(user: string): void {
-    this.#failures.delete(`user:${user.toLowerCase()}`);
+  /** A successful login clears the user's failures from that address (not the address's own: one good password does not excuse a spray). */
+  succeed(ip: string, user: string): void {
+    this.#failures.delete(pairKey(ip, user));
+  }
+
+  /** Seconds the (user, address) pair must still wait: none below perUser failures, then doubling from 1 s. */
+  #backOff(key: string): number {
+    const list = this.#recent(key);
+    const over = list.length - this.#limits.perUser;
+    if (over < 0) return 0;
+    const delayMs = Math.min(this.#limits.windowSeconds, 2 ** Math.min(over, 30)) * 1000;
+    const last = list[list.length - 1] ?? this.#now();
+    const left = last + delayMs - this.#now();
+    return left > 0 ? Math.ceil(left / 1000) : 0;
   }
 
   #recent(key: string): number[] {
@@ -111,8 +127,8 @@ export class LoginThrottle {
     const list = this.#recent(key);
     const at = this.#now();
     list.push(at);
-    // Keep no more than needed to decide (limit) per key.
-    if (list.length > Math.max(this.#limits.perIp, this.#limits.perUser)) list.shift();
+    // Keep no more than needed to decide per key (the back-off counts up to 30 doublings past perUser).
+    if (list.length > Math.max(this.#limits.perIp, this.#limits.perUser + 31)) list.shift();
     this.#failures.delete(key);
     if (this.#failures.size >= this.#maxKeys) {
       const oldest = this.#failures.keys().next().value;
@@ -130,3 +146,6 @@ export class LoginThrottle {
     if (list.length === 0) this.#failures.delete(key);
   }
 }
+
+/** The (user name, client address) count's key; user names compare without case. */
+const pairKey = (ip: string, user: string): string => `pair:${user.toLowerCase()}\u0000${ip}`;

@@ -67,7 +67,13 @@ export const coexistenceSchema = z.strictObject({
       maxAddresses: z.number().int().min(1).max(1_000).default(50),
     })
     .default({ maxSlots: 2_000, maxAddresses: 50 }),
-  /** Failed logins tolerated per client IP and per user name within `windowSeconds`. */
+  /**
+   * Failed logins (GAL find, free/busy, autodiscover, the dashboard). `perIp`: failures from one
+   * client address within `windowSeconds` before it is refused (429) whatever the name: a
+   * password spray. `perUser`: failures for one user name *from one address* before each further
+   * try from there waits longer (1 s, 2 s, 4 s … up to windowSeconds). Nothing counts per name
+   * alone, so an attacker's guesses never lock the real user out from another address.
+   */
   loginFailures: z
     .strictObject({
       perIp: z.number().int().min(1).default(20),

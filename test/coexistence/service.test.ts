@@ -217,6 +217,41 @@ test('login failures are rate-limited per user: the right password is refused on
   assert.match((r.json() as { message: string }).message, /too many failed logins/);
 });
 
+test("an attacker's failures from one address never lock the real user out: the right password from another address gets in", async () => {
+  const user = 'cdubois@forest-b.test';
+  for (let i = 0; i < 8; i++) {
+    const r = await app.inject({
+      url: '/api/galfind?q=a',
+      remoteAddress: '127.0.0.1',
+      headers: { authorization: basic(user, `guess${i}`) },
+    });
+    assert.ok(r.statusCode === 401 || r.statusCode === 429, r.body);
+  }
+  const attacker = await app.inject({
+    url: '/api/galfind?q=a',
+    remoteAddress: '127.0.0.1',
+    headers: { authorization: basic(user, userPw) },
+  });
+  assert.equal(attacker.statusCode, 429, 'from the guessing address even the right password waits');
+  const real = await app.inject({ url: '/api/galfind?q=a', remoteAddress: '127.0.0.9', headers: { authorization: basic(user, userPw) } });
+  assert.equal(real.statusCode, 200, real.body);
+});
+
+test('a password spray from one address across many names is stopped at perIp, before any bind', async () => {
+  const codes: number[] = [];
+  for (let i = 0; i < 25; i++) {
+    const r = await app.inject({
+      url: '/api/galfind?q=a',
+      remoteAddress: '127.0.0.77',
+      headers: { authorization: basic(`spray${i}@forest-b.test`, 'Winter2026!') },
+    });
+    codes.push(r.statusCode);
+  }
+  // perIp is 20 in this project: 20 refusals by the directory, then 429 for every further name.
+  assert.deepEqual(codes.slice(0, 20), Array(20).fill(401));
+  assert.deepEqual(codes.slice(20), Array(5).fill(429));
+});
+
 test('parallel wrong guesses cannot outrun the limit while their LDAP binds run', async () => {
   const user = 'bparallel@forest-b.test';
   const answers = await Promise.all(

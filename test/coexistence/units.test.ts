@@ -160,23 +160,30 @@ test('Basic auth parsing rejects malformed headers', () => {
   }
 });
 
-test('the login throttle limits per IP and per user, within a sliding window', () => {
+test('the login throttle: per address in a sliding window, per (user, address) with growing delays, never per user alone', () => {
   let now = 0;
-  const t = new LoginThrottle({ perIp: 4, perUser: 2, windowSeconds: 60 }, { now: () => now });
+  const t = new LoginThrottle({ perIp: 6, perUser: 2, windowSeconds: 60 }, { now: () => now });
   t.fail('ip1', 'alice');
   assert.equal(t.retryAfter('ip1', 'alice'), 0);
   t.fail('ip1', 'Alice');
-  assert.equal(t.retryAfter('ip2', 'alice'), 60, 'per user, case-insensitive, from any IP');
-  assert.equal(t.retryAfter('ip1', 'bob'), 0);
+  assert.equal(t.retryAfter('ip1', 'alice'), 1, 'at perUser from one address: 1 s, case-insensitive');
+  assert.equal(t.retryAfter('ip2', 'alice'), 0, 'the same user from another address is not held');
+  now = 1_000;
+  t.fail('ip1', 'alice');
+  assert.equal(t.retryAfter('ip1', 'alice'), 2, 'then 2 s');
+  now = 3_000;
+  t.fail('ip1', 'alice');
+  assert.equal(t.retryAfter('ip1', 'alice'), 4, 'then 4 s');
   t.fail('ip1', 'bob');
   t.fail('ip1', 'carol');
-  assert.ok(t.retryAfter('ip1', 'dave') > 0, 'per IP');
-  now = 61_000;
+  assert.ok(t.retryAfter('ip1', 'dave') > 0, 'per address: six failures from ip1 stop every name');
+  assert.equal(t.retryAfter('ip3', 'dave'), 0);
+  now = 64_000;
   assert.equal(t.retryAfter('ip1', 'alice'), 0, 'the window slides');
   t.fail('ip9', 'erin');
-  t.succeed('erin');
   t.fail('ip9', 'erin');
-  assert.equal(t.retryAfter('ip9', 'erin'), 0, 'success clears the user count');
+  t.succeed('ip9', 'erin');
+  assert.equal(t.retryAfter('ip9', 'erin'), 0, 'a success clears that pair');
 });
 
 test('request bounds: a year at one-minute intervals, backwards windows, bad parameters', () => {
