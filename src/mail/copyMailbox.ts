@@ -198,8 +198,13 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
       let srcMain: ImapFlow | undefined;
       let tgtMain: ImapFlow | undefined;
       let aclLane: DataLane | undefined;
+      let early: Promise<DataLane> | undefined;
       let kept = false;
       try {
+        // The lane for ACLs (then the first folder worker's data lane) logs in alongside the
+        // control sessions rather than after the listing: one round of logins per mailbox.
+        early = options.copyAcls && input.identityMap ? openLane(source, target) : undefined;
+        early?.catch(() => undefined); // awaited below, or closed in finally
         [srcMain, tgtMain] = await Promise.all([source.open(), target.open()]);
         [srcList, tgtList] = await Promise.all([srcMain.list({ statusQuery: STATUS_QUERY }), tgtMain.list({ statusQuery: STATUS_QUERY })]);
         srcList = ownFolders(srcMain, withSpecialUse(srcMain, srcList)).filter((l) => !l.flags.has('\\NonExistent'));
@@ -235,7 +240,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
           const srcFlags = new Map(srcList.map((l) => [l.path, l.flags]));
           // ACL commands are raw IMAP (acl.ts): on a lane of their own, so the control
           // sessions stay imapflow's for the listing below.
-          aclLane = await openLane(source, target);
+          aclLane = await (early ?? openLane(source, target));
           for (const m of mapping) {
             if (srcFlags.get(m.source)?.has('\\Noselect')) continue; // a bare parent: no ACL of its own
             try {
@@ -256,6 +261,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
           }
         }
         if (mapping.some((m) => !have.has(m.target.toLowerCase()))) tgtList = await tgtMain.list({ statusQuery: STATUS_QUERY });
+        if (early && !aclLane) aclLane = await early.catch(() => undefined);
         // These sessions become the first folder worker: logging in again costs each server a
         // TLS handshake, an authentication and a new IMAP process, per mailbox.
         spare = { srcCtl: srcMain, tgtCtl: tgtMain, lane: aclLane };
@@ -263,6 +269,7 @@ export async function copyMailbox(input: CopyMailboxInput): Promise<CopyReport> 
       } finally {
         if (!kept) {
           if (aclLane) closeLane(aclLane);
+          else void early?.then(closeLane, () => undefined);
           await Promise.all([safeLogout(srcMain), safeLogout(tgtMain)]);
         }
       }
