@@ -4,9 +4,9 @@
 // defineRulesExtension({ import: { rule(cs) {…} }, export: { rule(mv) {…} } }).
 // Rules are synchronous and pure: they see one object's values and return new ones.
 import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ExtensionRef, SyncConfig } from '../config/sync.ts';
 import { ConfigError, CrossforestError } from '../util/errors.ts';
+import { importUserModule } from '../util/userModule.ts';
 import type { AttributeValues } from './types.ts';
 import { getValues } from './values.ts';
 
@@ -78,7 +78,7 @@ export async function loadRulesExtensions(cfg: SyncConfig, baseDir: string): Pro
     let ext = registry.get(path);
     if (!ext) {
       try {
-        const mod = (await import(pathToFileURL(path).href)) as { default?: RulesExtension };
+        const mod = (await importUserModule(path)) as { default?: RulesExtension };
         ext = mod.default;
       } catch (err) {
         throw new ConfigError(`${key}: cannot load rules extension ${path}: ${(err as Error).message}`, {
